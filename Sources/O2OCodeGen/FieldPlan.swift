@@ -122,6 +122,9 @@ struct MessagePlan {
                 let members = message.fields.filter { $0.oneofIndex == oneofIndex }
                 let synthetic = field.proto3Optional || (oneof.name == "_" + field.name && members.count == 1)
                 if synthetic {
+                    // `// doc` usually sits on the `oneof _x {` line: it documents the field.
+                    var field = field
+                    if field.doc.isEmpty { field.doc = oneof.doc }
                     fields.append(
                         FieldPlan(
                             field: field, swiftName: swiftName, cName: cName, value: value,

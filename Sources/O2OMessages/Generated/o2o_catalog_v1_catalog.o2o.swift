@@ -906,6 +906,7 @@ public struct CreateCategoryRequest: O2OMessage {
     /// Description, 0 to 1,000 characters.
     public var description: String = ""
 
+    /// Position among siblings; absent places the category after the last sibling.
     public var sortOrder: Int32? = nil
 
     /// Tags: at most 16, each 1 to 32 characters.
@@ -1053,7 +1054,7 @@ extension CreateCategoryRequest {
             FieldSchema(name: "name", jsonName: "name", number: 3, type: .string, doc: "Display name, 1 to 64 characters; ALREADY_EXISTS if a sibling has it."),
             FieldSchema(name: "name_en", jsonName: "nameEn", number: 4, type: .string, doc: "English display name, 0 to 64 characters."),
             FieldSchema(name: "description", jsonName: "description", number: 5, type: .string, doc: "Description, 0 to 1,000 characters."),
-            FieldSchema(name: "sort_order", jsonName: "sortOrder", number: 6, type: .int32, hasPresence: true, oneof: "_sort_order"),
+            FieldSchema(name: "sort_order", jsonName: "sortOrder", number: 6, type: .int32, hasPresence: true, oneof: "_sort_order", doc: "Position among siblings; absent places the category after the last sibling."),
             FieldSchema(name: "tags", jsonName: "tags", number: 7, type: .string, repeated: true, doc: "Tags: at most 16, each 1 to 32 characters."),
             FieldSchema(name: "labels", jsonName: "labels", number: 8, type: .message, typeName: "o2o.common.v1.Label", repeated: true, doc: "Labels: at most 16, keys unique."),
             FieldSchema(name: "image_url", jsonName: "imageUrl", number: 9, type: .string, doc: "Icon or banner image URL, 0 to 1,024 characters."),
@@ -1291,10 +1292,13 @@ public struct UpdateCategoryRequest: O2OMessage {
     /// The category to change.
     public var categoryID: String = ""
 
+    /// New display name, 1 to 64 characters; ALREADY_EXISTS if a sibling has it.
     public var name: String? = nil
 
+    /// New English name, 0 to 64 characters.
     public var nameEn: String? = nil
 
+    /// New description, 0 to 1,000 characters.
     public var description: String? = nil
 
     /// New tags (same limits as Category.tags); absent keeps them.
@@ -1303,8 +1307,11 @@ public struct UpdateCategoryRequest: O2OMessage {
     /// New labels (same limits as Category.labels); absent keeps them.
     public var labels: CatalogLabelList? = nil
 
+    /// New image URL, 0 to 1,024 characters; empty removes it.
     public var imageURL: String? = nil
 
+    /// When present, the change is made only if the category's version equals it;
+    /// otherwise FAILED_PRECONDITION.
     public var expectedVersion: Int64? = nil
 
     /// A message with every field at its default.
@@ -1448,13 +1455,13 @@ extension UpdateCategoryRequest {
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key."),
             FieldSchema(name: "category_id", jsonName: "categoryId", number: 2, type: .string, doc: "The category to change."),
-            FieldSchema(name: "name", jsonName: "name", number: 3, type: .string, hasPresence: true, oneof: "_name"),
-            FieldSchema(name: "name_en", jsonName: "nameEn", number: 4, type: .string, hasPresence: true, oneof: "_name_en"),
-            FieldSchema(name: "description", jsonName: "description", number: 5, type: .string, hasPresence: true, oneof: "_description"),
+            FieldSchema(name: "name", jsonName: "name", number: 3, type: .string, hasPresence: true, oneof: "_name", doc: "New display name, 1 to 64 characters; ALREADY_EXISTS if a sibling has it."),
+            FieldSchema(name: "name_en", jsonName: "nameEn", number: 4, type: .string, hasPresence: true, oneof: "_name_en", doc: "New English name, 0 to 64 characters."),
+            FieldSchema(name: "description", jsonName: "description", number: 5, type: .string, hasPresence: true, oneof: "_description", doc: "New description, 0 to 1,000 characters."),
             FieldSchema(name: "tags", jsonName: "tags", number: 6, type: .message, typeName: "o2o.catalog.v1.CatalogStringList", hasPresence: true, doc: "New tags (same limits as Category.tags); absent keeps them."),
             FieldSchema(name: "labels", jsonName: "labels", number: 7, type: .message, typeName: "o2o.catalog.v1.CatalogLabelList", hasPresence: true, doc: "New labels (same limits as Category.labels); absent keeps them."),
-            FieldSchema(name: "image_url", jsonName: "imageUrl", number: 8, type: .string, hasPresence: true, oneof: "_image_url"),
-            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 9, type: .int64, hasPresence: true, oneof: "_expected_version"),
+            FieldSchema(name: "image_url", jsonName: "imageUrl", number: 8, type: .string, hasPresence: true, oneof: "_image_url", doc: "New image URL, 0 to 1,024 characters; empty removes it."),
+            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 9, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "When present, the change is made only if the category's version equals it;\notherwise FAILED_PRECONDITION."),
         ]
     )
 }
@@ -1475,8 +1482,11 @@ public struct MoveCategoryRequest: O2OMessage {
     /// deeper than depth 4; ALREADY_EXISTS when a new sibling has the same name.
     public var newParentID: String = ""
 
+    /// Position among the new siblings; absent places it after the last one.
     public var sortOrder: Int32? = nil
 
+    /// When present, the move is made only if the category's version equals it;
+    /// otherwise FAILED_PRECONDITION.
     public var expectedVersion: Int64? = nil
 
     /// A message with every field at its default.
@@ -1574,8 +1584,8 @@ extension MoveCategoryRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key."),
             FieldSchema(name: "category_id", jsonName: "categoryId", number: 2, type: .string, doc: "The category to move."),
             FieldSchema(name: "new_parent_id", jsonName: "newParentId", number: 3, type: .string, doc: "The new parent; empty makes the category a root. FAILED_PRECONDITION when it is\nthe category itself or one of its descendants, or when the subtree would go\ndeeper than depth 4; ALREADY_EXISTS when a new sibling has the same name."),
-            FieldSchema(name: "sort_order", jsonName: "sortOrder", number: 4, type: .int32, hasPresence: true, oneof: "_sort_order"),
-            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 5, type: .int64, hasPresence: true, oneof: "_expected_version"),
+            FieldSchema(name: "sort_order", jsonName: "sortOrder", number: 4, type: .int32, hasPresence: true, oneof: "_sort_order", doc: "Position among the new siblings; absent places it after the last one."),
+            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 5, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "When present, the move is made only if the category's version equals it;\notherwise FAILED_PRECONDITION."),
         ]
     )
 }
@@ -1767,6 +1777,8 @@ public struct DeleteCategoryRequest: O2OMessage {
     /// The category to delete.
     public var categoryID: String = ""
 
+    /// When present, the category is deleted only if its version equals it; otherwise
+    /// FAILED_PRECONDITION.
     public var expectedVersion: Int64? = nil
 
     /// A message with every field at its default.
@@ -1844,7 +1856,7 @@ extension DeleteCategoryRequest {
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key."),
             FieldSchema(name: "category_id", jsonName: "categoryId", number: 2, type: .string, doc: "The category to delete."),
-            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 3, type: .int64, hasPresence: true, oneof: "_expected_version"),
+            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 3, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "When present, the category is deleted only if its version equals it; otherwise\nFAILED_PRECONDITION."),
         ]
     )
 }
@@ -3663,16 +3675,22 @@ public struct UpdateProductRequest: O2OMessage {
     /// The product to change.
     public var productID: String = ""
 
+    /// New product code; empty removes it. ALREADY_EXISTS if taken.
     public var productCode: String? = nil
 
+    /// New display name, 1 to 200 characters.
     public var name: String? = nil
 
+    /// New English name, 0 to 200 characters.
     public var nameEn: String? = nil
 
+    /// New brand, 0 to 100 characters.
     public var brand: String? = nil
 
+    /// New description, 0 to 20,000 characters.
     public var description: String? = nil
 
+    /// New category. NOT_FOUND if missing.
     public var categoryID: String? = nil
 
     /// New tags (limits of Product.tags); absent keeps them.
@@ -3684,8 +3702,12 @@ public struct UpdateProductRequest: O2OMessage {
     /// New labels (limits of Product.labels); absent keeps them.
     public var labels: CatalogLabelList? = nil
 
+    /// New usual supplier; empty removes it. NOT_FOUND if missing,
+    /// FAILED_PRECONDITION if TERMINATED.
     public var supplierID: String? = nil
 
+    /// When present, the change is made only if the product's version equals it;
+    /// otherwise FAILED_PRECONDITION.
     public var expectedVersion: Int64? = nil
 
     /// A message with every field at its default.
@@ -3874,17 +3896,17 @@ extension UpdateProductRequest {
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key."),
             FieldSchema(name: "product_id", jsonName: "productId", number: 2, type: .string, doc: "The product to change."),
-            FieldSchema(name: "product_code", jsonName: "productCode", number: 3, type: .string, hasPresence: true, oneof: "_product_code"),
-            FieldSchema(name: "name", jsonName: "name", number: 4, type: .string, hasPresence: true, oneof: "_name"),
-            FieldSchema(name: "name_en", jsonName: "nameEn", number: 5, type: .string, hasPresence: true, oneof: "_name_en"),
-            FieldSchema(name: "brand", jsonName: "brand", number: 6, type: .string, hasPresence: true, oneof: "_brand"),
-            FieldSchema(name: "description", jsonName: "description", number: 7, type: .string, hasPresence: true, oneof: "_description"),
-            FieldSchema(name: "category_id", jsonName: "categoryId", number: 8, type: .string, hasPresence: true, oneof: "_category_id"),
+            FieldSchema(name: "product_code", jsonName: "productCode", number: 3, type: .string, hasPresence: true, oneof: "_product_code", doc: "New product code; empty removes it. ALREADY_EXISTS if taken."),
+            FieldSchema(name: "name", jsonName: "name", number: 4, type: .string, hasPresence: true, oneof: "_name", doc: "New display name, 1 to 200 characters."),
+            FieldSchema(name: "name_en", jsonName: "nameEn", number: 5, type: .string, hasPresence: true, oneof: "_name_en", doc: "New English name, 0 to 200 characters."),
+            FieldSchema(name: "brand", jsonName: "brand", number: 6, type: .string, hasPresence: true, oneof: "_brand", doc: "New brand, 0 to 100 characters."),
+            FieldSchema(name: "description", jsonName: "description", number: 7, type: .string, hasPresence: true, oneof: "_description", doc: "New description, 0 to 20,000 characters."),
+            FieldSchema(name: "category_id", jsonName: "categoryId", number: 8, type: .string, hasPresence: true, oneof: "_category_id", doc: "New category. NOT_FOUND if missing."),
             FieldSchema(name: "tags", jsonName: "tags", number: 9, type: .message, typeName: "o2o.catalog.v1.CatalogStringList", hasPresence: true, doc: "New tags (limits of Product.tags); absent keeps them."),
             FieldSchema(name: "image_urls", jsonName: "imageUrls", number: 10, type: .message, typeName: "o2o.catalog.v1.CatalogStringList", hasPresence: true, doc: "New image URLs (limits of Product.image_urls); absent keeps them."),
             FieldSchema(name: "labels", jsonName: "labels", number: 11, type: .message, typeName: "o2o.catalog.v1.CatalogLabelList", hasPresence: true, doc: "New labels (limits of Product.labels); absent keeps them."),
-            FieldSchema(name: "supplier_id", jsonName: "supplierId", number: 12, type: .string, hasPresence: true, oneof: "_supplier_id"),
-            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 13, type: .int64, hasPresence: true, oneof: "_expected_version"),
+            FieldSchema(name: "supplier_id", jsonName: "supplierId", number: 12, type: .string, hasPresence: true, oneof: "_supplier_id", doc: "New usual supplier; empty removes it. NOT_FOUND if missing,\nFAILED_PRECONDITION if TERMINATED."),
+            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 13, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "When present, the change is made only if the product's version equals it;\notherwise FAILED_PRECONDITION."),
         ]
     )
 }
@@ -3906,6 +3928,8 @@ public struct ChangeProductStatusRequest: O2OMessage {
     /// current status changes nothing and succeeds.
     public var status: ProductStatus = .init(rawValue: 0)
 
+    /// When present, the change is made only if the product's version equals it;
+    /// otherwise FAILED_PRECONDITION.
     public var expectedVersion: Int64? = nil
 
     /// A message with every field at its default.
@@ -3991,7 +4015,7 @@ extension ChangeProductStatusRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key."),
             FieldSchema(name: "product_id", jsonName: "productId", number: 2, type: .string, doc: "The product."),
             FieldSchema(name: "status", jsonName: "status", number: 3, type: .`enum`, typeName: "o2o.catalog.v1.ProductStatus", doc: "The new status; UNSPECIFIED or DRAFT gives INVALID_ARGUMENT. Asking for the\ncurrent status changes nothing and succeeds."),
-            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 4, type: .int64, hasPresence: true, oneof: "_expected_version"),
+            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 4, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "When present, the change is made only if the product's version equals it;\notherwise FAILED_PRECONDITION."),
         ]
     )
 }
@@ -4008,6 +4032,8 @@ public struct DeleteProductRequest: O2OMessage {
     /// The product.
     public var productID: String = ""
 
+    /// When present, the product is deleted only if its version equals it; otherwise
+    /// FAILED_PRECONDITION.
     public var expectedVersion: Int64? = nil
 
     /// A message with every field at its default.
@@ -4085,7 +4111,7 @@ extension DeleteProductRequest {
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key."),
             FieldSchema(name: "product_id", jsonName: "productId", number: 2, type: .string, doc: "The product."),
-            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 3, type: .int64, hasPresence: true, oneof: "_expected_version"),
+            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 3, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "When present, the product is deleted only if its version equals it; otherwise\nFAILED_PRECONDITION."),
         ]
     )
 }
@@ -4495,6 +4521,7 @@ public struct UpdateSkuRequest: O2OMessage {
     /// The SKU to change.
     public var skuID: String = ""
 
+    /// New SKU code. ALREADY_EXISTS if taken.
     public var skuCode: String? = nil
 
     /// New attributes; absent keeps them. ALREADY_EXISTS if another SKU of the product
@@ -4511,14 +4538,21 @@ public struct UpdateSkuRequest: O2OMessage {
     /// When true, removes the list price; INVALID_ARGUMENT together with list_price.
     public var clearListPrice: Bool = false
 
+    /// New barcode; empty removes it. ALREADY_EXISTS if taken.
     public var barcode: String? = nil
 
+    /// New weight in grams, 0 or more.
     public var weightGrams: Int64? = nil
 
+    /// New variant image URL; empty removes it.
     public var imageURL: String? = nil
 
+    /// New status. Disabling the last ACTIVE SKU of an ON_SHELF product gives
+    /// FAILED_PRECONDITION (take the product off shelf first).
     public var status: SkuStatus? = nil
 
+    /// When present, the change is made only if the SKU's version equals it;
+    /// otherwise FAILED_PRECONDITION.
     public var expectedVersion: Int64? = nil
 
     /// A message with every field at its default.
@@ -4690,16 +4724,16 @@ extension UpdateSkuRequest {
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key."),
             FieldSchema(name: "sku_id", jsonName: "skuId", number: 2, type: .string, doc: "The SKU to change."),
-            FieldSchema(name: "sku_code", jsonName: "skuCode", number: 3, type: .string, hasPresence: true, oneof: "_sku_code"),
+            FieldSchema(name: "sku_code", jsonName: "skuCode", number: 3, type: .string, hasPresence: true, oneof: "_sku_code", doc: "New SKU code. ALREADY_EXISTS if taken."),
             FieldSchema(name: "attributes", jsonName: "attributes", number: 4, type: .message, typeName: "o2o.catalog.v1.SkuAttributeList", hasPresence: true, doc: "New attributes; absent keeps them. ALREADY_EXISTS if another SKU of the product\nhas the same set."),
             FieldSchema(name: "price", jsonName: "price", number: 5, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "New selling price; absent keeps it."),
             FieldSchema(name: "list_price", jsonName: "listPrice", number: 6, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "New list price; absent keeps it (see clear_list_price). Must be at least the\nresulting price."),
             FieldSchema(name: "clear_list_price", jsonName: "clearListPrice", number: 7, type: .bool, doc: "When true, removes the list price; INVALID_ARGUMENT together with list_price."),
-            FieldSchema(name: "barcode", jsonName: "barcode", number: 8, type: .string, hasPresence: true, oneof: "_barcode"),
-            FieldSchema(name: "weight_grams", jsonName: "weightGrams", number: 9, type: .int64, hasPresence: true, oneof: "_weight_grams"),
-            FieldSchema(name: "image_url", jsonName: "imageUrl", number: 10, type: .string, hasPresence: true, oneof: "_image_url"),
-            FieldSchema(name: "status", jsonName: "status", number: 11, type: .`enum`, typeName: "o2o.catalog.v1.SkuStatus", hasPresence: true, oneof: "_status"),
-            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 12, type: .int64, hasPresence: true, oneof: "_expected_version"),
+            FieldSchema(name: "barcode", jsonName: "barcode", number: 8, type: .string, hasPresence: true, oneof: "_barcode", doc: "New barcode; empty removes it. ALREADY_EXISTS if taken."),
+            FieldSchema(name: "weight_grams", jsonName: "weightGrams", number: 9, type: .int64, hasPresence: true, oneof: "_weight_grams", doc: "New weight in grams, 0 or more."),
+            FieldSchema(name: "image_url", jsonName: "imageUrl", number: 10, type: .string, hasPresence: true, oneof: "_image_url", doc: "New variant image URL; empty removes it."),
+            FieldSchema(name: "status", jsonName: "status", number: 11, type: .`enum`, typeName: "o2o.catalog.v1.SkuStatus", hasPresence: true, oneof: "_status", doc: "New status. Disabling the last ACTIVE SKU of an ON_SHELF product gives\nFAILED_PRECONDITION (take the product off shelf first)."),
+            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 12, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "When present, the change is made only if the SKU's version equals it;\notherwise FAILED_PRECONDITION."),
         ]
     )
 }
@@ -4716,6 +4750,8 @@ public struct DeleteSkuRequest: O2OMessage {
     /// The SKU.
     public var skuID: String = ""
 
+    /// When present, the SKU is deleted only if its version equals it; otherwise
+    /// FAILED_PRECONDITION.
     public var expectedVersion: Int64? = nil
 
     /// A message with every field at its default.
@@ -4793,7 +4829,7 @@ extension DeleteSkuRequest {
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key."),
             FieldSchema(name: "sku_id", jsonName: "skuId", number: 2, type: .string, doc: "The SKU."),
-            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 3, type: .int64, hasPresence: true, oneof: "_expected_version"),
+            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 3, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "When present, the SKU is deleted only if its version equals it; otherwise\nFAILED_PRECONDITION."),
         ]
     )
 }
@@ -6619,14 +6655,19 @@ public struct UpdateSupplierRequest: O2OMessage {
     /// The supplier to change.
     public var supplierID: String = ""
 
+    /// New company name; ALREADY_EXISTS if taken.
     public var name: String? = nil
 
+    /// New registration number; empty removes it. ALREADY_EXISTS if taken.
     public var registrationNumber: String? = nil
 
+    /// New contact person.
     public var contactName: String? = nil
 
+    /// New contact phone; empty removes it.
     public var contactPhone: String? = nil
 
+    /// New contact email; empty removes it.
     public var contactEmail: String? = nil
 
     /// New address; absent keeps it (see clear_address).
@@ -6635,8 +6676,11 @@ public struct UpdateSupplierRequest: O2OMessage {
     /// When true, removes the address; INVALID_ARGUMENT together with address.
     public var clearAddress: Bool = false
 
+    /// New notes.
     public var notes: String? = nil
 
+    /// When present, the change is made only if the supplier's version equals it;
+    /// otherwise FAILED_PRECONDITION.
     public var expectedVersion: Int64? = nil
 
     /// A message with every field at its default.
@@ -6802,15 +6846,15 @@ extension UpdateSupplierRequest {
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key."),
             FieldSchema(name: "supplier_id", jsonName: "supplierId", number: 2, type: .string, doc: "The supplier to change."),
-            FieldSchema(name: "name", jsonName: "name", number: 3, type: .string, hasPresence: true, oneof: "_name"),
-            FieldSchema(name: "registration_number", jsonName: "registrationNumber", number: 4, type: .string, hasPresence: true, oneof: "_registration_number"),
-            FieldSchema(name: "contact_name", jsonName: "contactName", number: 5, type: .string, hasPresence: true, oneof: "_contact_name"),
-            FieldSchema(name: "contact_phone", jsonName: "contactPhone", number: 6, type: .string, hasPresence: true, oneof: "_contact_phone"),
-            FieldSchema(name: "contact_email", jsonName: "contactEmail", number: 7, type: .string, hasPresence: true, oneof: "_contact_email"),
+            FieldSchema(name: "name", jsonName: "name", number: 3, type: .string, hasPresence: true, oneof: "_name", doc: "New company name; ALREADY_EXISTS if taken."),
+            FieldSchema(name: "registration_number", jsonName: "registrationNumber", number: 4, type: .string, hasPresence: true, oneof: "_registration_number", doc: "New registration number; empty removes it. ALREADY_EXISTS if taken."),
+            FieldSchema(name: "contact_name", jsonName: "contactName", number: 5, type: .string, hasPresence: true, oneof: "_contact_name", doc: "New contact person."),
+            FieldSchema(name: "contact_phone", jsonName: "contactPhone", number: 6, type: .string, hasPresence: true, oneof: "_contact_phone", doc: "New contact phone; empty removes it."),
+            FieldSchema(name: "contact_email", jsonName: "contactEmail", number: 7, type: .string, hasPresence: true, oneof: "_contact_email", doc: "New contact email; empty removes it."),
             FieldSchema(name: "address", jsonName: "address", number: 8, type: .message, typeName: "o2o.common.v1.PostalAddress", hasPresence: true, doc: "New address; absent keeps it (see clear_address)."),
             FieldSchema(name: "clear_address", jsonName: "clearAddress", number: 9, type: .bool, doc: "When true, removes the address; INVALID_ARGUMENT together with address."),
-            FieldSchema(name: "notes", jsonName: "notes", number: 10, type: .string, hasPresence: true, oneof: "_notes"),
-            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 11, type: .int64, hasPresence: true, oneof: "_expected_version"),
+            FieldSchema(name: "notes", jsonName: "notes", number: 10, type: .string, hasPresence: true, oneof: "_notes", doc: "New notes."),
+            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 11, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "When present, the change is made only if the supplier's version equals it;\notherwise FAILED_PRECONDITION."),
         ]
     )
 }
@@ -6833,6 +6877,8 @@ public struct ChangeSupplierStatusRequest: O2OMessage {
     /// Why, 0 to 500 characters; required (1 or more) for SUSPENDED and TERMINATED.
     public var reason: String = ""
 
+    /// When present, the change is made only if the supplier's version equals it;
+    /// otherwise FAILED_PRECONDITION.
     public var expectedVersion: Int64? = nil
 
     /// A message with every field at its default.
@@ -6926,7 +6972,7 @@ extension ChangeSupplierStatusRequest {
             FieldSchema(name: "supplier_id", jsonName: "supplierId", number: 2, type: .string, doc: "The supplier."),
             FieldSchema(name: "status", jsonName: "status", number: 3, type: .`enum`, typeName: "o2o.catalog.v1.SupplierStatus", doc: "The new status; UNSPECIFIED gives INVALID_ARGUMENT."),
             FieldSchema(name: "reason", jsonName: "reason", number: 4, type: .string, doc: "Why, 0 to 500 characters; required (1 or more) for SUSPENDED and TERMINATED."),
-            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 5, type: .int64, hasPresence: true, oneof: "_expected_version"),
+            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 5, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "When present, the change is made only if the supplier's version equals it;\notherwise FAILED_PRECONDITION."),
         ]
     )
 }
@@ -8200,8 +8246,10 @@ public struct ListProductReviewsRequest: O2OMessage {
     /// Only reviews in one of these statuses; empty means any.
     public var statuses: [ProductReviewStatus] = []
 
+    /// Only reviews with this rating, 1 to 5; absent for any.
     public var rating: Int32? = nil
 
+    /// When present, only reviews with (true) or without (false) a merchant reply.
     public var hasReply: Bool? = nil
 
     /// Sort key.
@@ -8339,8 +8387,8 @@ extension ListProductReviewsRequest {
             FieldSchema(name: "product_id", jsonName: "productId", number: 1, type: .string, doc: "Only reviews of this product; empty for all products."),
             FieldSchema(name: "customer_id", jsonName: "customerId", number: 2, type: .string, doc: "Only reviews by this customer; empty for all customers."),
             FieldSchema(name: "statuses", jsonName: "statuses", number: 3, type: .`enum`, typeName: "o2o.catalog.v1.ProductReviewStatus", repeated: true, doc: "Only reviews in one of these statuses; empty means any."),
-            FieldSchema(name: "rating", jsonName: "rating", number: 4, type: .int32, hasPresence: true, oneof: "_rating"),
-            FieldSchema(name: "has_reply", jsonName: "hasReply", number: 5, type: .bool, hasPresence: true, oneof: "_has_reply"),
+            FieldSchema(name: "rating", jsonName: "rating", number: 4, type: .int32, hasPresence: true, oneof: "_rating", doc: "Only reviews with this rating, 1 to 5; absent for any."),
+            FieldSchema(name: "has_reply", jsonName: "hasReply", number: 5, type: .bool, hasPresence: true, oneof: "_has_reply", doc: "When present, only reviews with (true) or without (false) a merchant reply."),
             FieldSchema(name: "sort", jsonName: "sort", number: 6, type: .`enum`, typeName: "o2o.catalog.v1.ProductReviewSort", doc: "Sort key."),
             FieldSchema(name: "order", jsonName: "order", number: 7, type: .`enum`, typeName: "o2o.common.v1.SortOrder", doc: "Sort direction; UNSPECIFIED is descending."),
             FieldSchema(name: "page", jsonName: "page", number: 8, type: .message, typeName: "o2o.common.v1.PageRequest", hasPresence: true, doc: "Which page."),
@@ -8453,6 +8501,8 @@ public struct ModerateProductReviewRequest: O2OMessage {
     /// Why, 0 to 500 characters; required (1 or more) for REJECTED and HIDDEN.
     public var reason: String = ""
 
+    /// When present, the decision is made only if the review's version equals it;
+    /// otherwise FAILED_PRECONDITION.
     public var expectedVersion: Int64? = nil
 
     /// A message with every field at its default.
@@ -8546,7 +8596,7 @@ extension ModerateProductReviewRequest {
             FieldSchema(name: "review_id", jsonName: "reviewId", number: 2, type: .string, doc: "The review."),
             FieldSchema(name: "status", jsonName: "status", number: 3, type: .`enum`, typeName: "o2o.catalog.v1.ProductReviewStatus", doc: "The new status: APPROVED, REJECTED or HIDDEN; others give INVALID_ARGUMENT."),
             FieldSchema(name: "reason", jsonName: "reason", number: 4, type: .string, doc: "Why, 0 to 500 characters; required (1 or more) for REJECTED and HIDDEN."),
-            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 5, type: .int64, hasPresence: true, oneof: "_expected_version"),
+            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 5, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "When present, the decision is made only if the review's version equals it;\notherwise FAILED_PRECONDITION."),
         ]
     )
 }
@@ -8565,6 +8615,8 @@ public struct ReplyToProductReviewRequest: O2OMessage {
     /// The reply, 1 to 1,000 characters; empty removes the current reply.
     public var text: String = ""
 
+    /// When present, the reply is written only if the review's version equals it;
+    /// otherwise FAILED_PRECONDITION.
     public var expectedVersion: Int64? = nil
 
     /// A message with every field at its default.
@@ -8650,7 +8702,7 @@ extension ReplyToProductReviewRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key."),
             FieldSchema(name: "review_id", jsonName: "reviewId", number: 2, type: .string, doc: "The review. REJECTED reviews cannot be replied to (FAILED_PRECONDITION)."),
             FieldSchema(name: "text", jsonName: "text", number: 3, type: .string, doc: "The reply, 1 to 1,000 characters; empty removes the current reply."),
-            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 4, type: .int64, hasPresence: true, oneof: "_expected_version"),
+            FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 4, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "When present, the reply is written only if the review's version equals it;\notherwise FAILED_PRECONDITION."),
         ]
     )
 }

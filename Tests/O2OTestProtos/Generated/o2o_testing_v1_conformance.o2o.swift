@@ -306,16 +306,22 @@ public struct ConformanceEverything: O2OMessage {
     /// A oneof over several kinds.
     public var choice: Choice? = nil
 
+    /// optional string
     public var oString: String? = nil
 
+    /// optional int32
     public var oInt32: Int32? = nil
 
+    /// optional enum
     public var oEnum: ConformanceColour? = nil
 
+    /// optional bool
     public var oBool: Bool? = nil
 
+    /// optional message (message fields have presence anyway)
     public var oMessage: ConformanceLeaf? = nil
 
+    /// optional bytes
     public var oBytes: [UInt8]? = nil
 
     /// nested
@@ -1198,12 +1204,12 @@ extension ConformanceEverything {
             FieldSchema(name: "choice_bool", jsonName: "choiceBool", number: 55, type: .bool, hasPresence: true, oneof: "choice", doc: "bool member"),
             FieldSchema(name: "choice_bytes", jsonName: "choiceBytes", number: 56, type: .bytes, hasPresence: true, oneof: "choice", doc: "bytes member"),
             FieldSchema(name: "choice_double", jsonName: "choiceDouble", number: 57, type: .double, hasPresence: true, oneof: "choice", doc: "double member"),
-            FieldSchema(name: "o_string", jsonName: "oString", number: 61, type: .string, hasPresence: true, oneof: "_o_string"),
-            FieldSchema(name: "o_int32", jsonName: "oInt32", number: 62, type: .int32, hasPresence: true, oneof: "_o_int32"),
-            FieldSchema(name: "o_enum", jsonName: "oEnum", number: 63, type: .`enum`, typeName: "o2o.testing.v1.Colour", hasPresence: true, oneof: "_o_enum"),
-            FieldSchema(name: "o_bool", jsonName: "oBool", number: 64, type: .bool, hasPresence: true, oneof: "_o_bool"),
-            FieldSchema(name: "o_message", jsonName: "oMessage", number: 65, type: .message, typeName: "o2o.testing.v1.Leaf", hasPresence: true, oneof: "_o_message"),
-            FieldSchema(name: "o_bytes", jsonName: "oBytes", number: 66, type: .bytes, hasPresence: true, oneof: "_o_bytes"),
+            FieldSchema(name: "o_string", jsonName: "oString", number: 61, type: .string, hasPresence: true, oneof: "_o_string", doc: "optional string"),
+            FieldSchema(name: "o_int32", jsonName: "oInt32", number: 62, type: .int32, hasPresence: true, oneof: "_o_int32", doc: "optional int32"),
+            FieldSchema(name: "o_enum", jsonName: "oEnum", number: 63, type: .`enum`, typeName: "o2o.testing.v1.Colour", hasPresence: true, oneof: "_o_enum", doc: "optional enum"),
+            FieldSchema(name: "o_bool", jsonName: "oBool", number: 64, type: .bool, hasPresence: true, oneof: "_o_bool", doc: "optional bool"),
+            FieldSchema(name: "o_message", jsonName: "oMessage", number: 65, type: .message, typeName: "o2o.testing.v1.Leaf", hasPresence: true, oneof: "_o_message", doc: "optional message (message fields have presence anyway)"),
+            FieldSchema(name: "o_bytes", jsonName: "oBytes", number: 66, type: .bytes, hasPresence: true, oneof: "_o_bytes", doc: "optional bytes"),
             FieldSchema(name: "nested", jsonName: "nested", number: 70, type: .message, typeName: "o2o.testing.v1.Everything.Nested", hasPresence: true, doc: "nested"),
             FieldSchema(name: "default", jsonName: "default", number: 71, type: .int32, doc: "Field names that are keywords in Swift or C."),
             FieldSchema(name: "class", jsonName: "class", number: 72, type: .string, doc: "keyword"),
