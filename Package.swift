@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // O2O: the backend core of an online-to-offline retail platform.
-// Layers (a module imports only modules on lower rows; see docs/ARCHITECTURE.md):
+// Layers (a module imports only modules on lower rows):
 //   7  executables          o2o-server · o2o · o2o-bench · protoc-gen-o2o (Tools/)
 //   6  O2OClient
 //   5  O2OServices
@@ -18,10 +18,17 @@ let package = Package(
     products: [
         .library(name: "O2OMessages", targets: ["O2OMessages"]),
         .library(name: "O2ORPC", targets: ["O2ORPC"]),
+        .library(name: "O2ONIOTransport", targets: ["O2ONIOTransport"]),
         .executable(name: "protoc-gen-o2o", targets: ["protoc-gen-o2o"]),
+        .executable(name: "o2o-bench", targets: ["o2o-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // Row 1: C.
@@ -48,7 +55,11 @@ let package = Package(
         // Row 2.
         .target(
             name: "O2ORPC",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
         ),
         .target(name: "O2OCodeGen", dependencies: ["CProtocPlugin", "CProtobufC"]),
 
@@ -61,8 +72,36 @@ let package = Package(
             ]
         ),
 
+        // Row 4.
+        .target(
+            name: "O2ONIOTransport",
+            dependencies: [
+                "O2ORPC", "O2OMessages", "CZstd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // Row 5.
+        .target(
+            name: "O2OServices",
+            dependencies: ["O2OMessages", "O2ORPC", .product(name: "Logging", package: "swift-log")]
+        ),
+
         // Row 7.
         .executableTarget(name: "protoc-gen-o2o", dependencies: ["O2OCodeGen"], path: "Tools/protoc-gen-o2o"),
+        .executableTarget(
+            name: "o2o-bench",
+            dependencies: [
+                "O2ONIOTransport", "O2OServices", "O2OMessages", "O2ORPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         // Tests, and the test-only schema of Tests/Protos (generated like the real one).
         .target(
@@ -79,6 +118,17 @@ let package = Package(
             path: "Tests/O2OTestProtos"
         ),
         .testTarget(name: "O2OCodeGenTests", dependencies: ["O2OCodeGen"]),
+        .testTarget(
+            name: "O2ONIOTransportTests",
+            dependencies: [
+                "O2ONIOTransport", "O2OServices", "O2OMessages", "O2ORPC", "CZstd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "O2OMessagesTests",
             dependencies: [

@@ -74,7 +74,7 @@ extension RPCClientTransport {
         responseType: Response.Type = Response.self,
         options: RPCCallOptions
     ) async throws -> Response {
-        var buffer = ByteBuffer()
+        var buffer = ByteBuffer.rpcMessageBuffer()
         request.serialize(into: &buffer)
         let response = try await unary(method, request: buffer, options: options)
         return try decodeResponse(Response.self, from: response, method: method)

@@ -11,3 +11,18 @@ public protocol RPCMessage: Sendable {
     /// Appends the message's protobuf encoding to the buffer.
     func serialize(into buffer: inout ByteBuffer)
 }
+
+extension ByteBuffer {
+    /// Bytes kept free in front of an encoded message, so that a transport can put its
+    /// frame header there instead of copying the message into a new buffer.
+    public static let rpcHeadroom = 16
+
+    /// An empty buffer for encoding one message into, with `rpcHeadroom` bytes free in
+    /// front of it.
+    public static func rpcMessageBuffer(capacity: Int = 256) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: capacity + rpcHeadroom)
+        buffer.moveWriterIndex(forwardBy: rpcHeadroom)
+        buffer.moveReaderIndex(forwardBy: rpcHeadroom)
+        return buffer
+    }
+}

@@ -81,7 +81,7 @@ public struct RPCRouter: Sendable {
                 body: .unary { bytes, context in
                     let request = try decodeInbound(Request.self, from: bytes)
                     let response = try await body(request, context)
-                    var buffer = ByteBuffer()
+                    var buffer = ByteBuffer.rpcMessageBuffer()
                     response.serialize(into: &buffer)
                     return buffer
                 }

@@ -53,7 +53,7 @@ public struct RPCMessageWriter<Message: RPCMessage>: Sendable {
 
     /// Encodes and sends one message; suspends while the peer is not reading.
     public func write(_ message: Message) async throws {
-        var buffer = ByteBuffer()
+        var buffer = ByteBuffer.rpcMessageBuffer()
         message.serialize(into: &buffer)
         try await sink.write(buffer)
     }

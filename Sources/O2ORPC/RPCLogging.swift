@@ -1,0 +1,46 @@
+public import Logging
+
+/// Logs every call's end with its method, status, duration and request id: at debug
+/// level when it succeeded, at info for errors the caller caused, at error for the
+/// server's own failures (with the underlying cause, which the caller never sees).
+/// Metadata values are never logged: they may hold tokens or personal data.
+public struct RPCLoggingInterceptor: RPCServerInterceptor {
+    private let logger: Logger
+
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    public func intercept(context: RPCServerContext, next: (RPCServerContext) async throws -> Void) async throws {
+        let start = ContinuousClock.now
+        var metadata: Logger.Metadata = [
+            "rpc.method": "\(context.method.path)",
+            "rpc.request_id": "\(context.requestID)",
+            "rpc.peer": "\(context.peer)",
+        ]
+        do {
+            try await next(context)
+            metadata["rpc.code"] = "OK"
+            metadata["rpc.duration_us"] = "\(Self.micros(ContinuousClock.now - start))"
+            logger.debug("call finished", metadata: metadata)
+        } catch {
+            let status = rpcError(from: error, requestID: context.requestID)
+            metadata["rpc.code"] = "\(status.code.name)"
+            metadata["rpc.duration_us"] = "\(Self.micros(ContinuousClock.now - start))"
+            if let principal = context.principal { metadata["rpc.principal"] = "\(principal.name)" }
+            switch status.code {
+            case .internalError, .unknown, .dataLoss:
+                metadata["rpc.cause"] = "\(status.cause.map { String(describing: $0) } ?? status.message)"
+                logger.error("call failed", metadata: metadata)
+            default:
+                metadata["rpc.message"] = "\(status.message)"
+                logger.info("call failed", metadata: metadata)
+            }
+            throw error
+        }
+    }
+
+    private static func micros(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+    }
+}
