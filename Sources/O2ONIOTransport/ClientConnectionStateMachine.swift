@@ -98,8 +98,8 @@ struct ClientConnectionStateMachine {
     /// The caller read `length` bytes of a stream's responses.
     mutating func consumed(streamID: UInt32, length: Int) -> WindowUpdates {
         var updates = WindowUpdates(connection: connectionInbound.consumed(length))
-        if var stream = streams[streamID], let increment = stream.inbound.consumed(length) {
-            updates.stream = (streamID, increment)
+        if var stream = streams[streamID] {
+            if let increment = stream.inbound.consumed(length) { updates.stream = (streamID, increment) }
             streams[streamID] = stream
         }
         return updates

@@ -1,7 +1,7 @@
 import NIOCore
 
 /// The frame types of the protocol (docs/PROTOCOL.md, section 4).
-enum FrameType: UInt8, Sendable, CustomStringConvertible {
+enum FrameType: UInt8, Sendable, Hashable, CustomStringConvertible {
     case settings = 0x00
     case headers = 0x01
     case message = 0x02
@@ -43,7 +43,7 @@ struct FrameFlags: OptionSet, Sendable, Hashable {
 }
 
 /// One decoded frame. The payload is a slice of the bytes received (no copy).
-struct Frame: Sendable {
+struct Frame: Sendable, Equatable {
     var type: FrameType
     var flags: FrameFlags
     var streamID: UInt32

@@ -19,7 +19,7 @@ struct ConnectionError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// What the frame decoder yields.
-enum InboundUnit: Sendable {
+enum InboundUnit: Sendable, Equatable {
     /// The client's preface arrived (servers only).
     case preface
     case frame(Frame)

@@ -57,6 +57,9 @@ struct ProbeEchoService: EchoServiceProtocol {
     }
 
     func echoExpand(request: EchoExpandRequest, responses: RPCResponseWriter<EchoMessage>, context: RPCServerContext) async throws {
+        guard request.count <= 1_000_000 else {
+            return try await base.echoExpand(request: request, responses: responses, context: context)
+        }
         let payload = [UInt8](repeating: 7, count: Int(request.payloadSize))
         do {
             for sequence in 0..<UInt64(request.count) {

@@ -1,0 +1,156 @@
+import O2OMessages
+import O2ONIOTransport
+import O2ORPC
+import O2OServices
+import Testing
+
+/// Broken or hostile peers get the documented GOAWAY and lose their connection;
+/// everybody else goes on.
+@Suite("Protocol violations")
+struct ProtocolViolationTests {
+    /// Sends `bytes` on a raw connection and returns the GOAWAY the server answered
+    /// with, checking that a well-behaved client on another connection still works.
+    private func goAway(after bytes: [UInt8], port: Int, channel: O2OClientChannel) async throws -> WireGoAway? {
+        let raw = try await RawConnection.connect(port: port)
+        try await raw.send(bytes)
+        let received = try await raw.waitForClose()
+        let reply = try await EchoServiceClient(transport: channel).echo(EchoMessage(sequence: 42))
+        #expect(reply.sequence == 42, "other connections keep working")
+        return try RawConnection.goAway(received)
+    }
+
+    @Test("bad preface")
+    func badPreface() async throws {
+        try await withTestServer { _, port in
+            try await withTestClient(port: port) { channel in
+                let goAway = try await goAway(after: Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), port: port, channel: channel)
+                #expect(goAway?.error == .protocol)
+                #expect(goAway?.message == "bad preface")
+            }
+        }
+    }
+
+    @Test("oversized frame")
+    func oversized() async throws {
+        try await withTestServer { _, port in
+            try await withTestClient(port: port) { channel in
+                // A header that declares 5 MB; no payload follows.
+                let header: [UInt8] = [0x50, 0x00, 0x00, 0x02, 0, 0, 0, 0, 1]
+                let goAway = try await goAway(after: rawClientStart + header, port: port, channel: channel)
+                #expect(goAway?.error == .frameSize)
+                #expect(goAway?.message == "frame of 5242880 bytes exceeds the limit of 4194304")
+            }
+        }
+    }
+
+    @Test("unknown frame type")
+    func unknownType() async throws {
+        try await withTestServer { _, port in
+            try await withTestClient(port: port) { channel in
+                let goAway = try await goAway(after: rawClientStart + rawFrame(0x7f, stream: 0), port: port, channel: channel)
+                #expect(goAway?.error == .protocol)
+                #expect(goAway?.message == "unknown frame type 0x7f")
+            }
+        }
+    }
+
+    @Test("malformed control payload")
+    func malformed() async throws {
+        try await withTestServer { _, port in
+            try await withTestClient(port: port) { channel in
+                let goAway = try await goAway(after: rawClientStart + rawFrame(0x01, stream: 1, [0xff, 0xff, 0xff]), port: port, channel: channel)
+                #expect(goAway?.error == .protocol)
+                #expect(goAway?.message.hasPrefix("malformed HEADERS payload") == true)
+            }
+        }
+    }
+
+    @Test("frames before SETTINGS, and reused stream ids")
+    func ordering() async throws {
+        try await withTestServer { _, port in
+            try await withTestClient(port: port) { channel in
+                let early = Array("O2ORPC/1".utf8) + rawHeaders(stream: 1, method: "/o2o.rpc.v1.EchoService/Echo")
+                let first = try await goAway(after: early, port: port, channel: channel)
+                #expect(first?.message == "expected SETTINGS first, got HEADERS")
+                let reused = rawClientStart + rawHeaders(stream: 3, method: "/x/y", endStream: true) + rawHeaders(stream: 2, method: "/x/y")
+                let second = try await goAway(after: reused, port: port, channel: channel)
+                #expect(second?.error == .protocol)
+                #expect(second?.message == "stream id 2 is not greater than 3")
+                #expect(second?.lastStreamID == 3)
+            }
+        }
+    }
+
+    @Test("a stream cut off mid-frame: the connection is dropped and its calls cancelled")
+    func truncated() async throws {
+        let probe = Probe()
+        try await withTestServer(probe: probe) { _, port in
+            try await withTestClient(port: port) { channel in
+                let raw = try await RawConnection.connect(port: port)
+                let message = EchoMessage(payload: Array("sleep".utf8)).serializedBytes()
+                let half = Array(rawFrame(0x02, stream: 3, Array(repeating: 1, count: 100)).prefix(40))
+                try await raw.send(
+                    rawClientStart + rawHeaders(stream: 1, method: "/o2o.rpc.v1.EchoService/Echo")
+                        + rawFrame(0x02, flags: 1, stream: 1, message) + half
+                )
+                while probe.started.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                try await raw.shutdownOutput()
+                _ = try await raw.waitForClose()
+                for _ in 0..<200 where probe.cancellations.load(ordering: .relaxed) == 0 {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                #expect(probe.cancellations.load(ordering: .relaxed) == 1, "the sleeping handler was cancelled")
+                let reply = try await EchoServiceClient(transport: channel).echo(EchoMessage(sequence: 1))
+                #expect(reply.sequence == 1)
+            }
+        }
+    }
+
+    @Test("ping flood and cancel flood")
+    func floods() async throws {
+        try await withTestServer { _, port in
+            try await withTestClient(port: port) { channel in
+                let pings = (0..<5).flatMap { _ in rawFrame(0x07, stream: 0, Array(repeating: 0, count: 8)) }
+                let pingFlood = try await goAway(after: rawClientStart + pings, port: port, channel: channel)
+                #expect(pingFlood?.error == .enhanceYourCalm)
+                #expect(pingFlood?.message == "too many pings")
+                let cancels = (0..<1001).flatMap { _ in rawFrame(0x05, stream: 1) }
+                let cancelFlood = try await goAway(
+                    after: rawClientStart + rawHeaders(stream: 1, method: "/o2o.rpc.v1.EchoService/EchoChat") + cancels,
+                    port: port, channel: channel
+                )
+                #expect(cancelFlood?.error == .enhanceYourCalm)
+                #expect(cancelFlood?.message == "too many cancels")
+            }
+        }
+    }
+
+    @Test("streams beyond max_concurrent_streams get RESOURCE_EXHAUSTED at once; the connection stays")
+    func tooManyStreams() async throws {
+        var options = O2OServerConnectionOptions()
+        options.settings.maximumConcurrentStreams = 2
+        try await withTestServer(options: options) { _, port in
+            let raw = try await RawConnection.connect(port: port)
+            defer { Task { await raw.close() } }
+            let sleep = EchoMessage(payload: Array("sleep".utf8)).serializedBytes()
+            var bytes = rawClientStart
+            for stream: UInt32 in 1...3 {
+                bytes += rawHeaders(stream: stream, method: "/o2o.rpc.v1.EchoService/Echo") + rawFrame(0x02, flags: 1, stream: stream, sleep)
+            }
+            bytes += rawHeaders(stream: 4, method: "/o2o.rpc.v1.EchoService/Echo") + rawFrame(0x02, flags: 1, stream: 4, EchoMessage(sequence: 9).serializedBytes())
+            try await raw.send(bytes)
+            var trailers: [(UInt32, WireTrailers)] = []
+            for _ in 0..<200 {
+                trailers = try RawConnection.frames(try await raw.received()).filter { $0.type == 0x03 }.map {
+                    ($0.stream, try WireTrailers(serializedBytes: $0.payload))
+                }
+                if trailers.count >= 2 { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(trailers.map(\.0) == [3, 4])
+            #expect(trailers.first?.1.code == UInt32(RPCStatusCode.resourceExhausted.rawValue))
+            #expect(trailers.first?.1.message == "too many concurrent streams (limit 2)")
+            #expect(trailers.last?.1.code == UInt32(RPCStatusCode.resourceExhausted.rawValue))
+        }
+    }
+}
