@@ -118,6 +118,7 @@ let package = Package(
             path: "Tests/O2OTestProtos"
         ),
         .testTarget(name: "O2OCodeGenTests", dependencies: ["O2OCodeGen"]),
+        .testTarget(name: "O2OServicesTests", dependencies: ["O2OServices", "O2OMessages", "O2ORPC"]),
         .testTarget(
             name: "O2ONIOTransportTests",
             dependencies: [

@@ -21,7 +21,7 @@ struct ServeEcho: AsyncParsableCommand {
         options.settings.maximumConcurrentStreams = 1000
         let server = O2OServer(
             configuration: O2OServerConfiguration(listeners: [.tcp(host: "127.0.0.1", port: port)], connection: options),
-            services: [EchoService()],
+            services: [EchoServiceProvider()],
             logger: logger
         )
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -131,7 +131,7 @@ struct CallBehaviourTests {
             await expectRPCError(.unavailable) { _ = try await EchoServiceClient(transport: channel).echo(EchoMessage()) }
             let server = O2OServer(
                 configuration: O2OServerConfiguration(listeners: [.tcp(host: "127.0.0.1", port: port)]),
-                services: [EchoService()], logger: testLogger
+                services: [EchoServiceProvider()], logger: testLogger
             )
             let running = Task { try await server.run() }
             _ = try await server.listeningAddresses()
@@ -232,7 +232,7 @@ struct CallBehaviourTests {
             """
         )
         let policy = RPCAccessPolicy(adminServices: ["o2o.rpc.v1.AdminService", "o2o.rpc.v1.EchoService"])
-        let services: [any RPCService] = [EchoService(), HealthService(status: HealthStatus())]
+        let services: [any RPCService] = [EchoServiceProvider(), HealthServiceProvider(status: HealthStatus())]
         try await withTestServer(services: services, interceptors: [RPCAuthInterceptor(tokens: tokens, policy: policy)]) { _, port in
             func client(_ token: String?, _ body: (EchoServiceClient, HealthServiceClient) async throws -> Void) async throws {
                 try await withTestClient(port: port) { channel in
@@ -262,7 +262,7 @@ struct CallBehaviourTests {
     func unixSocket() async throws {
         let path = "/tmp/o2o-test-\(UUID().uuidString.prefix(8)).sock"
         let configuration = O2OServerConfiguration(listeners: [.unixSocket(path: path)])
-        try await withO2OServer(configuration: configuration, services: [EchoService()], logger: testLogger) { _ in
+        try await withO2OServer(configuration: configuration, services: [EchoServiceProvider()], logger: testLogger) { _ in
             try await withO2OClientChannel(configuration: O2OClientConfiguration(target: .unixSocket(path: path))) { channel in
                 let reply = try await EchoServiceClient(transport: channel).echo(EchoMessage(sequence: 4))
                 #expect(reply.sequence == 4)
@@ -291,7 +291,7 @@ struct CallBehaviourTests {
             listeners: [.tcp(host: "127.0.0.1", port: 0)],
             tls: O2OTLSFiles(certificateChainPath: certificate, privateKeyPath: key)
         )
-        try await withO2OServer(configuration: configuration, services: [EchoService()], logger: testLogger) { server in
+        try await withO2OServer(configuration: configuration, services: [EchoServiceProvider()], logger: testLogger) { server in
             guard case .tcp(_, let port) = try await server.listeningAddresses()[0] else { return }
             var client = O2OClientConfiguration(target: .tcp(host: "127.0.0.1", port: port))
             client.tls = O2OClientTLS(trustRootsPath: certificate, serverHostname: "localhost")

@@ -33,7 +33,7 @@ final class Probe: Sendable {
 /// cancelled (and counts the cancellation), payload "fail" throws INTERNAL.
 struct ProbeEchoService: EchoServiceProtocol {
     let probe: Probe
-    let base = EchoService()
+    let base = EchoServiceProvider()
 
     func echo(request: EchoMessage, context: RPCServerContext) async throws -> EchoMessage {
         probe.started.add(1, ordering: .relaxed)
@@ -91,7 +91,7 @@ func withTestServer<Result: Sendable>(
     gracePeriod: Duration = .seconds(2),
     _ body: (O2OServer, Int) async throws -> Result
 ) async throws -> Result {
-    let services = services ?? [ProbeEchoService(probe: probe), HealthService(status: HealthStatus())]
+    let services = services ?? [ProbeEchoService(probe: probe), HealthServiceProvider(status: HealthStatus())]
     let configuration = O2OServerConfiguration(
         listeners: [.tcp(host: "127.0.0.1", port: 0)], connection: options, gracePeriod: gracePeriod
     )

@@ -3,7 +3,7 @@ public import O2ORPC
 
 /// What the server offers and the shape of every message: lets tools such as the
 /// `o2o` shell list, describe and call methods they were not built with.
-public struct ReflectionService: ReflectionServiceProtocol {
+public struct ReflectionServiceProvider: ReflectionServiceProtocol {
     private let services: [ServiceSchema]
     private let messages: [String: MessageSchema]
     private let enums: [String: EnumSchema]

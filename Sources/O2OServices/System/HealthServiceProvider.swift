@@ -59,7 +59,7 @@ public final class HealthStatus: Sendable {
 }
 
 /// Health checks for load balancers and the shell; open without a token.
-public struct HealthService: HealthServiceProtocol {
+public struct HealthServiceProvider: HealthServiceProtocol {
     private let status: HealthStatus
 
     public init(status: HealthStatus) {

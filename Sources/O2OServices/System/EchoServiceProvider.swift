@@ -3,7 +3,7 @@ public import O2ORPC
 
 /// One method per call kind and no business logic: for probing a server, testing
 /// clients written from PROTOCOL.md, and benchmarks.
-public struct EchoService: EchoServiceProtocol {
+public struct EchoServiceProvider: EchoServiceProtocol {
     public init() {}
 
     public func echo(request: EchoMessage, context: RPCServerContext) async throws -> EchoMessage {

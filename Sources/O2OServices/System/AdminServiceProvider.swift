@@ -36,7 +36,7 @@ public struct AdminBackend: Sendable {
 }
 
 /// Administration of a running server; the admin role only.
-public final class AdminService: AdminServiceProtocol {
+public final class AdminServiceProvider: AdminServiceProtocol {
     private let backend: AdminBackend
     /// Backups already taken, by request id, so a retry returns the first result.
     private let backups = Mutex<[String: CreateBackupResponse]>([:])
