@@ -9,7 +9,7 @@ final class ClientCall: @unchecked Sendable {
     // only (the handler's methods); the caller's task only holds the reference.
     enum Kind {
         /// Resumed with the response when TRAILERS arrive.
-        case unary(CheckedContinuation<ByteBuffer, any Error>?)
+        case unary(UnsafeContinuation<ByteBuffer, any Error>?)
         /// Responses go into the queue; TRAILERS end it.
         case streaming(RPCMessageQueue)
     }
@@ -21,9 +21,11 @@ final class ClientCall: @unchecked Sendable {
     var response: ByteBuffer?
     var cancelled = false
     var deadlineTimer: Scheduled<Void>?
-    /// Request messages waiting for window or writability, with their writers.
-    var pending: CircularBuffer<(message: ByteBuffer?, end: Bool, continuation: CheckedContinuation<Void, any Error>?)> =
-        CircularBuffer(initialCapacity: 1)
+    /// A unary call's request, until its stream opens.
+    var unaryRequest: ByteBuffer?
+    /// Request messages (nil: a half-close) waiting for window or writability, with
+    /// their writers. An array: it is short, and an empty one costs no allocation.
+    var pending: [(message: ByteBuffer?, end: Bool, continuation: CheckedContinuation<Void, any Error>?)] = []
 
     init(method: RPCMethodDescriptor, options: RPCCallOptions, kind: Kind) {
         self.method = method
@@ -284,9 +286,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func complete(_ call: ClientCall, with result: Result<ByteBuffer, RPCError>) {
         call.deadlineTimer?.cancel()
         call.deadlineTimer = nil
-        while let write = call.pending.popFirst() {
+        for write in call.pending {
             write.continuation?.resume(throwing: result.failure ?? RPCError(code: .cancelled, message: "the call has ended"))
         }
+        call.pending.removeAll()
+        call.unaryRequest = nil
         switch call.kind {
         case .unary(let continuation):
             call.kind = .unary(nil)
@@ -376,7 +380,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         if state.isExhausted {
             return complete(call, with: .failure(RPCError(code: .unavailable, message: "the connection is going away", cause: NotProcessed())))
         }
-        if let request { call.pending.append((request, true, nil)) }
+        call.unaryRequest = request
         if let timeout = call.options.timeout {
             call.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) { [self] in
                 deadlineExceeded(call, timeout: timeout)
@@ -399,6 +403,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         guard let id = state.openStream() else { return waiting.append(call) }
         call.streamID = id
         calls[id] = call
+        if let request = call.unaryRequest {
+            call.unaryRequest = nil
+            if writeUnaryInPlace(call, streamID: id, request) {
+                state.sentEnd(streamID: id)
+                return flushSoon()
+            }
+            call.pending.insert((request, true, nil), at: 0)
+        }
         var out = context.channel.allocator.buffer(capacity: 128)
         let endStream = call.pending.count == 1 && call.pending.first?.message == nil
         writeHeaders(call, streamID: id, endStream: endStream, into: &out)
@@ -411,17 +423,44 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         flushSoon()
     }
 
-    private func writeHeaders(_ call: ClientCall, streamID: UInt32, endStream: Bool, into out: inout ByteBuffer) {
-        let path = call.method.path
-        let cached: ByteBuffer
-        if let hit = headerCache[path] {
-            cached = hit
-        } else {
-            var encoded = ByteBuffer()
-            WireCallHeader(method: path).serialize(into: &encoded)
-            if headerCache.count < 1024 { headerCache[path] = encoded }
-            cached = encoded
+    /// The fast path of a unary call: HEADERS and MESSAGE go into the request's own
+    /// headroom, one buffer and one write. False when they do not fit (metadata, a
+    /// deadline, compression, a long method path); the caller then writes them apart.
+    private func writeUnaryInPlace(_ call: ClientCall, streamID: UInt32, _ request: ByteBuffer) -> Bool {
+        guard call.options.timeout == nil, call.options.metadata.isEmpty,
+            !(zstd != nil && state.peer.acceptsZstd && request.readableBytes >= compressionThreshold)
+        else { return false }
+        let header = cachedHeader(call.method.path)
+        let needed = 2 * Wire.frameHeaderSize + header.readableBytes
+        guard request.readerIndex >= needed, state.reserveToSend(streamID: streamID, length: request.readableBytes) else {
+            return false
         }
+        var out = request
+        let start = out.readerIndex - needed
+        out.moveReaderIndex(to: start)
+        out.setInteger(UInt32(truncatingIfNeeded: header.readableBytes) << 8 | UInt32(FrameType.headers.rawValue), at: start)
+        out.setInteger(UInt8(0), at: start + 4)
+        out.setInteger(streamID, at: start + 5)
+        out.setBuffer(header, at: start + Wire.frameHeaderSize)
+        let messageStart = start + Wire.frameHeaderSize + header.readableBytes
+        out.setInteger(UInt32(truncatingIfNeeded: request.readableBytes) << 8 | UInt32(FrameType.message.rawValue), at: messageStart)
+        out.setInteger(FrameFlags.endStream.rawValue, at: messageStart + 4)
+        out.setInteger(streamID, at: messageStart + 5)
+        write(out)
+        return true
+    }
+
+    /// The encoded `WireCallHeader` naming only the method.
+    private func cachedHeader(_ path: String) -> ByteBuffer {
+        if let hit = headerCache[path] { return hit }
+        var encoded = ByteBuffer()
+        WireCallHeader(method: path).serialize(into: &encoded)
+        if headerCache.count < 1024 { headerCache[path] = encoded }
+        return encoded
+    }
+
+    private func writeHeaders(_ call: ClientCall, streamID: UInt32, endStream: Bool, into out: inout ByteBuffer) {
+        let cached = cachedHeader(call.method.path)
         let options = call.options
         out.writeFrame(type: .headers, flags: endStream ? .endStream : [], streamID: streamID) { payload in
             payload.writeImmutableBuffer(cached)

@@ -232,6 +232,7 @@ public final class O2OServer: Service, Sendable {
 }
 
 /// Runs a server for the duration of `body`, then shuts it down gracefully.
+@discardableResult
 public func withO2OServer<Result: Sendable>(
     configuration: O2OServerConfiguration,
     services: [any RPCService],

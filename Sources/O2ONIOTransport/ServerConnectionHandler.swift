@@ -26,8 +26,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         var requests: RPCMessageQueue?
         /// Unary calls: the request, until the handler starts.
         var unaryRequest: ByteBuffer?
-        /// Frames waiting for flow-control window or socket writability, in order.
-        var pending: CircularBuffer<PendingWrite> = CircularBuffer(initialCapacity: 2)
+        /// Frames waiting for flow-control window or socket writability, in order
+        /// (an array: it is short, and empty arrays cost no allocation).
+        var pending: [PendingWrite] = []
         var deadlineTimer: Scheduled<Void>?
 
         init(streamID: UInt32, handler: RPCMethodHandler, context: RPCServerContext) {
@@ -54,6 +55,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var zstd: ZstdCodec?
     private var logger: Logger
 
+    /// Handlers by the exact bytes of a HEADERS payload that names only a method: most
+    /// calls send nothing else, and then the header need not be decoded at all.
+    private var headerCache: [ByteBuffer: RPCMethodHandler] = [:]
+
     private var needsFlush = false
     private var flushScheduled = false
     private var inReadLoop = false
@@ -66,7 +71,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var peer = "unknown"
     private var openedAt = 0.0
     private var agent = ""
-    private var lastPrincipal = ""
+    fileprivate var lastPrincipal = ""
     private var callsStarted: UInt64 = 0
     private var bytesReceived: UInt64 = 0
     private var bytesSent: UInt64 = 0
@@ -177,10 +182,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
             armIdleTimer()
         case .headers:
-            let header = try decodeControl(WireCallHeader.self, frame)
-            switch try state.receivedHeaders(streamID: frame.streamID, endStream: frame.flags.contains(.endStream)) {
+            let endStream = frame.flags.contains(.endStream)
+            let cached = headerCache[frame.payload]
+            let header = cached == nil ? try decodeControl(WireCallHeader.self, frame) : nil
+            switch try state.receivedHeaders(streamID: frame.streamID, endStream: endStream) {
             case .open:
-                startCall(streamID: frame.streamID, header: header, endStream: frame.flags.contains(.endStream))
+                if let cached {
+                    startCall(streamID: frame.streamID, handler: cached, metadata: RPCMetadata(), timeoutMicros: 0, endStream: endStream)
+                } else if let header {
+                    startCall(streamID: frame.streamID, header: header, payload: frame.payload, endStream: endStream)
+                }
             case .reject(let code, let message):
                 writeTrailers(streamID: frame.streamID, error: RPCError(code: code, message: message))
             case .ignore:
@@ -244,34 +255,42 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     // MARK: - Calls
 
-    private func startCall(streamID: UInt32, header: WireCallHeader, endStream: Bool) {
-        idleTimer?.cancel()
-        idleTimer = nil
-        callsStarted += 1
+    private func startCall(streamID: UInt32, header: WireCallHeader, payload: ByteBuffer, endStream: Bool) {
         guard header.method.utf8.count <= 256 else {
             return rejectOpenStream(streamID, RPCError(code: .invalidArgument, message: "method path longer than 256 bytes"))
         }
         guard let handler = shared.router.handler(forPath: header.method) else {
             return rejectOpenStream(streamID, RPCError(code: .unimplemented, message: "unknown method \(header.method)"))
         }
-        let metadata: RPCMetadata
+        if header.metadata.isEmpty, header.timeoutMicros == 0, headerCache.count < 1024 {
+            // A copy: the payload is a slice of a large read buffer.
+            headerCache[ByteBuffer(bytes: payload.readableBytesView)] = handler
+        }
         switch Self.metadata(from: header.metadata) {
-        case .success(let parsed): metadata = parsed
-        case .failure(let error): return rejectOpenStream(streamID, error)
+        case .success(let metadata):
+            startCall(streamID: streamID, handler: handler, metadata: metadata, timeoutMicros: header.timeoutMicros, endStream: endStream)
+        case .failure(let error):
+            rejectOpenStream(streamID, error)
         }
-        var deadline: ContinuousClock.Instant?
-        if header.timeoutMicros > 0 {
-            let micros = min(header.timeoutMicros, 86_400_000_000 * 365)
-            deadline = .now + .microseconds(Int64(micros))
-        }
+    }
+
+    private func startCall(
+        streamID: UInt32,
+        handler: RPCMethodHandler,
+        metadata: RPCMetadata,
+        timeoutMicros: UInt64,
+        endStream: Bool
+    ) {
+        idleTimer?.cancel()
+        idleTimer = nil
+        callsStarted += 1
+        let micros = Int64(min(timeoutMicros, 86_400_000_000 * 365))
         let callContext = RPCServerContext(
-            method: handler.method, metadata: metadata, deadline: deadline, peer: peer,
-            requestID: RPCRequestIDs.fromMetadata(metadata)
+            method: handler.method, metadata: metadata, deadline: micros > 0 ? .now + .microseconds(micros) : nil, peer: peer
         )
         let call = Call(streamID: streamID, handler: handler, context: callContext)
         calls[streamID] = call
-        if header.timeoutMicros > 0 {
-            let micros = Int64(min(header.timeoutMicros, 86_400_000_000 * 365))
+        if micros > 0 {
             call.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .microseconds(micros)) { [self] in
                 failCall(streamID, RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
             }
@@ -279,7 +298,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         switch handler.body {
         case .unary:
             if endStream {
-                failCall(streamID, RPCError(code: .invalidArgument, message: "\(header.method) expects one request message, got none"))
+                failCall(streamID, RPCError(code: .invalidArgument, message: "\(handler.method.path) expects one request message, got none"))
             }
         case .streaming(let body):
             let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -292,15 +311,21 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             let interceptors = shared.interceptors
             call.task = spawn { [callContext] in
                 var failure: RPCError?
+                var principal: String?
                 do {
                     try await interceptors.run(callContext) { context in
+                        principal = context.principal?.name
                         try await body(queue, sink, context)
                     }
                 } catch {
                     failure = rpcError(from: error, requestID: callContext.requestID)
                 }
                 let error = failure
-                loop.runOnLoop { $0.finishCall(streamID, error: error) }
+                let caller = principal
+                loop.runOnLoop { handler in
+                    if let caller { handler.lastPrincipal = caller }
+                    handler.finishCall(streamID, error: error)
+                }
             }
         }
     }
@@ -321,8 +346,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         call.task = spawn {
             var response: ByteBuffer?
             var failure: RPCError?
+            var principal: String?
             do {
                 try await interceptors.run(callContext) { context in
+                    principal = context.principal?.name
                     response = try await body(request, context)
                 }
             } catch {
@@ -330,7 +357,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
             let result = response
             let error = failure
+            let caller = principal
             loop.runOnLoop { handler in
+                if let caller { handler.lastPrincipal = caller }
                 if let error {
                     handler.finishCall(streamID, error: error)
                 } else if let result {
@@ -421,6 +450,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func finishUnary(_ streamID: UInt32, response: ByteBuffer) {
         guard let call = calls[streamID] else { return }
         call.deadlineTimer?.cancel()
+        // The usual case: nothing queued and window to spare; write at once.
+        if call.pending.isEmpty, state.reserveToSend(streamID: streamID, length: response.readableBytes) {
+            writeMessage(streamID: streamID, response, appendingOKTrailers: true)
+            return endStream(call)
+        }
         call.pending.append(.message(response, nil))
         call.pending.append(.trailers(nil))
         processPending(call)
@@ -449,9 +483,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         call.deadlineTimer?.cancel()
         call.task?.cancel()
         call.requests?.fail(error)
-        while let write = call.pending.popFirst() {
+        for write in call.pending {
             if case .message(_, let continuation?) = write { continuation.resume(throwing: error) }
         }
+        call.pending.removeAll()
     }
 
     // MARK: - Writing

@@ -23,8 +23,7 @@ public final class RPCInProcessTransport: RPCClientTransport {
             method: method,
             metadata: options.metadata,
             deadline: options.timeout.map { ContinuousClock.now + $0 },
-            peer: "in-process",
-            requestID: RPCRequestIDs.fromMetadata(options.metadata)
+            peer: "in-process"
         )
     }
 

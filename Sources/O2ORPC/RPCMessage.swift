@@ -14,8 +14,9 @@ public protocol RPCMessage: Sendable {
 
 extension ByteBuffer {
     /// Bytes kept free in front of an encoded message, so that a transport can put its
-    /// frame header there instead of copying the message into a new buffer.
-    public static let rpcHeadroom = 16
+    /// frame headers there (a request's HEADERS frame and its MESSAGE header) instead of
+    /// copying the message into a new buffer.
+    public static let rpcHeadroom = 128
 
     /// An empty buffer for encoding one message into, with `rpcHeadroom` bytes free in
     /// front of it.

@@ -12,8 +12,17 @@ public enum RPCRequestIDs {
 
     /// A new id, unique in this process and unlikely to repeat across processes.
     public static func make() -> String {
-        let next = counter.wrappingAdd(1, ordering: .relaxed).newValue
-        return "\(processTag)-\(String(next, radix: 36))"
+        format(nextNumber())
+    }
+
+    /// The number of a new id; `format` turns it into the id.
+    public static func nextNumber() -> UInt64 {
+        counter.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+
+    /// The id for a number from `nextNumber`.
+    public static func format(_ number: UInt64) -> String {
+        "\(processTag)-\(String(number, radix: 36))"
     }
 
     /// Whether a caller-supplied id is acceptable: 1 to 64 printable ASCII characters.

@@ -12,7 +12,20 @@ public struct RPCServerContext: Sendable {
     /// Who is calling, as far as the transport knows ("127.0.0.1:53122", "in-process").
     public let peer: String
     /// The request id: the caller's `o2o-request-id`, or one the server made up.
-    public let requestID: String
+    public var requestID: String {
+        switch requestIDStorage {
+        case .given(let id): id
+        case .generated(let number): RPCRequestIDs.format(number)
+        }
+    }
+
+    /// A made-up id stays a number until someone reads it: most calls never do.
+    private enum RequestIDStorage: Sendable {
+        case given(String)
+        case generated(UInt64)
+    }
+
+    private let requestIDStorage: RequestIDStorage
     /// The authenticated caller; nil when the server runs without authentication.
     public var principal: RPCPrincipal?
 
@@ -28,8 +41,28 @@ public struct RPCServerContext: Sendable {
         self.metadata = metadata
         self.deadline = deadline
         self.peer = peer
-        self.requestID = requestID
+        self.requestIDStorage = .given(requestID)
         self.principal = principal
+    }
+
+    /// A context whose request id is the caller's, if the metadata has a valid one, or
+    /// a new one made up only when read.
+    public init(
+        method: RPCMethodDescriptor,
+        metadata: RPCMetadata,
+        deadline: ContinuousClock.Instant?,
+        peer: String
+    ) {
+        self.method = method
+        self.metadata = metadata
+        self.deadline = deadline
+        self.peer = peer
+        if let id = metadata[RPCMetadata.Keys.requestID], RPCRequestIDs.isValid(id) {
+            self.requestIDStorage = .given(id)
+        } else {
+            self.requestIDStorage = .generated(RPCRequestIDs.nextNumber())
+        }
+        self.principal = nil
     }
 
     /// Time left before the deadline; nil without a deadline, zero once it passed.

@@ -25,6 +25,8 @@ struct EchoLoad: AsyncParsableCommand {
     @Option(help: "Server process id, for its CPU time.") var serverPid: Int32 = 0
     @Option(help: "Label in the RESULT line.") var label: String = "run"
     @Flag(help: "Let the client compress requests (zstd) when the server accepts it.") var compress = false
+    @Option(help: "Where the calling tasks run: 'loop' (the connection's event loop, as the client library recommends for tight loops) or 'global' (Swift's global executor).")
+    var executor: String = "loop"
 
     func run() async throws {
         var bytes = [UInt8](repeating: 0, count: payload)
@@ -69,8 +71,9 @@ struct EchoLoad: AsyncParsableCommand {
         let results = try await withThrowingTaskGroup(of: WorkerResult.self) { group in
             for channel in channels {
                 let echo = EchoServiceClient(transport: channel)
+                let preference: (any TaskExecutor)? = executor == "global" ? nil : channel.taskExecutor
                 for _ in 0..<inflight {
-                    group.addTask {
+                    group.addTask(executorPreference: preference) {
                         var histogram = makeLatencyHistogram()
                         var calls: UInt64 = 0
                         var errors = 0
@@ -116,7 +119,7 @@ struct EchoLoad: AsyncParsableCommand {
         let rate = Double(calls) / (Double(end - measureStart) / 1e9)
         func micros(_ percentile: Double) -> String { format(Double(histogram.valueAtPercentile(percentile)) / 1000, 1) }
         printLine(
-            "RESULT kind=o2o label=\(label) coalesce=n/a conns=\(conns) inflight_per_conn=\(inflight) calls=\(calls) "
+            "RESULT kind=o2o label=\(label) coalesce=n/a executor=\(executor) conns=\(conns) inflight_per_conn=\(inflight) calls=\(calls) "
                 + "calls_per_s=\(format(rate, 0)) p50_us=\(micros(50)) p90_us=\(micros(90)) p99_us=\(micros(99)) "
                 + "p999_us=\(micros(99.9)) max_us=\(format(Double(histogram.max) / 1000, 1)) "
                 + "server_cpu_cores=\(format(serverCores, 3)) client_cpu_cores=\(format(clientCores, 3)) "
