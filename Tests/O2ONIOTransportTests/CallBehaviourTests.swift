@@ -142,6 +142,37 @@ struct CallBehaviourTests {
         }
     }
 
+    @Test("UNAVAILABLE is retried for idempotent calls only")
+    func retries() async throws {
+        let probe = Probe()
+        try await withTestServer(probe: probe) { _, port in
+            try await withTestClient(port: port) { channel in
+                let echo = EchoServiceClient(transport: channel)
+                let flaky = EchoMessage(payload: Array("flaky".utf8), sequence: 1)
+                // Echo is NO_SIDE_EFFECTS: retried, so it succeeds on the second attempt.
+                let reply = try await echo.echo(flaky)
+                #expect(reply.sequence == 1)
+                #expect(probe.written.load(ordering: .relaxed) == 2)
+                // The same call marked not retryable fails on the first refusal.
+                await expectRPCError(.unavailable) { _ = try await echo.echo(flaky, options: RPCCallOptions(retryable: false)) }
+                #expect(probe.written.load(ordering: .relaxed) == 3)
+            }
+        }
+    }
+
+    @Test("an idle connection is closed with GOAWAY idle")
+    func idle() async throws {
+        var options = O2OServerConnectionOptions()
+        options.idleTimeout = .milliseconds(200)
+        try await withTestServer(options: options) { _, port in
+            let raw = try await RawConnection.connect(port: port)
+            try await raw.send(rawClientStart)
+            let goAway = try RawConnection.goAway(try await raw.waitForClose())
+            #expect(goAway?.error == .noError)
+            #expect(goAway?.message == "idle")
+        }
+    }
+
     @Test("zstd on and off give the same messages; big messages are compressed on the wire")
     func compression() async throws {
         for zstd in [true, false] {

@@ -50,6 +50,11 @@ struct ProbeEchoService: EchoServiceProtocol {
         case "fail":
             struct Boom: Error {}
             throw Boom()
+        case "flaky":
+            // Every other call is turned away, as a draining server would.
+            if probe.written.wrappingAdd(1, ordering: .relaxed).oldValue % 2 == 0 {
+                throw RPCError(code: .unavailable, message: "try again")
+            }
         default:
             break
         }
