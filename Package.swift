@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "O2OMessages", targets: ["O2OMessages"]),
         .library(name: "O2ORPC", targets: ["O2ORPC"]),
         .library(name: "O2ONIOTransport", targets: ["O2ONIOTransport"]),
+        .library(name: "O2OStorage", targets: ["O2OStorage"]),
         .executable(name: "protoc-gen-o2o", targets: ["protoc-gen-o2o"]),
         .executable(name: "o2o-bench", targets: ["o2o-bench"]),
     ],
@@ -74,6 +75,13 @@ let package = Package(
 
         // Row 4.
         .target(
+            name: "O2OStorage",
+            dependencies: [
+                "CRocksDB", "O2OMessages",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "O2ONIOTransport",
             dependencies: [
                 "O2ORPC", "O2OMessages", "CZstd",
@@ -118,6 +126,11 @@ let package = Package(
             path: "Tests/O2OTestProtos"
         ),
         .testTarget(name: "O2OCodeGenTests", dependencies: ["O2OCodeGen"]),
+        .executableTarget(name: "o2o-storage-torture", dependencies: ["O2OStorage"], path: "Tests/StorageTorture"),
+        .testTarget(
+            name: "O2OStorageTests",
+            dependencies: ["O2OStorage", "O2OMessages", "O2OTestProtos", "o2o-storage-torture"]
+        ),
         .testTarget(name: "O2OServicesTests", dependencies: ["O2OServices", "O2OMessages", "O2ORPC"]),
         .testTarget(
             name: "O2ONIOTransportTests",
