@@ -104,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "o2o-bench",
             dependencies: [
-                "O2ONIOTransport", "O2OServices", "O2OMessages", "O2ORPC",
+                "O2ONIOTransport", "O2OServices", "O2OMessages", "O2ORPC", "O2OStorage", "CRocksDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),

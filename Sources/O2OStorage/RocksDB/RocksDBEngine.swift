@@ -20,6 +20,8 @@ public final class RocksDBEngine: StorageEngine {
     private let pool: NIOThreadPool
     private let groupCommit: GroupCommitter?
     private let closed = Atomic<Bool>(false)
+    /// Operations running now; `close` waits for them before it closes the database.
+    private let inFlight = Atomic<Int>(0)
 
     /// Opens (or creates) the database in `path`.
     /// - Parameters:
@@ -71,15 +73,50 @@ public final class RocksDBEngine: StorageEngine {
 
     /// Runs a blocking RocksDB call on the engine's threads.
     private func run<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
-        guard !closed.load(ordering: .relaxed) else { throw StorageError(.closed, "the store is closed") }
+        try enter()
+        defer { leave() }
         return try await pool.runIfActive(body)
+    }
+
+    /// Runs a non-blocking RocksDB call on the caller's thread.
+    func inline<Result>(_ body: () throws -> Result) throws -> Result {
+        try enter()
+        defer { leave() }
+        return try body()
+    }
+
+    private func enter() throws {
+        inFlight.add(1, ordering: .acquiring)
+        if closed.load(ordering: .acquiring) {
+            inFlight.subtract(1, ordering: .releasing)
+            throw StorageError(.closed, "the store is closed")
+        }
+    }
+
+    private func leave() {
+        inFlight.subtract(1, ordering: .releasing)
     }
 
     // MARK: - Reads
 
+    /// Reads first try the memtables and the block cache on the caller's thread: such
+    /// a read never waits for the disk (RocksDB answers "incomplete" instead), so it is
+    /// safe even on an event loop, and hot data costs no thread hop. Only a miss goes
+    /// to the thread pool.
     public func get(_ key: StorageBytes) async throws -> StorageBytes? {
         let database = self.database
+        if case .value(let value) = try inline({ try Self.cachedGet(database.db, database.cacheOnlyReadOptions, key) }) {
+            return value
+        }
         return try await run { try Self.get(database.db, database.readOptions, key) }
+    }
+
+    static func cachedGet(_ db: OpaquePointer, _ readOptions: OpaquePointer, _ key: StorageBytes) throws -> CachedRead {
+        try key.withUnsafeBufferPointer { key in
+            try cachedRead { error, length in
+                rocksdb_get(db, readOptions, UnsafeRawPointer(key.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }, key.count, length, error)
+            }
+        }
     }
 
     static func get(_ db: OpaquePointer, _ readOptions: OpaquePointer, _ key: StorageBytes) throws -> StorageBytes? {
@@ -95,7 +132,25 @@ public final class RocksDBEngine: StorageEngine {
     public func multiGet(_ keys: [StorageBytes]) async throws -> [StorageBytes?] {
         guard !keys.isEmpty else { return [] }
         let database = self.database
-        return try await run { try Self.multiGet(database.db, database.readOptions, keys) }
+        // From memory where possible; the rest in one trip to the thread pool.
+        var values: [StorageBytes?] = []
+        values.reserveCapacity(keys.count)
+        var missing: [Int] = []
+        try inline {
+            for (index, key) in keys.enumerated() {
+                switch try Self.cachedGet(database.db, database.cacheOnlyReadOptions, key) {
+                case .value(let value): values.append(value)
+                case .needsDisk:
+                    values.append(nil)
+                    missing.append(index)
+                }
+            }
+        }
+        guard !missing.isEmpty else { return values }
+        let missingKeys = missing.map { keys[$0] }
+        let found = try await run { try Self.multiGet(database.db, database.readOptions, missingKeys) }
+        for (index, value) in zip(missing, found) { values[index] = value }
+        return values
     }
 
     static func multiGet(_ db: OpaquePointer, _ readOptions: OpaquePointer, _ keys: [StorageBytes]) throws -> [StorageBytes?] {
@@ -317,7 +372,8 @@ public final class RocksDBEngine: StorageEngine {
     }
 
     public func close() async throws {
-        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        while inFlight.load(ordering: .acquiring) > 0 { try? await Task.sleep(for: .milliseconds(1)) }
         let database = self.database
         try await pool.runIfActive { database.close() }
         try await pool.shutdownGracefully()
@@ -343,6 +399,9 @@ final class RocksDBSnapshot: StorageSnapshot, @unchecked Sendable {
 
     func get(_ key: StorageBytes) async throws -> StorageBytes? {
         let handle = try currentHandle()
+        if case .value(let value) = try engine.inline({ try RocksDBEngine.cachedGet(handle.database.db, handle.cacheOnlyReadOptions, key) }) {
+            return value
+        }
         return try await engine.runBlocking { try RocksDBEngine.get(handle.database.db, handle.readOptions, key) }
     }
 
@@ -391,6 +450,17 @@ final class RocksDBTransaction: StorageTransaction, @unchecked Sendable {
     func get(_ key: StorageBytes) async throws -> StorageBytes? {
         let handle = try currentHandle()
         if let local = buffer.lookup(key) { return local }
+        let cached = try engine.inline {
+            try key.withUnsafeBufferPointer { key in
+                try cachedRead { error, length in
+                rocksdb_transaction_get_for_update(
+                    handle.transaction, handle.cacheOnlyReadOptions,
+                        UnsafeRawPointer(key.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }, key.count, length, 1, error
+                    )
+                }
+            }
+        }
+        if case .value(let value) = cached { return value }
         return try await engine.runBlocking {
             var length = 0
             let value = try key.withUnsafeBufferPointer { key in

@@ -83,6 +83,9 @@ final class RocksDBDatabase: @unchecked Sendable {
     let db: OpaquePointer
     let options: RocksDBOptions
     let readOptions: OpaquePointer
+    /// Reads that may only use the memtables and the block cache: they never wait for
+    /// the disk, so they can run on the caller's thread (see `RocksDBEngine.get`).
+    let cacheOnlyReadOptions: OpaquePointer
     /// sync = 1: every commit fsync'ed.
     let syncWriteOptions: OpaquePointer
     /// sync = 0: to the operating system only.
@@ -99,6 +102,8 @@ final class RocksDBDatabase: @unchecked Sendable {
         transactionDB = handle
         db = rocksdb_optimistictransactiondb_get_base_db(handle)
         readOptions = rocksdb_readoptions_create()
+        cacheOnlyReadOptions = rocksdb_readoptions_create()
+        rocksdb_readoptions_set_read_tier(cacheOnlyReadOptions, 1)  // kBlockCacheTier
         syncWriteOptions = rocksdb_writeoptions_create()
         rocksdb_writeoptions_set_sync(syncWriteOptions, 1)
         asyncWriteOptions = rocksdb_writeoptions_create()
@@ -117,6 +122,7 @@ final class RocksDBDatabase: @unchecked Sendable {
     deinit {
         close()
         rocksdb_readoptions_destroy(readOptions)
+        rocksdb_readoptions_destroy(cacheOnlyReadOptions)
         rocksdb_writeoptions_destroy(syncWriteOptions)
         rocksdb_writeoptions_destroy(asyncWriteOptions)
         rocksdb_optimistictransaction_options_destroy(transactionOptions)
@@ -130,16 +136,21 @@ final class RocksDBSnapshotHandle: @unchecked Sendable {
     let database: RocksDBDatabase
     let snapshot: OpaquePointer
     let readOptions: OpaquePointer
+    let cacheOnlyReadOptions: OpaquePointer
 
     init(database: RocksDBDatabase) {
         self.database = database
         snapshot = rocksdb_create_snapshot(database.db)
         readOptions = rocksdb_readoptions_create()
         rocksdb_readoptions_set_snapshot(readOptions, snapshot)
+        cacheOnlyReadOptions = rocksdb_readoptions_create()
+        rocksdb_readoptions_set_snapshot(cacheOnlyReadOptions, snapshot)
+        rocksdb_readoptions_set_read_tier(cacheOnlyReadOptions, 1)
     }
 
     deinit {
         rocksdb_readoptions_destroy(readOptions)
+        rocksdb_readoptions_destroy(cacheOnlyReadOptions)
         rocksdb_release_snapshot(database.db, snapshot)
     }
 }
@@ -152,6 +163,8 @@ final class RocksDBTransactionHandle: @unchecked Sendable {
     let transaction: OpaquePointer
     /// Reads of the transaction see its snapshot.
     let readOptions: OpaquePointer
+    /// The same, from the memtables and block cache only.
+    let cacheOnlyReadOptions: OpaquePointer
     private let snapshot: OpaquePointer?
 
     init(database: RocksDBDatabase, sync: Bool) {
@@ -161,12 +174,18 @@ final class RocksDBTransactionHandle: @unchecked Sendable {
             database.transactionOptions, nil
         )
         readOptions = rocksdb_readoptions_create()
+        cacheOnlyReadOptions = rocksdb_readoptions_create()
+        rocksdb_readoptions_set_read_tier(cacheOnlyReadOptions, 1)
         snapshot = rocksdb_transaction_get_snapshot(transaction)
-        if let snapshot { rocksdb_readoptions_set_snapshot(readOptions, snapshot) }
+        if let snapshot {
+            rocksdb_readoptions_set_snapshot(readOptions, snapshot)
+            rocksdb_readoptions_set_snapshot(cacheOnlyReadOptions, snapshot)
+        }
     }
 
     deinit {
         rocksdb_readoptions_destroy(readOptions)
+        rocksdb_readoptions_destroy(cacheOnlyReadOptions)
         if let snapshot { rocksdb_free(UnsafeMutableRawPointer(snapshot)) }
         rocksdb_transaction_destroy(transaction)
     }
@@ -177,4 +196,25 @@ func takeValue(_ pointer: UnsafeMutablePointer<CChar>?, length: Int) -> StorageB
     guard let pointer else { return nil }
     defer { rocksdb_free(pointer) }
     return StorageBytes(UnsafeRawBufferPointer(start: UnsafeRawPointer(pointer), count: length))
+}
+
+/// The result of a read that may only use memory.
+enum CachedRead {
+    case value(StorageBytes?)
+    /// The data is not in memory: read it on the thread pool.
+    case needsDisk
+}
+
+/// Runs a cache-only read; "Result incomplete" means the data is on disk only.
+func cachedRead(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, UnsafeMutablePointer<Int>) -> UnsafeMutablePointer<CChar>?) throws(StorageError) -> CachedRead {
+    var error: UnsafeMutablePointer<CChar>?
+    var length = 0
+    let value = body(&error, &length)
+    if let error {
+        let text = String(cString: error)
+        rocksdb_free(error)
+        if text.hasPrefix("Result incomplete") { return .needsDisk }
+        throw RocksDBErrors.classify(text, while: "reading")
+    }
+    return .value(takeValue(value, length: length))
 }
