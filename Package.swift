@@ -22,6 +22,8 @@ let package = Package(
         .library(name: "O2OStorage", targets: ["O2OStorage"]),
         .executable(name: "protoc-gen-o2o", targets: ["protoc-gen-o2o"]),
         .executable(name: "o2o-bench", targets: ["o2o-bench"]),
+        .executable(name: "o2o-server", targets: ["o2o-server"]),
+        .library(name: "O2OClient", targets: ["O2OClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -96,11 +98,26 @@ let package = Package(
         // Row 5.
         .target(
             name: "O2OServices",
-            dependencies: ["O2OMessages", "O2ORPC", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["O2OMessages", "O2ORPC", "O2OStorage", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        // Row 6.
+        .target(
+            name: "O2OClient",
+            dependencies: ["O2OMessages", "O2ORPC", "O2ONIOTransport"]
         ),
 
         // Row 7.
         .executableTarget(name: "protoc-gen-o2o", dependencies: ["O2OCodeGen"], path: "Tools/protoc-gen-o2o"),
+        .executableTarget(
+            name: "o2o-server",
+            dependencies: [
+                "O2ONIOTransport", "O2OServices", "O2OMessages", "O2ORPC", "O2OStorage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "o2o-bench",
             dependencies: [

@@ -124,11 +124,21 @@ public enum O2OCodeGenerator {
             message.messages.forEach(collect)
         }
         var services: [String] = []
+        var clientProperties: [(property: String, type: String, doc: String)] = []
         for file in files {
             enums += file.enums.map(\.fullName)
             file.messages.forEach(collect)
             let prefix = file.swiftPrefix ?? TypeIndex.defaultSwiftPrefix(package: file.package)
             services += file.services.map { prefix + $0.name }
+            for service in file.services {
+                let base = service.name.hasSuffix("Service") && service.name != "Service" ? String(service.name.dropLast(7)) : service.name
+                clientProperties.append((Naming.lowerFirst(base), prefix + service.name + "Client", service.doc))
+            }
+        }
+        // Two services that would share a property keep their full names.
+        let duplicated = Set(Dictionary(grouping: clientProperties, by: \.property).filter { $0.value.count > 1 }.keys)
+        clientProperties = clientProperties.map { entry in
+            duplicated.contains(entry.property) ? (Naming.lowerFirst(String(entry.type.dropLast(6))), entry.type, entry.doc) : entry
         }
         var w = CodeWriter()
         w.line(header("every file under Protos/").trimmingCharacters(in: "\n"))
@@ -159,6 +169,21 @@ public enum O2OCodeGenerator {
             }
             w.line("]")
         }
+        guard !clientProperties.isEmpty else { return w.text }
+        w.line()
+        w.line("/// A typed client for every service, all through one transport.")
+        w.block("public struct \(options.registryName.replacingSuffix("Registry", with: "").replacingSuffix("Generated", with: ""))ServiceClients: Sendable") { w in
+            for entry in clientProperties {
+                w.doc(entry.doc)
+                w.line("public let \(Naming.escaped(entry.property)): \(entry.type)")
+            }
+            w.line()
+            w.line("public init(transport: any RPCClientTransport) {")
+            w.indent { w in
+                for entry in clientProperties { w.line("self.\(Naming.escaped(entry.property)) = \(entry.type)(transport: transport)") }
+            }
+            w.line("}")
+        }
         return w.text
     }
 
@@ -184,5 +209,11 @@ public enum O2OCodeGenerator {
         for file in files {
             for message in file.messages { try visit(message.fullName, path: []) }
         }
+    }
+}
+
+extension String {
+    func replacingSuffix(_ suffix: String, with replacement: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) + replacement : self
     }
 }

@@ -1,5 +1,6 @@
 public import O2OMessages
 import O2ORPC
+import O2OStorage
 
 /// Paging of in-memory lists with opaque tokens, for small collections that live in
 /// memory (connections). Storage-backed lists page through the record layer.
@@ -16,18 +17,31 @@ public enum Paging {
         return size == 0 ? defaultPageSize : size
     }
 
-    /// One page of `items`; the token is the offset of the next page.
-    public static func page<Item>(_ items: [Item], request: PageRequest?, field: String) throws -> (items: [Item], nextToken: String) {
+    /// One page of `items`; the token holds the offset of the next page, bound to
+    /// `filters` so that it is refused with other filters.
+    public static func page<Item>(
+        _ items: [Item],
+        request: PageRequest?,
+        field: String,
+        filters: [String] = []
+    ) throws -> (items: [Item], nextToken: String) {
         let size = try pageSize(request, field: field)
+        let filterHash = PageTokens.filterHash(["offset"] + filters)
         var start = 0
         if let token = request?.pageToken, !token.isEmpty {
-            guard token.hasPrefix("o"), let offset = Int(token.dropFirst()), offset >= 0 else {
-                throw RPCError.invalidArgument(field: "\(field).page_token", "not a token this list issued")
+            let bytes: [UInt8]
+            do {
+                bytes = try PageTokens.lastKey(from: token, filterHash: filterHash, subject: field)
+            } catch let error as RecordError {
+                throw RPCError.invalidArgument(field: "\(field).page_token", error.message)
             }
-            start = min(offset, items.count)
+            guard bytes.count == 4 else { throw RPCError.invalidArgument(field: "\(field).page_token", "not a page token this list issued") }
+            start = min(bytes.reduce(0) { $0 << 8 | Int($1) }, items.count)
         }
         let end = min(start + size, items.count)
-        return (Array(items[start..<end]), end < items.count ? "o\(end)" : "")
+        let next = end < items.count
+            ? PageTokens.make(lastKey: (0..<4).map { UInt8(truncatingIfNeeded: end >> (24 - 8 * $0)) }, filterHash: filterHash) : ""
+        return (Array(items[start..<end]), next)
     }
 }
 

@@ -114,7 +114,8 @@ struct SystemServicesTests {
         #expect(idle.methods.count == 4)
         let first = try await admin.listConnections(ListConnectionsRequest())
         #expect(first.connections.count == 50)
-        let third = try await admin.listConnections(ListConnectionsRequest(page: PageRequest(pageToken: "o100")))
+        let second = try await admin.listConnections(ListConnectionsRequest(page: PageRequest(pageToken: first.nextPageToken)))
+        let third = try await admin.listConnections(ListConnectionsRequest(page: PageRequest(pageToken: second.nextPageToken)))
         #expect(third.connections.map(\.id) == Array(101...120))
         #expect(third.nextPageToken.isEmpty)
         let badToken = try await expectError { _ = try await admin.listConnections(ListConnectionsRequest(page: PageRequest(pageToken: "x"))) }

@@ -537,3 +537,62 @@ public enum O2OGeneratedRegistry {
         StatisticsService.descriptor,
     ]
 }
+
+/// A typed client for every service, all through one transport.
+public struct O2OServiceClients: Sendable {
+    /// Complaint tickets, SLAs and after-sales cases.
+    public let care: CareServiceClient
+    /// The catalog: categories, products and SKUs, search, bulk import, suppliers and
+    /// their evaluations, product reviews.
+    public let catalog: CatalogServiceClient
+    /// Customers, addresses, membership tiers, points, segments, notes and the
+    /// customer-360 view.
+    public let crm: CrmServiceClient
+    /// Stock locations, stock levels, basket availability, reservations, the stock
+    /// ledger, purchase orders, stock-takes, transfers and low-stock alerts. Reads need
+    /// the readonly role, changes the service role.
+    public let inventory: InventoryServiceClient
+    /// Inventory maintenance for operators. Every method needs the admin role.
+    public let inventoryAdmin: InventoryAdminServiceClient
+    /// Carts, quotes, checkout, orders and their life cycle, payments, refunds,
+    /// shipments, the order history and its event stream.
+    public let order: OrderServiceClient
+    /// Promotions (automatic time-limited discounts and 满减, coupon campaigns) and the
+    /// coupons issued from them.
+    public let promotion: PromotionServiceClient
+    /// Risk rules evaluated at checkout (seed 7.3 风险控制: 刷单, 虚假交易) and the
+    /// risk decisions recorded on orders.
+    public let orderRisk: OrderRiskServiceClient
+    /// Settlement records (结算单): one per paid order plus adjustments for refunds
+    /// after settlement, channel fee rates, and period statements that finance
+    /// confirms (seed 7.2).
+    public let settlement: SettlementServiceClient
+    /// Administration of a running server: admin role only.
+    public let admin: AdminServiceClient
+    /// Echo, open to every authenticated role.
+    public let echo: EchoServiceClient
+    /// The health of the server and of each service it hosts. Open to every role and to
+    /// unauthenticated callers.
+    public let health: HealthServiceClient
+    /// Reflection: open to every authenticated role.
+    public let reflection: ReflectionServiceClient
+    /// Daily business figures for dashboards and the shell. Every method only reads.
+    public let statistics: StatisticsServiceClient
+
+    public init(transport: any RPCClientTransport) {
+        self.care = CareServiceClient(transport: transport)
+        self.catalog = CatalogServiceClient(transport: transport)
+        self.crm = CrmServiceClient(transport: transport)
+        self.inventory = InventoryServiceClient(transport: transport)
+        self.inventoryAdmin = InventoryAdminServiceClient(transport: transport)
+        self.order = OrderServiceClient(transport: transport)
+        self.promotion = PromotionServiceClient(transport: transport)
+        self.orderRisk = OrderRiskServiceClient(transport: transport)
+        self.settlement = SettlementServiceClient(transport: transport)
+        self.admin = AdminServiceClient(transport: transport)
+        self.echo = EchoServiceClient(transport: transport)
+        self.health = HealthServiceClient(transport: transport)
+        self.reflection = ReflectionServiceClient(transport: transport)
+        self.statistics = StatisticsServiceClient(transport: transport)
+    }
+}

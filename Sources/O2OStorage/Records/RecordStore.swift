@@ -339,6 +339,18 @@ public final class RecordStore: Sendable {
         }
     }
 
+    /// Reads of the latest committed data, each read on its own (no snapshot): the
+    /// cheapest way to read one record, or several that need not agree with each other.
+    public var latest: RecordSnapshotReader { RecordSnapshotReader(storage: engine) }
+
+    /// Runs `body` in a transaction that is rolled back at the end, whatever happens:
+    /// a dry run sees its own writes, and nothing is stored.
+    public func dryRun<Result: Sendable>(_ body: (RecordTransaction) async throws -> Result) async throws -> Result {
+        let transaction = try await engine.beginTransaction()
+        defer { transaction.rollback() }
+        return try await body(RecordTransaction(transaction: transaction))
+    }
+
     /// Runs `body` against a consistent snapshot.
     public func read<Result: Sendable>(_ body: (RecordSnapshotReader) async throws -> Result) async throws -> Result {
         let snapshot = try await engine.snapshot()

@@ -25,3 +25,13 @@ public enum ConformanceRegistry {
         ConformanceCallKinds.descriptor,
     ]
 }
+
+/// A typed client for every service, all through one transport.
+public struct ConformanceServiceClients: Sendable {
+    /// A service with every call kind, for the generated server protocol and client stub.
+    public let callKinds: ConformanceCallKindsClient
+
+    public init(transport: any RPCClientTransport) {
+        self.callKinds = ConformanceCallKindsClient(transport: transport)
+    }
+}

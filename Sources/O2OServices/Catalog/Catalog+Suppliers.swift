@@ -1,0 +1,249 @@
+import O2OMessages
+import O2ORPC
+import O2OStorage
+
+extension CatalogServiceProvider {
+    func validateAddress(_ address: PostalAddress?, field: String) throws -> PostalAddress? {
+        guard var address else { return nil }
+        address.countryCode = try Validate.code(address.countryCode, field: "\(field).country_code", min: 0, max: 2, allowed: "")
+        address.province = try Validate.text(address.province, field: "\(field).province", max: 64)
+        address.city = try Validate.text(address.city, field: "\(field).city", max: 64)
+        address.district = try Validate.text(address.district, field: "\(field).district", max: 64)
+        address.street = try Validate.text(address.street, field: "\(field).street", max: 256)
+        address.postalCode = try Validate.text(address.postalCode, field: "\(field).postal_code", max: 16)
+        address.recipientName = try Validate.text(address.recipientName, field: "\(field).recipient_name", max: 64)
+        address.recipientPhone = try Validate.phone(address.recipientPhone, field: "\(field).recipient_phone")
+        if let location = address.location {
+            guard (-90...90).contains(location.latitude), (-180...180).contains(location.longitude) else {
+                throw RPCError.invalidArgument(field: "\(field).location", "latitude must be -90 to 90 and longitude -180 to 180")
+            }
+        }
+        return address
+    }
+
+    private func checkSupplierUnique(_ transaction: RecordTransaction, _ supplier: Supplier) async throws {
+        if let holder = try await transaction.lookup(CatalogTables.suppliers, CatalogTables.suppliers.indexes[0], .string(supplier.name.lowercased())),
+            holder.id != supplier.id
+        {
+            throw RPCError(code: .alreadyExists, message: "name: '\(supplier.name)' is already used by supplier '\(holder.id)'")
+        }
+        if !supplier.registrationNumber.isEmpty,
+            let holder = try await transaction.lookup(
+                CatalogTables.suppliers, CatalogTables.suppliers.indexes[1], .string(supplier.registrationNumber.lowercased())
+            ),
+            holder.id != supplier.id
+        {
+            throw RPCError(
+                code: .alreadyExists,
+                message: "registration_number: '\(supplier.registrationNumber)' is already used by supplier '\(holder.id)'"
+            )
+        }
+    }
+
+    func createSupplierImpl(_ request: CreateSupplierRequest, _ context: RPCServerContext) async throws -> Supplier {
+        let status: SupplierStatus
+        switch request.status {
+        case .unspecified, .candidate: status = .candidate
+        case .active: status = .active
+        default: throw RPCError.invalidArgument(field: "status", "a new supplier is CANDIDATE or ACTIVE")
+        }
+        let now = Clock.now()
+        var supplier = Supplier(
+            name: try Validate.text(request.name, field: "name", min: 1, max: 200),
+            registrationNumber: try Validate.code(request.registrationNumber, field: "registration_number", min: 0, max: 32, allowed: "-"),
+            contactName: try Validate.text(request.contactName, field: "contact_name", max: 64),
+            contactPhone: try Validate.phone(request.contactPhone, field: "contact_phone"),
+            contactEmail: try Validate.email(request.contactEmail, field: "contact_email"),
+            address: try validateAddress(request.address, field: "address"),
+            notes: try Validate.text(request.notes, field: "notes", max: 2000),
+            status: status,
+            evaluationSummary: SupplierEvaluationSummary(),
+            createdAt: now,
+            updatedAt: now,
+            version: 1
+        )
+        let (created, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+            supplier.id = RecordIDs.make(prefix: "sup")
+            try await checkSupplierUnique(transaction, supplier)
+            try await transaction.insert(CatalogTables.suppliers, supplier)
+            return supplier
+        }
+        return created
+    }
+
+    func updateSupplierImpl(_ request: UpdateSupplierRequest, _ context: RPCServerContext) async throws -> Supplier {
+        if request.address != nil, request.clearAddress {
+            throw RPCError.invalidArgument(field: "clear_address", "cannot be set together with address")
+        }
+        let name = try request.name.map { try Validate.text($0, field: "name", min: 1, max: 200) }
+        let registration = try request.registrationNumber.map { try Validate.code($0, field: "registration_number", min: 0, max: 32, allowed: "-") }
+        let contactName = try request.contactName.map { try Validate.text($0, field: "contact_name", max: 64) }
+        let phone = try request.contactPhone.map { try Validate.phone($0, field: "contact_phone") }
+        let email = try request.contactEmail.map { try Validate.email($0, field: "contact_email") }
+        let address = try validateAddress(request.address, field: "address")
+        let notes = try request.notes.map { try Validate.text($0, field: "notes", max: 2000) }
+        let (supplier, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+            var supplier = try await requireSupplier(transaction, request.supplierID)
+            try Validate.version(request.expectedVersion, actual: supplier.version, subject: "supplier '\(supplier.id)'")
+            if let name { supplier.name = name }
+            if let registration { supplier.registrationNumber = registration }
+            if let contactName { supplier.contactName = contactName }
+            if let phone { supplier.contactPhone = phone }
+            if let email { supplier.contactEmail = email }
+            if let address { supplier.address = address }
+            if request.clearAddress { supplier.address = nil }
+            if let notes { supplier.notes = notes }
+            try await checkSupplierUnique(transaction, supplier)
+            supplier.updatedAt = Clock.now()
+            supplier.version += 1
+            try await transaction.update(CatalogTables.suppliers, supplier)
+            return supplier
+        }
+        return supplier
+    }
+
+    func changeSupplierStatusImpl(_ request: ChangeSupplierStatusRequest, _ context: RPCServerContext) async throws -> Supplier {
+        switch request.status {
+        case .candidate, .active, .suspended, .terminated: break
+        default: throw RPCError.invalidArgument(field: "status", "must be CANDIDATE, ACTIVE, SUSPENDED or TERMINATED")
+        }
+        let reason = try Validate.text(request.reason, field: "reason", max: 500)
+        if reason.isEmpty, request.status == .suspended || request.status == .terminated {
+            throw RPCError.invalidArgument(field: "reason", "is required when suspending or terminating")
+        }
+        let (supplier, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+            var supplier = try await requireSupplier(transaction, request.supplierID)
+            try Validate.version(request.expectedVersion, actual: supplier.version, subject: "supplier '\(supplier.id)'")
+            guard supplier.status != request.status else { return supplier }
+            guard request.status != .candidate else {
+                throw RPCError(code: .failedPrecondition, message: "status: a supplier cannot go back to CANDIDATE")
+            }
+            supplier.status = request.status
+            supplier.statusReason = reason
+            supplier.updatedAt = Clock.now()
+            supplier.version += 1
+            try await transaction.update(CatalogTables.suppliers, supplier)
+            return supplier
+        }
+        return supplier
+    }
+
+    func listSuppliersImpl(_ request: ListSuppliersRequest) async throws -> ListSuppliersResponse {
+        let keyword = try Validate.text(request.keyword, field: "keyword", max: 100).lowercased()
+        let statuses = Set(request.statuses)
+        var all: [Supplier] = []
+        var token: String?
+        try await store.read { reader in
+            repeat {
+                let page = try await reader.page(CatalogTables.suppliers, RecordQuery(pageSize: 500, pageToken: token))
+                all += page.records
+                token = page.nextPageToken
+            } while !(token ?? "").isEmpty && all.count < 100_000
+        }
+        var matching = all.filter { supplier in
+            (statuses.isEmpty || statuses.contains(supplier.status))
+                && (keyword.isEmpty || supplier.name.lowercased().contains(keyword) || supplier.contactName.lowercased().contains(keyword)
+                    || supplier.registrationNumber.lowercased().contains(keyword))
+        }
+        let sort = request.sort == .unspecified ? SupplierSort.name : request.sort
+        let descending = request.order == .unspecified ? sort != .name : request.order == .descending
+        matching.sort { a, b in
+            switch sort {
+            case .averageScore:
+                let x = a.evaluationSummary?.evaluationCount ?? 0 > 0 ? a.evaluationSummary!.averageScore : nil
+                let y = b.evaluationSummary?.evaluationCount ?? 0 > 0 ? b.evaluationSummary!.averageScore : nil
+                switch (x, y) {
+                case (nil, nil): return a.name < b.name
+                case (nil, _): return false
+                case (_, nil): return true
+                case (let x?, let y?): return x == y ? a.name < b.name : (descending ? x > y : x < y)
+                }
+            case .createdAt:
+                let x = a.createdAt?.seconds ?? 0
+                let y = b.createdAt?.seconds ?? 0
+                return x == y ? a.id < b.id : (descending ? x > y : x < y)
+            default:
+                let x = a.name.lowercased()
+                let y = b.name.lowercased()
+                return x == y ? a.id < b.id : (descending ? x > y : x < y)
+            }
+        }
+        let page = try Paging.page(
+            matching, request: request.page, field: "page",
+            filters: [keyword, request.statuses.map { "\($0.rawValue)" }.joined(separator: ","), "\(sort.rawValue)", "\(descending)"]
+        )
+        return ListSuppliersResponse(suppliers: page.items, nextPageToken: page.nextToken)
+    }
+
+    func recordSupplierEvaluationImpl(_ request: RecordSupplierEvaluationRequest, _ context: RPCServerContext) async throws -> SupplierEvaluation {
+        let date = try Validate.date(request.evaluatedOn, field: "evaluated_on")
+        guard CalendarDates.dayNumber(date) <= CalendarDates.dayNumber(CalendarDates.today()) else {
+            throw RPCError.invalidArgument(field: "evaluated_on", "must not be in the future")
+        }
+        guard (1...5).contains(request.score) else {
+            throw RPCError.invalidArgument(field: "score", "must be 1 to 5, got \(request.score)")
+        }
+        let notes = try Validate.text(request.notes, field: "notes", max: 2000)
+        let (evaluation, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+            var supplier = try await requireSupplier(transaction, request.supplierID)
+            let evaluation = SupplierEvaluation(
+                id: RecordIDs.make(prefix: "evl"), supplierID: supplier.id, evaluatedOn: date, score: request.score, notes: notes,
+                recordedBy: context.actor, createdAt: Clock.now()
+            )
+            try await transaction.insert(CatalogTables.evaluations, evaluation)
+            var summary = supplier.evaluationSummary ?? SupplierEvaluationSummary()
+            summary.averageScore = (summary.averageScore * Double(summary.evaluationCount) + Double(request.score))
+                / Double(summary.evaluationCount + 1)
+            summary.evaluationCount += 1
+            if summary.lastEvaluatedOn.map({ CalendarDates.dayNumber($0) <= CalendarDates.dayNumber(date) }) ?? true {
+                summary.lastEvaluatedOn = date
+                summary.lastScore = request.score
+            }
+            supplier.evaluationSummary = summary
+            try await transaction.update(CatalogTables.suppliers, supplier)
+            return evaluation
+        }
+        return evaluation
+    }
+
+    func listSupplierEvaluationsImpl(_ request: ListSupplierEvaluationsRequest) async throws -> ListSupplierEvaluationsResponse {
+        let pageSize = try Paging.pageSize(request.page, field: "page")
+        let from = try request.fromDate.map { try Validate.date($0, field: "from_date") }
+        let to = try request.toDate.map { try Validate.date($0, field: "to_date") }
+        if let from, let to, CalendarDates.dayNumber(to) < CalendarDates.dayNumber(from) {
+            throw RPCError.invalidArgument(field: "to_date", "must not be before from_date")
+        }
+        return try await store.read { reader in
+            let supplier = try await requireSupplier(reader, request.supplierID)
+            let lower: KeyTuple? = from.map { [.int(Int64(CalendarDates.dayNumber($0)))] }
+            let upper: KeyTuple? = to.map { [.int(Int64(CalendarDates.dayNumber($0) + 1))] }
+            let query = RecordQuery<SupplierEvaluation>(
+                prefix: [.string(supplier.id)], lowerBound: lower, upperBound: upper, direction: .reverse, pageSize: pageSize,
+                pageToken: request.page?.pageToken,
+                filters: [supplier.id, from.map { "\(CalendarDates.dayNumber($0))" } ?? "", to.map { "\(CalendarDates.dayNumber($0))" } ?? ""]
+            )
+            let page = try await reader.page(CatalogTables.evaluations, query)
+            // The summary covers every evaluation in the range, not just this page.
+            var summary = SupplierEvaluationSummary()
+            var total = 0.0
+            var token: String?
+            repeat {
+                var all = query
+                all.pageSize = 500
+                all.pageToken = token
+                let chunk = try await reader.page(CatalogTables.evaluations, all)
+                for evaluation in chunk.records {
+                    if summary.evaluationCount == 0 {
+                        summary.lastEvaluatedOn = evaluation.evaluatedOn
+                        summary.lastScore = evaluation.score
+                    }
+                    summary.evaluationCount += 1
+                    total += Double(evaluation.score)
+                }
+                token = chunk.nextPageToken
+            } while !(token ?? "").isEmpty && summary.evaluationCount < 100_000
+            summary.averageScore = summary.evaluationCount == 0 ? 0 : total / Double(summary.evaluationCount)
+            return ListSupplierEvaluationsResponse(evaluations: page.records, nextPageToken: page.nextPageToken, summary: summary)
+        }
+    }
+}

@@ -1,0 +1,178 @@
+// o2o-server: the O2O backend — catalog (and the services that follow), health,
+// reflection and admin — over the O2O RPC protocol, with RocksDB or memory storage.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import ArgumentParser
+import Logging
+import NIOCore
+import O2OMessages
+import O2ONIOTransport
+import O2ORPC
+import O2OServices
+import O2OStorage
+import ServiceLifecycle
+
+@main
+struct ServerCommand: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "o2o-server",
+        abstract: "The O2O retail backend: catalog and system services over the O2O RPC protocol.",
+        discussion: """
+            Starts a server on 127.0.0.1:7070 with an embedded RocksDB store in ./data. Every \
+            option can also come from an environment variable (named below); a flag wins over \
+            the variable. Stop it with Ctrl-C or SIGTERM: it stops accepting calls, lets calls \
+            in flight finish, and exits 0.
+
+            Examples:
+              o2o-server --demo-data                      # a sample shop to try things out
+              o2o-server --store memory --port 0          # throwaway, any free port
+              o2o-server --host 0.0.0.0 --token-file tokens.txt --tls-cert c.pem --tls-key k.pem
+
+            Token file: one token per line, "<token> <role> [<name>]", roles admin, service, \
+            readonly; '#' starts a comment. Without a token file the server accepts every call \
+            and refuses to listen anywhere but loopback.
+            """,
+        version: version
+    )
+
+    @Option(help: "TCP port; 0 picks a free one. [O2O_PORT] (default: 7070)")
+    var port: Int?
+
+    @Option(help: "Address to listen on; 0.0.0.0 or :: for every interface (needs --token-file). [O2O_HOST] (default: 127.0.0.1)")
+    var host: String?
+
+    @Option(name: .customLong("unix-socket"), help: "Also listen on this Unix domain socket. [O2O_UNIX_SOCKET]")
+    var unixSocket: String?
+
+    @Option(help: "Data directory of the RocksDB store, created when missing. [O2O_DATA] (default: ./data)")
+    var data: String?
+
+    @Option(help: "Storage engine: rocksdb or memory (nothing kept). [O2O_STORE] (default: rocksdb)")
+    var store: String?
+
+    @Option(help: "When writes are durable: always (fsync each commit), group (concurrent commits share an fsync), none (survives a crash of the process, not of the machine). [O2O_SYNC] (default: group)")
+    var sync: String?
+
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve TLS. [O2O_TLS_CERT]")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert. [O2O_TLS_KEY]")
+    var tlsKey: String?
+
+    @Option(name: .customLong("token-file"), help: "Bearer tokens and roles; without it the server is open and loopback only. [O2O_TOKEN_FILE]")
+    var tokenFile: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. [O2O_LOG_LEVEL] (default: info)")
+    var logLevel: String?
+
+    @Option(help: "Currency of catalog prices (ISO 4217). [O2O_CURRENCY] (default: CNY)")
+    var currency: String?
+
+    @Flag(name: .customLong("demo-data"), help: "Load a sample shop into an empty store (safe to repeat). [O2O_DEMO_DATA=1]")
+    var demoData = false
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var server = command as? ServerCommand {
+                try await server.start()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                terminate(0)
+            }
+            // One line: what is wrong. Details of usage are in --help.
+            let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            printError("o2o-server: \(text)")
+            terminate(code.rawValue == 0 ? 1 : code.rawValue)
+        }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
+    }
+
+    /// Settings from flags, then the environment, then defaults.
+    private func settings() throws -> ServerSettings {
+        var settings = ServerSettings()
+        if let port = try port ?? environment("O2O_PORT").map({ value in
+            guard let port = Int(value) else { throw Failure(description: "O2O_PORT: '\(value)' is not a port number") }
+            return port
+        }) {
+            settings.port = port
+        }
+        guard (0...65535).contains(settings.port) else { throw Failure(description: "--port: \(settings.port) is not 0 to 65535") }
+        settings.host = host ?? environment("O2O_HOST") ?? settings.host
+        settings.unixSocket = unixSocket ?? environment("O2O_UNIX_SOCKET")
+        settings.dataDirectory = data ?? environment("O2O_DATA") ?? settings.dataDirectory
+        let storeName = store ?? environment("O2O_STORE") ?? "rocksdb"
+        guard let storeKind = ServerSettings.Store(rawValue: storeName) else {
+            throw Failure(description: "--store: '\(storeName)' is not rocksdb or memory")
+        }
+        settings.store = storeKind
+        let syncName = sync ?? environment("O2O_SYNC") ?? "group"
+        guard let policy = SyncPolicy(rawValue: syncName) else {
+            throw Failure(description: "--sync: '\(syncName)' is not always, group or none")
+        }
+        settings.sync = policy
+        settings.tlsCertificate = tlsCert ?? environment("O2O_TLS_CERT")
+        settings.tlsKey = tlsKey ?? environment("O2O_TLS_KEY")
+        if (settings.tlsCertificate == nil) != (settings.tlsKey == nil) {
+            throw Failure(description: "--tls-cert and --tls-key go together")
+        }
+        settings.tokenFile = tokenFile ?? environment("O2O_TOKEN_FILE")
+        let levelName = logLevel ?? environment("O2O_LOG_LEVEL") ?? "info"
+        guard let level = Logger.Level(rawValue: levelName) else {
+            throw Failure(description: "--log-level: '\(levelName)' is not trace, debug, info, notice, warning, error or critical")
+        }
+        settings.logLevel = level
+        let currencyCode = currency ?? environment("O2O_CURRENCY") ?? "CNY"
+        guard currencyCode.count == 3, currencyCode.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
+            throw Failure(description: "--currency: '\(currencyCode)' is not an ISO 4217 code such as CNY")
+        }
+        settings.currency = currencyCode
+        settings.demoData = demoData || ["1", "true", "yes"].contains(environment("O2O_DEMO_DATA")?.lowercased() ?? "")
+        if settings.tokenFile == nil, !ServerSettings.isLoopback(settings.host) {
+            throw Failure(
+                description: "--host \(settings.host) needs --token-file: without tokens the server only listens on loopback"
+            )
+        }
+        return settings
+    }
+
+    mutating func start() async throws {
+        let settings = try settings()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = settings.logLevel
+            return handler
+        }
+        var logger = Logger(label: "o2o-server")
+        logger.logLevel = settings.logLevel
+        try await ServerRunner(settings: settings, logger: logger).run()
+    }
+}
+
+func terminate(_ code: Int32) -> Never {
+    exit(code)
+}
+
+func printError(_ line: String) {
+    let text = line + "\n"
+    _ = text.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+}
