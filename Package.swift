@@ -150,6 +150,10 @@ let package = Package(
         ),
         .testTarget(name: "O2OServicesTests", dependencies: ["O2OServices", "O2OMessages", "O2ORPC"]),
         .testTarget(
+            name: "O2OCatalogTests",
+            dependencies: ["O2OClient", "O2OServices", "O2OStorage", "O2ONIOTransport", "o2o-server"]
+        ),
+        .testTarget(
             name: "O2ONIOTransportTests",
             dependencies: [
                 "O2ONIOTransport", "O2OServices", "O2OMessages", "O2ORPC", "CZstd",

@@ -107,45 +107,60 @@ struct ServerCommand: AsyncParsableCommand {
         return text.isEmpty ? nil : text
     }
 
+    /// A setting's text and where it came from: the flag or the environment variable,
+    /// so an error names what the operator has to change.
+    private struct Given {
+        let value: String
+        let source: String
+    }
+
+    private func given(_ flag: String?, _ flagName: String, _ variable: String) -> Given? {
+        if let flag { return Given(value: flag, source: flagName) }
+        return environment(variable).map { Given(value: $0, source: variable) }
+    }
+
     /// Settings from flags, then the environment, then defaults.
     private func settings() throws -> ServerSettings {
         var settings = ServerSettings()
-        if let port = try port ?? environment("O2O_PORT").map({ value in
-            guard let port = Int(value) else { throw Failure(description: "O2O_PORT: '\(value)' is not a port number") }
-            return port
-        }) {
-            settings.port = port
+        if let port = given(port.map(String.init), "--port", "O2O_PORT") {
+            guard let number = Int(port.value), (0...65535).contains(number) else {
+                throw Failure(description: "\(port.source): '\(port.value)' is not a port number from 0 to 65535")
+            }
+            settings.port = number
         }
-        guard (0...65535).contains(settings.port) else { throw Failure(description: "--port: \(settings.port) is not 0 to 65535") }
         settings.host = host ?? environment("O2O_HOST") ?? settings.host
         settings.unixSocket = unixSocket ?? environment("O2O_UNIX_SOCKET")
         settings.dataDirectory = data ?? environment("O2O_DATA") ?? settings.dataDirectory
-        let storeName = store ?? environment("O2O_STORE") ?? "rocksdb"
-        guard let storeKind = ServerSettings.Store(rawValue: storeName) else {
-            throw Failure(description: "--store: '\(storeName)' is not rocksdb or memory")
+        if let store = given(store, "--store", "O2O_STORE") {
+            guard let kind = ServerSettings.Store(rawValue: store.value) else {
+                throw Failure(description: "\(store.source): '\(store.value)' is not rocksdb or memory")
+            }
+            settings.store = kind
         }
-        settings.store = storeKind
-        let syncName = sync ?? environment("O2O_SYNC") ?? "group"
-        guard let policy = SyncPolicy(rawValue: syncName) else {
-            throw Failure(description: "--sync: '\(syncName)' is not always, group or none")
+        if let sync = given(sync, "--sync", "O2O_SYNC") {
+            guard let policy = SyncPolicy(rawValue: sync.value) else {
+                throw Failure(description: "\(sync.source): '\(sync.value)' is not always, group or none")
+            }
+            settings.sync = policy
         }
-        settings.sync = policy
         settings.tlsCertificate = tlsCert ?? environment("O2O_TLS_CERT")
         settings.tlsKey = tlsKey ?? environment("O2O_TLS_KEY")
         if (settings.tlsCertificate == nil) != (settings.tlsKey == nil) {
             throw Failure(description: "--tls-cert and --tls-key go together")
         }
         settings.tokenFile = tokenFile ?? environment("O2O_TOKEN_FILE")
-        let levelName = logLevel ?? environment("O2O_LOG_LEVEL") ?? "info"
-        guard let level = Logger.Level(rawValue: levelName) else {
-            throw Failure(description: "--log-level: '\(levelName)' is not trace, debug, info, notice, warning, error or critical")
+        if let level = given(logLevel, "--log-level", "O2O_LOG_LEVEL") {
+            guard let parsed = Logger.Level(rawValue: level.value) else {
+                throw Failure(description: "\(level.source): '\(level.value)' is not trace, debug, info, notice, warning, error or critical")
+            }
+            settings.logLevel = parsed
         }
-        settings.logLevel = level
-        let currencyCode = currency ?? environment("O2O_CURRENCY") ?? "CNY"
-        guard currencyCode.count == 3, currencyCode.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
-            throw Failure(description: "--currency: '\(currencyCode)' is not an ISO 4217 code such as CNY")
+        if let currency = given(currency, "--currency", "O2O_CURRENCY") {
+            guard currency.value.count == 3, currency.value.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
+                throw Failure(description: "\(currency.source): '\(currency.value)' is not an ISO 4217 code such as CNY")
+            }
+            settings.currency = currency.value
         }
-        settings.currency = currencyCode
         settings.demoData = demoData || ["1", "true", "yes"].contains(environment("O2O_DEMO_DATA")?.lowercased() ?? "")
         if settings.tokenFile == nil, !ServerSettings.isLoopback(settings.host) {
             throw Failure(

@@ -77,7 +77,9 @@ struct ServerRunner {
             do {
                 return try RocksDBEngine(path: settings.dataDirectory, syncPolicy: settings.sync)
             } catch let error as StorageError {
-                throw ServerCommand.Failure(description: "--data \(settings.dataDirectory): \(error.message)")
+                // The engine's own text says why (permissions, a lock, corruption); an operator needs it.
+                let detail = error.detail.isEmpty ? "" : " (\(error.detail))"
+                throw ServerCommand.Failure(description: "--data \(settings.dataDirectory): \(error.message)\(detail)")
             }
         }
     }
