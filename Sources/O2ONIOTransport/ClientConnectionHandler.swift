@@ -25,7 +25,15 @@ final class ClientCall: @unchecked Sendable {
     var unaryRequest: ByteBuffer?
     /// Request messages (nil: a half-close) waiting for window or writability, with
     /// their writers. An array: it is short, and an empty one costs no allocation.
-    var pending: [(message: ByteBuffer?, end: Bool, continuation: CheckedContinuation<Void, any Error>?)] = []
+    var pending: [PendingRequest] = []
+
+    struct PendingRequest {
+        var message: ByteBuffer?
+        var end: Bool
+        var continuation: CheckedContinuation<Void, any Error>?
+        /// The message as it goes on the wire, once made (compressed at most once).
+        var prepared: OutboundMessage?
+    }
 
     init(method: RPCMethodDescriptor, options: RPCCallOptions, kind: Kind) {
         self.method = method
@@ -174,9 +182,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             readyPromise.succeed()
             startWaitingCalls()
         case .message:
-            switch try state.receivedMessage(streamID: frame.streamID, length: frame.payload.readableBytes) {
+            let length = frame.windowLength(limit: state.local.maximumMessageSize)
+            switch try state.receivedMessage(streamID: frame.streamID, length: length) {
             case .ignore(let updates): writeWindowUpdates(updates)
-            case .deliver: deliver(frame)
+            case .deliver: deliver(frame, windowLength: length)
             }
         case .trailers:
             guard try state.receivedTrailers(streamID: frame.streamID), let call = calls.removeValue(forKey: frame.streamID)
@@ -213,7 +222,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func deliver(_ frame: Frame) {
+    private func deliver(_ frame: Frame, windowLength: Int) {
         guard let call = calls[frame.streamID] else { return }
         var message = frame.payload
         if frame.flags.contains(.compressed) {
@@ -231,7 +240,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         }
         switch call.kind {
         case .unary:
-            writeWindowUpdates(state.consumed(streamID: frame.streamID, length: frame.payload.readableBytes))
+            writeWindowUpdates(state.consumed(streamID: frame.streamID, length: windowLength))
             guard call.response == nil else {
                 return failStream(call, RPCError(code: .internalError, message: "\(call.method.path) sent more than one response"))
             }
@@ -409,7 +418,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 state.sentEnd(streamID: id)
                 return flushSoon()
             }
-            call.pending.insert((request, true, nil), at: 0)
+            call.pending.insert(ClientCall.PendingRequest(message: request, end: true), at: 0)
         }
         var out = context.channel.allocator.buffer(capacity: 128)
         let endStream = call.pending.count == 1 && call.pending.first?.message == nil
@@ -427,8 +436,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// headroom, one buffer and one write. False when they do not fit (metadata, a
     /// deadline, compression, a long method path); the caller then writes them apart.
     private func writeUnaryInPlace(_ call: ClientCall, streamID: UInt32, _ request: ByteBuffer) -> Bool {
-        guard call.options.timeout == nil, call.options.metadata.isEmpty,
-            !(zstd != nil && state.peer.acceptsZstd && request.readableBytes >= compressionThreshold)
+        guard call.options.timeout == nil, call.options.metadata.isEmpty, !shouldCompress(request, options: call.options)
         else { return false }
         let header = cachedHeader(call.method.path)
         let needed = 2 * Wire.frameHeaderSize + header.readableBytes
@@ -497,7 +505,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             continuation.resume(throwing: RPCError(code: .cancelled, message: "the call has ended"))
             return
         }
-        call.pending.append((message, end, continuation))
+        call.pending.append(ClientCall.PendingRequest(message: message, end: end, continuation: continuation))
         if call.streamID != nil { processPending(call) }
     }
 
@@ -505,11 +513,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         guard let id = call.streamID, context != nil else { return }
         while let next = call.pending.first {
             if let message = next.message {
-                guard context.channel.isWritable || next.continuation == nil,
-                    state.reserveToSend(streamID: id, length: message.readableBytes)
-                else { return }
+                guard context.channel.isWritable || next.continuation == nil else { return }
+                let outbound = next.prepared ?? prepare(message, options: call.options)
+                guard state.reserveToSend(streamID: id, length: outbound.windowLength) else {
+                    call.pending[0].prepared = outbound
+                    return
+                }
                 call.pending.removeFirst()
-                writeMessage(streamID: id, message, end: next.end)
+                write(outbound.frame(streamID: id, flags: next.end ? .endStream : [], allocator: context.channel.allocator))
             } else {
                 call.pending.removeFirst()
                 var out = context.channel.allocator.buffer(capacity: Wire.frameHeaderSize)
@@ -522,25 +533,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         flushSoon()
     }
 
-    private func writeMessage(streamID: UInt32, _ message: ByteBuffer, end: Bool) {
-        var flags: FrameFlags = end ? .endStream : []
-        var out: ByteBuffer
-        if let zstd, state.peer.acceptsZstd, message.readableBytes >= compressionThreshold {
-            flags.insert(.compressed)
-            out = context.channel.allocator.buffer(capacity: message.readableBytes / 2 + 32)
-            out.writeFrame(type: .message, flags: flags, streamID: streamID) { zstd.compress(message, into: &$0) }
-        } else if message.readerIndex >= Wire.frameHeaderSize {
-            out = message
-            let start = out.readerIndex - Wire.frameHeaderSize
-            out.moveReaderIndex(to: start)
-            out.setInteger(UInt32(truncatingIfNeeded: message.readableBytes) << 8 | UInt32(FrameType.message.rawValue), at: start)
-            out.setInteger(flags.rawValue, at: start + 4)
-            out.setInteger(streamID, at: start + 5)
-        } else {
-            out = context.channel.allocator.buffer(capacity: message.readableBytes + Wire.frameHeaderSize)
-            out.writeFrame(type: .message, flags: flags, streamID: streamID, payload: message)
-        }
-        write(out)
+    /// Whether to compress a request: the call's choice, else the size threshold; and
+    /// only when the server accepts zstd.
+    private func shouldCompress(_ message: ByteBuffer, options: RPCCallOptions) -> Bool {
+        guard zstd != nil, state.peer.acceptsZstd else { return false }
+        return options.compression ?? (message.readableBytes >= compressionThreshold)
+    }
+
+    private func prepare(_ message: ByteBuffer, options: RPCCallOptions) -> OutboundMessage {
+        OutboundMessage(message, compressingWith: shouldCompress(message, options: options) ? zstd : nil, allocator: context.channel.allocator)
     }
 
     /// A streaming caller consumed `length` bytes of responses.

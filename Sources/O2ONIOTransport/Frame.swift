@@ -48,6 +48,17 @@ struct Frame: Sendable, Equatable {
     var flags: FrameFlags
     var streamID: UInt32
     var payload: ByteBuffer
+
+    /// What a MESSAGE counts against the flow-control windows: the length of its
+    /// message, which for a compressed one is the size its zstd frame declares. Counting
+    /// inflated bytes bounds what a receiver buffers however well messages compress.
+    /// Capped at `limit` + 1: anything larger is refused before it is inflated, and the
+    /// cap keeps a lying header from swinging the windows.
+    func windowLength(limit: Int) -> Int {
+        guard flags.contains(.compressed) else { return payload.readableBytes }
+        guard let declared = ZstdCodec.declaredSize(payload) else { return payload.readableBytes }
+        return min(declared, limit + 1)
+    }
 }
 
 /// Constants of the wire format.

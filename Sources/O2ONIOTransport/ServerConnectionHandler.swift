@@ -40,7 +40,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private enum PendingWrite {
         /// A response message; the continuation resumes once it is written.
-        case message(ByteBuffer, CheckedContinuation<Void, any Error>?)
+        case message(OutboundMessage, CheckedContinuation<Void, any Error>?)
         /// The end of the call: nil for OK.
         case trailers(RPCError?)
     }
@@ -199,9 +199,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
         case .message:
             let endStream = frame.flags.contains(.endStream)
-            switch try state.receivedMessage(streamID: frame.streamID, length: frame.payload.readableBytes, endStream: endStream) {
+            let length = frame.windowLength(limit: shared.options.settings.maximumMessageSize)
+            switch try state.receivedMessage(streamID: frame.streamID, length: length, endStream: endStream) {
             case .deliver:
-                deliver(frame)
+                deliver(frame, windowLength: length)
             case .ignore(let updates):
                 writeWindowUpdates(updates)
             }
@@ -374,10 +375,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         Task(executorPreference: taskExecutor, operation: operation)
     }
 
-    private func deliver(_ frame: Frame) {
+    private func deliver(_ frame: Frame, windowLength length: Int) {
         guard let call = calls[frame.streamID] else { return }
         let endStream = frame.flags.contains(.endStream)
-        let length = frame.payload.readableBytes
         let message: ByteBuffer
         switch decodeMessage(frame) {
         case .success(let decoded): message = decoded
@@ -450,12 +450,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private func finishUnary(_ streamID: UInt32, response: ByteBuffer) {
         guard let call = calls[streamID] else { return }
         call.deadlineTimer?.cancel()
+        let outbound = prepare(response)
         // The usual case: nothing queued and window to spare; write at once.
-        if call.pending.isEmpty, state.reserveToSend(streamID: streamID, length: response.readableBytes) {
-            writeMessage(streamID: streamID, response, appendingOKTrailers: true)
+        if call.pending.isEmpty, state.reserveToSend(streamID: streamID, length: outbound.windowLength) {
+            writeMessage(streamID: streamID, outbound, appendingOKTrailers: true)
             return endStream(call)
         }
-        call.pending.append(.message(response, nil))
+        call.pending.append(.message(outbound, nil))
         call.pending.append(.trailers(nil))
         processPending(call)
     }
@@ -497,7 +498,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             continuation.resume(throwing: RPCError(code: .cancelled, message: "the call has ended"))
             return
         }
-        call.pending.append(.message(message, continuation))
+        call.pending.append(.message(prepare(message), continuation))
         processPending(call)
     }
 
@@ -510,7 +511,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 // Unary responses (no continuation) do not wait for writability: they
                 // are bounded by the number of streams.
                 guard context.channel.isWritable || continuation == nil,
-                    state.reserveToSend(streamID: call.streamID, length: message.readableBytes)
+                    state.reserveToSend(streamID: call.streamID, length: message.windowLength)
                 else { return }
                 call.pending.removeFirst()
                 let okTrailersNext: Bool
@@ -539,30 +540,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         streamClosed()
     }
 
-    private func shouldCompress(_ message: ByteBuffer) -> Bool {
-        zstd != nil && state.peer.acceptsZstd && message.readableBytes >= shared.options.compressionThreshold
+    /// The response as it goes on the wire: compressed when the client accepts zstd
+    /// and the message reaches the threshold.
+    private func prepare(_ message: ByteBuffer) -> OutboundMessage {
+        let compress = zstd != nil && state.peer.acceptsZstd && message.readableBytes >= shared.options.compressionThreshold
+        // A handler may finish after the channel went away; its answer is then dropped later.
+        return OutboundMessage(message, compressingWith: compress ? zstd : nil, allocator: context?.channel.allocator ?? ByteBufferAllocator())
     }
 
-    /// Writes a MESSAGE frame, in place in the message's headroom when it has some,
-    /// followed by an empty (OK) TRAILERS frame when `appendingOKTrailers`.
-    private func writeMessage(streamID: UInt32, _ message: ByteBuffer, appendingOKTrailers: Bool) {
-        var out: ByteBuffer
-        if shouldCompress(message), let zstd {
-            out = context.channel.allocator.buffer(capacity: message.readableBytes / 2 + 32)
-            out.writeFrame(type: .message, flags: .compressed, streamID: streamID) { payload in
-                zstd.compress(message, into: &payload)
-            }
-        } else if message.readerIndex >= Wire.frameHeaderSize {
-            out = message
-            let start = out.readerIndex - Wire.frameHeaderSize
-            out.moveReaderIndex(to: start)
-            out.setInteger(UInt32(truncatingIfNeeded: message.readableBytes) << 8 | UInt32(FrameType.message.rawValue), at: start)
-            out.setInteger(UInt8(0), at: start + 4)
-            out.setInteger(streamID, at: start + 5)
-        } else {
-            out = context.channel.allocator.buffer(capacity: message.readableBytes + 2 * Wire.frameHeaderSize)
-            out.writeFrame(type: .message, streamID: streamID, payload: message)
-        }
+    /// Writes a MESSAGE frame, followed by an empty (OK) TRAILERS frame when
+    /// `appendingOKTrailers`.
+    private func writeMessage(streamID: UInt32, _ message: OutboundMessage, appendingOKTrailers: Bool) {
+        var out = message.frame(streamID: streamID, flags: [], spare: Wire.frameHeaderSize, allocator: context.channel.allocator)
         if appendingOKTrailers {
             out.writeFrameHeader(length: 0, type: .trailers, flags: [], streamID: streamID)
         }

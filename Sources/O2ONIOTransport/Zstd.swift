@@ -53,6 +53,15 @@ final class ZstdCodec {
         }
     }
 
+    /// The content size a zstd frame declares in its header; nil when it declares none
+    /// or is not a zstd frame.
+    static func declaredSize(_ input: ByteBuffer) -> Int? {
+        let declared = input.withUnsafeReadableBytes { ZSTD_getFrameContentSize($0.baseAddress, $0.count) }
+        // ZSTD_CONTENTSIZE_UNKNOWN and ZSTD_CONTENTSIZE_ERROR are the two largest values.
+        guard declared < UInt64.max - 1 else { return nil }
+        return declared > UInt64(Int.max) ? Int.max : Int(declared)
+    }
+
     /// Decompresses one zstd frame, refusing it before allocating anything when it
     /// declares more than `maximumSize` bytes or no size at all.
     func decompress(_ input: ByteBuffer, maximumSize: Int, allocator: ByteBufferAllocator) throws(ZstdError) -> ByteBuffer {

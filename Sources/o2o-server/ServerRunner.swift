@@ -168,8 +168,14 @@ struct ServerRunner {
         var listeners: [O2OListenAddress] = [.tcp(host: settings.host, port: settings.port)]
         if let path = settings.unixSocket { listeners.append(.unixSocket(path: path)) }
         let tls = settings.tlsCertificate.map { O2OTLSFiles(certificateChainPath: $0, privateKeyPath: settings.tlsKey!) }
+        // Catalog handlers compute (search, protobuf, RocksDB reads from the cache): on
+        // the global executor a busy connection uses every core, and a slow call never
+        // holds up the I/O of the other calls on its event loop. Measured with one client
+        // connection and 64 calls in flight: GetProduct 70k/s vs 49k/s on the event loop.
+        var connectionOptions = O2OServerConnectionOptions()
+        connectionOptions.handlerExecution = .globalConcurrentExecutor
         let server = O2OServer(
-            configuration: O2OServerConfiguration(listeners: listeners, tls: tls),
+            configuration: O2OServerConfiguration(listeners: listeners, tls: tls, connection: connectionOptions),
             services: services, interceptors: interceptors, logger: logger
         )
         serverBox.set(server)

@@ -200,6 +200,41 @@ struct CallBehaviourTests {
         }
     }
 
+    @Test("compressed messages: sender and receiver count the same bytes against the windows")
+    func compressedFlowControl() async throws {
+        // 20 MB of compressible messages each way: five times the connection window and
+        // eighty times a stream's. Were one side to count compressed bytes and the other
+        // inflated ones, the windows would drain and the calls stall.
+        let zeros = [UInt8](repeating: 0, count: 100_000)
+        let options = RPCCallOptions(timeout: .seconds(20), compression: true)
+        try await withTestServer { server, port in
+            try await withTestClient(port: port) { channel in
+                let echo = EchoServiceClient(transport: channel)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<200 {
+                        group.addTask {
+                            let reply = try await echo.echo(EchoMessage(payload: zeros, sequence: UInt64(index)), options: options)
+                            #expect(reply.payload.count == zeros.count && reply.sequence == UInt64(index))
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let expanded = try await echo.echoExpand(EchoExpandRequest(count: 200, payloadSize: 100_000), options: options) { responses in
+                    var count = 0
+                    for try await message in responses where message.payload.count == 100_000 { count += 1 }
+                    return count
+                }
+                #expect(expanded == 200)
+                let collected = try await echo.echoCollect(options: options) { writer in
+                    for _ in 0..<200 { try await writer.write(EchoMessage(payload: zeros)) }
+                }
+                #expect(collected.count == 200 && collected.totalBytes == 20_000_000)
+                let received = await server.connections().first?.bytesReceived ?? 0
+                #expect(received < 1_000_000, "compressed on the wire: \(received) bytes")
+            }
+        }
+    }
+
     @Test("a zstd bomb is refused before it is inflated")
     func zstdBomb() async throws {
         try await withTestServer { _, port in

@@ -119,7 +119,7 @@ struct SystemServicesTests {
         #expect(third.connections.map(\.id) == Array(101...120))
         #expect(third.nextPageToken.isEmpty)
         let badToken = try await expectError { _ = try await admin.listConnections(ListConnectionsRequest(page: PageRequest(pageToken: "x"))) }
-        #expect(badToken?.message == "page.page_token: not a token this list issued")
+        #expect(badToken?.message == "page.page_token: not a page token this list issued")
         let one = try await admin.createBackup(CreateBackupRequest(requestID: "b-1", directory: "nightly"))
         let again = try await admin.createBackup(CreateBackupRequest(requestID: "b-1", directory: "nightly"))
         #expect(one == again)

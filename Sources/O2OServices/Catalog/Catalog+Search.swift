@@ -71,8 +71,8 @@ extension CatalogServiceProvider {
                     product: product,
                     relevance: hit.relevance,
                     matchedSkuIDs: hit.matchedSkuIDs,
-                    minPrice: hit.minPrice.map { Money(minorUnits: $0, currency: currency) },
-                    maxPrice: hit.maxPrice.map { Money(minorUnits: $0, currency: currency) }
+                    minPrice: hit.entry.minPrice.map { Money(minorUnits: $0, currency: currency) },
+                    maxPrice: hit.entry.maxPrice.map { Money(minorUnits: $0, currency: currency) }
                 )
             )
         }
@@ -93,13 +93,13 @@ extension CatalogServiceProvider {
         case .relevance where !keywordEmpty:
             return compare(a.relevance, b.relevance) ?? tieBreak()
         case .name:
-            let x = Array(a.entry.name.unicodeScalars.map(\.value))
-            let y = Array(b.entry.name.unicodeScalars.map(\.value))
+            // UTF-8 byte order is code point order.
+            let x = a.entry.nameUTF8, y = b.entry.nameUTF8
             if x == y { return tieBreak() }
             return descending ? y.lexicographicallyPrecedes(x) : x.lexicographicallyPrecedes(y)
         case .price:
             // Products without an ACTIVE SKU go last either way.
-            switch (a.minPrice, b.minPrice) {
+            switch (a.entry.minPrice, b.entry.minPrice) {
             case (nil, nil): return tieBreak()
             case (nil, _): return false
             case (_, nil): return true
