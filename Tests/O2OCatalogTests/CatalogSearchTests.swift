@@ -76,6 +76,15 @@ struct CatalogSearchTests {
                     #expect(hit.minPrice?.minorUnits == active.min() && hit.maxPrice?.minorUnits == active.max(), "\(label)")
                 }
             }
+            // Every change shows in the next search.
+            let onShelf = SearchProductsRequest(keyword: sampleSku.barcode, statuses: [.onShelf])
+            _ = try await catalog.changeProductStatus(ChangeProductStatusRequest(requestID: rid(), productID: sample.id, status: .onShelf))
+            #expect(try await catalog.searchProducts(onShelf).hits.map(\.product?.id) == [sample.id])
+            _ = try await catalog.changeProductStatus(ChangeProductStatusRequest(requestID: rid(), productID: sample.id, status: .offShelf))
+            #expect(try await catalog.searchProducts(onShelf).hits.isEmpty)
+            _ = try await catalog.updateProduct(UpdateProductRequest(requestID: rid(), productID: sample.id, name: "Zephyr Renamed"))
+            #expect(try await catalog.searchProducts(SearchProductsRequest(keyword: "zephyr")).hits.map(\.product?.id) == [sample.id])
+
             // An exact barcode names the one SKU it belongs to.
             let byBarcode = try await catalog.searchProducts(SearchProductsRequest(keyword: sampleSku.barcode))
             #expect(byBarcode.hits.map(\.product?.id) == [sample.id] && byBarcode.hits[0].matchedSkuIDs == [sampleSku.id])

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import O2OMessages
 import Synchronization
 
@@ -73,6 +68,11 @@ final class CatalogSearchIndex: Sendable {
 
     private struct State {
         var products: [String: ProductEntry] = [:]
+        /// The flat copy searches use; nil once a change made it stale.
+        var snapshot: CatalogSearchSnapshot?
+        /// Counts product changes, so a snapshot built outside the lock is kept only
+        /// if nothing changed meanwhile.
+        var generation = 0
         var parents: [String: String] = [:]
         var children: [String: Set<String>] = [:]
     }
@@ -93,11 +93,28 @@ final class CatalogSearchIndex: Sendable {
                 return
             }
             state.products[product.id] = entry
+            state.snapshot = nil
+            state.generation += 1
         }
     }
 
     func removeProduct(_ id: String) {
-        _ = state.withLock { $0.products.removeValue(forKey: id) }
+        state.withLock { state in
+            guard state.products.removeValue(forKey: id) != nil else { return }
+            state.snapshot = nil
+            state.generation += 1
+        }
+    }
+
+    /// The current snapshot, built when the last one went stale.
+    private func snapshot() -> CatalogSearchSnapshot {
+        let (cached, products, generation) = state.withLock { ($0.snapshot, $0.products, $0.generation) }
+        if let cached { return cached }
+        let built = CatalogSearchSnapshot(products.values)
+        state.withLock { state in
+            if state.generation == generation { state.snapshot = built }
+        }
+        return built
     }
 
     func upsert(_ category: Category) {
@@ -147,83 +164,9 @@ final class CatalogSearchIndex: Sendable {
         var supplierID: String
     }
 
-    /// Every product the query matches, unsorted. Works on a snapshot of the entries:
-    /// searches run in parallel and never hold the lock while matching.
+    /// Every product the query matches, unsorted.
     func matches(_ query: Query) -> [Hit] {
-        let products = state.withLock { $0.products }
-        let words = query.words.map { Array($0.utf8) }
-        // Byte comparisons: cheaper than String's, which honour canonical equivalence.
-        let tags = query.tags.map { Array($0.utf8) }
-        let statuses = Array(query.statuses)
-        let keyword = Array(query.keyword.utf8)
-        let keywordLower = Array(query.keyword.lowercased().utf8)
-        let hasPriceRange = query.minPrice != nil || query.maxPrice != nil
-        var hits: [Hit] = []
-        for product in products.values {
-            if !statuses.isEmpty, !statuses.contains(product.status) { continue }
-            if let categories = query.categories, !categories.contains(product.categoryID) { continue }
-            if !query.supplierID.isEmpty, product.supplierID != query.supplierID { continue }
-            if !tags.allSatisfy(product.tagTexts.contains) { continue }
-            var matchedSkus: [String] = []
-            var relevance = 0.0
-            if !query.keyword.isEmpty {
-                // A barcode or SKU code equal to the keyword finds the product at once.
-                let exact = product.skus.filter { $0.barcode == keyword || $0.codeLower == keywordLower }
-                if !exact.isEmpty {
-                    matchedSkus = exact.map(\.id)
-                    relevance = 100
-                } else {
-                    guard let score = Self.score(product, words: words) else { continue }
-                    relevance = score
-                    if product.nameText == keywordLower { relevance += 5 }
-                }
-            }
-            if hasPriceRange {
-                let inRange = product.skus.filter { sku in
-                    sku.active && (query.minPrice.map { sku.price >= $0 } ?? true) && (query.maxPrice.map { sku.price <= $0 } ?? true)
-                }
-                guard !inRange.isEmpty else { continue }
-                matchedSkus = matchedSkus.isEmpty ? inRange.map(\.id) : matchedSkus.filter { id in inRange.contains { $0.id == id } }
-                if matchedSkus.isEmpty { continue }
-            }
-            hits.append(Hit(relevance: relevance, matchedSkuIDs: matchedSkus, entry: product))
-        }
-        return hits
-    }
-
-    /// The keyword score of a product: per word 3 for the name, 2 for a tag, 1 for the
-    /// other texts; nil when some word is nowhere. Matching is on lower-cased UTF-8, so
-    /// a word matches wherever its bytes occur.
-    private static func score(_ product: ProductEntry, words: [[UInt8]]) -> Double? {
-        var total = 0.0
-        for word in words {
-            var score = 0.0
-            if contains(product.nameText, word) { score += 3 }
-            if product.tagTexts.contains(where: { contains($0, word) }) { score += 2 }
-            if contains(product.otherText, word) { score += 1 }
-            if score == 0 { return nil }
-            total += score
-        }
-        return total
-    }
-
-    /// Whether `needle` occurs in `haystack`: memchr finds candidates for the first
-    /// byte, memcmp checks them (both vectorised in the C library).
-    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        if needle.isEmpty { return true }
-        if needle.count > haystack.count { return false }
-        return haystack.withUnsafeBytes { hay in
-            needle.withUnsafeBytes { pin in
-                var offset = 0
-                let last = hay.count - pin.count
-                while offset <= last {
-                    guard let found = memchr(hay.baseAddress! + offset, Int32(pin[0]), last - offset + 1) else { return false }
-                    if memcmp(found, pin.baseAddress!, pin.count) == 0 { return true }
-                    offset = hay.baseAddress!.distance(to: UnsafeRawPointer(found)) + 1
-                }
-                return false
-            }
-        }
+        snapshot().matches(query)
     }
 
     struct TagCount: Sendable {
