@@ -3,24 +3,6 @@ import O2ORPC
 import O2OStorage
 
 extension CatalogServiceProvider {
-    func validateAddress(_ address: PostalAddress?, field: String) throws -> PostalAddress? {
-        guard var address else { return nil }
-        address.countryCode = try Validate.code(address.countryCode, field: "\(field).country_code", min: 0, max: 2, allowed: "")
-        address.province = try Validate.text(address.province, field: "\(field).province", max: 64)
-        address.city = try Validate.text(address.city, field: "\(field).city", max: 64)
-        address.district = try Validate.text(address.district, field: "\(field).district", max: 64)
-        address.street = try Validate.text(address.street, field: "\(field).street", max: 256)
-        address.postalCode = try Validate.text(address.postalCode, field: "\(field).postal_code", max: 16)
-        address.recipientName = try Validate.text(address.recipientName, field: "\(field).recipient_name", max: 64)
-        address.recipientPhone = try Validate.phone(address.recipientPhone, field: "\(field).recipient_phone")
-        if let location = address.location {
-            guard (-90...90).contains(location.latitude), (-180...180).contains(location.longitude) else {
-                throw RPCError.invalidArgument(field: "\(field).location", "latitude must be -90 to 90 and longitude -180 to 180")
-            }
-        }
-        return address
-    }
-
     private func checkSupplierUnique(_ transaction: RecordTransaction, _ supplier: Supplier) async throws {
         if let holder = try await transaction.lookup(CatalogTables.suppliers, CatalogTables.suppliers.indexes[0], .string(supplier.name.lowercased())),
             holder.id != supplier.id
@@ -54,7 +36,7 @@ extension CatalogServiceProvider {
             contactName: try Validate.text(request.contactName, field: "contact_name", max: 64),
             contactPhone: try Validate.phone(request.contactPhone, field: "contact_phone"),
             contactEmail: try Validate.email(request.contactEmail, field: "contact_email"),
-            address: try validateAddress(request.address, field: "address"),
+            address: try Validate.address(request.address, field: "address"),
             notes: try Validate.text(request.notes, field: "notes", max: 2000),
             status: status,
             evaluationSummary: SupplierEvaluationSummary(),
@@ -80,7 +62,7 @@ extension CatalogServiceProvider {
         let contactName = try request.contactName.map { try Validate.text($0, field: "contact_name", max: 64) }
         let phone = try request.contactPhone.map { try Validate.phone($0, field: "contact_phone") }
         let email = try request.contactEmail.map { try Validate.email($0, field: "contact_email") }
-        let address = try validateAddress(request.address, field: "address")
+        let address = try Validate.address(request.address, field: "address")
         let notes = try request.notes.map { try Validate.text($0, field: "notes", max: 2000) }
         let (supplier, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
             var supplier = try await requireSupplier(transaction, request.supplierID)

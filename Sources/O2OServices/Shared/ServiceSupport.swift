@@ -93,3 +93,14 @@ extension RPCServerContext {
         Actor(principal: principal?.name ?? "anonymous", role: principal?.role.rawValue ?? "open")
     }
 }
+
+extension O2OEnum {
+    /// The value's name without the enum's prefix ("TEMPORARILY_CLOSED" for
+    /// STOCK_LOCATION_STATUS_TEMPORARILY_CLOSED), for error messages.
+    var displayName: String {
+        guard let full = protoValueName else { return "\(self)" }
+        let first = Self.knownCases.first?.protoValueName ?? ""
+        let prefix = first.hasSuffix("UNSPECIFIED") ? String(first.dropLast("UNSPECIFIED".count)) : ""
+        return full.hasPrefix(prefix) ? String(full.dropFirst(prefix.count)) : full
+    }
+}

@@ -127,6 +127,31 @@ public enum Validate {
         return code
     }
 
+    /// A postal address: each part within its length, the phone E.164, the location in
+    /// range; nil stays nil.
+    public static func address(_ address: PostalAddress?, field: String) throws -> PostalAddress? {
+        guard var address else { return nil }
+        address.countryCode = try code(address.countryCode, field: "\(field).country_code", min: 0, max: 2, allowed: "")
+        address.province = try text(address.province, field: "\(field).province", max: 64)
+        address.city = try text(address.city, field: "\(field).city", max: 64)
+        address.district = try text(address.district, field: "\(field).district", max: 64)
+        address.street = try text(address.street, field: "\(field).street", max: 256)
+        address.postalCode = try text(address.postalCode, field: "\(field).postal_code", max: 16)
+        address.recipientName = try text(address.recipientName, field: "\(field).recipient_name", max: 64)
+        address.recipientPhone = try phone(address.recipientPhone, field: "\(field).recipient_phone")
+        if address.location != nil { address.location = try point(address.location, field: "\(field).location") }
+        return address
+    }
+
+    /// A point on the earth, required.
+    public static func point(_ point: GeoPoint?, field: String) throws -> GeoPoint {
+        guard let point else { throw RPCError.invalidArgument(field: field, "is required") }
+        guard (-90...90).contains(point.latitude), (-180...180).contains(point.longitude) else {
+            throw RPCError.invalidArgument(field: field, "latitude must be -90 to 90 and longitude -180 to 180")
+        }
+        return point
+    }
+
     /// E.164: "+" and 8 to 15 digits.
     public static func phone(_ value: String, field: String) throws -> String {
         let trimmed = value.trimmingWhitespace()

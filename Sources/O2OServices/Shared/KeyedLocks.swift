@@ -1,0 +1,50 @@
+import Synchronization
+
+/// In-process locks by name. Work on the same stock takes the locks of its keys first,
+/// so concurrent callers queue up instead of colliding in optimistic transactions and
+/// retrying (which under a hot key ends in ABORTED). Correctness never depends on these
+/// locks — the store's conflict checks keep it — they only keep throughput up.
+///
+/// Keys are taken in sorted order, so two callers can never wait for each other.
+final class KeyedLocks: Sendable {
+    private struct State {
+        var held: Set<String> = []
+        /// Callers waiting for a key, first come first served.
+        var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Runs `body` holding the locks of `keys`.
+    func withLocks<Result>(_ keys: some Sequence<String>, _ body: () async throws -> Result) async throws -> Result {
+        let ordered = Set(keys).sorted()
+        for key in ordered { await lock(key) }
+        defer { for key in ordered.reversed() { unlock(key) } }
+        return try await body()
+    }
+
+    private func lock(_ key: String) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let acquired = state.withLock { state in
+                if state.held.insert(key).inserted { return true }
+                state.waiters[key, default: []].append(continuation)
+                return false
+            }
+            if acquired { continuation.resume() }
+        }
+    }
+
+    private func unlock(_ key: String) {
+        // The next waiter inherits the lock; the key stays held.
+        let next: CheckedContinuation<Void, Never>? = state.withLock { state in
+            guard var queue = state.waiters[key], !queue.isEmpty else {
+                state.held.remove(key)
+                return nil
+            }
+            let first = queue.removeFirst()
+            state.waiters[key] = queue.isEmpty ? nil : queue
+            return first
+        }
+        next?.resume()
+    }
+}
