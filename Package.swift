@@ -153,6 +153,7 @@ let package = Package(
             name: "O2OCatalogTests",
             dependencies: ["O2OClient", "O2OServices", "O2OStorage", "O2ONIOTransport", "o2o-server"]
         ),
+        .testTarget(name: "O2OInventoryTests", dependencies: ["O2OClient", "O2OServices", "O2OStorage", "O2ONIOTransport"]),
         .testTarget(
             name: "O2ONIOTransportTests",
             dependencies: [

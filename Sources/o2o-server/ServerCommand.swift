@@ -21,7 +21,7 @@ struct ServerCommand: AsyncParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "o2o-server",
-        abstract: "The O2O retail backend: catalog and system services over the O2O RPC protocol.",
+        abstract: "The O2O retail backend: catalog, inventory and system services over the O2O RPC protocol.",
         discussion: """
             Starts a server on 127.0.0.1:7070 with an embedded RocksDB store in ./data. Every \
             option can also come from an environment variable (named below); a flag wins over \

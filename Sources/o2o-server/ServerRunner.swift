@@ -88,6 +88,7 @@ struct ServerRunner {
         let started = Clock.now()
         let store = RecordStore(engine: engine)
         let catalog = try await CatalogServiceProvider.open(store: store, currency: settings.currency, logger: logger)
+        let inventory = InventoryServiceProvider(store: store, logger: logger)
         if settings.demoData {
             switch try await DemoData.load(into: store, catalog: catalog, logger: logger) {
             case .loaded: break
@@ -155,7 +156,10 @@ struct ServerRunner {
                 }
             )
         )
-        var services: [any RPCService] = [catalog, HealthServiceProvider(status: health), admin, EchoServiceProvider()]
+        var services: [any RPCService] = [
+            catalog, inventory, InventoryAdminServiceProvider(inventory: inventory), HealthServiceProvider(status: health), admin,
+            EchoServiceProvider(),
+        ]
         let router = RPCRouter(services: services)
         services.append(ReflectionServiceProvider(services: router.services + [ReflectionService.descriptor], policy: policy))
         for service in router.services { health.set(.serving, for: service.name) }
@@ -186,6 +190,8 @@ struct ServerRunner {
         )
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            // Releases expired stock reservations until the server stops.
+            tasks.addTask { await inventory.runExpirySweeper() }
             do {
                 listenAddresses = try await server.listeningAddresses().map(\.description)
             } catch {
