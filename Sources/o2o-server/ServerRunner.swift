@@ -95,6 +95,7 @@ struct ServerRunner {
             case .alreadyLoaded: logger.info("demo data already loaded")
             case .storeNotEmpty: logger.notice("the store holds other data: demo data not loaded")
             }
+            try await DemoStock.load(into: store, logger: logger)
         }
 
         let policy = RPCAccessPolicy(adminServices: ["o2o.rpc.v1.AdminService", "o2o.inventory.v1.InventoryAdminService"])

@@ -123,6 +123,13 @@ struct ServerBinaryTests {
             // The retry of the first creation still answers with the first result.
             #expect(try await client.catalog.createProduct(request(categoryID)) == created)
             #expect(try await client.catalog.getCategory(GetCategoryRequest(categoryID: categoryID)).productCount == 1)
+            // The demo stock is there too, and agrees with its ledger.
+            let demoSku = try #require(all.hits.first { $0.product?.id != created.id }?.product?.skus.first?.id)
+            let summary = try await client.inventory.batchGetSkuStockSummaries(BatchGetSkuStockSummariesRequest(skuIDs: [demoSku]))
+            #expect(summary.summaries[0].onHand > 0 && summary.summaries[0].locationsInStock >= 3)
+            let warehouse = try #require(try await client.inventory.listStockLocations(ListStockLocationsRequest(kind: .warehouse)).stockLocations.first)
+            let check = try await client.inventoryAdmin.checkStockLedger(CheckStockLedgerRequest(locationID: warehouse.id))
+            #expect(check.checkedCount == 3000 && check.discrepancyCount == 0)
         }
         #expect(try await second.stop() == 0)
     }
