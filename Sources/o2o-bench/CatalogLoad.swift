@@ -37,15 +37,15 @@ struct CatalogLoad: AsyncParsableCommand {
         switch workload {
         case "get":
             let ids = products.map(\.id)
-            report = try await loop.run { channel, number in
-                let id = ids[number % ids.count]
+            report = try await loop.run { channel, worker, number in
+                let id = ids[(worker * 7919 + number) % ids.count]
                 return try await CatalogServiceClient(transport: channel).getProduct(GetProductRequest(productID: id)).id == id
             }
         default:
             let requests = try await Self.fullPageSearches(catalog, products: products)
             printLine("searches: \(requests.count) distinct requests, each answering 20 of at least 20 products")
-            report = try await loop.run { channel, number in
-                let response = try await CatalogServiceClient(transport: channel).searchProducts(requests[number % requests.count])
+            report = try await loop.run { channel, worker, number in
+                let response = try await CatalogServiceClient(transport: channel).searchProducts(requests[(worker * 31 + number) % requests.count])
                 return response.hits.count == 20
             }
         }

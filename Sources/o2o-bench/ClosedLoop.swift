@@ -52,9 +52,10 @@ struct ClosedLoop {
         }
     }
 
-    /// Runs `call` in a loop on every worker; `call` gets the worker's channel and a
-    /// running call number, and returns false when the answer was wrong.
-    func run(_ call: @escaping @Sendable (O2OClientChannel, Int) async throws -> Bool) async throws -> Report {
+    /// Runs `call` in a loop on every worker; `call` gets the worker's channel, the
+    /// worker's number (0 to conns × inflight - 1) and the worker's running call number,
+    /// and returns false when the answer was wrong.
+    func run(_ call: @escaping @Sendable (_ channel: O2OClientChannel, _ worker: Int, _ number: Int) async throws -> Bool) async throws -> Report {
         let start = nowNanoseconds()
         let measureStart = start + UInt64(warmupSeconds * 1e9)
         let end = measureStart + UInt64(durationSeconds * 1e9)
@@ -83,18 +84,18 @@ struct ClosedLoop {
             for (channelIndex, channel) in channels.enumerated() {
                 let preference: (any TaskExecutor)? = onEventLoop ? channel.taskExecutor : nil
                 for worker in 0..<workersPerChannel {
-                    let seed = (channelIndex * workersPerChannel + worker) * 7919
+                    let workerNumber = channelIndex * workersPerChannel + worker
                     group.addTask(executorPreference: preference) {
                         var histogram = makeLatencyHistogram()
                         var calls: UInt64 = 0
                         var errors = 0
-                        var number = seed
+                        var number = 0
                         while true {
                             let sent = nowNanoseconds()
                             if sent >= end { break }
                             number &+= 1
                             do {
-                                let correct = try await call(channel, number)
+                                let correct = try await call(channel, workerNumber, number)
                                 let received = nowNanoseconds()
                                 if !correct { errors += 1 }
                                 if received >= measureStart, received <= end {

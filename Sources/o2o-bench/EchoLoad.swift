@@ -43,7 +43,7 @@ struct EchoLoad: AsyncParsableCommand {
             channels: channels, inflightPerChannel: load.inflight, warmupSeconds: load.warmup, durationSeconds: load.duration,
             serverPID: load.serverPid, onEventLoop: executor != "global"
         )
-        let report = try await loop.run { channel, _ in
+        let report = try await loop.run { channel, _, _ in
             try await EchoServiceClient(transport: channel).echo(request).payload.count == expected
         }
         for channel in channels { await channel.close() }

@@ -8,6 +8,6 @@ struct O2OBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "o2o-bench",
         abstract: "Load generator for O2O's RPC protocol.",
-        subcommands: [EchoLoad.self, CatalogLoad.self, ServeEcho.self, StorageLoad.self]
+        subcommands: [EchoLoad.self, CatalogLoad.self, ReserveLoad.self, ServeEcho.self, StorageLoad.self]
     )
 }

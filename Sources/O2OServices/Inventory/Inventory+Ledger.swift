@@ -119,8 +119,8 @@ extension InventoryServiceProvider {
         }
         let orderID = try Validate.text(request.orderID, field: "order_id", max: 64)
         let actor = try actor(context, request.actor)
-        let (response, replayed) = try await withStockLocks(request.lines.map { (locationID, $0.skuID) }) {
-            try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (response, replayed) = try await withStockLocks(request.lines.map { (locationID, $0.skuID) }) { release in
+            try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) { transaction in
                 _ = try await requireLocation(transaction, locationID, field: "location_id")
                 let book = StockBook(transaction: transaction, actor: actor, requestID: request.requestID, now: now())
                 var response = AdjustStockResponse()

@@ -140,8 +140,8 @@ extension InventoryServiceProvider {
         }
         _ = try actor(context, request.actor)
         let pairs = request.settings.map { (location: $0.locationID, sku: $0.skuID) }
-        let (response, replayed) = try await withStockLocks(pairs) {
-            try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (response, replayed) = try await withStockLocks(pairs) { release in
+            try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) { transaction in
                 let time = now()
                 var response = SetReorderThresholdsResponse()
                 for (index, setting) in request.settings.enumerated() {

@@ -52,8 +52,8 @@ extension InventoryServiceProvider {
         switch request.placement {
         case .locationID(let id)?:
             let locationID = try Validate.id(id, field: "location_id")
-            (response, replayed) = try await withStockLocks(lines.map { (locationID, $0.skuID) }) {
-                try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+            (response, replayed) = try await withStockLocks(lines.map { (locationID, $0.skuID) }) { release in
+                try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) { transaction in
                     let location = try await requireLocation(transaction, locationID, field: "location_id")
                     guard location.status == .open else {
                         throw RPCError(code: .failedPrecondition, message: "location_id: location '\(location.code)' is \(location.status.displayName)")
@@ -73,8 +73,8 @@ extension InventoryServiceProvider {
             // inside the transaction, from conflict-checked reads.
             let preview = try await store.read { try await candidates($0, lines: lines, sourcing: sourcing) }
             let lockPairs = preview.flatMap { candidate in lines.map { (candidate.location.id, $0.skuID) } }
-            (response, replayed) = try await withStockLocks(lockPairs) {
-                try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+            (response, replayed) = try await withStockLocks(lockPairs) { release in
+                try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) { transaction in
                     let all = try await candidates(transaction, lines: lines, sourcing: sourcing)
                     if let single = all.first(where: { $0.fills(lines) }) {
                         let reservation = try await reserve(transaction, lines: lines, at: single.location.id, distance: single.distance, draft: build)
@@ -208,8 +208,8 @@ extension InventoryServiceProvider {
         let id = try Validate.id(request.reservationID, field: "reservation_id")
         let note = try Validate.text(request.note, field: "note", max: 256)
         let actor = try actor(context, request.actor)
-        let (reservation, _) = try await withStockLocks(try await pairs(of: id)) {
-            try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (reservation, _) = try await withStockLocks(try await pairs(of: id)) { release in
+            try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) { transaction in
                 let reservation = try await requireReservation(transaction, id, field: "reservation_id")
                 switch reservation.status {
                 case .committed:
@@ -232,8 +232,8 @@ extension InventoryServiceProvider {
         let id = try Validate.id(request.reservationID, field: "reservation_id")
         let reason = try Validate.text(request.reason, field: "reason", max: 256)
         let actor = try actor(context, request.actor)
-        let (reservation, _) = try await withStockLocks(try await pairs(of: id)) {
-            try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (reservation, _) = try await withStockLocks(try await pairs(of: id)) { release in
+            try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) { transaction in
                 let reservation = try await requireReservation(transaction, id, field: "reservation_id")
                 switch reservation.status {
                 case .released, .expired:
@@ -335,11 +335,11 @@ extension InventoryServiceProvider {
             return response
         }
         let pairs = batch.flatMap { reservation in reservation.lines.map { (reservation.locationID, $0.skuID) } }
-        let response = try await withStockLocks(pairs) {
+        let response = try await withStockLocks(pairs) { release in
             if let remember {
-                return try await store.mutation(remember.context, requestID: requestID, request: remember.request, sweep).response
+                return try await store.mutation(remember.context, requestID: requestID, request: remember.request, applied: { release() }, sweep).response
             }
-            return try await store.transaction(sweep)
+            return try await store.transaction(applied: { release() }, sweep)
         }
         if !response.reservationIDs.isEmpty {
             alertFeed.publish()

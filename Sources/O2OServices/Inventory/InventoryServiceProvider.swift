@@ -35,8 +35,13 @@ public final class InventoryServiceProvider: InventoryServiceProtocol {
     /// The lock name of one SKU's stock at one location.
     static func lockKey(location: String, sku: String) -> String { "\(location)\u{1}\(sku)" }
 
-    /// Runs a mutation holding the locks of the stock it will change.
-    func withStockLocks<Result>(_ pairs: some Sequence<(location: String, sku: String)>, _ body: () async throws -> Result) async throws -> Result {
+    /// Runs a mutation holding the locks of the stock it will change. Pass the release
+    /// it gets as the mutation's `applied`: the next caller of the same stock then
+    /// starts as soon as this one's writes are visible, not after its fsync.
+    func withStockLocks<Result>(
+        _ pairs: some Sequence<(location: String, sku: String)>,
+        _ body: (_ release: KeyedLocks.Release) async throws -> Result
+    ) async throws -> Result {
         try await locks.withLocks(pairs.map { Self.lockKey(location: $0.location, sku: $0.sku) }, body)
     }
 

@@ -15,12 +15,30 @@ final class KeyedLocks: Sendable {
 
     private let state = Mutex(State())
 
-    /// Runs `body` holding the locks of `keys`.
-    func withLocks<Result>(_ keys: some Sequence<String>, _ body: () async throws -> Result) async throws -> Result {
+    /// Lets the locks go; only the first call does anything.
+    final class Release: Sendable {
+        private let pending: Mutex<(locks: KeyedLocks, keys: [String])?>
+
+        init(_ locks: KeyedLocks, _ keys: [String]) { pending = Mutex((locks, keys)) }
+
+        func callAsFunction() {
+            guard let (locks, keys) = pending.withLock({ held -> (KeyedLocks, [String])? in
+                defer { held = nil }
+                return held
+            }) else { return }
+            for key in keys.reversed() { locks.unlock(key) }
+        }
+    }
+
+    /// Runs `body` holding the locks of `keys`. `body` may let them go early through
+    /// the release it is given (once its writes are visible); they go at the end
+    /// otherwise.
+    func withLocks<Result>(_ keys: some Sequence<String>, _ body: (Release) async throws -> Result) async throws -> Result {
         let ordered = Set(keys).sorted()
         for key in ordered { await lock(key) }
-        defer { for key in ordered.reversed() { unlock(key) } }
-        return try await body()
+        let release = Release(self, ordered)
+        defer { release() }
+        return try await body(release)
     }
 
     private func lock(_ key: String) async {
@@ -34,7 +52,7 @@ final class KeyedLocks: Sendable {
         }
     }
 
-    private func unlock(_ key: String) {
+    fileprivate func unlock(_ key: String) {
         // The next waiter inherits the lock; the key stays held.
         let next: CheckedContinuation<Void, Never>? = state.withLock { state in
             guard var queue = state.waiters[key], !queue.isEmpty else {

@@ -71,10 +71,11 @@ extension RecordStore {
         _ context: RPCServerContext,
         requestID: String,
         request: Request,
+        applied: () -> Void = {},
         _ body: (RecordTransaction) async throws -> Response
     ) async throws -> (response: Response, replayed: Bool) {
         try RequestIDs.validate(requestID)
-        return try await transaction { transaction in
+        return try await transaction(applied: applied) { transaction in
             if let earlier = try await transaction.rememberedResult(
                 scope: context.method.path, requestID: requestID, request: request, as: Response.self
             ) {

@@ -127,8 +127,13 @@ public protocol StorageSnapshot: StorageReader {
 public protocol StorageTransaction: StorageReader, AnyObject {
     func put(_ key: StorageBytes, _ value: StorageBytes)
     func delete(_ key: StorageBytes)
-    /// Applies every write atomically, or throws `.conflict` and applies none.
-    func commit() async throws
+    /// Applies every write atomically, or throws `.conflict` and applies none. Once
+    /// the writes are applied — visible to every later read — `applied` runs; then the
+    /// call waits until they are as durable as the engine's sync policy promises.
+    /// Callers that serialise work on the same data can let the next one in from
+    /// `applied` instead of after the fsync: the log is sequential, so a later commit
+    /// is never durable without the earlier ones.
+    func commit(applied: () -> Void) async throws
     /// Drops the writes. A transaction that is neither committed nor rolled back is
     /// rolled back when released.
     func rollback()
@@ -192,6 +197,7 @@ extension StorageEngine {
     /// - Throws: what `body` throws (after rolling back), or the last conflict.
     public func withTransaction<Result: Sendable>(
         maxAttempts: Int = 10,
+        applied: () -> Void = {},
         _ body: (any StorageTransaction) async throws -> Result
     ) async throws -> Result {
         var attempt = 1
@@ -205,7 +211,7 @@ extension StorageEngine {
                 throw error
             }
             do {
-                try await transaction.commit()
+                try await transaction.commit(applied: applied)
                 return result
             } catch let error as StorageError where error.code == .conflict && attempt < maxAttempts {
                 // Exponential backoff with jitter: 0.1 ms, 0.2 ms, … capped at 20 ms.
@@ -215,6 +221,11 @@ extension StorageEngine {
             }
         }
     }
+}
+
+extension StorageTransaction {
+    /// Commits and waits for durability.
+    public func commit() async throws { try await commit(applied: {}) }
 }
 
 /// Byte-wise comparison: negative, zero or positive.

@@ -194,7 +194,7 @@ final class MemoryTransaction: StorageTransaction, @unchecked Sendable {
 
     func delete(_ key: StorageBytes) { buffer.delete(key) }
 
-    func commit() async throws {
+    func commit(applied: () -> Void) async throws {
         try checkOpen()
         finished = true
         let sequence = self.sequence
@@ -217,6 +217,7 @@ final class MemoryTransaction: StorageTransaction, @unchecked Sendable {
             for key in buffer.entries.keys { state.lastWrite[key] = state.sequence }
             state.pruneWrites()
         }
+        applied()
     }
 
     func rollback() {

@@ -330,11 +330,14 @@ public final class RecordStore: Sendable {
 
     /// Runs `body` in a transaction and commits it; starts over on a conflict, up to
     /// `maxAttempts` times. Everything `body` writes is one atomic commit.
+    /// - Parameter applied: Runs once the writes are visible, before the wait for
+    ///   durability (see `StorageTransaction.commit(applied:)`).
     public func transaction<Result: Sendable>(
         maxAttempts: Int = 10,
+        applied: () -> Void = {},
         _ body: (RecordTransaction) async throws -> Result
     ) async throws -> Result {
-        try await engine.withTransaction(maxAttempts: maxAttempts) { transaction in
+        try await engine.withTransaction(maxAttempts: maxAttempts, applied: applied) { transaction in
             try await body(RecordTransaction(transaction: transaction))
         }
     }

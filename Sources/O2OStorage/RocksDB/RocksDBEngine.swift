@@ -501,7 +501,7 @@ final class RocksDBTransaction: StorageTransaction, @unchecked Sendable {
 
     func delete(_ key: StorageBytes) { buffer.delete(key) }
 
-    func commit() async throws {
+    func commit(applied: () -> Void) async throws {
         let handle = try currentHandle()
         self.handle = nil
         let buffer = self.buffer
@@ -527,6 +527,7 @@ final class RocksDBTransaction: StorageTransaction, @unchecked Sendable {
             }
             try RocksDBErrors.check("committing") { error in rocksdb_transaction_commit(handle.transaction, error) }
         }
+        applied()
         if !buffer.isEmpty { try await engine.committed() }
     }
 
