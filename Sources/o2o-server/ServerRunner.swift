@@ -88,7 +88,7 @@ struct ServerRunner {
         let started = Clock.now()
         let store = RecordStore(engine: engine)
         let catalog = try await CatalogServiceProvider.open(store: store, currency: settings.currency, logger: logger)
-        let inventory = InventoryServiceProvider(store: store, logger: logger)
+        let inventory = InventoryServiceProvider(store: store, currency: settings.currency, logger: logger)
         if settings.demoData {
             switch try await DemoData.load(into: store, catalog: catalog, logger: logger) {
             case .loaded: break

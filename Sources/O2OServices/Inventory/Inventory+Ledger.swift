@@ -88,23 +88,16 @@ extension InventoryServiceProvider {
                 field: "reason", "\(request.reason.displayName) has its own method; AdjustStock takes SALE, RETURN, DAMAGE or MANUAL_ADJUSTMENT"
             )
         }
-        guard !request.lines.isEmpty else { throw RPCError.invalidArgument(field: "lines", "at least one line is required") }
-        guard request.lines.count <= 200 else { throw RPCError.invalidArgument(field: "lines", "at most 200 lines, got \(request.lines.count)") }
-        var seen: Set<String> = []
-        for (index, line) in request.lines.enumerated() {
-            let sku = try skuID(line.skuID, field: "lines[\(index)].sku_id")
-            guard seen.insert(sku).inserted else {
-                throw RPCError.invalidArgument(field: "lines[\(index)].sku_id", "SKU '\(sku)' appears on more than one line")
-            }
+        try perSkuLines(request.lines, field: "lines", max: 200, sku: \.skuID) { line, path in
             let delta = line.quantityDelta
             guard delta != 0, abs(delta) <= 1_000_000 else {
-                throw RPCError.invalidArgument(field: "lines[\(index)].quantity_delta", "must be non-zero and at most 1000000 either way, got \(delta)")
+                throw RPCError.invalidArgument(field: "\(path).quantity_delta", "must be non-zero and at most 1000000 either way, got \(delta)")
             }
             if (request.reason == .sale || request.reason == .damage) && delta > 0 {
-                throw RPCError.invalidArgument(field: "lines[\(index)].quantity_delta", "must be negative for \(request.reason.displayName)")
+                throw RPCError.invalidArgument(field: "\(path).quantity_delta", "must be negative for \(request.reason.displayName)")
             }
             if request.reason == .return && delta < 0 {
-                throw RPCError.invalidArgument(field: "lines[\(index)].quantity_delta", "must be positive for RETURN")
+                throw RPCError.invalidArgument(field: "\(path).quantity_delta", "must be positive for RETURN")
             }
         }
         let note = try Validate.text(request.note, field: "note", max: 1024)

@@ -9,18 +9,34 @@ extension InventoryServiceProvider {
         try Validate.id(value, field: field)
     }
 
-    /// Basket lines: 1 to `max`, distinct SKUs, quantities 1 to 1,000,000.
-    func basketLines(_ lines: [StockBasketLine], field: String, max: Int = 100) throws -> [StockBasketLine] {
+    /// Lines of one SKU each: 1 to `max` of them, every SKU id valid and on one line
+    /// only; `check` then looks at each line's other fields, given its path
+    /// ("lines[2]").
+    func perSkuLines<Line>(
+        _ lines: [Line],
+        field: String,
+        max: Int,
+        sku: (Line) -> String,
+        check: (Line, String) throws -> Void = { _, _ in }
+    ) throws {
         guard !lines.isEmpty else { throw RPCError.invalidArgument(field: field, "at least one line is required") }
         guard lines.count <= max else { throw RPCError.invalidArgument(field: field, "at most \(max) lines, got \(lines.count)") }
         var seen: Set<String> = []
         for (index, line) in lines.enumerated() {
-            let sku = try skuID(line.skuID, field: "\(field)[\(index)].sku_id")
-            guard seen.insert(sku).inserted else {
-                throw RPCError.invalidArgument(field: "\(field)[\(index)].sku_id", "SKU '\(sku)' appears on more than one line")
+            let path = "\(field)[\(index)]"
+            let id = try skuID(sku(line), field: "\(path).sku_id")
+            guard seen.insert(id).inserted else {
+                throw RPCError.invalidArgument(field: "\(path).sku_id", "SKU '\(id)' appears on more than one line")
             }
+            try check(line, path)
+        }
+    }
+
+    /// Basket lines: 1 to `max`, distinct SKUs, quantities 1 to 1,000,000.
+    func basketLines(_ lines: [StockBasketLine], field: String, max: Int = 100) throws -> [StockBasketLine] {
+        try perSkuLines(lines, field: field, max: max, sku: \.skuID) { line, path in
             guard (1...1_000_000).contains(line.quantity) else {
-                throw RPCError.invalidArgument(field: "\(field)[\(index)].quantity", "must be 1 to 1000000, got \(line.quantity)")
+                throw RPCError.invalidArgument(field: "\(path).quantity", "must be 1 to 1000000, got \(line.quantity)")
             }
         }
         return lines

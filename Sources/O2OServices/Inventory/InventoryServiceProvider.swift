@@ -15,14 +15,19 @@ public import O2OStorage
 public final class InventoryServiceProvider: InventoryServiceProtocol {
     let store: RecordStore
     let logger: Logger
+    /// The currency of purchase costs (ISO 4217), the catalog's.
+    let currency: String
     /// Wall-clock time; tests move it to expire reservations.
     let now: @Sendable () -> Timestamp
     let locks = KeyedLocks()
     let alertFeed = AlertFeed()
 
-    /// - Parameter now: The clock reservations expire by.
-    public init(store: RecordStore, logger: Logger, now: @escaping @Sendable () -> Timestamp = { Clock.now() }) {
+    /// - Parameters:
+    ///   - currency: The currency of purchase costs.
+    ///   - now: The clock reservations expire by.
+    public init(store: RecordStore, currency: String = "CNY", logger: Logger, now: @escaping @Sendable () -> Timestamp = { Clock.now() }) {
         self.store = store
+        self.currency = currency
         self.logger = logger
         self.now = now
     }

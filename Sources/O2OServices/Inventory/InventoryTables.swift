@@ -70,6 +70,40 @@ public enum InventoryTables {
         ]
     )
 
+    static let purchaseOrders = RecordTable<PurchaseOrder>(
+        id: 205,
+        name: "purchase_orders",
+        primaryKey: { .string($0.id) },
+        indexes: [
+            RecordIndex(id: 1, name: "supplier", unique: false) { [[.string($0.supplierID), .string($0.id)]] },
+            RecordIndex(id: 2, name: "location", unique: false) { [[.string($0.locationID), .string($0.id)]] },
+        ]
+    )
+
+    static let stockTakes = RecordTable<StockTake>(
+        id: 206,
+        name: "stock_takes",
+        primaryKey: { .string($0.id) },
+        indexes: [RecordIndex(id: 1, name: "location", unique: false) { [[.string($0.locationID), .string($0.id)]] }]
+    )
+
+    /// Counts of a stock-take, keyed by stock-take and SKU.
+    static let stockTakeLines = RecordTable<StockTakeLine>(
+        id: 207,
+        name: "stock_take_lines",
+        primaryKey: { [.string($0.stockTakeID), .string($0.skuID)] }
+    )
+
+    static let transfers = RecordTable<StockTransfer>(
+        id: 208,
+        name: "stock_transfers",
+        primaryKey: { .string($0.id) },
+        indexes: [
+            RecordIndex(id: 1, name: "from", unique: false) { [[.string($0.fromLocationID), .string($0.id)]] },
+            RecordIndex(id: 2, name: "to", unique: false) { [[.string($0.toLocationID), .string($0.id)]] },
+        ]
+    )
+
     static func nanos(_ timestamp: Timestamp?) -> Int64 {
         guard let timestamp else { return 0 }
         return timestamp.seconds &* 1_000_000_000 &+ Int64(timestamp.nanos)
