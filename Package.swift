@@ -2,7 +2,7 @@
 // O2O: the backend core of an online-to-offline retail platform.
 // Layers (a module imports only modules on lower rows):
 //   7  executables          o2o-server · o2o · o2o-bench · protoc-gen-o2o (Tools/)
-//   6  O2OClient
+//   6  O2OClient · O2OShell
 //   5  O2OServices
 //   4  O2OStorage · O2ONIOTransport
 //   3  O2OMessages          generated Swift types, protobuf-c bridge, JSON, stubs
@@ -24,6 +24,7 @@ let package = Package(
         .executable(name: "o2o-bench", targets: ["o2o-bench"]),
         .executable(name: "o2o-server", targets: ["o2o-server"]),
         .library(name: "O2OClient", targets: ["O2OClient"]),
+        .executable(name: "o2o", targets: ["o2o"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -105,6 +106,13 @@ let package = Package(
         .target(
             name: "O2OClient",
             dependencies: ["O2OMessages", "O2ORPC", "O2ONIOTransport"]
+        ),
+        // The ops shell as a library (schema, dynamic JSON, commands, output, line
+        // editing), so that it can be tested without a terminal; `o2o` is a thin main.
+        .target(name: "O2OShell", dependencies: ["O2OClient", "O2OMessages", "O2ORPC", "O2ONIOTransport"]),
+        .executableTarget(
+            name: "o2o",
+            dependencies: ["O2OShell", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Row 7.

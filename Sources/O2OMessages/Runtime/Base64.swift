@@ -1,6 +1,6 @@
 /// Base64 as proto3 JSON uses it: standard alphabet with padding when writing; the
 /// standard or URL-safe alphabet, with or without padding, when reading.
-enum Base64 {
+package enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     private static let decodeTable: [UInt8] = {
@@ -11,7 +11,7 @@ enum Base64 {
         return table
     }()
 
-    static func encode(_ bytes: [UInt8], into output: inout [UInt8]) {
+    package static func encode(_ bytes: [UInt8], into output: inout [UInt8]) {
         output.reserveCapacity(output.count + (bytes.count + 2) / 3 * 4)
         var index = 0
         while index + 3 <= bytes.count {
@@ -39,7 +39,7 @@ enum Base64 {
     }
 
     /// nil when the text is not base64.
-    static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         var values: [UInt8] = []
         var padding = 0
         for byte in text.utf8 {

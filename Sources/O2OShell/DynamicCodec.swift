@@ -1,0 +1,430 @@
+public import O2OMessages
+
+/// Protobuf encoding and proto3 JSON for messages known only by their reflected
+/// schema: what lets the shell call methods it was not built with.
+public struct DynamicCodec: Sendable {
+    public let schema: ShellSchema
+
+    public init(schema: ShellSchema) {
+        self.schema = schema
+    }
+
+    // MARK: - JSON → protobuf
+
+    /// Encodes a JSON object as the message `type`. Errors name the field path and the
+    /// reason ("lines[0].quantity: \"x\" is not an integer").
+    public func encode(_ json: O2OJSONValue, as type: String) throws -> [UInt8] {
+        var output: [UInt8] = []
+        try encodeMessage(json, type: type, path: "", into: &output, depth: 0)
+        return output
+    }
+
+    private func message(_ type: String, path: String) throws -> MessageSchema {
+        guard let message = schema.message(type) else { throw O2OJSONError(path: path, reason: "the server's schema has no message \(type)") }
+        return message
+    }
+
+    private func encodeMessage(_ json: O2OJSONValue, type: String, path: String, into output: inout [UInt8], depth: Int) throws {
+        guard depth < 64 else { throw O2OJSONError(path: path, reason: "nested too deeply") }
+        let message = try message(type, path: path)
+        guard case .object(let members) = json else {
+            if json.isNull { return }
+            throw O2OJSONError(path: path, reason: "expected an object for \(type), got \(json.kindDescription)")
+        }
+        var oneofs: [String: String] = [:]
+        for member in members {
+            let fieldPath = _o2oJSONPath(path, member.key)
+            guard let field = message.fields.first(where: { $0.jsonName == member.key || $0.name == member.key }) else {
+                let known = message.fields.map(\.jsonName)
+                throw O2OJSONError(
+                    path: fieldPath,
+                    reason: "unknown field \"\(member.key)\" in \(type)" + (known.isEmpty ? " (it has no fields)" : " (fields: \(known.joined(separator: ", ")))")
+                )
+            }
+            if member.value.isNull { continue }
+            if !field.oneof.isEmpty, !field.oneof.hasPrefix("_") {
+                if let other = oneofs[field.oneof] {
+                    throw O2OJSONError(path: fieldPath, reason: "\(other) and \(field.jsonName) belong to the same oneof '\(field.oneof)'; set one")
+                }
+                oneofs[field.oneof] = field.jsonName
+            }
+            try encodeField(field, member.value, path: fieldPath, into: &output, depth: depth)
+        }
+    }
+
+    private func encodeField(_ field: FieldSchema, _ value: O2OJSONValue, path: String, into output: inout [UInt8], depth: Int) throws {
+        let number = field.number
+        if field.map {
+            guard case .object(let entries) = value else { throw O2OJSONError(path: path, reason: "expected an object (a map), got \(value.kindDescription)") }
+            for entry in entries {
+                let entryPath = "\(path)[\"\(entry.key)\"]"
+                var body: [UInt8] = []
+                try encodeMapKey(entry.key, type: field.keyType, path: entryPath, into: &body)
+                try encodeSingle(field, entry.value, number: 2, path: entryPath, into: &body, depth: depth, always: true)
+                Wire.tag(number, 2, into: &output)
+                Wire.varint(UInt64(body.count), into: &output)
+                output += body
+            }
+            return
+        }
+        if field.repeated {
+            guard case .array(let elements) = value else { throw O2OJSONError(path: path, reason: "expected an array, got \(value.kindDescription)") }
+            if Wire.isPackable(field.type) {
+                var body: [UInt8] = []
+                for (index, element) in elements.enumerated() {
+                    try encodeScalar(field, element, path: "\(path)[\(index)]", into: &body)
+                }
+                if !body.isEmpty {
+                    Wire.tag(number, 2, into: &output)
+                    Wire.varint(UInt64(body.count), into: &output)
+                    output += body
+                }
+            } else {
+                for (index, element) in elements.enumerated() {
+                    guard !element.isNull else { throw O2OJSONError(path: "\(path)[\(index)]", reason: "null is not allowed in a list") }
+                    try encodeSingle(field, element, number: number, path: "\(path)[\(index)]", into: &output, depth: depth, always: true)
+                }
+            }
+            return
+        }
+        try encodeSingle(field, value, number: number, path: path, into: &output, depth: depth, always: field.hasPresence)
+    }
+
+    /// One value with its tag. Proto3 leaves out scalars equal to their default unless
+    /// the field tracks presence (`always`).
+    private func encodeSingle(
+        _ field: FieldSchema,
+        _ value: O2OJSONValue,
+        number: UInt32,
+        path: String,
+        into output: inout [UInt8],
+        depth: Int,
+        always: Bool
+    ) throws {
+        switch field.type {
+        case .message:
+            var body: [UInt8] = []
+            try encodeMessage(value, type: field.typeName, path: path, into: &body, depth: depth + 1)
+            Wire.tag(number, 2, into: &output)
+            Wire.varint(UInt64(body.count), into: &output)
+            output += body
+        case .string:
+            guard case .string(let text) = value else { throw O2OJSONError(path: path, reason: "expected a string, got \(value.kindDescription)") }
+            if text.isEmpty, !always { return }
+            Wire.tag(number, 2, into: &output)
+            Wire.varint(UInt64(text.utf8.count), into: &output)
+            output += Array(text.utf8)
+        case .bytes:
+            let bytes = try value.bytes(at: path)
+            if bytes.isEmpty, !always { return }
+            Wire.tag(number, 2, into: &output)
+            Wire.varint(UInt64(bytes.count), into: &output)
+            output += bytes
+        default:
+            var body: [UInt8] = []
+            try encodeScalar(field, value, path: path, into: &body)
+            if !always, body.allSatisfy({ $0 == 0 }) { return }  // the default (0, false, 0.0, first enum value)
+            Wire.tag(number, Wire.wireType(field.type), into: &output)
+            output += body
+        }
+    }
+
+    /// A numeric, boolean or enum value without its tag.
+    private func encodeScalar(_ field: FieldSchema, _ value: O2OJSONValue, path: String, into output: inout [UInt8]) throws {
+        switch field.type {
+        case .double: Wire.fixed64(try value.double(at: path).bitPattern, into: &output)
+        case .float: Wire.fixed32(try value.float(at: path).bitPattern, into: &output)
+        case .int64: Wire.varint(UInt64(bitPattern: try value.integer(Int64.self, at: path)), into: &output)
+        case .uint64: Wire.varint(try value.integer(UInt64.self, at: path), into: &output)
+        case .int32: Wire.varint(UInt64(bitPattern: Int64(try value.integer(Int32.self, at: path))), into: &output)
+        case .uint32: Wire.varint(UInt64(try value.integer(UInt32.self, at: path)), into: &output)
+        case .fixed64: Wire.fixed64(try value.integer(UInt64.self, at: path), into: &output)
+        case .fixed32: Wire.fixed32(try value.integer(UInt32.self, at: path), into: &output)
+        case .sfixed64: Wire.fixed64(UInt64(bitPattern: try value.integer(Int64.self, at: path)), into: &output)
+        case .sfixed32: Wire.fixed32(UInt32(bitPattern: try value.integer(Int32.self, at: path)), into: &output)
+        case .sint64: Wire.varint(Wire.zigzag(try value.integer(Int64.self, at: path)), into: &output)
+        case .sint32: Wire.varint(Wire.zigzag(Int64(try value.integer(Int32.self, at: path))), into: &output)
+        case .bool:
+            guard case .bool(let flag) = value else { throw O2OJSONError(path: path, reason: "expected true or false, got \(value.kindDescription)") }
+            Wire.varint(flag ? 1 : 0, into: &output)
+        case .enum:
+            Wire.varint(UInt64(bitPattern: Int64(try enumNumber(value, type: field.typeName, path: path))), into: &output)
+        default:
+            throw O2OJSONError(path: path, reason: "field type \(field.type.protoValueName ?? "?") cannot be written here")
+        }
+    }
+
+    private func enumNumber(_ value: O2OJSONValue, type: String, path: String) throws -> Int32 {
+        switch value {
+        case .string(let name):
+            guard let enumeration = schema.enumeration(type) else { throw O2OJSONError(path: path, reason: "the server's schema has no enum \(type)") }
+            if let match = enumeration.values.first(where: { $0.name == name }) { return match.number }
+            // Short forms: "ON_SHELF" for PRODUCT_STATUS_ON_SHELF, in any case.
+            let upper = name.uppercased()
+            if let match = enumeration.values.first(where: { $0.name.hasSuffix("_" + upper) }) { return match.number }
+            let names = enumeration.values.map(\.name)
+            throw O2OJSONError(path: path, reason: "\"\(name)\" is not a value of \(type) (\(names.joined(separator: ", ")))")
+        case .number:
+            return try value.integer(Int32.self, at: path)
+        default:
+            throw O2OJSONError(path: path, reason: "expected an enum name or number, got \(value.kindDescription)")
+        }
+    }
+
+    private func encodeMapKey(_ key: String, type: FieldType, path: String, into output: inout [UInt8]) throws {
+        let field = FieldSchema(name: "key", jsonName: "key", number: 1, type: type)
+        if type == .string {
+            Wire.tag(1, 2, into: &output)
+            Wire.varint(UInt64(key.utf8.count), into: &output)
+            output += Array(key.utf8)
+        } else if type == .bool {
+            guard key == "true" || key == "false" else { throw O2OJSONError(path: path, reason: "a map key of type bool must be true or false") }
+            Wire.tag(1, 0, into: &output)
+            Wire.varint(key == "true" ? 1 : 0, into: &output)
+        } else {
+            Wire.tag(1, Wire.wireType(type), into: &output)
+            try encodeScalar(field, .string(key), path: path, into: &output)
+        }
+    }
+
+    // MARK: - protobuf → JSON
+
+    /// Decodes a message of `type` into proto3 JSON (fields in schema order, unset
+    /// fields left out, 64-bit integers as strings, enums by name, bytes in base64).
+    public func decode(_ bytes: some Collection<UInt8>, as type: String) throws -> O2OJSONValue {
+        var reader = WireReader(bytes: Array(bytes))
+        return try decodeMessage(&reader, end: reader.bytes.count, type: type, path: "", depth: 0)
+    }
+
+    private func decodeMessage(_ reader: inout WireReader, end: Int, type: String, path: String, depth: Int) throws -> O2OJSONValue {
+        guard depth < 64 else { throw O2OJSONError(path: path, reason: "nested too deeply") }
+        let message = try message(type, path: path)
+        var values: [UInt32: O2OJSONValue] = [:]
+        var lists: [UInt32: [O2OJSONValue]] = [:]
+        var maps: [UInt32: [O2OJSONValue.Member]] = [:]
+        while reader.offset < end {
+            let (number, wireType) = try reader.tag(path: path)
+            guard let field = message.fields.first(where: { $0.number == number }) else {
+                try reader.skip(wireType, path: path)
+                continue
+            }
+            let fieldPath = _o2oJSONPath(path, field.jsonName)
+            if field.map {
+                let length = try reader.length(path: fieldPath)
+                let entryEnd = reader.offset + length
+                var key = ""
+                var value: O2OJSONValue?
+                while reader.offset < entryEnd {
+                    let (entryNumber, entryWire) = try reader.tag(path: fieldPath)
+                    if entryNumber == 1 {
+                        let keyField = FieldSchema(name: "key", jsonName: "key", number: 1, type: field.keyType)
+                        switch try decodeSingle(keyField, wireType: entryWire, &reader, path: fieldPath, depth: depth) {
+                        case .string(let text), .number(let text): key = text
+                        case .bool(let flag): key = flag ? "true" : "false"
+                        default: break
+                        }
+                    } else if entryNumber == 2 {
+                        value = try decodeSingle(field, wireType: entryWire, &reader, path: fieldPath, depth: depth)
+                    } else {
+                        try reader.skip(entryWire, path: fieldPath)
+                    }
+                }
+                maps[number, default: []].append(.init(key: key, value: value ?? defaultValue(field)))
+            } else if field.repeated {
+                if wireType == 2, Wire.isPackable(field.type) {
+                    let length = try reader.length(path: fieldPath)
+                    let packedEnd = reader.offset + length
+                    while reader.offset < packedEnd {
+                        lists[number, default: []].append(try decodeSingle(field, wireType: Wire.wireType(field.type), &reader, path: fieldPath, depth: depth))
+                    }
+                } else {
+                    lists[number, default: []].append(try decodeSingle(field, wireType: wireType, &reader, path: fieldPath, depth: depth))
+                }
+            } else {
+                values[number] = try decodeSingle(field, wireType: wireType, &reader, path: fieldPath, depth: depth)
+            }
+        }
+        var members: [O2OJSONValue.Member] = []
+        for field in message.fields {
+            if let list = lists[field.number] {
+                members.append(.init(key: field.jsonName, value: .array(list)))
+            } else if let entries = maps[field.number] {
+                members.append(.init(key: field.jsonName, value: .object(entries)))
+            } else if let value = values[field.number] {
+                if !field.hasPresence, isDefault(value, of: field) { continue }
+                members.append(.init(key: field.jsonName, value: value))
+            }
+        }
+        return .object(members)
+    }
+
+    private func defaultValue(_ field: FieldSchema) -> O2OJSONValue {
+        switch field.type {
+        case .message: return .object([])
+        case .string, .bytes: return .string("")
+        case .bool: return .bool(false)
+        case .enum: return .string(schema.enumeration(field.typeName)?.values.first?.name ?? "0")
+        case .int64, .uint64, .fixed64, .sfixed64, .sint64: return .string("0")
+        default: return .number("0")
+        }
+    }
+
+    /// Whether a decoded scalar is its type's default, which proto3 JSON leaves out.
+    private func isDefault(_ value: O2OJSONValue, of field: FieldSchema) -> Bool {
+        switch (field.type, value) {
+        case (.message, _): return false
+        case (.string, .string(let text)), (.bytes, .string(let text)): return text.isEmpty
+        case (.enum, .string(let name)): return schema.enumeration(field.typeName)?.values.first(where: { $0.number == 0 })?.name == name
+        case (_, .string(let text)), (_, .number(let text)): return text == "0"
+        case (_, .bool(let flag)): return !flag
+        default: return false
+        }
+    }
+
+    private func decodeSingle(_ field: FieldSchema, wireType: UInt8, _ reader: inout WireReader, path: String, depth: Int) throws -> O2OJSONValue {
+        guard wireType == Wire.wireType(field.type) else {
+            throw O2OJSONError(path: path, reason: "wire type \(wireType) does not fit a field of type \(field.type.protoValueName ?? "?")")
+        }
+        switch field.type {
+        case .message:
+            let length = try reader.length(path: path)
+            return try decodeMessage(&reader, end: reader.offset + length, type: field.typeName, path: path, depth: depth + 1)
+        case .string:
+            let bytes = try reader.lengthDelimited(path: path)
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw O2OJSONError(path: path, reason: "string is not valid UTF-8") }
+            return .string(text)
+        case .bytes:
+            var text: [UInt8] = []
+            Base64.encode(try reader.lengthDelimited(path: path), into: &text)
+            return .string(String(decoding: text, as: UTF8.self))
+        case .double: return Self.json(Double(bitPattern: try reader.fixed64(path: path)))
+        case .float: return Self.json(Double(Float(bitPattern: try reader.fixed32(path: path))))
+        case .int64: return .string(String(Int64(bitPattern: try reader.varint(path: path))))
+        case .uint64: return .string(String(try reader.varint(path: path)))
+        case .int32: return .number(String(Int32(truncatingIfNeeded: Int64(bitPattern: try reader.varint(path: path)))))
+        case .uint32: return .number(String(UInt32(truncatingIfNeeded: try reader.varint(path: path))))
+        case .fixed64: return .string(String(try reader.fixed64(path: path)))
+        case .fixed32: return .number(String(try reader.fixed32(path: path)))
+        case .sfixed64: return .string(String(Int64(bitPattern: try reader.fixed64(path: path))))
+        case .sfixed32: return .number(String(Int32(bitPattern: try reader.fixed32(path: path))))
+        case .sint64: return .string(String(Wire.unzigzag(try reader.varint(path: path))))
+        case .sint32: return .number(String(Int32(truncatingIfNeeded: Wire.unzigzag(try reader.varint(path: path)))))
+        case .bool: return .bool(try reader.varint(path: path) != 0)
+        case .enum:
+            let number = Int32(truncatingIfNeeded: Int64(bitPattern: try reader.varint(path: path)))
+            if let name = schema.enumeration(field.typeName)?.values.first(where: { $0.number == number })?.name { return .string(name) }
+            return .number(String(number))
+        default:
+            throw O2OJSONError(path: path, reason: "field type \(field.type.protoValueName ?? "?") cannot be read")
+        }
+    }
+
+    private static func json(_ value: Double) -> O2OJSONValue {
+        if value.isNaN { return .string("NaN") }
+        if value.isInfinite { return .string(value > 0 ? "Infinity" : "-Infinity") }
+        if value == value.rounded(), abs(value) < 1e15 { return .number(String(Int64(value))) }
+        return .number("\(value)")
+    }
+}
+
+/// Protobuf wire format primitives.
+enum Wire {
+    static func tag(_ number: UInt32, _ wireType: UInt8, into output: inout [UInt8]) {
+        varint(UInt64(number) << 3 | UInt64(wireType), into: &output)
+    }
+
+    static func varint(_ value: UInt64, into output: inout [UInt8]) {
+        var value = value
+        while value >= 0x80 {
+            output.append(UInt8(value & 0x7f) | 0x80)
+            value >>= 7
+        }
+        output.append(UInt8(value))
+    }
+
+    static func fixed64(_ value: UInt64, into output: inout [UInt8]) {
+        for shift in stride(from: 0, to: 64, by: 8) { output.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    static func fixed32(_ value: UInt32, into output: inout [UInt8]) {
+        for shift in stride(from: 0, to: 32, by: 8) { output.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+    }
+
+    static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
+    static func unzigzag(_ value: UInt64) -> Int64 { Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1) }
+
+    static func wireType(_ type: FieldType) -> UInt8 {
+        switch type {
+        case .double, .fixed64, .sfixed64: return 1
+        case .float, .fixed32, .sfixed32: return 5
+        case .string, .bytes, .message: return 2
+        default: return 0
+        }
+    }
+
+    /// Scalars that proto3 packs in repeated fields.
+    static func isPackable(_ type: FieldType) -> Bool {
+        wireType(type) != 2
+    }
+}
+
+/// Reads protobuf wire format, refusing truncated or malformed input.
+struct WireReader {
+    let bytes: [UInt8]
+    var offset = 0
+
+    private func truncated(_ path: String) -> O2OJSONError { O2OJSONError(path: path, reason: "the message is truncated or malformed") }
+
+    mutating func varint(path: String) throws -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < bytes.count, shift < 64 {
+            let byte = bytes[offset]
+            offset += 1
+            result |= UInt64(byte & 0x7f) << shift
+            if byte < 0x80 { return result }
+            shift += 7
+        }
+        throw truncated(path)
+    }
+
+    mutating func tag(path: String) throws -> (UInt32, UInt8) {
+        let value = try varint(path: path)
+        guard value >> 3 > 0, value >> 3 <= UInt64(UInt32.max) else { throw truncated(path) }
+        return (UInt32(value >> 3), UInt8(value & 7))
+    }
+
+    mutating func length(path: String) throws -> Int {
+        let length = try varint(path: path)
+        guard length <= UInt64(bytes.count - offset) else { throw truncated(path) }
+        return Int(length)
+    }
+
+    mutating func lengthDelimited(path: String) throws -> [UInt8] {
+        let length = try length(path: path)
+        defer { offset += length }
+        return Array(bytes[offset..<offset + length])
+    }
+
+    mutating func fixed64(path: String) throws -> UInt64 {
+        guard bytes.count - offset >= 8 else { throw truncated(path) }
+        defer { offset += 8 }
+        return (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << UInt64(8 * $1) }
+    }
+
+    mutating func fixed32(path: String) throws -> UInt32 {
+        guard bytes.count - offset >= 4 else { throw truncated(path) }
+        defer { offset += 4 }
+        return (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << UInt32(8 * $1) }
+    }
+
+    mutating func skip(_ wireType: UInt8, path: String) throws {
+        switch wireType {
+        case 0: _ = try varint(path: path)
+        case 1: _ = try fixed64(path: path)
+        case 2: offset += try length(path: path)
+        case 5: _ = try fixed32(path: path)
+        default: throw truncated(path)
+        }
+    }
+}
