@@ -212,7 +212,8 @@ public struct DynamicCodec: Sendable {
             if field.map {
                 let length = try reader.length(path: fieldPath)
                 let entryEnd = reader.offset + length
-                var key = ""
+                // An entry may leave out a default key, as it may a default value.
+                var key = field.keyType == .string ? "" : field.keyType == .bool ? "false" : "0"
                 var value: O2OJSONValue?
                 while reader.offset < entryEnd {
                     let (entryNumber, entryWire) = try reader.tag(path: fieldPath)

@@ -45,16 +45,17 @@ public final class LineEditor {
         }
     }
 
-    /// Remembers a line (not repeated, not blank) and saves the history.
+    /// Remembers a line (not repeated, not blank) and saves the history. A command
+    /// typed over several lines is kept as one line, which recalls and edits well.
     public func remember(_ line: String) {
-        let trimmed = line.trimmingTrailingNewline()
+        let trimmed = line.trimmingTrailingNewline().replacingNewlines()
         guard !trimmed.allSatisfy(\.isWhitespace), history.last != trimmed else { return }
         history.append(trimmed)
         if history.count > maximumHistory { history.removeFirst(history.count - maximumHistory) }
         guard let historyPath, let file = fopen(historyPath, "w") else { return }
         defer { fclose(file) }
         chmod(historyPath, 0o600)
-        for entry in history { fputs(entry.replacingNewlines() + "\n", file) }
+        for entry in history { fputs(entry + "\n", file) }
     }
 
     /// Reads one line after showing `prompt`.
@@ -99,11 +100,11 @@ public final class LineEditor {
             cc[Int(VMIN)] = 1
             cc[Int(VTIME)] = 0
         }
-        tcsetattr(0, TCSAFLUSH, &raw)
+        tcsetattr(0, TCSADRAIN, &raw)
     }
 
     private func disableRawMode() {
-        tcsetattr(0, TCSAFLUSH, &original)
+        tcsetattr(0, TCSADRAIN, &original)
     }
 
     private func output(_ text: String) {

@@ -65,23 +65,13 @@ public struct ShellCommand: Sendable, Equatable {
         .backup: "backup /var/backups/o2o-2026-11-25   a RocksDB checkpoint; the directory must not exist (admin role)",
     ]
 
-    /// Parses words: the verb, then arguments and options in any order.
+    /// Parses words: the verb and its arguments, with options anywhere (before the
+    /// verb too: `o2o -H k=v call …`).
     public static func parse(_ words: [String]) throws(ShellError) -> ShellCommand {
-        guard let first = words.first else { throw ShellError.usage("no command; 'help' lists the commands") }
-        let lowered = first.lowercased()
-        let verb: Verb
-        switch lowered {
-        case "quit": verb = .exit
-        case "?": verb = .help
-        case "list": verb = .ls
-        default:
-            guard let known = Verb(rawValue: lowered) else {
-                throw ShellError.usage("unknown command '\(first)'; 'help' lists the commands")
-            }
-            verb = known
-        }
-        var command = ShellCommand(verb: verb)
-        var index = 1
+        var command = ShellCommand(verb: .help)
+        var positional: [String] = []
+        var helpWanted = false
+        var index = 0
         func value(_ option: String) throws(ShellError) -> String {
             guard index + 1 < words.count else { throw ShellError.usage("\(option) needs a value") }
             index += 1
@@ -94,6 +84,7 @@ public struct ShellCommand: Sendable, Equatable {
             case "--show-pii": command.showPersonalData = true
             case "--latency": command.latency = true
             case "--all": command.all = true
+            case "--help", "-h": helpWanted = true
             case "--format", "-o":
                 let name = try value(word)
                 guard let format = OutputFormat(rawValue: name.lowercased()) else {
@@ -119,11 +110,29 @@ public struct ShellCommand: Sendable, Equatable {
                 }
                 command.count = count
             default:
-                if word.hasPrefix("--") { throw ShellError.usage("\(verb.rawValue): unknown option '\(word)'") }
-                command.arguments.append(word)
+                // "-" alone is standard input; other dashed words are options we lack.
+                if word.hasPrefix("-"), word != "-" {
+                    throw ShellError.usage("unknown option '\(word)'\(positional.first.map { "; 'help \($0)' shows its use" } ?? "")")
+                }
+                positional.append(word)
             }
             index += 1
         }
+        if helpWanted, positional.isEmpty { return ShellCommand(verb: .help) }
+        guard let first = positional.first else { throw ShellError.usage("no command; 'help' lists the commands") }
+        switch first.lowercased() {
+        case "quit": command.verb = .exit
+        case "?": command.verb = .help
+        case "list": command.verb = .ls
+        default:
+            guard let known = Verb(rawValue: first.lowercased()) else {
+                throw ShellError.usage("unknown command '\(first)'; 'help' lists the commands")
+            }
+            command.verb = known
+        }
+        command.arguments = Array(positional.dropFirst())
+        if helpWanted { return ShellCommand(verb: .help, arguments: [command.verb.rawValue]) }
+        let verb = command.verb
         let most: Int
         switch verb {
         case .ls, .health, .stats, .help, .describe, .backup: most = 1
@@ -195,7 +204,7 @@ public struct ShellCommand: Sendable, Equatable {
             case "\\":
                 escaped = true
                 inWord = true
-            case "{", "[" where !inWord:
+            case "{" where !inWord, "[" where !inWord:
                 depth = 1
                 current.append(character)
                 inWord = true

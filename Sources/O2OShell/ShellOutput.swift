@@ -41,7 +41,10 @@ public struct ShellOutput: Sendable {
         let noColor = getenv("NO_COLOR").map { String(cString: $0) }.map { !$0.isEmpty } ?? false
         let dumb = getenv("TERM").map { String(cString: $0) } == "dumb"
         var size = winsize()
-        let width = tty && ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 20 ? Int(size.ws_col) : 120
+        // Off a terminal (a pipe, a file) nothing is cut unless COLUMNS asks for it:
+        // a script reading the table must get whole identifiers.
+        let columns = getenv("COLUMNS").flatMap { Int(String(cString: $0)) }.flatMap { $0 > 20 ? $0 : nil }
+        let width = tty && ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 20 ? Int(size.ws_col) : columns ?? Int.max / 4
         return (tty && !noColor && !dumb, width)
     }
 
@@ -73,8 +76,9 @@ public struct ShellOutput: Sendable {
     }
 
     /// A response that is a page of something: its one list of objects, and the rest.
+    /// An entity with an id (a product and its SKUs) is one message, not a list.
     static func listShape(_ value: O2OJSONValue) -> (key: String, rows: [O2OJSONValue])? {
-        guard case .object(let members) = value else { return nil }
+        guard case .object(let members) = value, !members.contains(where: { $0.key == "id" }) else { return nil }
         let lists = members.filter { member in
             if case .array(let elements) = member.value, elements.allSatisfy({ if case .object = $0 { return true } else { return false } }) { return true }
             return false
@@ -90,13 +94,30 @@ public struct ShellOutput: Sendable {
         if list.rows.isEmpty {
             lines.append(dim("(no \(Self.words(list.key)))"))
         } else {
+            let rows = list.rows.map(Self.flattenedEntities)
             var columns: [String] = []
-            for row in list.rows {
+            for row in rows {
                 guard case .object(let members) = row else { continue }
                 for member in members where !columns.contains(member.key) { columns.append(member.key) }
             }
-            let cells = list.rows.map { row in columns.map { column in plainCell(Self.member(row, column), column: column) } }
-            lines.append(contentsOf: table(header: columns.map(Self.words), rows: cells))
+            var cells = rows.map { row in columns.map { column in plainCell(Self.member(row, column), column: column) } }
+            // Too wide for the screen: columns empty in every row and columns of nested
+            // data go first, so the identifiers and the scalars stay readable.
+            var hidden: [String] = []
+            if tableWidth(header: columns.map(Self.words), rows: cells) > width {
+                let keep = columns.indices.filter { column in
+                    let values = rows.map { Self.member($0, columns[column]) }
+                    let empty = cells.allSatisfy { $0[column].isEmpty }
+                    let nested = values.contains { Self.isNested($0) }
+                    return !empty && !nested
+                }
+                if !keep.isEmpty, keep.count < columns.count {
+                    hidden = columns.indices.filter { !keep.contains($0) }.map { Self.words(columns[$0]) }
+                    columns = keep.map { columns[$0] }
+                    cells = cells.map { row in keep.map { row[$0] } }
+                }
+            }
+            lines.append(contentsOf: table(header: columns.map(Self.words), rows: cells, keyColumns: Set(columns.indices.filter { Self.isKey(columns[$0]) }), alsoHidden: hidden))
             lines.append(dim("\(list.rows.count) \(list.rows.count == 1 ? "row" : "rows")"))
         }
         // The rest of the response (a page token, a total) under the table.
@@ -115,19 +136,80 @@ public struct ShellOutput: Sendable {
         return table(header: ["field", "value"], rows: rows).joined(separator: "\n")
     }
 
-    /// Aligned columns that fit `width`: the widest columns give way first, cells cut
-    /// with "…".
-    func table(header: [String], rows: [[String]]) -> [String] {
+    /// A row whose members include whole entities (a search hit holding its product)
+    /// with the entity's fields lifted into the row: "product" → "productId",
+    /// "productName"… Nested values without an id (an address) stay as they are.
+    static func flattenedEntities(_ row: O2OJSONValue) -> O2OJSONValue {
+        guard case .object(let members) = row else { return row }
+        // The entity's identifiers and names lead, the row's own fields (relevance, a
+        // price) follow, then the rest of the entity.
+        var leading: [O2OJSONValue.Member] = []
+        var own: [O2OJSONValue.Member] = []
+        var trailing: [O2OJSONValue.Member] = []
+        for member in members {
+            guard case .object(let inner) = member.value, inner.contains(where: { $0.key == "id" }) else {
+                own.append(member)
+                continue
+            }
+            for field in inner {
+                let key = field.key.lowercased().hasPrefix(member.key.lowercased())
+                    ? field.key : member.key + field.key.prefix(1).uppercased() + field.key.dropFirst()
+                let lifted = O2OJSONValue.Member(key: key, value: field.value)
+                let identifying = field.key == "id" || field.key == "code" || field.key.hasSuffix("Code") || field.key.hasPrefix("name")
+                if identifying { leading.append(lifted) } else { trailing.append(lifted) }
+            }
+        }
+        return .object(leading + own + trailing)
+    }
+
+    /// Whether a value shows as raw JSON or an item count in a cell, rather than as a
+    /// scalar, an amount, a time or a point.
+    static func isNested(_ value: O2OJSONValue) -> Bool {
+        switch value {
+        case .object(let members):
+            return money(members) == nil && localTime(members) == nil && point(members) == nil
+                && !members.contains(where: { $0.key == "principal" })
+        case .array(let elements):
+            return elements.contains { if case .object = $0 { return isNested($0) } else { return false } }
+        default:
+            return false
+        }
+    }
+
+    /// Identifiers and codes: people copy them, so they are cut last.
+    static func isKey(_ column: String) -> Bool {
+        column == "id" || column == "code" || column == "sku" || column.hasSuffix("Id") || column.hasSuffix("Code")
+    }
+
+    private static let separator = 2
+
+    func tableWidth(header: [String], rows: [[String]]) -> Int {
+        header.indices.map { column in
+            max(Self.displayWidth(header[column]), rows.map { Self.displayWidth($0[column]) }.max() ?? 0)
+        }.reduce(0, +) + Self.separator * max(0, header.count - 1)
+    }
+
+    /// Aligned columns that fit `width`, cells cut with "…"; columns that do not fit
+    /// are named under the table.
+    func table(header: [String], rows: [[String]], keyColumns: Set<Int> = [], alsoHidden: [String] = []) -> [String] {
         var widths = header.indices.map { column in
             max(Self.displayWidth(header[column]), rows.map { Self.displayWidth($0[column]) }.max() ?? 0)
         }
-        let separator = 2
+        let separator = Self.separator
         var total: Int { widths.reduce(0, +) + separator * max(0, widths.count - 1) }
-        while total > width, let widest = widths.indices.max(by: { widths[$0] < widths[$1] }), widths[widest] > 8 {
-            widths[widest] -= 1
+        // As many columns as fit at their smallest (whole identifiers, 10 for the
+        // rest), then the widest columns give way until the line fits.
+        let smallest = widths.indices.map { min(widths[$0], keyColumns.contains($0) ? 34 : 10) }
+        var shown = 1
+        while shown < widths.count, smallest.prefix(shown + 1).reduce(0, +) + separator * shown <= width { shown += 1 }
+        widths = Array(widths.prefix(shown))
+        func shrink(_ candidates: [Int], to floor: (Int) -> Int) {
+            while total > width, let widest = candidates.filter({ widths[$0] > floor($0) }).max(by: { widths[$0] < widths[$1] }) {
+                widths[widest] -= 1
+            }
         }
-        var shown = widths.count
-        while shown > 1, widths.prefix(shown).reduce(0, +) + separator * (shown - 1) > width { shown -= 1 }
+        shrink(Array(widths.indices)) { smallest[$0] }
+        shrink(Array(widths.indices)) { _ in 4 }
         func line(_ cells: [String], bold: Bool) -> String {
             var text = ""
             for column in 0..<shown {
@@ -139,8 +221,9 @@ public struct ShellOutput: Sendable {
             return text
         }
         var lines = [line(header, bold: true)] + rows.map { line($0, bold: false) }
-        if shown < widths.count {
-            lines.append(dim("(\(widths.count - shown) more columns: \(header[shown...].joined(separator: ", ")); --format json shows everything)"))
+        let notShown = Array(header[widths.count...]) + alsoHidden
+        if !notShown.isEmpty {
+            lines.append(dim("(\(notShown.count) more \(notShown.count == 1 ? "column" : "columns"): \(notShown.joined(separator: ", ")); --format json shows everything)"))
         }
         return lines
     }

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-public import O2OClient
+import O2OClient
 
 /// Where the shell's text goes and where `-` input comes from.
 public struct ShellIO: Sendable {
@@ -68,6 +68,9 @@ public struct ShellRunner: Sendable {
         if command.compactJSON { output.compactJSON = true }
         if command.showPersonalData { output.showPersonalData = true }
         do {
+            if output.showPersonalData, command.verb == .call {
+                try await requireAdmin(for: "--show-pii")
+            }
             switch command.verb {
             case .ls: try await list(command, output)
             case .describe: try await describe(command.arguments[0], output)
@@ -89,6 +92,16 @@ public struct ShellRunner: Sendable {
             throw ShellError.rpc(RPCError(code: .cancelled, message: "cancelled"))
         } catch {
             throw ShellError.local("\(error)")
+        }
+    }
+
+    /// Personal data is for administrators: the server is asked whether this caller
+    /// is one (an admin-only call) before anything is shown unmasked.
+    private func requireAdmin(for option: String) async throws {
+        do {
+            _ = try await session.services.admin.getServerInfo(GetServerInfoRequest())
+        } catch let error as RPCError where error.code == .permissionDenied || error.code == .unauthenticated {
+            throw ShellError.rpc(RPCError(code: .permissionDenied, message: "\(option): showing personal data needs an admin token (\(error.message))"))
         }
     }
 
@@ -135,7 +148,19 @@ public struct ShellRunner: Sendable {
                 lines.append("  \(output.bold(method.name))  \(Self.kindName(method.kind)), role \(Self.roleName(method.requiredRole))")
                 lines.append("    " + Self.summary(method.doc))
             }
-            return emit(lines, json: .object([.init(key: "service", value: .string(service.name))]), output)
+            let methods: [O2OJSONValue] = service.methods.map { method in
+                .object([
+                    .init(key: "method", value: .string(method.name)),
+                    .init(key: "kind", value: .string(Self.kindName(method.kind))),
+                    .init(key: "role", value: .string(Self.roleName(method.requiredRole))),
+                    .init(key: "doc", value: .string(method.doc)),
+                ])
+            }
+            return emit(lines, json: .object([
+                .init(key: "service", value: .string(service.name)),
+                .init(key: "doc", value: .string(service.doc)),
+                .init(key: "methods", value: .array(methods)),
+            ]), output)
         }
         if let (service, method) = try? schema.method(name) {
             var lines = [
@@ -144,40 +169,89 @@ public struct ShellRunner: Sendable {
                 "request  \(method.requestType)", "response \(method.responseType)", "",
             ]
             lines += fieldLines(method.requestType, schema: schema, output: output)
-            lines += ["", output.bold("example request:"), ShellOutput.json(Self.example(method.requestType, schema: schema, depth: 0), pretty: true)]
-            return emit(lines, json: .object([]), output)
+            let example = Self.example(method.requestType, schema: schema, depth: 0)
+            lines += ["", output.bold("example request:"), ShellOutput.json(example, pretty: true)]
+            return emit(lines, json: .object([
+                .init(key: "method", value: .string("\(service.name)/\(method.name)")),
+                .init(key: "kind", value: .string(Self.kindName(method.kind))),
+                .init(key: "role", value: .string(Self.roleName(method.requiredRole))),
+                .init(key: "idempotency", value: .string(Self.idempotencyName(method.idempotency))),
+                .init(key: "doc", value: .string(method.doc)),
+                .init(key: "requestType", value: .string(method.requestType)),
+                .init(key: "responseType", value: .string(method.responseType)),
+                .init(key: "fields", value: fieldsJSON(method.requestType, schema: schema)),
+                .init(key: "example", value: example),
+            ]), output)
         }
         let (message, enumeration) = try schema.type(name)
         if let message {
             var lines = [output.bold(message.name), Self.indent(message.doc), ""]
             lines += fieldLines(message.name, schema: schema, output: output)
-            lines += ["", output.bold("example:"), ShellOutput.json(Self.example(message.name, schema: schema, depth: 0), pretty: true)]
-            return emit(lines, json: .object([]), output)
+            let example = Self.example(message.name, schema: schema, depth: 0)
+            lines += ["", output.bold("example:"), ShellOutput.json(example, pretty: true)]
+            return emit(lines, json: .object([
+                .init(key: "message", value: .string(message.name)),
+                .init(key: "doc", value: .string(message.doc)),
+                .init(key: "fields", value: fieldsJSON(message.name, schema: schema)),
+                .init(key: "example", value: example),
+            ]), output)
         }
         if let enumeration {
             var lines = [output.bold(enumeration.name), Self.indent(enumeration.doc), ""]
             let rows = enumeration.values.map { [$0.name, String($0.number), Self.summary($0.doc)] }
             lines += output.table(header: ["value", "number", "meaning"], rows: rows)
-            return emit(lines, json: .object([]), output)
+            let values: [O2OJSONValue] = enumeration.values.map { value in
+                .object([
+                    .init(key: "name", value: .string(value.name)),
+                    .init(key: "number", value: .number(String(value.number))),
+                    .init(key: "doc", value: .string(value.doc)),
+                ])
+            }
+            return emit(lines, json: .object([
+                .init(key: "enum", value: .string(enumeration.name)),
+                .init(key: "doc", value: .string(enumeration.doc)),
+                .init(key: "values", value: .array(values)),
+            ]), output)
         }
     }
 
     /// Text for people; with --json the reflected schema instead.
     private func emit(_ lines: [String], json: O2OJSONValue, _ output: ShellOutput) {
-        io.write(lines.joined(separator: "\n"))
+        if output.compactJSON || output.format == .json {
+            io.write(output.render(json))
+        } else {
+            io.write(lines.joined(separator: "\n"))
+        }
     }
 
     private func fieldLines(_ type: String, schema: ShellSchema, output: ShellOutput) -> [String] {
         guard let message = schema.message(type) else { return [] }
         if message.fields.isEmpty { return ["(no fields)"] }
-        let rows = message.fields.map { field -> [String] in
+        return output.table(header: ["field", "type", "meaning"], rows: fieldRows(message))
+    }
+
+    private func fieldsJSON(_ type: String, schema: ShellSchema) -> O2OJSONValue {
+        guard let message = schema.message(type) else { return .array([]) }
+        return .array(zip(message.fields, fieldRows(message)).map { field, row in
+            .object([
+                .init(key: "name", value: .string(field.jsonName)),
+                .init(key: "number", value: .number(String(field.number))),
+                .init(key: "type", value: .string(row[1])),
+                .init(key: "doc", value: .string(field.doc)),
+            ])
+        })
+    }
+
+    /// Name, type as people write it ("[string]", "map<string, int64>", "int32?") and
+    /// the first line of the doc comment, per field.
+    private func fieldRows(_ message: MessageSchema) -> [[String]] {
+        message.fields.map { field -> [String] in
             var kind = field.type == .message || field.type == .enum ? ShellSchema.shortName(field.typeName) : (field.type.protoValueName ?? "").replacingAll("FIELD_TYPE_", with: "").lowercased()
             if field.map { kind = "map<\((field.keyType.protoValueName ?? "").replacingAll("FIELD_TYPE_", with: "").lowercased()), \(kind)>" }
             if field.repeated, !field.map { kind = "[\(kind)]" }
             if field.hasPresence, field.type != .message { kind += "?" }
             return [field.jsonName, kind, Self.summary(field.doc)]
         }
-        return output.table(header: ["field", "type", "meaning"], rows: rows)
     }
 
     /// An example request a person can edit: every field with a plausible value.
@@ -319,6 +393,7 @@ public struct ShellRunner: Sendable {
 
     private func stats(_ command: ShellCommand, _ output: ShellOutput) async throws {
         let request = GetMethodStatsRequest(filter: command.arguments.first ?? "", includeIdle: command.all)
+        let machine = output.compactJSON || output.format == .json || output.format == .csv
         var previous: [String: UInt64] = [:]
         var previousTime = ContinuousClock.now
         while true {
@@ -334,14 +409,24 @@ public struct ShellRunner: Sendable {
                 ]
                 if command.watch != nil {
                     let rate = previous[method.path].map { Double(method.calls - min($0, method.calls)) / max(elapsed, 0.001) }
-                    members.append(.init(key: "callsPerSecond", value: .number(rate.map { String(Int($0.rounded())) } ?? "-")))
+                    let shown: O2OJSONValue = rate.map { .number(String(Int($0.rounded()))) } ?? (machine ? .null : .string("-"))
+                    members.append(.init(key: "callsPerSecond", value: shown))
                 }
-                members += [
-                    .init(key: "inFlight", value: .number(String(method.inFlight))),
-                    .init(key: "p50", value: .string(Self.micros(method.p50Micros))),
-                    .init(key: "p99", value: .string(Self.micros(method.p99Micros))),
-                    .init(key: "max", value: .string(Self.micros(method.maxMicros))),
-                ]
+                members.append(.init(key: "inFlight", value: .number(String(method.inFlight))))
+                // People read "1.2 ms"; programs get whole microseconds.
+                if machine {
+                    members += [
+                        .init(key: "p50Micros", value: .number(String(method.p50Micros))),
+                        .init(key: "p99Micros", value: .number(String(method.p99Micros))),
+                        .init(key: "maxMicros", value: .number(String(method.maxMicros))),
+                    ]
+                } else {
+                    members += [
+                        .init(key: "p50", value: .string(Self.micros(method.p50Micros))),
+                        .init(key: "p99", value: .string(Self.micros(method.p99Micros))),
+                        .init(key: "max", value: .string(Self.micros(method.maxMicros))),
+                    ]
+                }
                 rows.append(.object(members))
                 previous[method.path] = method.calls
             }

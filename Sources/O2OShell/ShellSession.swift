@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 public import O2OClient
 import Synchronization
 
@@ -29,7 +29,7 @@ public final class ShellSession: Sendable {
     public init(options: ShellConnectionOptions) throws {
         self.options = options
         var configuration = O2OClientConfiguration(target: options.target, tls: options.tls)
-        configuration.settings.agent = "o2o-shell"
+        configuration.settings.agent = "o2o-shell/\(O2OVersion.current)"
         configuration.defaultTimeout = options.timeout
         configuration.connectTimeout = .seconds(5)
         // An operator wants to hear at once that the server is not there, not after

@@ -17,7 +17,7 @@ import ServiceLifecycle
 
 @main
 struct ServerCommand: AsyncParsableCommand {
-    static let version = "0.1.0"
+    static let version = O2OVersion.current
 
     static let configuration = CommandConfiguration(
         commandName: "o2o-server",

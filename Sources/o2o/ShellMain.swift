@@ -34,22 +34,45 @@ struct ShellMain: AsyncParsableCommand {
             Output: tables for lists and pretty JSON otherwise; --json prints compact JSON, one \
             document per line (streams: one per message); --format table|json|csv chooses. \
             Colours only on a terminal and never with NO_COLOR set. Personal contact fields \
-            (phone, email, recipient name) are masked unless --show-pii.
+            (phone, email, recipient name) are masked unless --show-pii (admin token only).
 
-            Exit codes: 0 success; 2 usage error (unknown command, method or field, bad JSON); \
-            64 + the RPC status code when the server answers with an error (65 CANCELLED, \
-            67 INVALID_ARGUMENT, 69 NOT_FOUND, 70 ALREADY_EXISTS, 71 PERMISSION_DENIED, \
-            73 FAILED_PRECONDITION, 78 UNAVAILABLE — also when the server cannot be reached, \
-            80 UNAUTHENTICATED; the table is gRPC's); 1 any other failure (a file that cannot \
-            be read). Errors print the status name and the message on standard error.
+            Exit codes: 0 success; 1 a local failure (a file that cannot be read); 2 usage \
+            error (unknown command, option, method or field; bad JSON); 64 + the RPC status \
+            code when the server answers with an error: 65 CANCELLED, 66 UNKNOWN, \
+            67 INVALID_ARGUMENT, 68 DEADLINE_EXCEEDED, 69 NOT_FOUND, 70 ALREADY_EXISTS, \
+            71 PERMISSION_DENIED, 72 RESOURCE_EXHAUSTED, 73 FAILED_PRECONDITION, 74 ABORTED, \
+            75 OUT_OF_RANGE, 76 UNIMPLEMENTED, 77 INTERNAL, 78 UNAVAILABLE (also when the \
+            server cannot be reached), 79 DATA_LOSS, 80 UNAUTHENTICATED. Errors print \
+            "o2o: STATUS: message" on standard error.
 
             Examples:
               o2o ls
               o2o --server 10.0.0.5:7070 --token "$TOKEN" call GetProduct '{"productId":"prd_01J…"}'
               o2o call SearchProducts '{"keyword":"牛奶","page":{"pageSize":5}}' --format csv
               o2o stats --watch 2
-            """
+            """,
+        version: O2OVersion.current
     )
+
+    /// Parses and runs, with usage errors of the command line exiting 2 like every
+    /// other usage error of the shell (ArgumentParser's own code for them is 64,
+    /// which here means an RPC status).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error).rawValue == ExitCode.validationFailure.rawValue {
+                ShellIO.standard.writeError(fullMessage(for: error))
+                terminate(2)
+            }
+            exit(withError: error)
+        }
+    }
 
     @Option(name: .customLong("server"), help: "HOST:PORT of the server. [O2O_SERVER] (default: 127.0.0.1:7070)")
     var server: String?
@@ -78,7 +101,7 @@ struct ShellMain: AsyncParsableCommand {
     @Option(name: [.customLong("format"), .customShort("o")], help: "Output: table, json or csv. (default: tables for lists, JSON otherwise)")
     var format: String?
 
-    @Flag(name: .customLong("show-pii"), help: "Show personal contact data unmasked.")
+    @Flag(name: .customLong("show-pii"), help: "Show personal contact data unmasked (needs an admin token).")
     var showPersonalData = false
 
     @Flag(name: .customLong("no-color"), help: "No colours, even on a terminal.")
@@ -127,6 +150,15 @@ struct ShellMain: AsyncParsableCommand {
 
     func run() async throws {
         let io = ShellIO.standard
+        // Options after the first word are passed through; --help there still means help.
+        if let first = command.first, first == "--help" || first == "-h" {
+            io.write(Self.helpMessage())
+            return
+        }
+        if command == ["--version"] {
+            io.write(O2OVersion.current)
+            return
+        }
         do {
             let parsed = command.isEmpty ? nil : try ShellCommand.parse(command)
             let target = try target()
@@ -168,4 +200,10 @@ struct ShellMain: AsyncParsableCommand {
             throw ExitCode(error.exitCode)
         }
     }
+}
+
+/// The C library's exit, out of reach of ParsableCommand's `exit(withError:)` inside
+/// the command type.
+private func terminate(_ code: Int32) -> Never {
+    exit(code)
 }

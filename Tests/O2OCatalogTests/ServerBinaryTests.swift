@@ -1,5 +1,6 @@
 import Foundation
 import O2OClient
+import O2OProcessTesting
 import Testing
 
 /// o2o-server as an operator meets it: flags, environment, errors, signals, restarts.
@@ -7,13 +8,13 @@ import Testing
 struct ServerBinaryTests {
     @Test("--help explains every flag and its environment variable, and exits 0")
     func help() async throws {
-        let result = try await ServerProcess.run(["--help"])
+        let result = try await ChildProcess.run("o2o-server", ["--help"])
         #expect(result.status == 0)
         for text in ["--port", "--host", "--unix-socket", "--data", "--store", "--sync", "--tls-cert", "--tls-key",
                      "--token-file", "--log-level", "--demo-data", "O2O_PORT", "O2O_DATA", "O2O_STORE", "127.0.0.1:7070"] {
             #expect(result.output.contains(text), "help mentions \(text)")
         }
-        #expect(try await ServerProcess.run(["--version"]).output.hasPrefix("0."))
+        #expect(try await ChildProcess.run("o2o-server", ["--version"]).output.hasPrefix("0."))
     }
 
     @Test(
@@ -37,7 +38,7 @@ struct ServerBinaryTests {
         var environment = environment
         environment["O2O_DATA"] = data
         environment["O2O_PORT"] = environment["O2O_PORT"] ?? "0"
-        let result = try await ServerProcess.run(arguments, environment: environment)
+        let result = try await ChildProcess.run("o2o-server", arguments, environment: environment)
         #expect(result.status != 0)
         let lines = result.error.split(separator: "\n")
         #expect(lines.count == 1, "one line: \(result.error)")
@@ -52,27 +53,27 @@ struct ServerBinaryTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try Data("keep me".utf8).write(to: URL(fileURLWithPath: directory + "/notes.txt"))
-        let notADatabase = try await ServerProcess.run(["--data", directory, "--port", "0"])
+        let notADatabase = try await ChildProcess.run("o2o-server", ["--data", directory, "--port", "0"])
         #expect(notADatabase.status != 0)
         #expect(notADatabase.error.split(separator: "\n").count == 1 && notADatabase.error.contains("not an O2O data directory"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["notes.txt"])
 
-        let aFile = try await ServerProcess.run(["--data", directory + "/notes.txt", "--port", "0"])
+        let aFile = try await ChildProcess.run("o2o-server", ["--data", directory + "/notes.txt", "--port", "0"])
         #expect(aFile.status != 0 && aFile.error.contains("is not a directory"))
 
         // A second server on a data directory in use is told so.
         let data = temporaryPath("locked")
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let first = try ServerProcess(["--data", data, "--port", "0"])
+        let first = try ChildProcess("o2o-server", ["--data", data, "--port", "0"])
         #expect(try await first.listeningPort() != nil)
-        let second = try await ServerProcess.run(["--data", data, "--port", "0"])
+        let second = try await ChildProcess.run("o2o-server", ["--data", data, "--port", "0"])
         #expect(second.status != 0 && second.error.contains("in use by another process"), "\(second.error)")
         #expect(try await first.stop() == 0)
     }
 
     @Test("settings from the environment; SIGINT drains and exits 0")
     func environmentSettings() async throws {
-        let server = try ServerProcess([], environment: ["O2O_STORE": "memory", "O2O_PORT": "0", "O2O_CURRENCY": "EUR"])
+        let server = try ChildProcess("o2o-server", [], environment: ["O2O_STORE": "memory", "O2O_PORT": "0", "O2O_CURRENCY": "EUR"])
         let port = try #require(try await server.listeningPort())
         let startLines = server.standardError.split(separator: "\n").filter { $0.contains("listening on") }
         #expect(startLines.count == 1 && startLines[0].contains("store memory") && startLines[0].contains("loopback only"))
@@ -101,7 +102,7 @@ struct ServerBinaryTests {
             CreateProductRequest(requestID: requestID, product: productSpec("重启测试 Restart Probe", category: category, seed: 4242, tags: ["persisted"]), status: .onShelf)
         }
 
-        let first = try ServerProcess(["--data", data, "--port", "0", "--demo-data", "--sync", "always"])
+        let first = try ChildProcess("o2o-server", ["--data", data, "--port", "0", "--demo-data", "--sync", "always"])
         let firstPort = try #require(try await first.listeningPort())
         let (created, categoryID) = try await withO2OClient(port: firstPort) { client in
             let category = try await client.catalog.createCategory(CreateCategoryRequest(requestID: rid(), name: "Restart"))
@@ -109,7 +110,7 @@ struct ServerBinaryTests {
         }
         #expect(try await first.stop() == 0)
 
-        let second = try ServerProcess(["--data", data, "--port", "0", "--demo-data"])
+        let second = try ChildProcess("o2o-server", ["--data", data, "--port", "0", "--demo-data"])
         let secondPort = try #require(try await second.listeningPort())
         #expect(second.standardError.contains("demo data already loaded"))
         try await withO2OClient(port: secondPort) { client in
@@ -139,7 +140,7 @@ struct ServerBinaryTests {
         let tokens = temporaryPath("tokens")
         defer { try? FileManager.default.removeItem(atPath: tokens) }
         try Data("# ops tokens\nadmin-secret-0123456789 admin ops\nreader-secret-0123456789 readonly dashboards\n".utf8).write(to: URL(fileURLWithPath: tokens))
-        let server = try ServerProcess(["--store", "memory", "--port", "0", "--token-file", tokens])
+        let server = try ChildProcess("o2o-server", ["--store", "memory", "--port", "0", "--token-file", tokens])
         let port = try #require(try await server.listeningPort())
         #expect(!server.standardError.contains("open to every caller"))
         try await withO2OClient(port: port) { client in
