@@ -195,4 +195,17 @@ struct ShellCommandLineTests {
             #expect(admin.status == 0, "\(admin.error)")
         }
     }
+
+    @Test("a Unix domain socket instead of TCP")
+    func unixSocket() async throws {
+        let socket = temporaryPath("sock")
+        try await withServer(arguments: ["--unix-socket", socket]) { _ in
+            let ping = try await ChildProcess.run("o2o", ["--unix-socket", socket, "--json", "ping", "--count", "2"])
+            #expect(ping.status == 0, "\(ping.error)")
+            #expect(try objects(ping.output).last?["count"] as? Int == 2)
+        }
+        let gone = try await ChildProcess.run("o2o", ["--unix-socket", socket, "health"])
+        #expect(gone.status == 64 + 14)
+        #expect(gone.error.contains(socket))
+    }
 }
