@@ -284,6 +284,10 @@ public struct ShellRunner: Sendable {
 
     // MARK: - Calls
 
+    /// A streaming call without --timeout runs until stopped; a year stands for "no
+    /// deadline" (the wire carries a deadline as a number of milliseconds).
+    static let longestDeadline: Int64 = 365 * 86_400
+
     private func call(_ command: ShellCommand, _ output: ShellOutput) async throws {
         var output = output
         let schema = try await schema(&output)
@@ -293,6 +297,9 @@ public struct ShellRunner: Sendable {
         let input = try requestText(command.arguments.count > 1 ? command.arguments[1] : nil)
         var options = RPCCallOptions()
         for (key, value) in command.metadata { options.metadata.add(key, value) }
+        if method.kind == .serverStreaming || method.kind == .bidirectionalStreaming {
+            options.timeout = session.options.streamTimeout ?? .seconds(Self.longestDeadline)
+        }
 
         let streamsRequests = method.kind == .clientStreaming || method.kind == .bidirectionalStreaming
         let documents = streamsRequests ? Self.jsonLines(input) : [input.isEmpty ? "{}" : input]

@@ -9,12 +9,15 @@ public struct ShellConnectionOptions: Sendable {
     public var token: String?
     /// Deadline of each call; nil for none.
     public var timeout: Duration?
+    /// Deadline of calls whose responses stream (a watch runs until Ctrl-C); nil for none.
+    public var streamTimeout: Duration?
 
-    public init(target: O2OServerTarget, tls: O2OClientTLS? = nil, token: String? = nil, timeout: Duration? = .seconds(30)) {
+    public init(target: O2OServerTarget, tls: O2OClientTLS? = nil, token: String? = nil, timeout: Duration? = .seconds(30), streamTimeout: Duration? = nil) {
         self.target = target
         self.tls = tls
         self.token = token
         self.timeout = timeout
+        self.streamTimeout = streamTimeout
     }
 }
 

@@ -92,8 +92,8 @@ struct ShellMain: AsyncParsableCommand {
     @Option(name: .customLong("token"), help: "Bearer token. [O2O_TOKEN]")
     var token: String?
 
-    @Option(name: .customLong("timeout"), help: "Seconds each call may take. (default: 30)")
-    var timeout: Double = 30
+    @Option(name: .customLong("timeout"), help: "Seconds each call may take. (default: 30; none for calls whose responses stream)")
+    var timeout: Double?
 
     @Flag(name: .customLong("json"), help: "Compact JSON output, one document per line.")
     var json = false
@@ -120,7 +120,7 @@ struct ShellMain: AsyncParsableCommand {
         if let format, OutputFormat(rawValue: format.lowercased()) == nil {
             throw ValidationError("--format: '\(format)' is not table, json or csv")
         }
-        guard timeout > 0, timeout <= 86_400 else { throw ValidationError("--timeout: must be more than 0 and at most 86400 seconds") }
+        if let timeout, !(timeout > 0 && timeout <= 86_400) { throw ValidationError("--timeout: must be more than 0 and at most 86400 seconds") }
     }
 
     /// The target from --unix-socket, --server or O2O_SERVER.
@@ -172,7 +172,8 @@ struct ShellMain: AsyncParsableCommand {
                 ? O2OClientTLS(trustRootsPath: certificateAuthorities, serverHostname: serverName) : nil
             let options = ShellConnectionOptions(
                 target: target, tls: tlsSettings, token: token ?? Self.environment("O2O_TOKEN"),
-                timeout: .milliseconds(Int64(timeout * 1000))
+                timeout: .milliseconds(Int64((timeout ?? 30) * 1000)),
+                streamTimeout: timeout.map { .milliseconds(Int64($0 * 1000)) }
             )
             let session: ShellSession
             do {
