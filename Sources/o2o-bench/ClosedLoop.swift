@@ -3,20 +3,9 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import ArgumentParser
 import Histogram
 import O2ONIOTransport
-
-/// The options every closed-loop workload shares.
-struct LoadOptions: ParsableArguments {
-    @Option(help: "Server port on 127.0.0.1.") var port: Int = 7070
-    @Option(help: "Connections.") var conns: Int = 1
-    @Option(help: "Calls in flight per connection.") var inflight: Int = 64
-    @Option(help: "Seconds of warm-up before measuring.") var warmup: Double = 3
-    @Option(help: "Seconds measured.") var duration: Double = 15
-    @Option(help: "Server process id, for its CPU time.") var serverPid: Int32 = 0
-    @Option(help: "Label in the RESULT line.") var label: String = "run"
-}
+import O2ORPC
 
 /// A closed-loop load: every worker issues one call, waits for its answer, issues the
 /// next. Calls answered during the measured window (after the warm-up) are counted and
@@ -31,31 +20,48 @@ struct ClosedLoop {
     /// Run the workers on each connection's event loop rather than the global executor.
     var onEventLoop: Bool
 
+    /// One call of a worker: gets the worker's channel, the worker's number (0 to
+    /// conns × inflight - 1) and its running call number; returns false when the
+    /// answer was wrong.
+    typealias Call = @Sendable (_ channel: O2OClientChannel, _ worker: Int, _ number: Int) async throws -> Bool
+
     struct Report {
         var histogram: Histogram<UInt64>
         var calls: UInt64
-        var errors: Int
+        /// Failed calls by status name; WRONG_ANSWER for answers that did not check out,
+        /// CLIENT for failures that are not RPC statuses.
+        var errorsByStatus: [String: Int]
         var callsPerSecond: Double
         var serverCores: Double
         var clientCores: Double
         var machineBusy: Double
+        /// What `windowProbe` counted during the measured window (bytes on the wire).
+        var probed: UInt64?
 
-        func micros(_ percentile: Double) -> String { format(Double(histogram.valueAtPercentile(percentile)) / 1000, 1) }
+        var errors: Int { errorsByStatus.values.reduce(0, +) }
 
-        /// The RESULT fields shared by every workload, in the baseline peers' names.
-        var fields: String {
-            "calls=\(calls) calls_per_s=\(format(callsPerSecond, 0)) p50_us=\(micros(50)) p90_us=\(micros(90)) p99_us=\(micros(99)) "
-                + "p999_us=\(micros(99.9)) max_us=\(format(Double(histogram.max) / 1000, 1)) "
-                + "server_cpu_cores=\(format(serverCores, 3)) client_cpu_cores=\(format(clientCores, 3)) "
-                + "machine_busy_frac=\(format(machineBusy, 3)) server_cpu_ms_per_1k=\(format(serverCores * 1000 / callsPerSecond * 1000, 2)) "
-                + "client_cpu_ms_per_1k=\(format(clientCores * 1000 / callsPerSecond * 1000, 2)) errors=\(errors)"
+        func micros(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1000 }
+
+        /// The fields shared by every workload, in the baseline peers' names and order.
+        var fields: [(String, String)] {
+            [
+                ("calls", String(calls)), ("calls_per_s", format(callsPerSecond, 0)),
+                ("p50_us", format(micros(50), 1)), ("p90_us", format(micros(90), 1)), ("p99_us", format(micros(99), 1)),
+                ("p999_us", format(micros(99.9), 1)), ("max_us", format(Double(histogram.max) / 1000, 1)),
+                ("server_cpu_cores", format(serverCores, 3)), ("client_cpu_cores", format(clientCores, 3)),
+                ("machine_busy_frac", format(machineBusy, 3)),
+                ("server_cpu_ms_per_1k", format(serverCores * 1000 / callsPerSecond * 1000, 2)),
+                ("client_cpu_ms_per_1k", format(clientCores * 1000 / callsPerSecond * 1000, 2)),
+                ("errors", String(errors)),
+            ]
         }
     }
 
-    /// Runs `call` in a loop on every worker; `call` gets the worker's channel, the
-    /// worker's number (0 to conns × inflight - 1) and the worker's running call number,
-    /// and returns false when the answer was wrong.
-    func run(_ call: @escaping @Sendable (_ channel: O2OClientChannel, _ worker: Int, _ number: Int) async throws -> Bool) async throws -> Report {
+    /// Counts something (bytes on the wire) at the edges of the measured window.
+    var windowProbe: (@Sendable () async -> UInt64?)?
+
+    /// Runs `call` in a loop on every worker until the window ends.
+    func run(_ call: @escaping Call) async throws -> Report {
         let start = nowNanoseconds()
         let measureStart = start + UInt64(warmupSeconds * 1e9)
         let end = measureStart + UInt64(durationSeconds * 1e9)
@@ -63,10 +69,11 @@ struct ClosedLoop {
         struct WorkerResult: Sendable {
             var histogram: Histogram<UInt64>
             var calls: UInt64
-            var errors: Int
+            var errors: [String: Int]
         }
         let serverPID = serverPID
-        let sampler = Task.detached { () -> (CPUSample, CPUSample) in
+        let probe = windowProbe
+        let sampler = Task.detached { () -> (CPUSample, CPUSample, UInt64?) in
             func sleep(until target: UInt64) {
                 while true {
                     let now = nowNanoseconds()
@@ -76,8 +83,12 @@ struct ClosedLoop {
             }
             sleep(until: measureStart)
             let first = CPUSample.take(serverPID: serverPID)
+            let probedFirst = await probe?()
             sleep(until: end)
-            return (first, CPUSample.take(serverPID: serverPID))
+            let last = CPUSample.take(serverPID: serverPID)
+            let probedLast = await probe?()
+            guard let probedFirst, let probedLast, probedLast >= probedFirst else { return (first, last, nil) }
+            return (first, last, probedLast - probedFirst)
         }
         let workersPerChannel = inflightPerChannel
         let results = try await withThrowingTaskGroup(of: WorkerResult.self) { group in
@@ -88,7 +99,7 @@ struct ClosedLoop {
                     group.addTask(executorPreference: preference) {
                         var histogram = makeLatencyHistogram()
                         var calls: UInt64 = 0
-                        var errors = 0
+                        var errors: [String: Int] = [:]
                         var number = 0
                         while true {
                             let sent = nowNanoseconds()
@@ -97,13 +108,15 @@ struct ClosedLoop {
                             do {
                                 let correct = try await call(channel, workerNumber, number)
                                 let received = nowNanoseconds()
-                                if !correct { errors += 1 }
+                                if !correct { errors["WRONG_ANSWER", default: 0] += 1 }
                                 if received >= measureStart, received <= end {
                                     _ = histogram.record(received - sent)
                                     calls += 1
                                 }
+                            } catch let error as RPCError {
+                                errors[error.code.name, default: 0] += 1
                             } catch {
-                                errors += 1
+                                errors["CLIENT", default: 0] += 1
                             }
                         }
                         return WorkerResult(histogram: histogram, calls: calls, errors: errors)
@@ -114,23 +127,24 @@ struct ClosedLoop {
             for try await result in group { all.append(result) }
             return all
         }
-        let (first, last) = await sampler.value
+        let (first, last, probed) = await sampler.value
         var histogram = makeLatencyHistogram()
         var calls: UInt64 = 0
-        var errors = 0
+        var errors: [String: Int] = [:]
         for result in results {
             histogram.add(result.histogram)
             calls += result.calls
-            errors += result.errors
+            errors.merge(result.errors, uniquingKeysWith: +)
         }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         let seconds = Double(last.time - first.time) / 1e9
         return Report(
-            histogram: histogram, calls: calls, errors: errors,
+            histogram: histogram, calls: calls, errorsByStatus: errors,
             callsPerSecond: Double(calls) / (Double(end - measureStart) / 1e9),
             serverCores: Double(last.server - first.server) / ticks / seconds,
             clientCores: Double(last.client - first.client) / ticks / seconds,
-            machineBusy: Double(last.machineBusy - first.machineBusy) / Double(max(1, last.machineTotal - first.machineTotal))
+            machineBusy: Double(last.machineBusy - first.machineBusy) / Double(max(1, last.machineTotal - first.machineTotal)),
+            probed: probed
         )
     }
 }
