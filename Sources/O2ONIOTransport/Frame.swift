@@ -1,7 +1,7 @@
 import NIOCore
 
 /// The frame types of the protocol (docs/PROTOCOL.md, section 4).
-enum FrameType: UInt8, Sendable, Hashable, CustomStringConvertible {
+@_spi(Benchmarking) public enum FrameType: UInt8, Sendable, Hashable, CustomStringConvertible {
     case settings = 0x00
     case headers = 0x01
     case message = 0x02
@@ -12,7 +12,7 @@ enum FrameType: UInt8, Sendable, Hashable, CustomStringConvertible {
     case ping = 0x07
     case goAway = 0x08
 
-    var description: String {
+    public var description: String {
         switch self {
         case .settings: "SETTINGS"
         case .headers: "HEADERS"
@@ -31,23 +31,27 @@ enum FrameType: UInt8, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Frame flags; the meaning of a bit depends on the frame type.
-struct FrameFlags: OptionSet, Sendable, Hashable {
-    let rawValue: UInt8
+@_spi(Benchmarking) public struct FrameFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+
+    public init(rawValue: UInt8) {
+        self.rawValue = rawValue
+    }
 
     /// HEADERS, MESSAGE: the client sends no more messages on the stream.
-    static let endStream = FrameFlags(rawValue: 0x01)
+    public static let endStream = FrameFlags(rawValue: 0x01)
     /// MESSAGE: the payload is a zstd frame.
-    static let compressed = FrameFlags(rawValue: 0x02)
+    public static let compressed = FrameFlags(rawValue: 0x02)
     /// PING: this is the answer.
-    static let ack = FrameFlags(rawValue: 0x01)
+    public static let ack = FrameFlags(rawValue: 0x01)
 }
 
 /// One decoded frame. The payload is a slice of the bytes received (no copy).
-struct Frame: Sendable, Equatable {
-    var type: FrameType
-    var flags: FrameFlags
-    var streamID: UInt32
-    var payload: ByteBuffer
+@_spi(Benchmarking) public struct Frame: Sendable, Equatable {
+    public var type: FrameType
+    public var flags: FrameFlags
+    public var streamID: UInt32
+    public var payload: ByteBuffer
 
     /// What a MESSAGE counts against the flow-control windows: the length of its
     /// message, which for a compressed one is the size its zstd frame declares. Counting
@@ -80,7 +84,7 @@ enum Wire {
 extension ByteBuffer {
     /// Writes a frame header.
     @inline(__always)
-    mutating func writeFrameHeader(length: Int, type: FrameType, flags: FrameFlags, streamID: UInt32) {
+    @_spi(Benchmarking) public mutating func writeFrameHeader(length: Int, type: FrameType, flags: FrameFlags, streamID: UInt32) {
         precondition(length <= Wire.maximumFrameSizeLimit, "frame payload of \(length) bytes")
         // One 32-bit write for length and type, then flags and the stream id.
         writeInteger(UInt32(truncatingIfNeeded: length) << 8 | UInt32(type.rawValue))
@@ -89,7 +93,7 @@ extension ByteBuffer {
     }
 
     /// Writes a whole frame with the given payload bytes.
-    mutating func writeFrame(type: FrameType, flags: FrameFlags = [], streamID: UInt32, payload: ByteBuffer) {
+    @_spi(Benchmarking) public mutating func writeFrame(type: FrameType, flags: FrameFlags = [], streamID: UInt32, payload: ByteBuffer) {
         writeFrameHeader(length: payload.readableBytes, type: type, flags: flags, streamID: streamID)
         writeImmutableBuffer(payload)
     }

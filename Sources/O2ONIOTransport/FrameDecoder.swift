@@ -19,7 +19,7 @@ struct ConnectionError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// What the frame decoder yields.
-enum InboundUnit: Sendable, Equatable {
+@_spi(Benchmarking) public enum InboundUnit: Sendable, Equatable {
     /// The client's preface arrived (servers only).
     case preface
     case frame(Frame)
@@ -28,19 +28,19 @@ enum InboundUnit: Sendable, Equatable {
 /// Splits the byte stream into frames. It checks each frame's length against the
 /// limit before waiting for (and so before buffering) the payload, rejects unknown
 /// frame types, and, on the server side, expects the 8-byte preface first.
-struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
-    typealias InboundOut = InboundUnit
+@_spi(Benchmarking) public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
+    public typealias InboundOut = InboundUnit
 
     /// The largest payload accepted (the `max_frame_size` this side announced).
     var maximumFrameSize: Int
     private var awaitingPreface: Bool
 
-    init(maximumFrameSize: Int, expectPreface: Bool) {
+    public init(maximumFrameSize: Int, expectPreface: Bool) {
         self.maximumFrameSize = maximumFrameSize
         self.awaitingPreface = expectPreface
     }
 
-    mutating func decode(buffer: inout ByteBuffer) throws -> InboundUnit? {
+    public mutating func decode(buffer: inout ByteBuffer) throws -> InboundUnit? {
         if awaitingPreface {
             // Compare what has arrived so far, so a wrong preface fails at once.
             let available = min(buffer.readableBytes, Wire.preface.count)
@@ -73,7 +73,7 @@ struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         return .frame(Frame(type: type, flags: FrameFlags(rawValue: flags), streamID: stream & Wire.maximumStreamID, payload: payload))
     }
 
-    mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> InboundUnit? {
+    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> InboundUnit? {
         try decode(buffer: &buffer)
     }
 }

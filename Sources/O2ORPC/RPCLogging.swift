@@ -13,20 +13,25 @@ public struct RPCLoggingInterceptor: RPCServerInterceptor {
 
     public func intercept(context: RPCServerContext, next: (RPCServerContext) async throws -> Void) async throws {
         let start = ContinuousClock.now
-        var metadata: Logger.Metadata = [
-            "rpc.method": "\(context.method.path)",
-            "rpc.request_id": "\(context.requestID)",
-            "rpc.peer": "\(context.peer)",
-        ]
+        func metadata(code: RPCStatusCode) -> Logger.Metadata {
+            [
+                "rpc.method": "\(context.method.path)",
+                "rpc.request_id": "\(context.requestID)",
+                "rpc.peer": "\(context.peer)",
+                "rpc.code": "\(code.name)",
+                "rpc.duration_us": "\(Self.micros(ContinuousClock.now - start))",
+            ]
+        }
         do {
             try await next(context)
-            metadata["rpc.code"] = "OK"
-            metadata["rpc.duration_us"] = "\(Self.micros(ContinuousClock.now - start))"
-            logger.debug("call finished", metadata: metadata)
+            // Successful calls are logged at debug only: build nothing unless that is on
+            // (this runs for every call).
+            if logger.logLevel <= .debug {
+                logger.debug("call finished", metadata: metadata(code: .ok))
+            }
         } catch {
             let status = rpcError(from: error, requestID: context.requestID)
-            metadata["rpc.code"] = "\(status.code.name)"
-            metadata["rpc.duration_us"] = "\(Self.micros(ContinuousClock.now - start))"
+            var metadata = metadata(code: status.code)
             if let principal = context.principal { metadata["rpc.principal"] = "\(principal.name)" }
             switch status.code {
             case .internalError, .unknown, .dataLoss:

@@ -26,7 +26,8 @@ public final class RPCMetrics: Sendable {
     private struct MethodState {
         var calls: UInt64 = 0
         var errors: UInt64 = 0
-        var byCode: [RPCStatusCode: UInt64] = [:]
+        /// Indexed by status code: no hashing on every call.
+        var byCode = [UInt64](repeating: 0, count: RPCStatusCode.allCodes.count)
         var inFlight = 0
         var latency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
 
@@ -34,7 +35,7 @@ public final class RPCMetrics: Sendable {
             inFlight -= 1
             calls += 1
             if code != .ok { errors += 1 }
-            byCode[code, default: 0] += 1
+            byCode[code.rawValue] += 1
             _ = latency.record(min(micros, latency.highestTrackableValue))
         }
     }
@@ -69,7 +70,10 @@ public final class RPCMetrics: Sendable {
         methods.withLock { state in
             state.map { path, method in
                 MethodSnapshot(
-                    path: path, calls: method.calls, errors: method.errors, byCode: method.byCode,
+                    path: path, calls: method.calls, errors: method.errors,
+                    byCode: Dictionary(uniqueKeysWithValues: method.byCode.enumerated().compactMap { code, count in
+                        count == 0 ? nil : RPCStatusCode(rawValue: code).map { ($0, count) }
+                    }),
                     inFlight: method.inFlight,
                     p50Micros: method.calls == 0 ? 0 : method.latency.valueAtPercentile(50),
                     p90Micros: method.calls == 0 ? 0 : method.latency.valueAtPercentile(90),

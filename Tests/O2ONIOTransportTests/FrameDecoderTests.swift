@@ -1,7 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import NIOTestUtils
-@testable import O2ONIOTransport
+@_spi(Benchmarking) @testable import O2ONIOTransport
 import Testing
 
 private func frameBytes(_ type: FrameType, flags: FrameFlags = [], stream: UInt32, payload: [UInt8]) -> ByteBuffer {

@@ -1,5 +1,5 @@
 import O2OMessages
-@testable import O2ONIOTransport
+@_spi(Benchmarking) @testable import O2ONIOTransport
 import O2ORPC
 import Testing
 
