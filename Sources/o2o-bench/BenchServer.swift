@@ -13,11 +13,14 @@ struct LoadOptions: ParsableArguments {
     @Option(help: "Seconds measured.") var duration: Double = 15
     @Option(help: "Label in the result.") var label: String = "run"
     @Flag(help: "Print the result as one JSON object instead of a summary.") var json = false
+    @Option(help: "Where the calling tasks run: loop (each connection's event loop, as the client library offers for tight loops) or global (Swift's global executor, like the gRPC peer's client).")
+    var executor: String = "loop"
 
     func validate() throws {
         guard (1...64).contains(conns) else { throw ValidationError("--conns: \(conns) is not from 1 to 64") }
         guard (1...10_000).contains(inflight) else { throw ValidationError("--inflight: \(inflight) is not from 1 to 10000") }
         guard warmup >= 0, warmup <= 3600 else { throw ValidationError("--warmup: \(warmup) is not from 0 to 3600 seconds") }
+        guard ["loop", "global"].contains(executor) else { throw ValidationError("--executor: '\(executor)' is not loop or global") }
         guard duration > 0, duration <= 3600 else { throw ValidationError("--duration: \(duration) is not more than 0 and at most 3600 seconds") }
     }
 }

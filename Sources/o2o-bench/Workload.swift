@@ -51,12 +51,12 @@ struct Workload: Sendable {
         }
         var loop = ClosedLoop(
             channels: channels, inflightPerChannel: load.inflight, warmupSeconds: load.warmup, durationSeconds: load.duration,
-            serverPID: server.pid, onEventLoop: true
+            serverPID: server.pid, onEventLoop: load.executor == "loop"
         )
         loop.windowProbe = { await server.wireBytes(probe) }
         let report = try await loop.run(prepared.call)
         var fields: [(String, String)] = [
-            ("kind", "o2o"), ("label", load.label), ("workload", name), ("coalesce", "n/a"),
+            ("kind", "o2o"), ("label", load.label), ("workload", name), ("coalesce", "n/a"), ("executor", load.executor),
             ("conns", String(load.conns)), ("inflight_per_conn", String(load.inflight)),
         ]
         fields += report.fields
