@@ -159,13 +159,18 @@ let package = Package(
         .testTarget(name: "O2OServicesTests", dependencies: ["O2OServices", "O2OMessages", "O2ORPC"]),
         .testTarget(
             name: "O2OCatalogTests",
-            dependencies: ["O2OClient", "O2OServices", "O2OStorage", "O2ONIOTransport", "O2OProcessTesting", "o2o-server"]
+            dependencies: [
+                "O2OClient", "O2OServices", "O2OStorage", "O2ONIOTransport", "O2OProcessTesting", "o2o-server",
+            ]
         ),
         // Runs the package's executables as child processes, for their tests.
         .target(name: "O2OProcessTesting", path: "Tests/O2OProcessTesting"),
         .testTarget(name: "O2OShellTests", dependencies: ["O2OShell", "O2OProcessTesting", "o2o", "o2o-server"]),
         .testTarget(name: "O2OBenchTests", dependencies: ["O2OProcessTesting", "o2o-bench", "o2o-server"]),
-        .testTarget(name: "O2OInventoryTests", dependencies: ["O2OClient", "O2OServices", "O2OStorage", "O2ONIOTransport"]),
+        .testTarget(
+            name: "O2OInventoryTests",
+            dependencies: ["O2OClient", "O2OServices", "O2OStorage", "O2ONIOTransport"]
+        ),
         .testTarget(
             name: "O2ONIOTransportTests",
             dependencies: [

@@ -1,6 +1,6 @@
 @_exported public import O2OMessages
-@_exported public import O2ORPC
 @_exported public import O2ONIOTransport
+@_exported public import O2ORPC
 
 /// The integrator's entry point: one connection to an O2O server, with a typed client
 /// for every service (`client.catalog.getProduct(…)`), deadlines and metadata per call
@@ -24,7 +24,11 @@ public final class O2OClient: Sendable {
     ///   - token: Sent as `authorization: Bearer <token>` on every call.
     ///   - interceptors: More client interceptors, outermost first (after the built-in
     ///     request-id and token ones).
-    public init(configuration: O2OClientConfiguration, token: String? = nil, interceptors: [any RPCClientInterceptor] = []) throws {
+    public init(
+        configuration: O2OClientConfiguration,
+        token: String? = nil,
+        interceptors: [any RPCClientInterceptor] = []
+    ) throws {
         channel = try O2OClientChannel(configuration: configuration)
         var chain: [any RPCClientInterceptor] = [RPCRequestIDClientInterceptor()]
         if let token { chain.append(BearerTokenInterceptor(token: token)) }
@@ -75,7 +79,14 @@ public func withO2OClient<Result: Sendable>(
     timeout: Duration? = nil,
     _ body: (O2OClient) async throws -> Result
 ) async throws -> Result {
-    let client = try O2OClient(host: host, port: port, tls: tls, token: token, compression: compression, timeout: timeout)
+    let client = try O2OClient(
+        host: host,
+        port: port,
+        tls: tls,
+        token: token,
+        compression: compression,
+        timeout: timeout
+    )
     do {
         let result = try await body(client)
         await client.close()
@@ -94,7 +105,11 @@ public struct BearerTokenInterceptor: RPCClientInterceptor {
         header = "Bearer \(token)"
     }
 
-    public func intercept(method: RPCMethodDescriptor, options: RPCCallOptions, next: (RPCCallOptions) async throws -> Void) async throws {
+    public func intercept(
+        method: RPCMethodDescriptor,
+        options: RPCCallOptions,
+        next: (RPCCallOptions) async throws -> Void
+    ) async throws {
         guard options.metadata[RPCMetadata.Keys.authorization] == nil else { return try await next(options) }
         var options = options
         options.metadata.add(RPCMetadata.Keys.authorization, header)

@@ -23,7 +23,9 @@ struct EnumEmitter {
                 throw GeneratorError("\(enumeration.fullName): \(value.name) and \(other) both become '.\(swiftName)'")
             }
             if let other = numbers[value.number] {
-                throw GeneratorError("\(enumeration.fullName): \(value.name) and \(other) share a number (aliases are not supported)")
+                throw GeneratorError(
+                    "\(enumeration.fullName): \(value.name) and \(other) share a number (aliases are not supported)"
+                )
             }
             seen[swiftName] = value.name
             numbers[value.number] = value.name
@@ -60,7 +62,9 @@ struct EnumEmitter {
                 w.line("public static let protoName = \(swiftStringLiteral(enumeration.fullName))")
                 w.line()
                 w.line("/// Every value the schema defines, in declaration order.")
-                w.line("public static let knownCases: [Self] = [\(cases.map { "." + Naming.escaped($0) }.joined(separator: ", "))]")
+                w.line(
+                    "public static let knownCases: [Self] = [\(cases.map { "." + Naming.escaped($0) }.joined(separator: ", "))]"
+                )
                 w.line()
                 w.block("public init(rawValue: Int32)") { w in
                     w.switchBlock("switch rawValue") { w in

@@ -106,7 +106,10 @@ struct MessagePlan {
                 else { throw GeneratorError("\(context): malformed map entry for '\(field.name)'") }
                 fields.append(
                     FieldPlan(
-                        field: field, swiftName: swiftName, cName: cName, value: try ValueType(valueField, index: index),
+                        field: field,
+                        swiftName: swiftName,
+                        cName: cName,
+                        value: try ValueType(valueField, index: index),
                         mode: .map(key: try ValueType(keyField, index: index), entry: index[field.typeName])
                     )
                 )
@@ -114,7 +117,9 @@ struct MessagePlan {
             }
             let value = try ValueType(field, index: index)
             if field.label == .repeated {
-                fields.append(FieldPlan(field: field, swiftName: swiftName, cName: cName, value: value, mode: .repeated))
+                fields.append(
+                    FieldPlan(field: field, swiftName: swiftName, cName: cName, value: value, mode: .repeated)
+                )
                 continue
             }
             if let oneofIndex = field.oneofIndex {
@@ -127,7 +132,10 @@ struct MessagePlan {
                     if field.doc.isEmpty { field.doc = oneof.doc }
                     fields.append(
                         FieldPlan(
-                            field: field, swiftName: swiftName, cName: cName, value: value,
+                            field: field,
+                            swiftName: swiftName,
+                            cName: cName,
+                            value: value,
                             mode: .optional(caseMember: Naming.cOneofCaseName(oneof.name))
                         )
                     )
@@ -143,13 +151,21 @@ struct MessagePlan {
                     var typeName = Naming.upperCamel(oneof.name)
                     if nestedNames.contains(typeName) { typeName += "Oneof" }
                     oneofPlans[oneofIndex] = OneofPlan(
-                        id: oneofIndex, name: oneof.name, doc: oneof.doc, propertyName: Self.propertyName(for: oneof.name),
-                        typeName: typeName, cCaseMember: Naming.cOneofCaseName(oneof.name), members: []
+                        id: oneofIndex,
+                        name: oneof.name,
+                        doc: oneof.doc,
+                        propertyName: Self.propertyName(for: oneof.name),
+                        typeName: typeName,
+                        cCaseMember: Naming.cOneofCaseName(oneof.name),
+                        members: []
                     )
                     oneofOrder.append(oneofIndex)
                 }
                 let member = FieldPlan(
-                    field: field, swiftName: Naming.lowerCamel(field.name), cName: cName, value: value,
+                    field: field,
+                    swiftName: Naming.lowerCamel(field.name),
+                    cName: cName,
+                    value: value,
                     mode: .oneofMember(oneofIndex)
                 )
                 oneofPlans[oneofIndex]!.members.append(member)
@@ -157,8 +173,13 @@ struct MessagePlan {
                 continue
             }
             fields.append(
-                FieldPlan(field: field, swiftName: swiftName, cName: cName, value: value,
-                          mode: value.isMessage ? .message : .plain)
+                FieldPlan(
+                    field: field,
+                    swiftName: swiftName,
+                    cName: cName,
+                    value: value,
+                    mode: value.isMessage ? .message : .plain
+                )
             )
         }
         self.fields = fields
@@ -166,7 +187,9 @@ struct MessagePlan {
         var seen: [String: String] = [:]
         for name in propertyFields.map(\.swiftName) + oneofs.map(\.propertyName) {
             if let other = seen[name] {
-                throw GeneratorError("\(context): '\(other)' and another field both become the Swift property '\(name)'")
+                throw GeneratorError(
+                    "\(context): '\(other)' and another field both become the Swift property '\(name)'"
+                )
             }
             seen[name] = name
         }

@@ -20,13 +20,17 @@ public enum O2OCodeGenerator {
         package init(parameter: String) throws {
             for pair in parameter.split(separator: ",") where !pair.isEmpty {
                 let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2 else { throw GeneratorError("protoc-gen-o2o: option '\(pair)' is not key=value") }
+                guard parts.count == 2 else {
+                    throw GeneratorError("protoc-gen-o2o: option '\(pair)' is not key=value")
+                }
                 switch parts[0] {
                 case "c_module": cModule = parts[1]
                 case "import": imports.append(parts[1])
                 case "registry": registryName = parts[1]
                 default:
-                    throw GeneratorError("protoc-gen-o2o: unknown option '\(parts[0])' (known: c_module, import, registry)")
+                    throw GeneratorError(
+                        "protoc-gen-o2o: unknown option '\(parts[0])' (known: c_module, import, registry)"
+                    )
                 }
             }
         }
@@ -56,11 +60,17 @@ public enum O2OCodeGenerator {
                 throw GeneratorError("\(file.name): only proto3 is supported (syntax is '\(file.syntax)')")
             }
             output.append(
-                GeneratedFile(name: outputName(for: file.name), content: try emitFile(file, index: index, options: options))
+                GeneratedFile(
+                    name: outputName(for: file.name),
+                    content: try emitFile(file, index: index, options: options)
+                )
             )
         }
         output.append(
-            GeneratedFile(name: options.registryName + ".o2o.swift", content: emitRegistry(generated, index: index, options: options))
+            GeneratedFile(
+                name: options.registryName + ".o2o.swift",
+                content: emitRegistry(generated, index: index, options: options)
+            )
         )
         return output
     }
@@ -131,14 +141,17 @@ public enum O2OCodeGenerator {
             let prefix = file.swiftPrefix ?? TypeIndex.defaultSwiftPrefix(package: file.package)
             services += file.services.map { prefix + $0.name }
             for service in file.services {
-                let base = service.name.hasSuffix("Service") && service.name != "Service" ? String(service.name.dropLast(7)) : service.name
+                let base =
+                    service.name.hasSuffix("Service") && service.name != "Service"
+                    ? String(service.name.dropLast(7)) : service.name
                 clientProperties.append((Naming.lowerFirst(base), prefix + service.name + "Client", service.doc))
             }
         }
         // Two services that would share a property keep their full names.
         let duplicated = Set(Dictionary(grouping: clientProperties, by: \.property).filter { $0.value.count > 1 }.keys)
         clientProperties = clientProperties.map { entry in
-            duplicated.contains(entry.property) ? (Naming.lowerFirst(String(entry.type.dropLast(6))), entry.type, entry.doc) : entry
+            duplicated.contains(entry.property)
+                ? (Naming.lowerFirst(String(entry.type.dropLast(6))), entry.type, entry.doc) : entry
         }
         var w = CodeWriter()
         w.line(header("every file under Protos/").trimmingCharacters(in: "\n"))
@@ -172,7 +185,9 @@ public enum O2OCodeGenerator {
         guard !clientProperties.isEmpty else { return w.text }
         w.line()
         w.line("/// A typed client for every service, all through one transport.")
-        w.block("public struct \(options.registryName.replacingSuffix("Registry", with: "").replacingSuffix("Generated", with: ""))ServiceClients: Sendable") { w in
+        w.block(
+            "public struct \(options.registryName.replacingSuffix("Registry", with: "").replacingSuffix("Generated", with: ""))ServiceClients: Sendable"
+        ) { w in
             for entry in clientProperties {
                 w.doc(entry.doc)
                 w.line("public let \(Naming.escaped(entry.property)): \(entry.type)")
@@ -180,7 +195,9 @@ public enum O2OCodeGenerator {
             w.line()
             w.line("public init(transport: any RPCClientTransport) {")
             w.indent { w in
-                for entry in clientProperties { w.line("self.\(Naming.escaped(entry.property)) = \(entry.type)(transport: transport)") }
+                for entry in clientProperties {
+                    w.line("self.\(Naming.escaped(entry.property)) = \(entry.type)(transport: transport)")
+                }
             }
             w.line("}")
         }

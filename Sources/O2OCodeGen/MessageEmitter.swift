@@ -193,13 +193,19 @@ struct MessageEmitter {
             w.line("\(name) = \(field.value.fromC(member, field: protoName))")
         case .message:
             w.block("if let value = \(member)") { w in
-                w.line("\(name) = try _o2oNested(\(swiftStringLiteral(protoName))) { \(field.value.fromC("value", field: protoName)) }")
+                w.line(
+                    "\(name) = try _o2oNested(\(swiftStringLiteral(protoName))) { \(field.value.fromC("value", field: protoName)) }"
+                )
             }
         case .optional(let caseMember):
             w.block("if c.pointee.\(caseMember).rawValue == \(field.field.number)") { w in
                 if field.value.isMessage {
-                    w.line("guard let value = \(member) else { throw O2ODecodingError.missingValue(field: \(swiftStringLiteral(protoName))) }")
-                    w.line("\(name) = try _o2oNested(\(swiftStringLiteral(protoName))) { \(field.value.fromC("value", field: protoName)) }")
+                    w.line(
+                        "guard let value = \(member) else { throw O2ODecodingError.missingValue(field: \(swiftStringLiteral(protoName))) }"
+                    )
+                    w.line(
+                        "\(name) = try _o2oNested(\(swiftStringLiteral(protoName))) { \(field.value.fromC("value", field: protoName)) }"
+                    )
                 } else {
                     w.line("\(name) = \(field.value.fromC(member, field: protoName))")
                 }
@@ -210,12 +216,17 @@ struct MessageEmitter {
             case .message: element = field.value.fromC("$0!", field: protoName)
             default: element = field.value.fromC("$0", field: protoName)
             }
-            w.line("\(name) = try _o2oArray(\(member), c.pointee.n_\(field.cName), field: \(swiftStringLiteral(protoName))) { \(element) }")
+            w.line(
+                "\(name) = try _o2oArray(\(member), c.pointee.n_\(field.cName), field: \(swiftStringLiteral(protoName))) { \(element) }"
+            )
         case .map(let key, _):
-            let value = field.value.isMessage
+            let value =
+                field.value.isMessage
                 ? "try $0.pointee.value.map { \(field.value.fromC("$0", field: "value")) } ?? \(field.value.defaultValue)"
                 : field.value.fromC("$0.pointee.value", field: "value")
-            w.line("\(name) = try _o2oMap(\(member), c.pointee.n_\(field.cName), field: \(swiftStringLiteral(protoName))) {")
+            w.line(
+                "\(name) = try _o2oMap(\(member), c.pointee.n_\(field.cName), field: \(swiftStringLiteral(protoName))) {"
+            )
             w.indent { w in
                 w.line("(\(key.fromC("$0.pointee.key", field: "key")), \(value))")
             }
@@ -233,10 +244,16 @@ struct MessageEmitter {
                 w.indent { w in
                     let memberExpression = "c.pointee.\(Naming.escaped(member.cName))"
                     if member.value.isMessage {
-                        w.line("guard let value = \(memberExpression) else { throw O2ODecodingError.missingValue(field: \(swiftStringLiteral(protoName))) }")
-                        w.line("self.\(Naming.escaped(oneof.propertyName)) = .\(Naming.escaped(member.swiftName))(try _o2oNested(\(swiftStringLiteral(protoName))) { \(member.value.fromC("value", field: protoName)) })")
+                        w.line(
+                            "guard let value = \(memberExpression) else { throw O2ODecodingError.missingValue(field: \(swiftStringLiteral(protoName))) }"
+                        )
+                        w.line(
+                            "self.\(Naming.escaped(oneof.propertyName)) = .\(Naming.escaped(member.swiftName))(try _o2oNested(\(swiftStringLiteral(protoName))) { \(member.value.fromC("value", field: protoName)) })"
+                        )
                     } else {
-                        w.line("self.\(Naming.escaped(oneof.propertyName)) = .\(Naming.escaped(member.swiftName))(\(member.value.fromC(memberExpression, field: protoName)))")
+                        w.line(
+                            "self.\(Naming.escaped(oneof.propertyName)) = .\(Naming.escaped(member.swiftName))(\(member.value.fromC(memberExpression, field: protoName)))"
+                        )
                     }
                 }
             }
@@ -305,7 +322,8 @@ struct MessageEmitter {
     }
 
     private func emitJSONRead(_ field: FieldPlan, into w: inout CodeWriter) {
-        let names = field.field.jsonName == field.field.name
+        let names =
+            field.field.jsonName == field.field.name
             ? swiftStringLiteral(field.field.name)
             : "\(swiftStringLiteral(field.field.jsonName)), \(swiftStringLiteral(field.field.name))"
         let name = "self." + Naming.escaped(field.swiftName)
@@ -314,7 +332,9 @@ struct MessageEmitter {
         w.indent { w in
             switch field.mode {
             case .plain:
-                w.line("\(name) = value.isNull ? \(field.value.defaultValue) : \(field.value.readJSON("value", path: path))")
+                w.line(
+                    "\(name) = value.isNull ? \(field.value.defaultValue) : \(field.value.readJSON("value", path: path))"
+                )
             case .message, .optional:
                 w.line("\(name) = value.isNull ? nil : \(field.value.readJSON("value", path: path))")
             case .repeated:
@@ -336,7 +356,9 @@ struct MessageEmitter {
                     "if \(property) != nil { throw O2OJSONError.oneofConflict(\(swiftStringLiteral(oneof.name)), "
                         + "path: path) }"
                 )
-                w.line("\(property) = .\(Naming.escaped(field.swiftName))(\(field.value.readJSON("value", path: path)))")
+                w.line(
+                    "\(property) = .\(Naming.escaped(field.swiftName))(\(field.value.readJSON("value", path: path)))"
+                )
             }
         }
     }

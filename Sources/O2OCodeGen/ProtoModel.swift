@@ -3,18 +3,21 @@
 
 /// The protobuf type of a field, numbered as in descriptor.proto.
 package enum ProtoFieldType: Int32, Sendable {
-    case double = 1, float, int64, uint64, int32, fixed64, fixed32, bool, string, group, message, bytes,
+    case double = 1
+    case float, int64, uint64, int32, fixed64, fixed32, bool, string, group, message, bytes,
         uint32, enumeration, sfixed32, sfixed64, sint32, sint64
 }
 
 /// How many values a field holds.
 package enum ProtoLabel: Int32, Sendable {
-    case optional = 1, required, repeated
+    case optional = 1
+    case required, repeated
 }
 
 /// The `idempotency_level` method option.
 package enum ProtoIdempotency: Int32, Sendable {
-    case unknown = 0, noSideEffects, idempotent
+    case unknown = 0
+    case noSideEffects, idempotent
 }
 
 package struct ProtoField: Sendable {

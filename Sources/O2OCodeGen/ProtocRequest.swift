@@ -1,10 +1,11 @@
 internal import CProtobufC
+internal import CProtocPlugin
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-internal import CProtocPlugin
 
 /// Reads protoc's `CodeGeneratorRequest` and writes its `CodeGeneratorResponse`
 /// through protobuf-c (protoc-c output of descriptor.proto and plugin.proto).
@@ -13,7 +14,9 @@ package enum ProtocPluginIO {
     package static func decodeRequest(_ bytes: [UInt8]) throws -> ProtoGenerationRequest {
         let unpacked = bytes.withUnsafeBufferPointer { buffer in
             protobuf_c_message_unpack(
-                google__protobuf__compiler__code_generator_request__descriptor_ptr(), nil, buffer.count,
+                google__protobuf__compiler__code_generator_request__descriptor_ptr(),
+                nil,
+                buffer.count,
                 buffer.baseAddress
             )
         }
@@ -37,7 +40,7 @@ package enum ProtocPluginIO {
         google__protobuf__compiler__code_generator_response__init(&response)
         var cFiles: [Google__Protobuf__Compiler__CodeGeneratorResponse__File] = []
         var cStrings: [UnsafeMutablePointer<CChar>] = []
-        defer { cStrings.forEach { free($0) } }
+        defer { for copy in cStrings { free(copy) } }
         func cString(_ text: String) -> UnsafeMutablePointer<CChar> {
             let copy = strdup(text)!
             cStrings.append(copy)
@@ -122,7 +125,12 @@ package enum ProtocPluginIO {
                 message(pointer!.pointee, scope: fullName + ".", path: path + [3, Int32(index)], comments: comments)
             },
             enums: pointers(c.enum_type, c.n_enum_type).enumerated().map { index, pointer in
-                enumeration(pointer!.pointee, scope: fullName + ".", path: path + [4, Int32(index)], comments: comments)
+                enumeration(
+                    pointer!.pointee,
+                    scope: fullName + ".",
+                    path: path + [4, Int32(index)],
+                    comments: comments
+                )
             },
             isMapEntry: c.options.map { $0.pointee.has_map_entry != 0 && $0.pointee.map_entry != 0 } ?? false
         )
@@ -180,7 +188,9 @@ package enum ProtocPluginIO {
                 var idempotency = ProtoIdempotency.unknown
                 if let options = method.options, options.pointee.has_idempotency_level != 0 {
                     idempotency =
-                        ProtoIdempotency(rawValue: Int32(truncatingIfNeeded: options.pointee.idempotency_level.rawValue))
+                        ProtoIdempotency(
+                            rawValue: Int32(truncatingIfNeeded: options.pointee.idempotency_level.rawValue)
+                        )
                         ?? .unknown
                 }
                 let input = string(method.input_type)
@@ -204,7 +214,10 @@ package enum ProtocPluginIO {
         pointer.map { String(cString: $0) } ?? ""
     }
 
-    private static func strings(_ pointer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ count: Int) -> [String] {
+    private static func strings(
+        _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+        _ count: Int
+    ) -> [String] {
         pointers(pointer, count).map(string)
     }
 

@@ -117,16 +117,24 @@ struct ServiceEmitter {
                     let call = "self.\(Naming.escaped(method.swiftName))"
                     switch method.kind {
                     case "unary":
-                        w.line("router.registerUnary(\(descriptor)) { (request: \(method.request), context) -> \(method.response) in")
+                        w.line(
+                            "router.registerUnary(\(descriptor)) { (request: \(method.request), context) -> \(method.response) in"
+                        )
                         w.line("    try await \(call)(request: request, context: context)")
                     case "serverStreaming":
-                        w.line("router.registerServerStreaming(\(descriptor)) { (request: \(method.request), responses: RPCResponseWriter<\(method.response)>, context) in")
+                        w.line(
+                            "router.registerServerStreaming(\(descriptor)) { (request: \(method.request), responses: RPCResponseWriter<\(method.response)>, context) in"
+                        )
                         w.line("    try await \(call)(request: request, responses: responses, context: context)")
                     case "clientStreaming":
-                        w.line("router.registerClientStreaming(\(descriptor)) { (requests: RPCRequestStream<\(method.request)>, context) -> \(method.response) in")
+                        w.line(
+                            "router.registerClientStreaming(\(descriptor)) { (requests: RPCRequestStream<\(method.request)>, context) -> \(method.response) in"
+                        )
                         w.line("    try await \(call)(requests: requests, context: context)")
                     default:
-                        w.line("router.registerBidirectionalStreaming(\(descriptor)) { (requests: RPCRequestStream<\(method.request)>, responses: RPCResponseWriter<\(method.response)>, context) in")
+                        w.line(
+                            "router.registerBidirectionalStreaming(\(descriptor)) { (requests: RPCRequestStream<\(method.request)>, responses: RPCResponseWriter<\(method.response)>, context) in"
+                        )
                         w.line("    try await \(call)(requests: requests, responses: responses, context: context)")
                     }
                     w.line("}")
@@ -155,7 +163,9 @@ struct ServiceEmitter {
                 let function = Naming.escaped(method.swiftName)
                 switch method.kind {
                 case "unary":
-                    w.line("public func \(function)(_ request: \(method.request), options: RPCCallOptions = .defaults) async throws -> \(method.response) {")
+                    w.line(
+                        "public func \(function)(_ request: \(method.request), options: RPCCallOptions = .defaults) async throws -> \(method.response) {"
+                    )
                     w.line("    try await transport.unary(\(descriptor), request, options: options)")
                 case "serverStreaming":
                     w.line("///")
@@ -165,7 +175,9 @@ struct ServiceEmitter {
                     w.line("    options: RPCCallOptions = .defaults,")
                     w.line("    handle: @Sendable (RPCResponseStream<\(method.response)>) async throws -> Result")
                     w.line(") async throws -> Result {")
-                    w.line("    try await transport.serverStreaming(\(descriptor), request, options: options, handle: handle)")
+                    w.line(
+                        "    try await transport.serverStreaming(\(descriptor), request, options: options, handle: handle)"
+                    )
                 case "clientStreaming":
                     w.line("///")
                     w.line("/// `send` writes the requests; the response arrives after it returns.")
@@ -182,7 +194,9 @@ struct ServiceEmitter {
                     w.line("    send: @escaping @Sendable (RPCRequestWriter<\(method.request)>) async throws -> Void,")
                     w.line("    handle: @Sendable (RPCResponseStream<\(method.response)>) async throws -> Result")
                     w.line(") async throws -> Result {")
-                    w.line("    try await transport.bidirectionalStreaming(\(descriptor), options: options, send: send, handle: handle)")
+                    w.line(
+                        "    try await transport.bidirectionalStreaming(\(descriptor), options: options, send: send, handle: handle)"
+                    )
                 }
                 w.line("}")
             }

@@ -172,7 +172,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     private func handle(_ frame: Frame) throws {
         switch frame.type {
         case .settings:
-            guard frame.streamID == 0 else { throw ConnectionError(.protocolError, "SETTINGS on stream \(frame.streamID)") }
+            guard frame.streamID == 0 else {
+                throw ConnectionError(.protocolError, "SETTINGS on stream \(frame.streamID)")
+            }
             let settings: WireSettings
             do { settings = try WireSettings(serializedBytes: frame.payload) } catch {
                 throw ConnectionError(.protocolError, "malformed SETTINGS payload: \(error)")
@@ -188,13 +190,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             case .deliver: deliver(frame, windowLength: length)
             }
         case .trailers:
-            guard try state.receivedTrailers(streamID: frame.streamID), let call = calls.removeValue(forKey: frame.streamID)
+            guard try state.receivedTrailers(streamID: frame.streamID),
+                let call = calls.removeValue(forKey: frame.streamID)
             else { return }
             call.deadlineTimer?.cancel()
             finish(call, trailers: frame.payload)
             startWaitingCalls()
         case .windowUpdate:
-            guard frame.payload.readableBytes == 4, let raw = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self)
+            guard frame.payload.readableBytes == 4,
+                let raw = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self)
             else { throw ConnectionError(.frameSize, "WINDOW_UPDATE payload must be 4 bytes") }
             switch try state.receivedWindowUpdate(streamID: frame.streamID, increment: Int(raw & 0x7fff_ffff)) {
             case .resumeStream(let id): if let call = calls[id] { processPending(call) }
@@ -202,7 +206,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             case .ignore: break
             }
         case .ping:
-            guard frame.payload.readableBytes == 8 else { throw ConnectionError(.frameSize, "PING payload must be 8 bytes") }
+            guard frame.payload.readableBytes == 8 else {
+                throw ConnectionError(.frameSize, "PING payload must be 8 bytes")
+            }
             if frame.flags.contains(.ack) {
                 pingTimeoutTimer?.cancel()
                 pingTimeoutTimer = nil
@@ -227,22 +233,42 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         var message = frame.payload
         if frame.flags.contains(.compressed) {
             guard let zstd, state.local.acceptsZstd else {
-                return failStream(call, RPCError(code: .internalError, message: "server sent a compressed message this client did not accept"))
+                return failStream(
+                    call,
+                    RPCError(
+                        code: .internalError,
+                        message: "server sent a compressed message this client did not accept"
+                    )
+                )
             }
             do {
-                message = try zstd.decompress(frame.payload, maximumSize: state.local.maximumMessageSize, allocator: context.channel.allocator)
+                message = try zstd.decompress(
+                    frame.payload,
+                    maximumSize: state.local.maximumMessageSize,
+                    allocator: context.channel.allocator
+                )
             } catch {
                 let code: RPCStatusCode = if case .tooLarge = error { .resourceExhausted } else { .internalError }
                 return failStream(call, RPCError(code: code, message: "response: \(error)"))
             }
         } else if message.readableBytes > state.local.maximumMessageSize {
-            return failStream(call, RPCError(code: .resourceExhausted, message: "response of \(message.readableBytes) bytes exceeds the limit of \(state.local.maximumMessageSize)"))
+            return failStream(
+                call,
+                RPCError(
+                    code: .resourceExhausted,
+                    message:
+                        "response of \(message.readableBytes) bytes exceeds the limit of \(state.local.maximumMessageSize)"
+                )
+            )
         }
         switch call.kind {
         case .unary:
             writeWindowUpdates(state.consumed(streamID: frame.streamID, length: windowLength))
             guard call.response == nil else {
-                return failStream(call, RPCError(code: .internalError, message: "\(call.method.path) sent more than one response"))
+                return failStream(
+                    call,
+                    RPCError(code: .internalError, message: "\(call.method.path) sent more than one response")
+                )
             }
             call.response = message
         case .streaming(let queue):
@@ -258,14 +284,24 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                 if trailers.code != 0 { error = Self.rpcError(from: trailers) }
             } catch {
                 call.cancelled = true
-                return complete(call, with: .failure(RPCError(code: .internalError, message: "malformed TRAILERS from the server: \(error)")))
+                return complete(
+                    call,
+                    with: .failure(
+                        RPCError(code: .internalError, message: "malformed TRAILERS from the server: \(error)")
+                    )
+                )
             }
         }
         if let error { return complete(call, with: .failure(error)) }
         switch call.kind {
         case .unary:
             guard let response = call.response else {
-                return complete(call, with: .failure(RPCError(code: .internalError, message: "\(call.method.path) ended without a response")))
+                return complete(
+                    call,
+                    with: .failure(
+                        RPCError(code: .internalError, message: "\(call.method.path) ended without a response")
+                    )
+                )
             }
             complete(call, with: .success(response))
         case .streaming:
@@ -285,7 +321,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         return RPCError(
             code: RPCStatusCode(rawValue: Int(trailers.code)).flatMap { $0 == .ok ? nil : $0 } ?? .unknown,
             message: trailers.message,
-            fieldViolations: trailers.fieldViolations.map { RPCError.FieldViolation(field: $0.field, description: $0.description) },
+            fieldViolations: trailers.fieldViolations.map {
+                RPCError.FieldViolation(field: $0.field, description: $0.description)
+            },
             retryAfter: trailers.retryAfterMs.map { .milliseconds(Int64(min($0, UInt64(Int64.max)))) },
             metadata: metadata
         )
@@ -296,7 +334,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
         call.deadlineTimer?.cancel()
         call.deadlineTimer = nil
         for write in call.pending {
-            write.continuation?.resume(throwing: result.failure ?? RPCError(code: .cancelled, message: "the call has ended"))
+            write.continuation?.resume(
+                throwing: result.failure ?? RPCError(code: .cancelled, message: "the call has ended")
+            )
         }
         call.pending.removeAll()
         call.unaryRequest = nil
@@ -384,10 +424,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     func start(_ call: ClientCall, request: ByteBuffer?) {
         if call.cancelled { return }
         if let failure {
-            return complete(call, with: .failure(RPCError(code: .unavailable, message: "connection lost: \(failure.description)", cause: failure)))
+            return complete(
+                call,
+                with: .failure(
+                    RPCError(code: .unavailable, message: "connection lost: \(failure.description)", cause: failure)
+                )
+            )
         }
         if state.isExhausted {
-            return complete(call, with: .failure(RPCError(code: .unavailable, message: "the connection is going away", cause: NotProcessed())))
+            return complete(
+                call,
+                with: .failure(
+                    RPCError(code: .unavailable, message: "the connection is going away", cause: NotProcessed())
+                )
+            )
         }
         call.unaryRequest = request
         if let timeout = call.options.timeout {
@@ -436,22 +486,30 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     /// headroom, one buffer and one write. False when they do not fit (metadata, a
     /// deadline, compression, a long method path); the caller then writes them apart.
     private func writeUnaryInPlace(_ call: ClientCall, streamID: UInt32, _ request: ByteBuffer) -> Bool {
-        guard call.options.timeout == nil, call.options.metadata.isEmpty, !shouldCompress(request, options: call.options)
+        guard call.options.timeout == nil, call.options.metadata.isEmpty,
+            !shouldCompress(request, options: call.options)
         else { return false }
         let header = cachedHeader(call.method.path)
         let needed = 2 * Wire.frameHeaderSize + header.readableBytes
-        guard request.readerIndex >= needed, state.reserveToSend(streamID: streamID, length: request.readableBytes) else {
+        guard request.readerIndex >= needed, state.reserveToSend(streamID: streamID, length: request.readableBytes)
+        else {
             return false
         }
         var out = request
         let start = out.readerIndex - needed
         out.moveReaderIndex(to: start)
-        out.setInteger(UInt32(truncatingIfNeeded: header.readableBytes) << 8 | UInt32(FrameType.headers.rawValue), at: start)
+        out.setInteger(
+            UInt32(truncatingIfNeeded: header.readableBytes) << 8 | UInt32(FrameType.headers.rawValue),
+            at: start
+        )
         out.setInteger(UInt8(0), at: start + 4)
         out.setInteger(streamID, at: start + 5)
         out.setBuffer(header, at: start + Wire.frameHeaderSize)
         let messageStart = start + Wire.frameHeaderSize + header.readableBytes
-        out.setInteger(UInt32(truncatingIfNeeded: request.readableBytes) << 8 | UInt32(FrameType.message.rawValue), at: messageStart)
+        out.setInteger(
+            UInt32(truncatingIfNeeded: request.readableBytes) << 8 | UInt32(FrameType.message.rawValue),
+            at: messageStart
+        )
         out.setInteger(FrameFlags.endStream.rawValue, at: messageStart + 4)
         out.setInteger(streamID, at: messageStart + 5)
         write(out)
@@ -500,7 +558,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     // MARK: - Writing requests
 
     /// A streaming caller wants to send a message (or, with nil, to half-close).
-    func enqueueRequest(_ call: ClientCall, _ message: ByteBuffer?, end: Bool, _ continuation: CheckedContinuation<Void, any Error>) {
+    func enqueueRequest(
+        _ call: ClientCall,
+        _ message: ByteBuffer?,
+        end: Bool,
+        _ continuation: CheckedContinuation<Void, any Error>
+    ) {
         guard !call.cancelled, failure == nil else {
             continuation.resume(throwing: RPCError(code: .cancelled, message: "the call has ended"))
             return
@@ -520,7 +583,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
                     return
                 }
                 call.pending.removeFirst()
-                write(outbound.frame(streamID: id, flags: next.end ? .endStream : [], allocator: context.channel.allocator))
+                write(
+                    outbound.frame(
+                        streamID: id,
+                        flags: next.end ? .endStream : [],
+                        allocator: context.channel.allocator
+                    )
+                )
             } else {
                 call.pending.removeFirst()
                 var out = context.channel.allocator.buffer(capacity: Wire.frameHeaderSize)
@@ -541,7 +610,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     }
 
     private func prepare(_ message: ByteBuffer, options: RPCCallOptions) -> OutboundMessage {
-        OutboundMessage(message, compressingWith: shouldCompress(message, options: options) ? zstd : nil, allocator: context.channel.allocator)
+        OutboundMessage(
+            message,
+            compressingWith: shouldCompress(message, options: options) ? zstd : nil,
+            allocator: context.channel.allocator
+        )
     }
 
     /// A streaming caller consumed `length` bytes of responses.
@@ -552,7 +625,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private func writeCancel(_ streamID: UInt32, reason: String) {
         var out = context.channel.allocator.buffer(capacity: 32)
-        out.writeFrame(type: .cancel, streamID: streamID) { WireCancel(reason: String(reason.prefix(256))).serialize(into: &$0) }
+        out.writeFrame(type: .cancel, streamID: streamID) {
+            WireCancel(reason: String(reason.prefix(256))).serialize(into: &$0)
+        }
         write(out)
     }
 
@@ -602,7 +677,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             out.writeInteger(UInt64(0x6f32_6f70_696e_6721))
             write(out)
             flushNow()
-            pingTimeoutTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(keepaliveTimeout)) { [self] in
+            pingTimeoutTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(keepaliveTimeout)) {
+                [self] in
                 fail(ClientConnectionFailure(description: "no answer to keepalive ping within \(keepaliveTimeout)"))
                 context?.close(promise: nil)
             }

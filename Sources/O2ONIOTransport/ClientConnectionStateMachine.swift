@@ -64,7 +64,10 @@ struct ClientConnectionStateMachine {
         guard canOpenStream else { return nil }
         let id = nextStreamID
         nextStreamID += 1
-        streams[id] = Stream(inbound: InboundWindow(initial: local.initialStreamWindow), outbound: OutboundWindow(initial: peer.initialStreamWindow))
+        streams[id] = Stream(
+            inbound: InboundWindow(initial: local.initialStreamWindow),
+            outbound: OutboundWindow(initial: peer.initialStreamWindow)
+        )
         return id
     }
 
@@ -129,7 +132,9 @@ struct ClientConnectionStateMachine {
         try requireReady(.windowUpdate)
         guard increment > 0 else { throw ConnectionError(.flowControl, "WINDOW_UPDATE with increment 0") }
         if streamID == 0 {
-            guard connectionOutbound.increase(by: increment) else { throw ConnectionError(.flowControl, "connection window overflow") }
+            guard connectionOutbound.increase(by: increment) else {
+                throw ConnectionError(.flowControl, "connection window overflow")
+            }
             return .resumeAll
         }
         guard var stream = streams[streamID] else { return .ignore }

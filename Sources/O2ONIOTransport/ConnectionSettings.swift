@@ -53,12 +53,15 @@ public struct O2OConnectionSettings: Sendable, Hashable {
         self.init(
             maximumFrameSize: frameSize,
             maximumMessageSize: wire.maxMessageSize == 0 ? nil : Int(wire.maxMessageSize),
-            maximumConcurrentStreams: wire.maxConcurrentStreams == 0 ? defaults.maximumConcurrentStreams : Int(wire.maxConcurrentStreams),
-            initialStreamWindow: wire.initialStreamWindow == 0 ? defaults.initialStreamWindow : Int(wire.initialStreamWindow),
+            maximumConcurrentStreams: wire.maxConcurrentStreams == 0
+                ? defaults.maximumConcurrentStreams : Int(wire.maxConcurrentStreams),
+            initialStreamWindow: wire.initialStreamWindow == 0
+                ? defaults.initialStreamWindow : Int(wire.initialStreamWindow),
             initialConnectionWindow: wire.initialConnectionWindow == 0
                 ? defaults.initialConnectionWindow : Int(wire.initialConnectionWindow),
             acceptsZstd: wire.acceptedCompression.contains("zstd"),
-            minimumPingInterval: wire.minPingIntervalMs == 0 ? .seconds(10) : .milliseconds(Int64(wire.minPingIntervalMs)),
+            minimumPingInterval: wire.minPingIntervalMs == 0
+                ? .seconds(10) : .milliseconds(Int64(wire.minPingIntervalMs)),
             agent: String(wire.agent.prefix(128))
         )
     }
@@ -73,8 +76,13 @@ public struct O2OConnectionSettings: Sendable, Hashable {
             initialStreamWindow: UInt32(initialStreamWindow),
             initialConnectionWindow: UInt32(initialConnectionWindow),
             acceptedCompression: acceptsZstd ? ["zstd"] : [],
-            minPingIntervalMs: UInt32(min(minimumPingInterval.components.seconds * 1000
-                + minimumPingInterval.components.attoseconds / 1_000_000_000_000_000, Int64(UInt32.max))),
+            minPingIntervalMs: UInt32(
+                min(
+                    minimumPingInterval.components.seconds * 1000
+                        + minimumPingInterval.components.attoseconds / 1_000_000_000_000_000,
+                    Int64(UInt32.max)
+                )
+            ),
             agent: agent
         )
     }

@@ -57,7 +57,8 @@ struct WindowUpdates: Sendable, Hashable {
     var stream: (id: UInt32, increment: Int)?
 
     static func == (lhs: WindowUpdates, rhs: WindowUpdates) -> Bool {
-        lhs.connection == rhs.connection && lhs.stream?.id == rhs.stream?.id && lhs.stream?.increment == rhs.stream?.increment
+        lhs.connection == rhs.connection && lhs.stream?.id == rhs.stream?.id
+            && lhs.stream?.increment == rhs.stream?.increment
     }
 
     func hash(into hasher: inout Hasher) {

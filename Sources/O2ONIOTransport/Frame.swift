@@ -84,7 +84,12 @@ enum Wire {
 extension ByteBuffer {
     /// Writes a frame header.
     @inline(__always)
-    @_spi(Benchmarking) public mutating func writeFrameHeader(length: Int, type: FrameType, flags: FrameFlags, streamID: UInt32) {
+    @_spi(Benchmarking) public mutating func writeFrameHeader(
+        length: Int,
+        type: FrameType,
+        flags: FrameFlags,
+        streamID: UInt32
+    ) {
         precondition(length <= Wire.maximumFrameSizeLimit, "frame payload of \(length) bytes")
         // One 32-bit write for length and type, then flags and the stream id.
         writeInteger(UInt32(truncatingIfNeeded: length) << 8 | UInt32(type.rawValue))
@@ -93,7 +98,12 @@ extension ByteBuffer {
     }
 
     /// Writes a whole frame with the given payload bytes.
-    @_spi(Benchmarking) public mutating func writeFrame(type: FrameType, flags: FrameFlags = [], streamID: UInt32, payload: ByteBuffer) {
+    @_spi(Benchmarking) public mutating func writeFrame(
+        type: FrameType,
+        flags: FrameFlags = [],
+        streamID: UInt32,
+        payload: ByteBuffer
+    ) {
         writeFrameHeader(length: payload.readableBytes, type: type, flags: flags, streamID: streamID)
         writeImmutableBuffer(payload)
     }

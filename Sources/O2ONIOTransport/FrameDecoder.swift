@@ -4,7 +4,8 @@ import NIOCore
 /// (docs/PROTOCOL.md, section 13).
 struct ConnectionError: Error, Sendable, Hashable, CustomStringConvertible {
     enum Code: Int32, Sendable {
-        case noError = 0, protocolError, frameSize, flowControl, enhanceYourCalm, internalError, settingsTimeout, refused
+        case noError = 0
+        case protocolError, frameSize, flowControl, enhanceYourCalm, internalError, settingsTimeout, refused
     }
 
     var code: Code
@@ -70,7 +71,14 @@ struct ConnectionError: Error, Sendable, Hashable, CustomStringConvertible {
         guard buffer.readableBytes >= Wire.frameHeaderSize + length else { return nil }
         buffer.moveReaderIndex(forwardBy: Wire.frameHeaderSize)
         let payload = buffer.readSlice(length: length)!
-        return .frame(Frame(type: type, flags: FrameFlags(rawValue: flags), streamID: stream & Wire.maximumStreamID, payload: payload))
+        return .frame(
+            Frame(
+                type: type,
+                flags: FrameFlags(rawValue: flags),
+                streamID: stream & Wire.maximumStreamID,
+                payload: payload
+            )
+        )
     }
 
     public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> InboundUnit? {

@@ -39,8 +39,12 @@ public struct O2ORetryPolicy: Sendable, Hashable {
     public var maximumBackoff: Duration
     public var multiplier: Double
 
-    public init(maximumAttempts: Int = 3, initialBackoff: Duration = .milliseconds(50),
-                maximumBackoff: Duration = .seconds(1), multiplier: Double = 2) {
+    public init(
+        maximumAttempts: Int = 3,
+        initialBackoff: Duration = .milliseconds(50),
+        maximumBackoff: Duration = .seconds(1),
+        multiplier: Double = 2
+    ) {
         self.maximumAttempts = max(1, maximumAttempts)
         self.initialBackoff = initialBackoff
         self.maximumBackoff = maximumBackoff
@@ -128,7 +132,10 @@ public final class O2OClientChannel: RPCClientTransport, Sendable {
     /// - Parameters:
     ///   - configuration: Target, TLS, limits, timeouts.
     ///   - eventLoopGroup: The event loops; NIO's shared singleton by default.
-    public init(configuration: O2OClientConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+    public init(
+        configuration: O2OClientConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) throws {
         self.configuration = configuration
         self.loop = eventLoopGroup.next()
         self.executor = EventLoopTaskExecutor(loop: loop)
@@ -150,7 +157,11 @@ public final class O2OClientChannel: RPCClientTransport, Sendable {
 
     // MARK: - Calls
 
-    public func unary(_ method: RPCMethodDescriptor, request: ByteBuffer, options: RPCCallOptions) async throws -> ByteBuffer {
+    public func unary(
+        _ method: RPCMethodDescriptor,
+        request: ByteBuffer,
+        options: RPCCallOptions
+    ) async throws -> ByteBuffer {
         var options = options
         if options.timeout == nil { options.timeout = configuration.defaultTimeout }
         let deadline = options.timeout.map { ContinuousClock.now + $0 }
@@ -273,7 +284,8 @@ public final class O2OClientChannel: RPCClientTransport, Sendable {
                 throw RPCError(code: .unavailable, message: "the client is closed")
             case .sleep(let until, let lastFailure):
                 if let deadline, until >= deadline {
-                    throw lastFailure ?? RPCError(code: .unavailable, message: "cannot connect to \(configuration.target)")
+                    throw lastFailure
+                        ?? RPCError(code: .unavailable, message: "cannot connect to \(configuration.target)")
                 }
                 try await Task.sleep(until: until, clock: .continuous)
             case .wait(let future):
@@ -301,7 +313,10 @@ public final class O2OClientChannel: RPCClientTransport, Sendable {
                     if let sslContext {
                         var hostname: String?
                         if case .tcp(let host, _) = target { hostname = configuration.tls?.serverHostname ?? host }
-                        let tlsHandler = try NIOSSLClientHandler(context: sslContext, serverHostname: hostname.flatMap { Self.isIPAddress($0) ? nil : $0 })
+                        let tlsHandler = try NIOSSLClientHandler(
+                            context: sslContext,
+                            serverHostname: hostname.flatMap { Self.isIPAddress($0) ? nil : $0 }
+                        )
                         try channel.pipeline.syncOperations.addHandler(tlsHandler)
                     }
                     let handler = ClientConnectionHandler(
@@ -320,7 +335,11 @@ public final class O2OClientChannel: RPCClientTransport, Sendable {
         case .unixSocket(let path): connect = bootstrap.connect(unixDomainSocketPath: path)
         }
         let timeout = loop.scheduleTask(in: TimeAmount(configuration.connectTimeout)) {
-            readyPromise.fail(ClientConnectionFailure(description: "no SETTINGS from the server within \(configuration.connectTimeout)"))
+            readyPromise.fail(
+                ClientConnectionFailure(
+                    description: "no SETTINGS from the server within \(configuration.connectTimeout)"
+                )
+            )
         }
         let connection = connect.flatMap { channel -> EventLoopFuture<Connection> in
             let handler = try! channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self)
@@ -341,10 +360,13 @@ public final class O2OClientChannel: RPCClientTransport, Sendable {
                     state = .ready(connection)
                 case .failure(let error):
                     let backoff = min(
-                        (previousBackoff ?? configuration.reconnectBackoff.initial / 2) * 2, configuration.reconnectBackoff.maximum
+                        (previousBackoff ?? configuration.reconnectBackoff.initial / 2) * 2,
+                        configuration.reconnectBackoff.maximum
                     )
                     state = .idle(
-                        lastFailure: Self.connectError(target, error), retryAt: .now + backoff, backoff: backoff
+                        lastFailure: Self.connectError(target, error),
+                        retryAt: .now + backoff,
+                        backoff: backoff
                     )
                 }
             }
@@ -366,7 +388,9 @@ public final class O2OClientChannel: RPCClientTransport, Sendable {
         default:
             let text = String(describing: error)
             if text.contains("connectTimeout") { return "connect timed out" }
-            if text.contains("Connection refused") || text.contains("connection refused") { return "connection refused" }
+            if text.contains("Connection refused") || text.contains("connection refused") {
+                return "connection refused"
+            }
             return text
         }
     }

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 public import Logging
 public import NIOCore
 import NIOPosix
@@ -10,6 +5,12 @@ import NIOSSL
 public import O2ORPC
 public import ServiceLifecycle
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Where a server listens.
 public enum O2OListenAddress: Sendable, Hashable, CustomStringConvertible {
@@ -202,7 +203,9 @@ public final class O2OServer: Service, Sendable {
                 case .tcp(let host, let port):
                     channels.append(try await bootstrap.bind(host: host, port: port).get())
                 case .unixSocket(let path):
-                    channels.append(try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get())
+                    channels.append(
+                        try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true).get()
+                    )
                 }
             }
         } catch {
@@ -213,7 +216,9 @@ public final class O2OServer: Service, Sendable {
     }
 
     private static func makeSSLContext(_ files: O2OTLSFiles) throws -> NIOSSLContext {
-        let chain = try NIOSSLCertificate.fromPEMFile(files.certificateChainPath).map { NIOSSLCertificateSource.certificate($0) }
+        let chain = try NIOSSLCertificate.fromPEMFile(files.certificateChainPath).map {
+            NIOSSLCertificateSource.certificate($0)
+        }
         let key = try NIOSSLPrivateKey(file: files.privateKeyPath, format: .pem)
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         tls.applicationProtocols = ["o2o/1"]

@@ -43,7 +43,10 @@ struct OutboundMessage {
         var out = payload
         let start = out.readerIndex - Wire.frameHeaderSize
         out.moveReaderIndex(to: start)
-        out.setInteger(UInt32(truncatingIfNeeded: payload.readableBytes) << 8 | UInt32(FrameType.message.rawValue), at: start)
+        out.setInteger(
+            UInt32(truncatingIfNeeded: payload.readableBytes) << 8 | UInt32(FrameType.message.rawValue),
+            at: start
+        )
         out.setInteger(flags.rawValue, at: start + 4)
         out.setInteger(streamID & Wire.maximumStreamID, at: start + 5)
         return out

@@ -1,12 +1,13 @@
+import Logging
+import NIOCore
+import O2OMessages
+import O2ORPC
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Logging
-import NIOCore
-import O2OMessages
-import O2ORPC
 
 /// Serves one connection: decodes frames, drives the connection state machine, runs
 /// each call's handler as a Swift task, and writes responses with flow control and
@@ -188,7 +189,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             switch try state.receivedHeaders(streamID: frame.streamID, endStream: endStream) {
             case .open:
                 if let cached {
-                    startCall(streamID: frame.streamID, handler: cached, metadata: RPCMetadata(), timeoutMicros: 0, endStream: endStream)
+                    startCall(
+                        streamID: frame.streamID,
+                        handler: cached,
+                        metadata: RPCMetadata(),
+                        timeoutMicros: 0,
+                        endStream: endStream
+                    )
                 } else if let header {
                     startCall(streamID: frame.streamID, header: header, payload: frame.payload, endStream: endStream)
                 }
@@ -211,12 +218,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 endOfRequests(streamID: frame.streamID)
             }
         case .cancel:
-            if try state.receivedCancel(streamID: frame.streamID, now: .now) == .cancel, let call = calls.removeValue(forKey: frame.streamID) {
+            if try state.receivedCancel(streamID: frame.streamID, now: .now) == .cancel,
+                let call = calls.removeValue(forKey: frame.streamID)
+            {
                 abandon(call, error: RPCError(code: .cancelled, message: "cancelled by the client"))
                 streamClosed()
             }
         case .windowUpdate:
-            guard frame.payload.readableBytes == 4, let raw = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self)
+            guard frame.payload.readableBytes == 4,
+                let raw = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self)
             else { throw ConnectionError(.frameSize, "WINDOW_UPDATE payload must be 4 bytes") }
             switch try state.receivedWindowUpdate(streamID: frame.streamID, increment: Int(raw & 0x7fff_ffff)) {
             case .resumeStream(let id):
@@ -228,14 +238,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             }
         case .ping:
             guard frame.streamID == 0 else { throw ConnectionError(.protocolError, "PING on stream \(frame.streamID)") }
-            guard frame.payload.readableBytes == 8 else { throw ConnectionError(.frameSize, "PING payload must be 8 bytes") }
+            guard frame.payload.readableBytes == 8 else {
+                throw ConnectionError(.frameSize, "PING payload must be 8 bytes")
+            }
             if try state.receivedPing(ack: frame.flags.contains(.ack), now: .now) == .acknowledge {
                 var out = context.channel.allocator.buffer(capacity: Wire.frameHeaderSize + 8)
                 out.writeFrame(type: .ping, flags: .ack, streamID: 0, payload: frame.payload)
                 write(out)
             }
         case .goAway:
-            guard frame.streamID == 0 else { throw ConnectionError(.protocolError, "GOAWAY on stream \(frame.streamID)") }
+            guard frame.streamID == 0 else {
+                throw ConnectionError(.protocolError, "GOAWAY on stream \(frame.streamID)")
+            }
             state.receivedGoAway()
             if calls.isEmpty { closeConnection() }
         case .trailers:
@@ -258,10 +272,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func startCall(streamID: UInt32, header: WireCallHeader, payload: ByteBuffer, endStream: Bool) {
         guard header.method.utf8.count <= 256 else {
-            return rejectOpenStream(streamID, RPCError(code: .invalidArgument, message: "method path longer than 256 bytes"))
+            return rejectOpenStream(
+                streamID,
+                RPCError(code: .invalidArgument, message: "method path longer than 256 bytes")
+            )
         }
         guard let handler = shared.router.handler(forPath: header.method) else {
-            return rejectOpenStream(streamID, RPCError(code: .unimplemented, message: "unknown method \(header.method)"))
+            return rejectOpenStream(
+                streamID,
+                RPCError(code: .unimplemented, message: "unknown method \(header.method)")
+            )
         }
         if header.metadata.isEmpty, header.timeoutMicros == 0, headerCache.count < 1024 {
             // A copy: the payload is a slice of a large read buffer.
@@ -269,7 +289,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         }
         switch Self.metadata(from: header.metadata) {
         case .success(let metadata):
-            startCall(streamID: streamID, handler: handler, metadata: metadata, timeoutMicros: header.timeoutMicros, endStream: endStream)
+            startCall(
+                streamID: streamID,
+                handler: handler,
+                metadata: metadata,
+                timeoutMicros: header.timeoutMicros,
+                endStream: endStream
+            )
         case .failure(let error):
             rejectOpenStream(streamID, error)
         }
@@ -287,7 +313,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         callsStarted += 1
         let micros = Int64(min(timeoutMicros, 86_400_000_000 * 365))
         let callContext = RPCServerContext(
-            method: handler.method, metadata: metadata, deadline: micros > 0 ? .now + .microseconds(micros) : nil, peer: peer
+            method: handler.method,
+            metadata: metadata,
+            deadline: micros > 0 ? .now + .microseconds(micros) : nil,
+            peer: peer
         )
         let call = Call(streamID: streamID, handler: handler, context: callContext)
         calls[streamID] = call
@@ -299,7 +328,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         switch handler.body {
         case .unary:
             if endStream {
-                failCall(streamID, RPCError(code: .invalidArgument, message: "\(handler.method.path) expects one request message, got none"))
+                failCall(
+                    streamID,
+                    RPCError(
+                        code: .invalidArgument,
+                        message: "\(handler.method.path) expects one request message, got none"
+                    )
+                )
             }
         case .streaming(let body):
             let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -392,7 +427,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             guard call.unaryRequest == nil, call.task == nil else {
                 return failCall(
                     frame.streamID,
-                    RPCError(code: .invalidArgument, message: "\(call.handler.method.path) expects one request message, got more")
+                    RPCError(
+                        code: .invalidArgument,
+                        message: "\(call.handler.method.path) expects one request message, got more"
+                    )
                 )
             }
             if endStream {
@@ -410,15 +448,27 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let limit = shared.options.settings.maximumMessageSize
         guard frame.flags.contains(.compressed) else {
             guard frame.payload.readableBytes <= limit else {
-                return .failure(RPCError(code: .resourceExhausted, message: "message of \(frame.payload.readableBytes) bytes exceeds the limit of \(limit)"))
+                return .failure(
+                    RPCError(
+                        code: .resourceExhausted,
+                        message: "message of \(frame.payload.readableBytes) bytes exceeds the limit of \(limit)"
+                    )
+                )
             }
             return .success(frame.payload)
         }
         guard shared.options.settings.acceptsZstd, let zstd else {
-            return .failure(RPCError(code: .invalidArgument, message: "compressed message, but this server did not accept compression"))
+            return .failure(
+                RPCError(
+                    code: .invalidArgument,
+                    message: "compressed message, but this server did not accept compression"
+                )
+            )
         }
         do {
-            return .success(try zstd.decompress(frame.payload, maximumSize: limit, allocator: context.channel.allocator))
+            return .success(
+                try zstd.decompress(frame.payload, maximumSize: limit, allocator: context.channel.allocator)
+            )
         } catch {
             if case .tooLarge = error { return .failure(RPCError(code: .resourceExhausted, message: "\(error)")) }
             return .failure(RPCError(code: .invalidArgument, message: "\(error)"))
@@ -433,7 +483,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 call.unaryRequest = nil
                 startUnary(call, request: request)
             } else if call.task == nil {
-                failCall(streamID, RPCError(code: .invalidArgument, message: "\(call.handler.method.path) expects one request message, got none"))
+                failCall(
+                    streamID,
+                    RPCError(
+                        code: .invalidArgument,
+                        message: "\(call.handler.method.path) expects one request message, got none"
+                    )
+                )
             }
         case .streaming:
             call.requests?.finish()
@@ -493,7 +549,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     // MARK: - Writing
 
     /// A streaming handler wants to send a message.
-    fileprivate func enqueueMessage(_ streamID: UInt32, _ message: ByteBuffer, _ continuation: CheckedContinuation<Void, any Error>) {
+    fileprivate func enqueueMessage(
+        _ streamID: UInt32,
+        _ message: ByteBuffer,
+        _ continuation: CheckedContinuation<Void, any Error>
+    ) {
         guard let call = calls[streamID] else {
             continuation.resume(throwing: RPCError(code: .cancelled, message: "the call has ended"))
             return
@@ -543,15 +603,25 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     /// The response as it goes on the wire: compressed when the client accepts zstd
     /// and the message reaches the threshold.
     private func prepare(_ message: ByteBuffer) -> OutboundMessage {
-        let compress = zstd != nil && state.peer.acceptsZstd && message.readableBytes >= shared.options.compressionThreshold
+        let compress =
+            zstd != nil && state.peer.acceptsZstd && message.readableBytes >= shared.options.compressionThreshold
         // A handler may finish after the channel went away; its answer is then dropped later.
-        return OutboundMessage(message, compressingWith: compress ? zstd : nil, allocator: context?.channel.allocator ?? ByteBufferAllocator())
+        return OutboundMessage(
+            message,
+            compressingWith: compress ? zstd : nil,
+            allocator: context?.channel.allocator ?? ByteBufferAllocator()
+        )
     }
 
     /// Writes a MESSAGE frame, followed by an empty (OK) TRAILERS frame when
     /// `appendingOKTrailers`.
     private func writeMessage(streamID: UInt32, _ message: OutboundMessage, appendingOKTrailers: Bool) {
-        var out = message.frame(streamID: streamID, flags: [], spare: Wire.frameHeaderSize, allocator: context.channel.allocator)
+        var out = message.frame(
+            streamID: streamID,
+            flags: [],
+            spare: Wire.frameHeaderSize,
+            allocator: context.channel.allocator
+        )
         if appendingOKTrailers {
             out.writeFrameHeader(length: 0, type: .trailers, flags: [], streamID: streamID)
         }
@@ -569,9 +639,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         var trailers = WireTrailers()
         trailers.code = UInt32(error.code.rawValue)
         trailers.message = error.message
-        trailers.fieldViolations = error.fieldViolations.map { WireFieldViolation(field: $0.field, description: $0.description) }
+        trailers.fieldViolations = error.fieldViolations.map {
+            WireFieldViolation(field: $0.field, description: $0.description)
+        }
         if let retryAfter = error.retryAfter {
-            trailers.retryAfterMs = UInt64(max(0, retryAfter.components.seconds * 1000 + retryAfter.components.attoseconds / 1_000_000_000_000_000))
+            trailers.retryAfterMs = UInt64(
+                max(0, retryAfter.components.seconds * 1000 + retryAfter.components.attoseconds / 1_000_000_000_000_000)
+            )
         }
         trailers.metadata = error.metadata.entries.map(Self.wireEntry)
         if let requestID {
@@ -695,9 +769,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func snapshot() -> O2OConnectionSnapshot {
         O2OConnectionSnapshot(
-            id: connectionID, peer: peer, openedAt: openedAt, principal: lastPrincipal, openStreams: calls.count,
-            callsStarted: callsStarted, bytesReceived: bytesReceived, bytesSent: bytesSent,
-            compression: zstd != nil && state.peer.acceptsZstd, agent: agent
+            id: connectionID,
+            peer: peer,
+            openedAt: openedAt,
+            principal: lastPrincipal,
+            openStreams: calls.count,
+            callsStarted: callsStarted,
+            bytesReceived: bytesReceived,
+            bytesSent: bytesSent,
+            compression: zstd != nil && state.peer.acceptsZstd,
+            agent: agent
         )
     }
 
@@ -711,7 +792,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         var total = 0
         for entry in entries {
             guard RPCMetadata.isValidKey(entry.key) else {
-                return .failure(RPCError(code: .invalidArgument, message: "metadata key '\(entry.key.prefix(64))' is not 1 to 128 characters of [a-z0-9-_.]"))
+                return .failure(
+                    RPCError(
+                        code: .invalidArgument,
+                        message: "metadata key '\(entry.key.prefix(64))' is not 1 to 128 characters of [a-z0-9-_.]"
+                    )
+                )
             }
             total += entry.key.utf8.count
             switch entry.value {

@@ -125,7 +125,11 @@ struct ServerConnectionStateMachine {
         case ignore(WindowUpdates)
     }
 
-    mutating func receivedMessage(streamID: UInt32, length: Int, endStream: Bool) throws(ConnectionError) -> MessageAction {
+    mutating func receivedMessage(
+        streamID: UInt32,
+        length: Int,
+        endStream: Bool
+    ) throws(ConnectionError) -> MessageAction {
         try requireActive(.message)
         try requireStreamFrame(.message, streamID)
         framesSinceLastPing = true
@@ -176,7 +180,8 @@ struct ServerConnectionStateMachine {
         case ignore
     }
 
-    mutating func receivedCancel(streamID: UInt32, now: ContinuousClock.Instant) throws(ConnectionError) -> CancelAction {
+    mutating func receivedCancel(streamID: UInt32, now: ContinuousClock.Instant) throws(ConnectionError) -> CancelAction
+    {
         try requireActive(.cancel)
         try requireStreamFrame(.cancel, streamID)
         if let start = cancelWindowStart, now - start < .seconds(1) {

@@ -44,10 +44,18 @@ final class ZstdCodec {
         _ = input.withUnsafeReadableBytes { source in
             output.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { destination in
                 let written = ZSTD_compressCCtx(
-                    compressionContext, destination.baseAddress, destination.count, source.baseAddress, source.count, level
+                    compressionContext,
+                    destination.baseAddress,
+                    destination.count,
+                    source.baseAddress,
+                    source.count,
+                    level
                 )
                 // Compressing into a buffer of compressBound bytes cannot fail.
-                precondition(ZSTD_isError(written) == 0, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
+                precondition(
+                    ZSTD_isError(written) == 0,
+                    "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))"
+                )
                 return written
             }
         }
@@ -64,13 +72,19 @@ final class ZstdCodec {
 
     /// Decompresses one zstd frame, refusing it before allocating anything when it
     /// declares more than `maximumSize` bytes or no size at all.
-    func decompress(_ input: ByteBuffer, maximumSize: Int, allocator: ByteBufferAllocator) throws(ZstdError) -> ByteBuffer {
+    func decompress(
+        _ input: ByteBuffer,
+        maximumSize: Int,
+        allocator: ByteBufferAllocator
+    ) throws(ZstdError) -> ByteBuffer {
         let result: Result<ByteBuffer, ZstdError> = input.withUnsafeReadableBytes { source in
             let declared = ZSTD_getFrameContentSize(source.baseAddress, source.count)
             // ZSTD_CONTENTSIZE_UNKNOWN and ZSTD_CONTENTSIZE_ERROR.
             if declared == UInt64.max { return .failure(.unknownSize) }
             if declared == UInt64.max - 1 { return .failure(.corrupt("not a zstd frame")) }
-            guard declared <= UInt64(maximumSize) else { return .failure(.tooLarge(declared: declared, limit: maximumSize)) }
+            guard declared <= UInt64(maximumSize) else {
+                return .failure(.tooLarge(declared: declared, limit: maximumSize))
+            }
             let frameSize = ZSTD_findFrameCompressedSize(source.baseAddress, source.count)
             guard ZSTD_isError(frameSize) == 0, frameSize == source.count else {
                 return .failure(.corrupt("data after the zstd frame, or a truncated frame"))
@@ -82,7 +96,11 @@ final class ZstdCodec {
                 // The destination holds exactly the declared size: a frame that
                 // decompresses to more fails here instead of growing the buffer.
                 let written = ZSTD_decompressDCtx(
-                    decompressionContext, destination.baseAddress, size, source.baseAddress, source.count
+                    decompressionContext,
+                    destination.baseAddress,
+                    size,
+                    source.baseAddress,
+                    source.count
                 )
                 if ZSTD_isError(written) != 0 {
                     failure = .corrupt(String(cString: ZSTD_getErrorName(written)))

@@ -45,7 +45,10 @@ public struct RPCAuthInterceptor: RPCServerInterceptor {
     public func intercept(context: RPCServerContext, next: (RPCServerContext) async throws -> Void) async throws {
         guard let required = policy.requiredRole(for: context.method) else { return try await next(context) }
         guard let header = context.metadata[RPCMetadata.Keys.authorization] else {
-            throw RPCError(code: .unauthenticated, message: "missing authorization: send 'authorization: Bearer <token>'")
+            throw RPCError(
+                code: .unauthenticated,
+                message: "missing authorization: send 'authorization: Bearer <token>'"
+            )
         }
         guard header.hasPrefix("Bearer "), let principal = principals[String(header.dropFirst(7))] else {
             throw RPCError(code: .unauthenticated, message: "invalid token")
@@ -53,7 +56,8 @@ public struct RPCAuthInterceptor: RPCServerInterceptor {
         guard principal.role >= required else {
             throw RPCError(
                 code: .permissionDenied,
-                message: "\(context.method.path) needs role \(required.rawValue); token '\(principal.name)' has \(principal.role.rawValue)"
+                message:
+                    "\(context.method.path) needs role \(required.rawValue); token '\(principal.name)' has \(principal.role.rawValue)"
             )
         }
         var context = context

@@ -12,7 +12,11 @@ public final class RPCInProcessTransport: RPCClientTransport {
     /// - Parameters:
     ///   - services: The services to host.
     ///   - interceptors: Server interceptors, outermost first.
-    public init(services: [any RPCService], interceptors: [any RPCServerInterceptor] = [], streamBufferBytes: Int = 262_144) {
+    public init(
+        services: [any RPCService],
+        interceptors: [any RPCServerInterceptor] = [],
+        streamBufferBytes: Int = 262_144
+    ) {
         self.router = RPCRouter(services: services)
         self.interceptors = RPCServerInterceptorChain(interceptors)
         self.streamBufferBytes = streamBufferBytes
@@ -34,7 +38,11 @@ public final class RPCInProcessTransport: RPCClientTransport {
         return handler
     }
 
-    public func unary(_ method: RPCMethodDescriptor, request: ByteBuffer, options: RPCCallOptions) async throws -> ByteBuffer {
+    public func unary(
+        _ method: RPCMethodDescriptor,
+        request: ByteBuffer,
+        options: RPCCallOptions
+    ) async throws -> ByteBuffer {
         let handler = try handler(for: method)
         guard case .unary(let body) = handler.body else {
             throw RPCError(code: .unimplemented, message: "\(method.path) is not a unary method")
@@ -74,7 +82,10 @@ public final class RPCInProcessTransport: RPCClientTransport {
                                 try await serve(requests, QueueSink(queue: responses), context)
                             case .unary(let serve):
                                 guard let request = try await requests.next() else {
-                                    throw RPCError(code: .invalidArgument, message: "\(method.path) expects one request message, got none")
+                                    throw RPCError(
+                                        code: .invalidArgument,
+                                        message: "\(method.path) expects one request message, got none"
+                                    )
                                 }
                                 try await QueueSink(queue: responses).write(try await serve(request, context))
                             }
@@ -144,7 +155,11 @@ public struct RPCInterceptingTransport: RPCClientTransport {
         self.interceptors = RPCClientInterceptorChain(interceptors)
     }
 
-    public func unary(_ method: RPCMethodDescriptor, request: ByteBuffer, options: RPCCallOptions) async throws -> ByteBuffer {
+    public func unary(
+        _ method: RPCMethodDescriptor,
+        request: ByteBuffer,
+        options: RPCCallOptions
+    ) async throws -> ByteBuffer {
         var response: ByteBuffer?
         try await interceptors.run(method, options) { options in
             response = try await base.unary(method, request: request, options: options)

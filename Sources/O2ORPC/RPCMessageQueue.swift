@@ -59,16 +59,17 @@ public final class RPCMessageQueue: RPCInboundMessageSource, Sendable {
     public func fail(_ error: any Error) { end(.failed(error)) }
 
     private func end(_ end: End) {
-        let (consumer, producers): (CheckedContinuation<ByteBuffer?, any Error>?, [CheckedContinuation<Void, any Error>]) =
-            state.withLock { state in
-                guard state.end == nil else { return (nil, []) }
-                state.end = end
-                let producers = state.producers
-                state.producers = []
-                let consumer = state.consumer
-                state.consumer = nil
-                return (consumer, producers)
-            }
+        let (consumer, producers):
+            (CheckedContinuation<ByteBuffer?, any Error>?, [CheckedContinuation<Void, any Error>]) =
+                state.withLock { state in
+                    guard state.end == nil else { return (nil, []) }
+                    state.end = end
+                    let producers = state.producers
+                    state.producers = []
+                    let consumer = state.consumer
+                    state.consumer = nil
+                    return (consumer, producers)
+                }
         for producer in producers { producer.resume() }
         guard let consumer else { return }
         switch end {

@@ -58,7 +58,8 @@ public final class RPCMetrics: Sendable {
 
     /// A call finished with `code` after `duration`.
     public func finished(_ path: String, code: RPCStatusCode, duration: Duration) {
-        let micros = UInt64(max(0, duration.components.seconds)) * 1_000_000
+        let micros =
+            UInt64(max(0, duration.components.seconds)) * 1_000_000
             + UInt64(max(0, duration.components.attoseconds / 1_000_000_000_000))
         methods.withLock { state in
             state[path, default: MethodState()].finish(code: code, micros: micros)
@@ -70,10 +71,14 @@ public final class RPCMetrics: Sendable {
         methods.withLock { state in
             state.map { path, method in
                 MethodSnapshot(
-                    path: path, calls: method.calls, errors: method.errors,
-                    byCode: Dictionary(uniqueKeysWithValues: method.byCode.enumerated().compactMap { code, count in
-                        count == 0 ? nil : RPCStatusCode(rawValue: code).map { ($0, count) }
-                    }),
+                    path: path,
+                    calls: method.calls,
+                    errors: method.errors,
+                    byCode: Dictionary(
+                        uniqueKeysWithValues: method.byCode.enumerated().compactMap { code, count in
+                            count == 0 ? nil : RPCStatusCode(rawValue: code).map { ($0, count) }
+                        }
+                    ),
                     inFlight: method.inFlight,
                     p50Micros: method.calls == 0 ? 0 : method.latency.valueAtPercentile(50),
                     p90Micros: method.calls == 0 ? 0 : method.latency.valueAtPercentile(90),

@@ -13,9 +13,11 @@ public struct RPCMethodHandler: Sendable {
     /// Unary: decode the request, run the service, return the encoded response.
     public typealias Unary = @Sendable (_ request: ByteBuffer, _ context: RPCServerContext) async throws -> ByteBuffer
     /// Every other kind: read requests from the source, write responses to the sink.
-    public typealias Streaming = @Sendable (
-        _ requests: any RPCInboundMessageSource, _ responses: any RPCOutboundMessageSink, _ context: RPCServerContext
-    ) async throws -> Void
+    public typealias Streaming =
+        @Sendable (
+            _ requests: any RPCInboundMessageSource, _ responses: any RPCOutboundMessageSink,
+            _ context: RPCServerContext
+        ) async throws -> Void
 
     /// How the handler runs.
     public enum Body: Sendable {
@@ -126,7 +128,8 @@ public struct RPCRouter: Sendable {
     /// Registers a bidirectional-streaming method.
     public mutating func registerBidirectionalStreaming<Request: RPCMessage, Response: RPCMessage>(
         _ method: RPCMethodDescriptor,
-        _ body: @escaping @Sendable (RPCRequestStream<Request>, RPCResponseWriter<Response>, RPCServerContext)
+        _ body:
+            @escaping @Sendable (RPCRequestStream<Request>, RPCResponseWriter<Response>, RPCServerContext)
             async throws -> Void
     ) {
         precondition(method.kind == .bidirectionalStreaming, "\(method.path) is not bidirectional")

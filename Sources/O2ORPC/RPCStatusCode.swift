@@ -5,7 +5,8 @@
 /// added without breaking exhaustive switches in users' code.
 public struct RPCStatusCode: Sendable, Hashable, CustomStringConvertible {
     private enum Wrapped: UInt8, CaseIterable {
-        case ok = 0, cancelled, unknown, invalidArgument, deadlineExceeded, notFound, alreadyExists,
+        case ok = 0
+        case cancelled, unknown, invalidArgument, deadlineExceeded, notFound, alreadyExists,
             permissionDenied, resourceExhausted, failedPrecondition, aborted, outOfRange,
             unimplemented, internalError, unavailable, dataLoss, unauthenticated
     }

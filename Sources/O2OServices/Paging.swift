@@ -35,12 +35,18 @@ public enum Paging {
             } catch let error as RecordError {
                 throw RPCError.invalidArgument(field: "\(field).page_token", error.message)
             }
-            guard bytes.count == 4 else { throw RPCError.invalidArgument(field: "\(field).page_token", "not a page token this list issued") }
+            guard bytes.count == 4 else {
+                throw RPCError.invalidArgument(field: "\(field).page_token", "not a page token this list issued")
+            }
             start = min(bytes.reduce(0) { $0 << 8 | Int($1) }, items.count)
         }
         let end = min(start + size, items.count)
-        let next = end < items.count
-            ? PageTokens.make(lastKey: (0..<4).map { UInt8(truncatingIfNeeded: end >> (24 - 8 * $0)) }, filterHash: filterHash) : ""
+        let next =
+            end < items.count
+            ? PageTokens.make(
+                lastKey: (0..<4).map { UInt8(truncatingIfNeeded: end >> (24 - 8 * $0)) },
+                filterHash: filterHash
+            ) : ""
         return (Array(items[start..<end]), next)
     }
 }
@@ -49,7 +55,9 @@ public enum Paging {
 public enum RequestIDs {
     /// A request id must be 1 to 64 printable ASCII characters.
     public static func validate(_ id: String, field: String = "request_id") throws {
-        guard !id.isEmpty else { throw RPCError.invalidArgument(field: field, "must not be empty (an idempotency key)") }
+        guard !id.isEmpty else {
+            throw RPCError.invalidArgument(field: field, "must not be empty (an idempotency key)")
+        }
         guard RPCRequestIDs.isValid(id) else {
             throw RPCError.invalidArgument(field: field, "must be 1 to 64 printable ASCII characters")
         }

@@ -20,11 +20,19 @@ public struct DynamicCodec: Sendable {
     }
 
     private func message(_ type: String, path: String) throws -> MessageSchema {
-        guard let message = schema.message(type) else { throw O2OJSONError(path: path, reason: "the server's schema has no message \(type)") }
+        guard let message = schema.message(type) else {
+            throw O2OJSONError(path: path, reason: "the server's schema has no message \(type)")
+        }
         return message
     }
 
-    private func encodeMessage(_ json: O2OJSONValue, type: String, path: String, into output: inout [UInt8], depth: Int) throws {
+    private func encodeMessage(
+        _ json: O2OJSONValue,
+        type: String,
+        path: String,
+        into output: inout [UInt8],
+        depth: Int
+    ) throws {
         guard depth < 64 else { throw O2OJSONError(path: path, reason: "nested too deeply") }
         let message = try message(type, path: path)
         guard case .object(let members) = json else {
@@ -38,13 +46,17 @@ public struct DynamicCodec: Sendable {
                 let known = message.fields.map(\.jsonName)
                 throw O2OJSONError(
                     path: fieldPath,
-                    reason: "unknown field \"\(member.key)\" in \(type)" + (known.isEmpty ? " (it has no fields)" : " (fields: \(known.joined(separator: ", ")))")
+                    reason: "unknown field \"\(member.key)\" in \(type)"
+                        + (known.isEmpty ? " (it has no fields)" : " (fields: \(known.joined(separator: ", ")))")
                 )
             }
             if member.value.isNull { continue }
             if !field.oneof.isEmpty, !field.oneof.hasPrefix("_") {
                 if let other = oneofs[field.oneof] {
-                    throw O2OJSONError(path: fieldPath, reason: "\(other) and \(field.jsonName) belong to the same oneof '\(field.oneof)'; set one")
+                    throw O2OJSONError(
+                        path: fieldPath,
+                        reason: "\(other) and \(field.jsonName) belong to the same oneof '\(field.oneof)'; set one"
+                    )
                 }
                 oneofs[field.oneof] = field.jsonName
             }
@@ -52,15 +64,31 @@ public struct DynamicCodec: Sendable {
         }
     }
 
-    private func encodeField(_ field: FieldSchema, _ value: O2OJSONValue, path: String, into output: inout [UInt8], depth: Int) throws {
+    private func encodeField(
+        _ field: FieldSchema,
+        _ value: O2OJSONValue,
+        path: String,
+        into output: inout [UInt8],
+        depth: Int
+    ) throws {
         let number = field.number
         if field.map {
-            guard case .object(let entries) = value else { throw O2OJSONError(path: path, reason: "expected an object (a map), got \(value.kindDescription)") }
+            guard case .object(let entries) = value else {
+                throw O2OJSONError(path: path, reason: "expected an object (a map), got \(value.kindDescription)")
+            }
             for entry in entries {
                 let entryPath = "\(path)[\"\(entry.key)\"]"
                 var body: [UInt8] = []
                 try encodeMapKey(entry.key, type: field.keyType, path: entryPath, into: &body)
-                try encodeSingle(field, entry.value, number: 2, path: entryPath, into: &body, depth: depth, always: true)
+                try encodeSingle(
+                    field,
+                    entry.value,
+                    number: 2,
+                    path: entryPath,
+                    into: &body,
+                    depth: depth,
+                    always: true
+                )
                 Wire.tag(number, 2, into: &output)
                 Wire.varint(UInt64(body.count), into: &output)
                 output += body
@@ -68,7 +96,9 @@ public struct DynamicCodec: Sendable {
             return
         }
         if field.repeated {
-            guard case .array(let elements) = value else { throw O2OJSONError(path: path, reason: "expected an array, got \(value.kindDescription)") }
+            guard case .array(let elements) = value else {
+                throw O2OJSONError(path: path, reason: "expected an array, got \(value.kindDescription)")
+            }
             if Wire.isPackable(field.type) {
                 var body: [UInt8] = []
                 for (index, element) in elements.enumerated() {
@@ -81,13 +111,31 @@ public struct DynamicCodec: Sendable {
                 }
             } else {
                 for (index, element) in elements.enumerated() {
-                    guard !element.isNull else { throw O2OJSONError(path: "\(path)[\(index)]", reason: "null is not allowed in a list") }
-                    try encodeSingle(field, element, number: number, path: "\(path)[\(index)]", into: &output, depth: depth, always: true)
+                    guard !element.isNull else {
+                        throw O2OJSONError(path: "\(path)[\(index)]", reason: "null is not allowed in a list")
+                    }
+                    try encodeSingle(
+                        field,
+                        element,
+                        number: number,
+                        path: "\(path)[\(index)]",
+                        into: &output,
+                        depth: depth,
+                        always: true
+                    )
                 }
             }
             return
         }
-        try encodeSingle(field, value, number: number, path: path, into: &output, depth: depth, always: field.hasPresence)
+        try encodeSingle(
+            field,
+            value,
+            number: number,
+            path: path,
+            into: &output,
+            depth: depth,
+            always: field.hasPresence
+        )
     }
 
     /// One value with its tag. Proto3 leaves out scalars equal to their default unless
@@ -109,7 +157,9 @@ public struct DynamicCodec: Sendable {
             Wire.varint(UInt64(body.count), into: &output)
             output += body
         case .string:
-            guard case .string(let text) = value else { throw O2OJSONError(path: path, reason: "expected a string, got \(value.kindDescription)") }
+            guard case .string(let text) = value else {
+                throw O2OJSONError(path: path, reason: "expected a string, got \(value.kindDescription)")
+            }
             if text.isEmpty, !always { return }
             Wire.tag(number, 2, into: &output)
             Wire.varint(UInt64(text.utf8.count), into: &output)
@@ -130,7 +180,12 @@ public struct DynamicCodec: Sendable {
     }
 
     /// A numeric, boolean or enum value without its tag.
-    private func encodeScalar(_ field: FieldSchema, _ value: O2OJSONValue, path: String, into output: inout [UInt8]) throws {
+    private func encodeScalar(
+        _ field: FieldSchema,
+        _ value: O2OJSONValue,
+        path: String,
+        into output: inout [UInt8]
+    ) throws {
         switch field.type {
         case .double: Wire.fixed64(try value.double(at: path).bitPattern, into: &output)
         case .float: Wire.fixed32(try value.float(at: path).bitPattern, into: &output)
@@ -145,25 +200,38 @@ public struct DynamicCodec: Sendable {
         case .sint64: Wire.varint(Wire.zigzag(try value.integer(Int64.self, at: path)), into: &output)
         case .sint32: Wire.varint(Wire.zigzag(Int64(try value.integer(Int32.self, at: path))), into: &output)
         case .bool:
-            guard case .bool(let flag) = value else { throw O2OJSONError(path: path, reason: "expected true or false, got \(value.kindDescription)") }
+            guard case .bool(let flag) = value else {
+                throw O2OJSONError(path: path, reason: "expected true or false, got \(value.kindDescription)")
+            }
             Wire.varint(flag ? 1 : 0, into: &output)
         case .enum:
-            Wire.varint(UInt64(bitPattern: Int64(try enumNumber(value, type: field.typeName, path: path))), into: &output)
+            Wire.varint(
+                UInt64(bitPattern: Int64(try enumNumber(value, type: field.typeName, path: path))),
+                into: &output
+            )
         default:
-            throw O2OJSONError(path: path, reason: "field type \(field.type.protoValueName ?? "?") cannot be written here")
+            throw O2OJSONError(
+                path: path,
+                reason: "field type \(field.type.protoValueName ?? "?") cannot be written here"
+            )
         }
     }
 
     private func enumNumber(_ value: O2OJSONValue, type: String, path: String) throws -> Int32 {
         switch value {
         case .string(let name):
-            guard let enumeration = schema.enumeration(type) else { throw O2OJSONError(path: path, reason: "the server's schema has no enum \(type)") }
+            guard let enumeration = schema.enumeration(type) else {
+                throw O2OJSONError(path: path, reason: "the server's schema has no enum \(type)")
+            }
             if let match = enumeration.values.first(where: { $0.name == name }) { return match.number }
             // Short forms: "ON_SHELF" for PRODUCT_STATUS_ON_SHELF, in any case.
             let upper = name.uppercased()
             if let match = enumeration.values.first(where: { $0.name.hasSuffix("_" + upper) }) { return match.number }
             let names = enumeration.values.map(\.name)
-            throw O2OJSONError(path: path, reason: "\"\(name)\" is not a value of \(type) (\(names.joined(separator: ", ")))")
+            throw O2OJSONError(
+                path: path,
+                reason: "\"\(name)\" is not a value of \(type) (\(names.joined(separator: ", ")))"
+            )
         case .number:
             return try value.integer(Int32.self, at: path)
         default:
@@ -178,7 +246,9 @@ public struct DynamicCodec: Sendable {
             Wire.varint(UInt64(key.utf8.count), into: &output)
             output += Array(key.utf8)
         } else if type == .bool {
-            guard key == "true" || key == "false" else { throw O2OJSONError(path: path, reason: "a map key of type bool must be true or false") }
+            guard key == "true" || key == "false" else {
+                throw O2OJSONError(path: path, reason: "a map key of type bool must be true or false")
+            }
             Wire.tag(1, 0, into: &output)
             Wire.varint(key == "true" ? 1 : 0, into: &output)
         } else {
@@ -196,7 +266,13 @@ public struct DynamicCodec: Sendable {
         return try decodeMessage(&reader, end: reader.bytes.count, type: type, path: "", depth: 0)
     }
 
-    private func decodeMessage(_ reader: inout WireReader, end: Int, type: String, path: String, depth: Int) throws -> O2OJSONValue {
+    private func decodeMessage(
+        _ reader: inout WireReader,
+        end: Int,
+        type: String,
+        path: String,
+        depth: Int
+    ) throws -> O2OJSONValue {
         guard depth < 64 else { throw O2OJSONError(path: path, reason: "nested too deeply") }
         let message = try message(type, path: path)
         var values: [UInt32: O2OJSONValue] = [:]
@@ -236,10 +312,20 @@ public struct DynamicCodec: Sendable {
                     let length = try reader.length(path: fieldPath)
                     let packedEnd = reader.offset + length
                     while reader.offset < packedEnd {
-                        lists[number, default: []].append(try decodeSingle(field, wireType: Wire.wireType(field.type), &reader, path: fieldPath, depth: depth))
+                        lists[number, default: []].append(
+                            try decodeSingle(
+                                field,
+                                wireType: Wire.wireType(field.type),
+                                &reader,
+                                path: fieldPath,
+                                depth: depth
+                            )
+                        )
                     }
                 } else {
-                    lists[number, default: []].append(try decodeSingle(field, wireType: wireType, &reader, path: fieldPath, depth: depth))
+                    lists[number, default: []].append(
+                        try decodeSingle(field, wireType: wireType, &reader, path: fieldPath, depth: depth)
+                    )
                 }
             } else {
                 values[number] = try decodeSingle(field, wireType: wireType, &reader, path: fieldPath, depth: depth)
@@ -275,24 +361,42 @@ public struct DynamicCodec: Sendable {
         switch (field.type, value) {
         case (.message, _): return false
         case (.string, .string(let text)), (.bytes, .string(let text)): return text.isEmpty
-        case (.enum, .string(let name)): return schema.enumeration(field.typeName)?.values.first(where: { $0.number == 0 })?.name == name
+        case (.enum, .string(let name)):
+            return schema.enumeration(field.typeName)?.values.first(where: { $0.number == 0 })?.name == name
         case (_, .string(let text)), (_, .number(let text)): return text == "0"
         case (_, .bool(let flag)): return !flag
         default: return false
         }
     }
 
-    private func decodeSingle(_ field: FieldSchema, wireType: UInt8, _ reader: inout WireReader, path: String, depth: Int) throws -> O2OJSONValue {
+    private func decodeSingle(
+        _ field: FieldSchema,
+        wireType: UInt8,
+        _ reader: inout WireReader,
+        path: String,
+        depth: Int
+    ) throws -> O2OJSONValue {
         guard wireType == Wire.wireType(field.type) else {
-            throw O2OJSONError(path: path, reason: "wire type \(wireType) does not fit a field of type \(field.type.protoValueName ?? "?")")
+            throw O2OJSONError(
+                path: path,
+                reason: "wire type \(wireType) does not fit a field of type \(field.type.protoValueName ?? "?")"
+            )
         }
         switch field.type {
         case .message:
             let length = try reader.length(path: path)
-            return try decodeMessage(&reader, end: reader.offset + length, type: field.typeName, path: path, depth: depth + 1)
+            return try decodeMessage(
+                &reader,
+                end: reader.offset + length,
+                type: field.typeName,
+                path: path,
+                depth: depth + 1
+            )
         case .string:
             let bytes = try reader.lengthDelimited(path: path)
-            guard let text = String(validating: bytes, as: UTF8.self) else { throw O2OJSONError(path: path, reason: "string is not valid UTF-8") }
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw O2OJSONError(path: path, reason: "string is not valid UTF-8")
+            }
             return .string(text)
         case .bytes:
             var text: [UInt8] = []
@@ -313,7 +417,9 @@ public struct DynamicCodec: Sendable {
         case .bool: return .bool(try reader.varint(path: path) != 0)
         case .enum:
             let number = Int32(truncatingIfNeeded: Int64(bitPattern: try reader.varint(path: path)))
-            if let name = schema.enumeration(field.typeName)?.values.first(where: { $0.number == number })?.name { return .string(name) }
+            if let name = schema.enumeration(field.typeName)?.values.first(where: { $0.number == number })?.name {
+                return .string(name)
+            }
             return .number(String(number))
         default:
             throw O2OJSONError(path: path, reason: "field type \(field.type.protoValueName ?? "?") cannot be read")
@@ -374,7 +480,9 @@ struct WireReader {
     let bytes: [UInt8]
     var offset = 0
 
-    private func truncated(_ path: String) -> O2OJSONError { O2OJSONError(path: path, reason: "the message is truncated or malformed") }
+    private func truncated(_ path: String) -> O2OJSONError {
+        O2OJSONError(path: path, reason: "the message is truncated or malformed")
+    }
 
     mutating func varint(path: String) throws -> UInt64 {
         var result: UInt64 = 0

@@ -71,7 +71,9 @@ public final class LineEditor {
     private func readPlain(prompt: String) -> Input {
         var bytes: [UInt8] = []
         while true {
-            guard let byte = readByte() else { return bytes.isEmpty ? .end : .line(String(decoding: bytes, as: UTF8.self)) }
+            guard let byte = readByte() else {
+                return bytes.isEmpty ? .end : .line(String(decoding: bytes, as: UTF8.self))
+            }
             if byte == 0x0A { return .line(String(decoding: bytes, as: UTF8.self)) }
             bytes.append(byte)
         }
@@ -226,7 +228,13 @@ public final class LineEditor {
         }
     }
 
-    private func moveInHistory(up: Bool, _ buffer: inout [Character], _ cursor: inout Int, _ index: inout Int, _ saved: inout [Character]) {
+    private func moveInHistory(
+        up: Bool,
+        _ buffer: inout [Character],
+        _ cursor: inout Int,
+        _ index: inout Int,
+        _ saved: inout [Character]
+    ) {
         if up {
             guard index > 0 else { return }
             if index == history.count { saved = buffer }
@@ -250,7 +258,9 @@ public final class LineEditor {
             let replacement = Array(candidates[0])
             buffer.replaceSubrange(from..<cursor, with: replacement)
             cursor = from + replacement.count
-            if replacement.last.map({ $0 != " " && $0 != "/" && $0 != "\"" && $0 != ":" }) ?? false, cursor == buffer.count {
+            if replacement.last.map({ $0 != " " && $0 != "/" && $0 != "\"" && $0 != ":" }) ?? false,
+                cursor == buffer.count
+            {
                 buffer.append(" ")
                 cursor += 1
             }

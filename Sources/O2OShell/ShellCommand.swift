@@ -23,8 +23,10 @@ public struct ShellCommand: Sendable, Equatable {
     public var all = false
 
     public static func == (lhs: ShellCommand, rhs: ShellCommand) -> Bool {
-        lhs.verb == rhs.verb && lhs.arguments == rhs.arguments && lhs.metadata.map { "\($0.key)=\($0.value)" } == rhs.metadata.map { "\($0.key)=\($0.value)" }
-            && lhs.format == rhs.format && lhs.compactJSON == rhs.compactJSON && lhs.watch == rhs.watch && lhs.count == rhs.count
+        lhs.verb == rhs.verb && lhs.arguments == rhs.arguments
+            && lhs.metadata.map { "\($0.key)=\($0.value)" } == rhs.metadata.map { "\($0.key)=\($0.value)" }
+            && lhs.format == rhs.format && lhs.compactJSON == rhs.compactJSON && lhs.watch == rhs.watch
+            && lhs.count == rhs.count
             && lhs.latency == rhs.latency && lhs.all == rhs.all && lhs.showPersonalData == rhs.showPersonalData
     }
 
@@ -32,7 +34,10 @@ public struct ShellCommand: Sendable, Equatable {
     public static let summaries: [(Verb, String, String)] = [
         (.ls, "ls [SERVICE]", "list the services, or one service's methods"),
         (.describe, "describe NAME", "a service, method, message or enum: fields, docs, an example request"),
-        (.call, "call METHOD [JSON | @FILE | -] [-H KEY=VALUE]…", "call a method; JSON inline, from a file or from standard input"),
+        (
+            .call, "call METHOD [JSON | @FILE | -] [-H KEY=VALUE]…",
+            "call a method; JSON inline, from a file or from standard input"
+        ),
         (.health, "health [SERVICE]", "whether the server and its services are serving"),
         (.stats, "stats [FILTER] [--watch SECONDS] [--all]", "calls, errors and latency per method"),
         (.ping, "ping [--count N] [--latency]", "round trips to the server"),
@@ -45,23 +50,26 @@ public struct ShellCommand: Sendable, Equatable {
 
     /// Longer help per command.
     public static let details: [Verb: String] = [
-        .ls: "ls                 services with their number of methods\nls CatalogService  its methods: call kind, least role, summary",
+        .ls:
+            "ls                 services with their number of methods\nls CatalogService  its methods: call kind, least role, summary",
         .describe: """
-            describe CatalogService            the service and its methods
-            describe GetProduct                the method, its request fields and an example request
-            describe o2o.catalog.v1.Product    a message's fields; enums list their values
-            Names may be short when they are unambiguous.
-            """,
+        describe CatalogService            the service and its methods
+        describe GetProduct                the method, its request fields and an example request
+        describe o2o.catalog.v1.Product    a message's fields; enums list their values
+        Names may be short when they are unambiguous.
+        """,
         .call: """
-            call GetProduct '{"productId":"prd_…"}'      JSON inline
-            call ImportProducts @rows.jsonl              a file: one JSON request per line for client streams
-            echo '{}' | o2o call ListStockLocations -    standard input
-            Fields take their JSON names (productId) or .proto names (product_id); enum values take
-            their full or short names (ON_SHELF). Streaming responses print as they arrive.
-            -H key=value adds call metadata; --timeout on the command line sets the deadline.
-            """,
-        .stats: "stats                     every method called so far\nstats Catalog --watch 2   refresh every 2 s with calls per second (Ctrl-C stops)",
-        .ping: "ping                  4 round trips, each printed\nping --latency         100 round trips: min / avg / p50 / p99 / max",
+        call GetProduct '{"productId":"prd_…"}'      JSON inline
+        call ImportProducts @rows.jsonl              a file: one JSON request per line for client streams
+        echo '{}' | o2o call ListStockLocations -    standard input
+        Fields take their JSON names (productId) or .proto names (product_id); enum values take
+        their full or short names (ON_SHELF). Streaming responses print as they arrive.
+        -H key=value adds call metadata; --timeout on the command line sets the deadline.
+        """,
+        .stats:
+            "stats                     every method called so far\nstats Catalog --watch 2   refresh every 2 s with calls per second (Ctrl-C stops)",
+        .ping:
+            "ping                  4 round trips, each printed\nping --latency         100 round trips: min / avg / p50 / p99 / max",
         .backup: "backup /var/backups/o2o-2026-11-25   a RocksDB checkpoint; the directory must not exist (admin role)",
     ]
 
@@ -96,7 +104,9 @@ public struct ShellCommand: Sendable, Equatable {
                 guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
                     throw ShellError.usage("-H: '\(pair)' is not KEY=VALUE")
                 }
-                command.metadata.append((String(pair[..<equals]).lowercased(), String(pair[pair.index(after: equals)...])))
+                command.metadata.append(
+                    (String(pair[..<equals]).lowercased(), String(pair[pair.index(after: equals)...]))
+                )
             case "--watch":
                 let text = try value(word)
                 guard let seconds = Double(text), seconds >= 0.2, seconds <= 3600 else {
@@ -112,7 +122,9 @@ public struct ShellCommand: Sendable, Equatable {
             default:
                 // "-" alone is standard input; other dashed words are options we lack.
                 if word.hasPrefix("-"), word != "-" {
-                    throw ShellError.usage("unknown option '\(word)'\(positional.first.map { "; 'help \($0)' shows its use" } ?? "")")
+                    throw ShellError.usage(
+                        "unknown option '\(word)'\(positional.first.map { "; 'help \($0)' shows its use" } ?? "")"
+                    )
                 }
                 positional.append(word)
             }
@@ -140,10 +152,16 @@ public struct ShellCommand: Sendable, Equatable {
         default: most = 0
         }
         if command.arguments.count > most {
-            throw ShellError.usage("\(verb.rawValue): unexpected '\(command.arguments[most])'; 'help \(verb.rawValue)' shows its use")
+            throw ShellError.usage(
+                "\(verb.rawValue): unexpected '\(command.arguments[most])'; 'help \(verb.rawValue)' shows its use"
+            )
         }
-        if verb == .describe, command.arguments.isEmpty { throw ShellError.usage("describe: what? (a service, method, message or enum)") }
-        if verb == .call, command.arguments.isEmpty { throw ShellError.usage("call: which method? 'ls SERVICE' lists them") }
+        if verb == .describe, command.arguments.isEmpty {
+            throw ShellError.usage("describe: what? (a service, method, message or enum)")
+        }
+        if verb == .call, command.arguments.isEmpty {
+            throw ShellError.usage("call: which method? 'ls SERVICE' lists them")
+        }
         if verb == .backup, command.arguments.isEmpty { throw ShellError.usage("backup: which directory?") }
         return command
     }

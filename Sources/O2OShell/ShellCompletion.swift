@@ -80,8 +80,15 @@ public struct ShellCompletion: Sendable {
         for index in start..<characters.count {
             let character = characters[index]
             if inString {
-                if escaped { escaped = false; token.append(character); continue }
-                if character == "\\" { escaped = true; continue }
+                if escaped {
+                    escaped = false
+                    token.append(character)
+                    continue
+                }
+                if character == "\\" {
+                    escaped = true
+                    continue
+                }
                 if character == "\"" {
                     inString = false
                     lastKey = token
@@ -98,8 +105,10 @@ public struct ShellCompletion: Sendable {
             case "{":
                 stack.append(type)
                 if stack.count > 1 {
-                    type = type.flatMap { schema.message($0) }?.fields.first(where: { $0.jsonName == lastKey || $0.name == lastKey })
-                        .flatMap { $0.type == .message ? $0.typeName : nil }
+                    type = type.flatMap { schema.message($0) }?.fields.first(where: {
+                        $0.jsonName == lastKey || $0.name == lastKey
+                    })
+                    .flatMap { $0.type == .message ? $0.typeName : nil }
                 }
                 expectingKey = true
             case "}":
@@ -115,7 +124,9 @@ public struct ShellCompletion: Sendable {
         }
         // The cursor must be where a key goes: right after "{" or ",", maybe inside an
         // opened quote.
-        guard expectingKey || inString, let message = type.flatMap({ schema.message($0) }) else { return (characters.count, []) }
+        guard expectingKey || inString, let message = type.flatMap({ schema.message($0) }) else {
+            return (characters.count, [])
+        }
         let typed = inString ? token : ""
         let from = inString ? tokenStart : characters.count
         let names = message.fields.map(\.jsonName).filter { $0.lowercased().hasPrefix(typed.lowercased()) }

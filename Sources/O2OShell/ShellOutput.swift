@@ -1,9 +1,10 @@
+public import O2OMessages
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-public import O2OMessages
 
 /// How results are printed.
 public enum OutputFormat: String, Sendable, CaseIterable {
@@ -26,7 +27,14 @@ public struct ShellOutput: Sendable {
     public var showPersonalData: Bool
     public var schema: ShellSchema?
 
-    public init(format: OutputFormat = .auto, compactJSON: Bool = false, color: Bool = false, width: Int = 100, showPersonalData: Bool = false, schema: ShellSchema? = nil) {
+    public init(
+        format: OutputFormat = .auto,
+        compactJSON: Bool = false,
+        color: Bool = false,
+        width: Int = 100,
+        showPersonalData: Bool = false,
+        schema: ShellSchema? = nil
+    ) {
         self.format = format
         self.compactJSON = compactJSON
         self.color = color
@@ -44,7 +52,9 @@ public struct ShellOutput: Sendable {
         // Off a terminal (a pipe, a file) nothing is cut unless COLUMNS asks for it:
         // a script reading the table must get whole identifiers.
         let columns = getenv("COLUMNS").flatMap { Int(String(cString: $0)) }.flatMap { $0 > 20 ? $0 : nil }
-        let width = tty && ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 20 ? Int(size.ws_col) : columns ?? Int.max / 4
+        let width =
+            tty && ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 20
+            ? Int(size.ws_col) : columns ?? Int.max / 4
         return (tty && !noColor && !dumb, width)
     }
 
@@ -80,7 +90,11 @@ public struct ShellOutput: Sendable {
     static func listShape(_ value: O2OJSONValue) -> (key: String, rows: [O2OJSONValue])? {
         guard case .object(let members) = value, !members.contains(where: { $0.key == "id" }) else { return nil }
         let lists = members.filter { member in
-            if case .array(let elements) = member.value, elements.allSatisfy({ if case .object = $0 { return true } else { return false } }) { return true }
+            if case .array(let elements) = member.value,
+                elements.allSatisfy({ if case .object = $0 { return true } else { return false } })
+            {
+                return true
+            }
             return false
         }
         guard lists.count == 1, case .array(let rows) = lists[0].value else { return nil }
@@ -100,7 +114,8 @@ public struct ShellOutput: Sendable {
                 guard case .object(let members) = row else { continue }
                 for member in members where !columns.contains(member.key) { columns.append(member.key) }
             }
-            var cells = rows.map { row in columns.map { column in plainCell(Self.member(row, column), column: column) } }
+            var cells = rows.map { row in columns.map { column in plainCell(Self.member(row, column), column: column) }
+            }
             // Too wide for the screen: columns empty in every row and columns of nested
             // data go first, so the identifiers and the scalars stay readable.
             var hidden: [String] = []
@@ -117,7 +132,14 @@ public struct ShellOutput: Sendable {
                     cells = cells.map { row in keep.map { row[$0] } }
                 }
             }
-            lines.append(contentsOf: table(header: columns.map(Self.words), rows: cells, keyColumns: Set(columns.indices.filter { Self.isKey(columns[$0]) }), alsoHidden: hidden))
+            lines.append(
+                contentsOf: table(
+                    header: columns.map(Self.words),
+                    rows: cells,
+                    keyColumns: Set(columns.indices.filter { Self.isKey(columns[$0]) }),
+                    alsoHidden: hidden
+                )
+            )
             lines.append(dim("\(list.rows.count) \(list.rows.count == 1 ? "row" : "rows")"))
         }
         // The rest of the response (a page token, a total) under the table.
@@ -152,10 +174,13 @@ public struct ShellOutput: Sendable {
                 continue
             }
             for field in inner {
-                let key = field.key.lowercased().hasPrefix(member.key.lowercased())
+                let key =
+                    field.key.lowercased().hasPrefix(member.key.lowercased())
                     ? field.key : member.key + field.key.prefix(1).uppercased() + field.key.dropFirst()
                 let lifted = O2OJSONValue.Member(key: key, value: field.value)
-                let identifying = field.key == "id" || field.key == "code" || field.key.hasSuffix("Code") || field.key.hasPrefix("name")
+                let identifying =
+                    field.key == "id" || field.key == "code" || field.key.hasSuffix("Code")
+                    || field.key.hasPrefix("name")
                 if identifying { leading.append(lifted) } else { trailing.append(lifted) }
             }
         }
@@ -204,7 +229,9 @@ public struct ShellOutput: Sendable {
         while shown < widths.count, smallest.prefix(shown + 1).reduce(0, +) + separator * shown <= width { shown += 1 }
         widths = Array(widths.prefix(shown))
         func shrink(_ candidates: [Int], to floor: (Int) -> Int) {
-            while total > width, let widest = candidates.filter({ widths[$0] > floor($0) }).max(by: { widths[$0] < widths[$1] }) {
+            while total > width,
+                let widest = candidates.filter({ widths[$0] > floor($0) }).max(by: { widths[$0] < widths[$1] })
+            {
                 widths[widest] -= 1
             }
         }
@@ -214,7 +241,9 @@ public struct ShellOutput: Sendable {
             var text = ""
             for column in 0..<shown {
                 let cell = Self.fit(cells[column], widths[column])
-                let padded = column == shown - 1 ? cell : cell + String(repeating: " ", count: widths[column] - Self.displayWidth(cell) + separator)
+                let padded =
+                    column == shown - 1
+                    ? cell : cell + String(repeating: " ", count: widths[column] - Self.displayWidth(cell) + separator)
                 text += bold ? self.bold(padded) : padded
             }
             while text.hasSuffix(" ") { text.removeLast() }
@@ -223,7 +252,11 @@ public struct ShellOutput: Sendable {
         var lines = [line(header, bold: true)] + rows.map { line($0, bold: false) }
         let notShown = Array(header[widths.count...]) + alsoHidden
         if !notShown.isEmpty {
-            lines.append(dim("(\(notShown.count) more \(notShown.count == 1 ? "column" : "columns"): \(notShown.joined(separator: ", ")); --format json shows everything)"))
+            lines.append(
+                dim(
+                    "(\(notShown.count) more \(notShown.count == 1 ? "column" : "columns"): \(notShown.joined(separator: ", ")); --format json shows everything)"
+                )
+            )
         }
         return lines
     }
@@ -235,7 +268,8 @@ public struct ShellOutput: Sendable {
             for member in members where !columns.contains(member.key) { columns.append(member.key) }
         }
         func escape(_ text: String) -> String {
-            text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingAll("\"", with: "\"\"") + "\"" : text
+            text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+                ? "\"" + text.replacingAll("\"", with: "\"\"") + "\"" : text
         }
         var lines = [columns.map(escape).joined(separator: ",")]
         for row in rows {
@@ -273,7 +307,9 @@ public struct ShellOutput: Sendable {
         case .string(let text): return shortEnum(text)
         case .array(let elements):
             if elements.isEmpty { return "" }
-            if elements.allSatisfy({ if case .object = $0 { return false } else { return true } }) || elements.count <= 3 {
+            if elements.allSatisfy({ if case .object = $0 { return false } else { return true } })
+                || elements.count <= 3
+            {
                 let parts = elements.map { plainCell($0, column: column) }
                 let joined = parts.joined(separator: ", ")
                 if joined.count <= 60 { return joined }
@@ -283,7 +319,10 @@ public struct ShellOutput: Sendable {
             if let money = Self.money(members) { return money }
             if let time = Self.localTime(members) { return time }
             if let point = Self.point(members) { return point }
-            if let principal = members.first(where: { $0.key == "principal" }), case .string(let name) = principal.value { return name }
+            if let principal = members.first(where: { $0.key == "principal" }), case .string(let name) = principal.value
+            {
+                return name
+            }
             let text = Self.json(value, pretty: false)
             return text.count > 60 ? String(text.prefix(59)) + "…" : text
         }
@@ -291,9 +330,12 @@ public struct ShellOutput: Sendable {
 
     /// An enum value without its type prefix ("ON_SHELF"), when the schema knows it.
     func shortEnum(_ text: String) -> String {
-        guard let schema, text.contains("_"), text.allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "_" }) else { return text }
+        guard let schema, text.contains("_"), text.allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "_" }) else {
+            return text
+        }
         for name in schema.enumNames {
-            guard let enumeration = schema.enumeration(name), enumeration.values.contains(where: { $0.name == text }) else { continue }
+            guard let enumeration = schema.enumeration(name), enumeration.values.contains(where: { $0.name == text })
+            else { continue }
             let first = enumeration.values.first?.name ?? ""
             let prefix = first.hasSuffix("UNSPECIFIED") ? String(first.dropLast("UNSPECIFIED".count)) : ""
             return text.hasPrefix(prefix) && text.count > prefix.count ? String(text.dropFirst(prefix.count)) : text
@@ -313,13 +355,17 @@ public struct ShellOutput: Sendable {
             default: return nil
             }
         }
-        let decimals = ["JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3][currency] ?? 2
+        let decimals =
+            ["JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3][
+                currency
+            ] ?? 2
         guard decimals > 0 else { return "\(units) \(currency)" }
         var scale: Int64 = 1
         for _ in 0..<decimals { scale *= 10 }
         let sign = units < 0 ? "-" : ""
         let fraction = String(abs(units) % scale)
-        return "\(sign)\(abs(units) / scale).\(String(repeating: "0", count: decimals - fraction.count) + fraction) \(currency)"
+        return
+            "\(sign)\(abs(units) / scale).\(String(repeating: "0", count: decimals - fraction.count) + fraction) \(currency)"
     }
 
     /// A Timestamp ({"seconds": …, "nanos": …}) in local time.
@@ -353,17 +399,21 @@ public struct ShellOutput: Sendable {
     // MARK: - Personal data
 
     /// Fields that hold personal contact data: masked unless --show-pii.
-    static let personalFields: Set<String> = ["phone", "contactPhone", "recipientPhone", "recipientName", "email", "contactEmail"]
+    static let personalFields: Set<String> = [
+        "phone", "contactPhone", "recipientPhone", "recipientName", "email", "contactEmail",
+    ]
 
     static func masked(_ value: O2OJSONValue) -> O2OJSONValue {
         switch value {
         case .object(let members):
-            return .object(members.map { member in
-                if personalFields.contains(member.key), case .string(let text) = member.value, !text.isEmpty {
-                    return .init(key: member.key, value: .string(mask(text)))
+            return .object(
+                members.map { member in
+                    if personalFields.contains(member.key), case .string(let text) = member.value, !text.isEmpty {
+                        return .init(key: member.key, value: .string(mask(text)))
+                    }
+                    return .init(key: member.key, value: masked(member.value))
                 }
-                return .init(key: member.key, value: masked(member.value))
-            })
+            )
         case .array(let elements):
             return .array(elements.map(masked))
         default:
@@ -377,7 +427,8 @@ public struct ShellOutput: Sendable {
             return String(text.prefix(1)) + "***" + text[at...]
         }
         if text.hasPrefix("+"), text.count > 8 {
-            return String(text.prefix(6)) + String(repeating: "*", count: text.count - 10 > 0 ? text.count - 10 : 1) + String(text.suffix(4))
+            return String(text.prefix(6)) + String(repeating: "*", count: text.count - 10 > 0 ? text.count - 10 : 1)
+                + String(text.suffix(4))
         }
         return String(text.prefix(1)) + String(repeating: "*", count: max(1, text.count - 1))
     }
@@ -427,9 +478,13 @@ public struct ShellOutput: Sendable {
     static func displayWidth(_ text: String) -> Int {
         text.unicodeScalars.reduce(0) { total, scalar in
             let value = scalar.value
-            let wide = (0x1100...0x115F).contains(value) || (0x2E80...0xA4CF).contains(value) || (0xAC00...0xD7A3).contains(value)
-                || (0xF900...0xFAFF).contains(value) || (0xFE30...0xFE4F).contains(value) || (0xFF00...0xFF60).contains(value)
-                || (0xFFE0...0xFFE6).contains(value) || (0x1F300...0x1FAFF).contains(value) || (0x20000...0x3FFFD).contains(value)
+            let wide =
+                (0x1100...0x115F).contains(value) || (0x2E80...0xA4CF).contains(value)
+                || (0xAC00...0xD7A3).contains(value)
+                || (0xF900...0xFAFF).contains(value) || (0xFE30...0xFE4F).contains(value)
+                || (0xFF00...0xFF60).contains(value)
+                || (0xFFE0...0xFFE6).contains(value) || (0x1F300...0x1FAFF).contains(value)
+                || (0x20000...0x3FFFD).contains(value)
             let zero = scalar.properties.generalCategory == .nonspacingMark || value == 0x200B
             return total + (zero ? 0 : (wide ? 2 : 1))
         }

@@ -1,11 +1,12 @@
+import Dispatch
+public import O2OClient
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Dispatch
-public import O2OClient
-import Synchronization
 
 /// The interactive shell: read a command (over several lines while JSON or a quote is
 /// open), run it, print, repeat. Ctrl-C stops the running command and keeps the shell;
@@ -50,7 +51,10 @@ public struct ShellREPL: Sendable {
             var words: [String]?
             // Read until the quotes and braces balance.
             while true {
-                switch editor.read(prompt: continuation ? String(repeating: " ", count: max(0, prompt.strippingEscapes().count - 4)) + "... " : prompt) {
+                switch editor.read(
+                    prompt: continuation
+                        ? String(repeating: " ", count: max(0, prompt.strippingEscapes().count - 4)) + "... " : prompt
+                ) {
                 case .end:
                     return status
                 case .interrupted:

@@ -1,9 +1,10 @@
+import O2OClient
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import O2OClient
 
 /// Where the shell's text goes and where `-` input comes from.
 public struct ShellIO: Sendable {
@@ -11,7 +12,11 @@ public struct ShellIO: Sendable {
     public var writeError: @Sendable (String) -> Void
     public var readStandardInput: @Sendable () -> [UInt8]
 
-    public init(write: @escaping @Sendable (String) -> Void, writeError: @escaping @Sendable (String) -> Void, readStandardInput: @escaping @Sendable () -> [UInt8]) {
+    public init(
+        write: @escaping @Sendable (String) -> Void,
+        writeError: @escaping @Sendable (String) -> Void,
+        readStandardInput: @escaping @Sendable () -> [UInt8]
+    ) {
         self.write = write
         self.writeError = writeError
         self.readStandardInput = readStandardInput
@@ -101,7 +106,12 @@ public struct ShellRunner: Sendable {
         do {
             _ = try await session.services.admin.getServerInfo(GetServerInfoRequest())
         } catch let error as RPCError where error.code == .permissionDenied || error.code == .unauthenticated {
-            throw ShellError.rpc(RPCError(code: .permissionDenied, message: "\(option): showing personal data needs an admin token (\(error.message))"))
+            throw ShellError.rpc(
+                RPCError(
+                    code: .permissionDenied,
+                    message: "\(option): showing personal data needs an admin token (\(error.message))"
+                )
+            )
         }
     }
 
@@ -145,7 +155,9 @@ public struct ShellRunner: Sendable {
         if let service = try? schema.service(name), !name.contains("/") {
             var lines = [output.bold(service.name), Self.indent(service.doc), ""]
             for method in service.methods {
-                lines.append("  \(output.bold(method.name))  \(Self.kindName(method.kind)), role \(Self.roleName(method.requiredRole))")
+                lines.append(
+                    "  \(output.bold(method.name))  \(Self.kindName(method.kind)), role \(Self.roleName(method.requiredRole))"
+                )
                 lines.append("    " + Self.summary(method.doc))
             }
             let methods: [O2OJSONValue] = service.methods.map { method in
@@ -156,32 +168,41 @@ public struct ShellRunner: Sendable {
                     .init(key: "doc", value: .string(method.doc)),
                 ])
             }
-            return emit(lines, json: .object([
-                .init(key: "service", value: .string(service.name)),
-                .init(key: "doc", value: .string(service.doc)),
-                .init(key: "methods", value: .array(methods)),
-            ]), output)
+            return emit(
+                lines,
+                json: .object([
+                    .init(key: "service", value: .string(service.name)),
+                    .init(key: "doc", value: .string(service.doc)),
+                    .init(key: "methods", value: .array(methods)),
+                ]),
+                output
+            )
         }
         if let (service, method) = try? schema.method(name) {
             var lines = [
-                output.bold("\(ShellSchema.shortName(service.name))/\(method.name)") + "  (\(Self.kindName(method.kind)), role \(Self.roleName(method.requiredRole)), \(Self.idempotencyName(method.idempotency)))",
+                output.bold("\(ShellSchema.shortName(service.name))/\(method.name)")
+                    + "  (\(Self.kindName(method.kind)), role \(Self.roleName(method.requiredRole)), \(Self.idempotencyName(method.idempotency)))",
                 Self.indent(method.doc), "",
                 "request  \(method.requestType)", "response \(method.responseType)", "",
             ]
             lines += fieldLines(method.requestType, schema: schema, output: output)
             let example = Self.example(method.requestType, schema: schema, depth: 0)
             lines += ["", output.bold("example request:"), ShellOutput.json(example, pretty: true)]
-            return emit(lines, json: .object([
-                .init(key: "method", value: .string("\(service.name)/\(method.name)")),
-                .init(key: "kind", value: .string(Self.kindName(method.kind))),
-                .init(key: "role", value: .string(Self.roleName(method.requiredRole))),
-                .init(key: "idempotency", value: .string(Self.idempotencyName(method.idempotency))),
-                .init(key: "doc", value: .string(method.doc)),
-                .init(key: "requestType", value: .string(method.requestType)),
-                .init(key: "responseType", value: .string(method.responseType)),
-                .init(key: "fields", value: fieldsJSON(method.requestType, schema: schema)),
-                .init(key: "example", value: example),
-            ]), output)
+            return emit(
+                lines,
+                json: .object([
+                    .init(key: "method", value: .string("\(service.name)/\(method.name)")),
+                    .init(key: "kind", value: .string(Self.kindName(method.kind))),
+                    .init(key: "role", value: .string(Self.roleName(method.requiredRole))),
+                    .init(key: "idempotency", value: .string(Self.idempotencyName(method.idempotency))),
+                    .init(key: "doc", value: .string(method.doc)),
+                    .init(key: "requestType", value: .string(method.requestType)),
+                    .init(key: "responseType", value: .string(method.responseType)),
+                    .init(key: "fields", value: fieldsJSON(method.requestType, schema: schema)),
+                    .init(key: "example", value: example),
+                ]),
+                output
+            )
         }
         let (message, enumeration) = try schema.type(name)
         if let message {
@@ -189,12 +210,16 @@ public struct ShellRunner: Sendable {
             lines += fieldLines(message.name, schema: schema, output: output)
             let example = Self.example(message.name, schema: schema, depth: 0)
             lines += ["", output.bold("example:"), ShellOutput.json(example, pretty: true)]
-            return emit(lines, json: .object([
-                .init(key: "message", value: .string(message.name)),
-                .init(key: "doc", value: .string(message.doc)),
-                .init(key: "fields", value: fieldsJSON(message.name, schema: schema)),
-                .init(key: "example", value: example),
-            ]), output)
+            return emit(
+                lines,
+                json: .object([
+                    .init(key: "message", value: .string(message.name)),
+                    .init(key: "doc", value: .string(message.doc)),
+                    .init(key: "fields", value: fieldsJSON(message.name, schema: schema)),
+                    .init(key: "example", value: example),
+                ]),
+                output
+            )
         }
         if let enumeration {
             var lines = [output.bold(enumeration.name), Self.indent(enumeration.doc), ""]
@@ -207,11 +232,15 @@ public struct ShellRunner: Sendable {
                     .init(key: "doc", value: .string(value.doc)),
                 ])
             }
-            return emit(lines, json: .object([
-                .init(key: "enum", value: .string(enumeration.name)),
-                .init(key: "doc", value: .string(enumeration.doc)),
-                .init(key: "values", value: .array(values)),
-            ]), output)
+            return emit(
+                lines,
+                json: .object([
+                    .init(key: "enum", value: .string(enumeration.name)),
+                    .init(key: "doc", value: .string(enumeration.doc)),
+                    .init(key: "values", value: .array(values)),
+                ]),
+                output
+            )
         }
     }
 
@@ -232,22 +261,30 @@ public struct ShellRunner: Sendable {
 
     private func fieldsJSON(_ type: String, schema: ShellSchema) -> O2OJSONValue {
         guard let message = schema.message(type) else { return .array([]) }
-        return .array(zip(message.fields, fieldRows(message)).map { field, row in
-            .object([
-                .init(key: "name", value: .string(field.jsonName)),
-                .init(key: "number", value: .number(String(field.number))),
-                .init(key: "type", value: .string(row[1])),
-                .init(key: "doc", value: .string(field.doc)),
-            ])
-        })
+        return .array(
+            zip(message.fields, fieldRows(message)).map { field, row in
+                .object([
+                    .init(key: "name", value: .string(field.jsonName)),
+                    .init(key: "number", value: .number(String(field.number))),
+                    .init(key: "type", value: .string(row[1])),
+                    .init(key: "doc", value: .string(field.doc)),
+                ])
+            }
+        )
     }
 
     /// Name, type as people write it ("[string]", "map<string, int64>", "int32?") and
     /// the first line of the doc comment, per field.
     private func fieldRows(_ message: MessageSchema) -> [[String]] {
         message.fields.map { field -> [String] in
-            var kind = field.type == .message || field.type == .enum ? ShellSchema.shortName(field.typeName) : (field.type.protoValueName ?? "").replacingAll("FIELD_TYPE_", with: "").lowercased()
-            if field.map { kind = "map<\((field.keyType.protoValueName ?? "").replacingAll("FIELD_TYPE_", with: "").lowercased()), \(kind)>" }
+            var kind =
+                field.type == .message || field.type == .enum
+                ? ShellSchema.shortName(field.typeName)
+                : (field.type.protoValueName ?? "").replacingAll("FIELD_TYPE_", with: "").lowercased()
+            if field.map {
+                kind =
+                    "map<\((field.keyType.protoValueName ?? "").replacingAll("FIELD_TYPE_", with: "").lowercased()), \(kind)>"
+            }
             if field.repeated, !field.map { kind = "[\(kind)]" }
             if field.hasPresence, field.type != .message { kind += "?" }
             return [field.jsonName, kind, Self.summary(field.doc)]
@@ -276,7 +313,11 @@ public struct ShellRunner: Sendable {
             case .double, .float: value = .number("0.0")
             default: value = .number("0")
             }
-            if field.map { value = .object([.init(key: "key", value: value)]) } else if field.repeated { value = .array([value]) }
+            if field.map {
+                value = .object([.init(key: "key", value: value)])
+            } else if field.repeated {
+                value = .array([value])
+            }
             members.append(.init(key: field.jsonName, value: value))
         }
         return .object(members)
@@ -331,7 +372,10 @@ public struct ShellRunner: Sendable {
             do {
                 value = try codec.decode(bytes, as: responseType)
             } catch {
-                throw RPCError(code: .internalError, message: "the server's response does not decode as \(responseType): \(error)")
+                throw RPCError(
+                    code: .internalError,
+                    message: "the server's response does not decode as \(responseType): \(error)"
+                )
             }
             io.write(printer.render(value))
         }
@@ -388,11 +432,13 @@ public struct ShellRunner: Sendable {
             let response = try await session.services.health.checkHealth(HealthCheckRequest(service: name))
             let status = output.shortEnum(response.status.protoValueName ?? "UNKNOWN")
             if response.status != .serving { unhealthy = true }
-            rows.append(.object([
-                .init(key: "service", value: .string(name.isEmpty ? "(server)" : name)),
-                .init(key: "status", value: .string(status)),
-                .init(key: "detail", value: .string(response.detail)),
-            ]))
+            rows.append(
+                .object([
+                    .init(key: "service", value: .string(name.isEmpty ? "(server)" : name)),
+                    .init(key: "status", value: .string(status)),
+                    .init(key: "detail", value: .string(response.detail)),
+                ])
+            )
         }
         io.write(output.render(.object([.init(key: "health", value: .array(rows))])))
         if unhealthy { throw ShellError.rpc(RPCError(code: .unavailable, message: "not every service is serving")) }
@@ -406,7 +452,9 @@ public struct ShellRunner: Sendable {
         while true {
             let response = try await session.services.admin.getMethodStats(request)
             let now = ContinuousClock.now
-            let elapsed = Double((now - previousTime).components.seconds) + Double((now - previousTime).components.attoseconds) / 1e18
+            let elapsed =
+                Double((now - previousTime).components.seconds) + Double((now - previousTime).components.attoseconds)
+                / 1e18
             var rows: [O2OJSONValue] = []
             for method in response.methods {
                 var members: [O2OJSONValue.Member] = [
@@ -415,8 +463,11 @@ public struct ShellRunner: Sendable {
                     .init(key: "errors", value: .number(String(method.errors))),
                 ]
                 if command.watch != nil {
-                    let rate = previous[method.path].map { Double(method.calls - min($0, method.calls)) / max(elapsed, 0.001) }
-                    let shown: O2OJSONValue = rate.map { .number(String(Int($0.rounded()))) } ?? (machine ? .null : .string("-"))
+                    let rate = previous[method.path].map {
+                        Double(method.calls - min($0, method.calls)) / max(elapsed, 0.001)
+                    }
+                    let shown: O2OJSONValue =
+                        rate.map { .number(String(Int($0.rounded()))) } ?? (machine ? .null : .string("-"))
                     members.append(.init(key: "callsPerSecond", value: shown))
                 }
                 members.append(.init(key: "inFlight", value: .number(String(method.inFlight))))
@@ -465,7 +516,9 @@ public struct ShellRunner: Sendable {
             }
         }
         let sorted = samples.sorted()
-        func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)] }
+        func percentile(_ p: Double) -> Double {
+            sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
+        }
         let average = samples.reduce(0, +) / Double(samples.count)
         if output.compactJSON {
             io.write(
@@ -486,7 +539,10 @@ public struct ShellRunner: Sendable {
         let rows: [[String]] = [
             ["version", info.version],
             ["uptime", Self.duration(Int(info.uptimeSeconds))],
-            ["store", info.store + (info.dataDirectory.isEmpty ? "" : " in \(info.dataDirectory) (sync \(info.syncPolicy))")],
+            [
+                "store",
+                info.store + (info.dataDirectory.isEmpty ? "" : " in \(info.dataDirectory) (sync \(info.syncPolicy))"),
+            ],
             ["data size", Self.bytes(info.dataSizeBytes)],
             ["listening", info.listenAddresses.joined(separator: ", ")],
             ["tokens", info.authenticationEnabled ? "required" : "not required (open, loopback only)"],
@@ -505,12 +561,16 @@ public struct ShellRunner: Sendable {
     private func connections(_ output: ShellOutput) async throws {
         var output = output
         _ = try? await schema(&output)
-        let response = try await session.services.admin.listConnections(ListConnectionsRequest(page: PageRequest(pageSize: 500)))
+        let response = try await session.services.admin.listConnections(
+            ListConnectionsRequest(page: PageRequest(pageSize: 500))
+        )
         io.write(output.render(try O2OJSONValue(parsing: response.jsonString())))
     }
 
     private func backup(_ directory: String, _ output: ShellOutput) async throws {
-        let response = try await session.services.admin.createBackup(CreateBackupRequest(requestID: "shell-backup-\(getpid())-\(time(nil))", directory: directory))
+        let response = try await session.services.admin.createBackup(
+            CreateBackupRequest(requestID: "shell-backup-\(getpid())-\(time(nil))", directory: directory)
+        )
         if output.compactJSON {
             io.write(output.render(try O2OJSONValue(parsing: response.jsonString())))
         } else {
@@ -520,17 +580,23 @@ public struct ShellRunner: Sendable {
 
     private func help(_ topic: String?) {
         if let topic {
-            guard let verb = ShellCommand.Verb(rawValue: topic.lowercased()), let line = ShellCommand.summaries.first(where: { $0.0 == verb }) else {
+            guard let verb = ShellCommand.Verb(rawValue: topic.lowercased()),
+                let line = ShellCommand.summaries.first(where: { $0.0 == verb })
+            else {
                 return io.write("no command '\(topic)'; 'help' lists the commands")
             }
             io.write("\(line.1)\n  \(line.2)" + (ShellCommand.details[verb].map { "\n\n" + $0 } ?? ""))
             return
         }
         let width = ShellCommand.summaries.map { $0.1.count }.max() ?? 0
-        var lines = ShellCommand.summaries.map { "  \($0.1)\(String(repeating: " ", count: width - $0.1.count + 2))\($0.2)" }
+        var lines = ShellCommand.summaries.map {
+            "  \($0.1)\(String(repeating: " ", count: width - $0.1.count + 2))\($0.2)"
+        }
         lines.insert("Commands:", at: 0)
         lines.append("")
-        lines.append("Options anywhere on a command: --json (compact, one JSON per line), --format table|json|csv, --show-pii.")
+        lines.append(
+            "Options anywhere on a command: --json (compact, one JSON per line), --format table|json|csv, --show-pii."
+        )
         lines.append("Tab completes commands, services, methods and JSON field names; Ctrl-C stops a running command.")
         io.write(lines.joined(separator: "\n"))
     }
@@ -600,7 +666,9 @@ public struct ShellRunner: Sendable {
     }
 
     static func duration(_ seconds: Int) -> String {
-        let days = seconds / 86_400, hours = seconds / 3600 % 24, minutes = seconds / 60 % 60
+        let days = seconds / 86_400
+        let hours = seconds / 3600 % 24
+        let minutes = seconds / 60 % 60
         if days > 0 { return "\(days)d \(hours)h \(minutes)m" }
         if hours > 0 { return "\(hours)h \(minutes)m \(seconds % 60)s" }
         return "\(minutes)m \(seconds % 60)s"

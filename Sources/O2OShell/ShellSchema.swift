@@ -43,18 +43,26 @@ public struct ShellSchema: Sendable {
             let service = try service(String(text[..<slash]))
             let methodName = String(text[text.index(after: slash)...])
             guard let method = service.methods.first(where: { $0.name.lowercased() == methodName.lowercased() }) else {
-                throw ShellError.usage("\(service.name) has no method '\(methodName)'; 'ls \(Self.shortName(service.name))' lists its methods")
+                throw ShellError.usage(
+                    "\(service.name) has no method '\(methodName)'; 'ls \(Self.shortName(service.name))' lists its methods"
+                )
             }
             return (service, method)
         }
         if let dot = text.lastIndex(of: "."), let service = try? service(String(text[..<dot])) {
             let methodName = String(text[text.index(after: dot)...])
-            if let method = service.methods.first(where: { $0.name.lowercased() == methodName.lowercased() }) { return (service, method) }
+            if let method = service.methods.first(where: { $0.name.lowercased() == methodName.lowercased() }) {
+                return (service, method)
+            }
         }
         let lower = text.lowercased()
-        let matches = services.flatMap { service in service.methods.filter { $0.name.lowercased() == lower }.map { (service, $0) } }
+        let matches = services.flatMap { service in
+            service.methods.filter { $0.name.lowercased() == lower }.map { (service, $0) }
+        }
         if matches.count == 1 { return matches[0] }
-        if matches.isEmpty { throw ShellError.usage("unknown method '\(name)'; 'ls SERVICE' lists a service's methods") }
+        if matches.isEmpty {
+            throw ShellError.usage("unknown method '\(name)'; 'ls SERVICE' lists a service's methods")
+        }
         throw ShellError.usage(
             "'\(name)' is ambiguous: \(matches.map { "\(Self.shortName($0.0.name))/\($0.1.name)" }.joined(separator: ", "))"
         )
@@ -95,8 +103,13 @@ public struct ShellSchema: Sendable {
         default: idempotency = .unspecified
         }
         return RPCMethodDescriptor(
-            service: service.name, method: method.name, kind: kind, idempotency: idempotency, requestType: method.requestType,
-            responseType: method.responseType, doc: method.doc
+            service: service.name,
+            method: method.name,
+            kind: kind,
+            idempotency: idempotency,
+            requestType: method.requestType,
+            responseType: method.responseType,
+            doc: method.doc
         )
     }
 }

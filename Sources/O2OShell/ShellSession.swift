@@ -12,7 +12,13 @@ public struct ShellConnectionOptions: Sendable {
     /// Deadline of calls whose responses stream (a watch runs until Ctrl-C); nil for none.
     public var streamTimeout: Duration?
 
-    public init(target: O2OServerTarget, tls: O2OClientTLS? = nil, token: String? = nil, timeout: Duration? = .seconds(30), streamTimeout: Duration? = nil) {
+    public init(
+        target: O2OServerTarget,
+        tls: O2OClientTLS? = nil,
+        token: String? = nil,
+        timeout: Duration? = .seconds(30),
+        streamTimeout: Duration? = nil
+    ) {
         self.target = target
         self.tls = tls
         self.token = token

@@ -42,7 +42,10 @@ struct BenchResult: Sendable {
 
     /// One JSON object; numeric values as numbers.
     var json: String {
-        "{" + fields.map { "\(jsonString($0.key)):\(Double($0.value) != nil && $0.value != "nan" ? $0.value : jsonString($0.value))" }.joined(separator: ",") + "}"
+        "{"
+            + fields.map {
+                "\(jsonString($0.key)):\(Double($0.value) != nil && $0.value != "nan" ? $0.value : jsonString($0.value))"
+            }.joined(separator: ",") + "}"
     }
 
     /// For people: the workload, then throughput, latency, CPU and errors.
@@ -59,9 +62,15 @@ struct BenchResult: Sendable {
         if self["messages_per_s"] != nil { throughput += "   messages/s \(grouped("messages_per_s"))" }
         if self["mb_per_s"] != nil { throughput += "   MB/s \(value("mb_per_s"))" }
         lines.append(throughput)
-        lines.append("  latency µs    p50 \(value("p50_us"))   p90 \(value("p90_us"))   p99 \(value("p99_us"))   p99.9 \(value("p999_us"))   max \(value("max_us"))")
-        lines.append("  server CPU    \(value("server_cpu_cores")) cores, \(value("server_cpu_ms_per_1k")) ms per 1,000 calls   (client \(value("client_cpu_cores")) cores; machine \(percent(number("machine_busy_frac"))) busy)")
-        if let wire = self["wire_bytes_per_call"] { lines.append("  on the wire   \(wire) bytes per call, both ways, frames included") }
+        lines.append(
+            "  latency µs    p50 \(value("p50_us"))   p90 \(value("p90_us"))   p99 \(value("p99_us"))   p99.9 \(value("p999_us"))   max \(value("max_us"))"
+        )
+        lines.append(
+            "  server CPU    \(value("server_cpu_cores")) cores, \(value("server_cpu_ms_per_1k")) ms per 1,000 calls   (client \(value("client_cpu_cores")) cores; machine \(percent(number("machine_busy_frac"))) busy)"
+        )
+        if let wire = self["wire_bytes_per_call"] {
+            lines.append("  on the wire   \(wire) bytes per call, both ways, frames included")
+        }
         let errors = value("errors")
         lines.append("  errors        " + (errors == "0" ? "none" : "\(errors) (\(value("errors_by_status")))"))
         return lines.joined(separator: "\n")
@@ -77,7 +86,9 @@ func jsonString(_ text: String) -> String {
         case "\n": escaped += "\\n"
         default:
             if scalar.value < 0x20 {
-                escaped += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                escaped +=
+                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
             } else {
                 escaped.unicodeScalars.append(scalar)
             }

@@ -13,36 +13,57 @@ struct LoadOptions: ParsableArguments {
     @Option(help: "Seconds measured.") var duration: Double = 15
     @Option(help: "Label in the result.") var label: String = "run"
     @Flag(help: "Print the result as one JSON object instead of a summary.") var json = false
-    @Option(help: "Where the calling tasks run: loop (each connection's event loop, as the client library offers for tight loops) or global (Swift's global executor, like the gRPC peer's client).")
+    @Option(
+        help:
+            "Where the calling tasks run: loop (each connection's event loop, as the client library offers for tight loops) or global (Swift's global executor, like the gRPC peer's client)."
+    )
     var executor: String = "loop"
 
     func validate() throws {
         guard (1...64).contains(conns) else { throw ValidationError("--conns: \(conns) is not from 1 to 64") }
-        guard (1...10_000).contains(inflight) else { throw ValidationError("--inflight: \(inflight) is not from 1 to 10000") }
-        guard warmup >= 0, warmup <= 3600 else { throw ValidationError("--warmup: \(warmup) is not from 0 to 3600 seconds") }
-        guard ["loop", "global"].contains(executor) else { throw ValidationError("--executor: '\(executor)' is not loop or global") }
-        guard duration > 0, duration <= 3600 else { throw ValidationError("--duration: \(duration) is not more than 0 and at most 3600 seconds") }
+        guard (1...10_000).contains(inflight) else {
+            throw ValidationError("--inflight: \(inflight) is not from 1 to 10000")
+        }
+        guard warmup >= 0, warmup <= 3600 else {
+            throw ValidationError("--warmup: \(warmup) is not from 0 to 3600 seconds")
+        }
+        guard ["loop", "global"].contains(executor) else {
+            throw ValidationError("--executor: '\(executor)' is not loop or global")
+        }
+        guard duration > 0, duration <= 3600 else {
+            throw ValidationError("--duration: \(duration) is not more than 0 and at most 3600 seconds")
+        }
     }
 }
 
 /// Where the load goes: a running server, or an o2o-server this program starts.
 struct ServerOptions: ParsableArguments {
-    @Option(help: "HOST:PORT of a running o2o-server. Without it, o2o-bench starts the o2o-server next to it on a free loopback port and stops it afterwards.")
+    @Option(
+        help:
+            "HOST:PORT of a running o2o-server. Without it, o2o-bench starts the o2o-server next to it on a free loopback port and stops it afterwards."
+    )
     var server: String?
 
     @Option(help: "Store of the server o2o-bench starts: memory, or rocksdb (in a scratch directory, --sync group).")
     var store: String = "memory"
 
-    @Option(help: "Process id of a running server, for its CPU time. (default: the pid the server reports, when it runs on this machine)")
+    @Option(
+        help:
+            "Process id of a running server, for its CPU time. (default: the pid the server reports, when it runs on this machine)"
+    )
     var serverPid: Int32?
 
     func validate() throws {
-        guard ["memory", "rocksdb"].contains(store) else { throw ValidationError("--store: '\(store)' is not memory or rocksdb") }
+        guard ["memory", "rocksdb"].contains(store) else {
+            throw ValidationError("--store: '\(store)' is not memory or rocksdb")
+        }
         if let server { _ = try Self.address(server) }
     }
 
     static func address(_ text: String) throws -> (host: String, port: Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port)
+        else {
             throw ValidationError("--server: '\(text)' is not HOST:PORT")
         }
         var host = String(text[..<colon])
@@ -89,12 +110,16 @@ final class ChildServer: Sendable {
                 return
             }
             guard process.isRunning else {
-                throw BenchError("\((executable as NSString).lastPathComponent) exited before it was ready: \(text.suffix(500))")
+                throw BenchError(
+                    "\((executable as NSString).lastPathComponent) exited before it was ready: \(text.suffix(500))"
+                )
             }
             try await Task.sleep(for: .milliseconds(20))
         }
         process.terminate()
-        throw BenchError("\((executable as NSString).lastPathComponent) was not ready within \(timeout): \(output.value.suffix(500))")
+        throw BenchError(
+            "\((executable as NSString).lastPathComponent) was not ready within \(timeout): \(output.value.suffix(500))"
+        )
     }
 
     /// The port from the ready line, if the pattern captured one.
@@ -137,7 +162,9 @@ struct BenchServer: Sendable {
         }
         let executable = ChildServer.sibling("o2o-server")
         guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw BenchError("no o2o-server next to o2o-bench (\(executable)); build it (swift build -c release --product o2o-server) or give --server")
+            throw BenchError(
+                "no o2o-server next to o2o-bench (\(executable)); build it (swift build -c release --product o2o-server) or give --server"
+            )
         }
         var arguments = ["--port", "0", "--store", options.store]
         var scratch: String?
@@ -164,7 +191,9 @@ struct BenchServer: Sendable {
         guard ["127.0.0.1", "::1", "localhost"].contains(host) else { return 0 }
         let channel = try O2OClientChannel(configuration: O2OClientConfiguration(target: .tcp(host: host, port: port)))
         defer { Task { await channel.close() } }
-        guard let info = try? await AdminServiceClient(transport: channel).getServerInfo(GetServerInfoRequest()) else { return 0 }
+        guard let info = try? await AdminServiceClient(transport: channel).getServerInfo(GetServerInfoRequest()) else {
+            return 0
+        }
         let comm = (try? String(contentsOfFile: "/proc/\(info.pid)/comm", encoding: .utf8)) ?? ""
         return comm.hasPrefix("o2o-server") ? Int32(info.pid) : 0
     }
@@ -189,10 +218,16 @@ struct BenchServer: Sendable {
     /// Bytes on the wire, both ways, of this program's connections, as the server counts
     /// them (admin role needed); nil when it will not say.
     func wireBytes(_ channel: O2OClientChannel) async -> UInt64? {
-        guard let response = try? await AdminServiceClient(transport: channel).listConnections(ListConnectionsRequest(page: PageRequest(pageSize: 500))) else {
+        guard
+            let response = try? await AdminServiceClient(transport: channel).listConnections(
+                ListConnectionsRequest(page: PageRequest(pageSize: 500))
+            )
+        else {
             return nil
         }
-        return response.connections.filter { $0.agent.hasPrefix("o2o-bench/") }.reduce(0) { $0 + $1.bytesSent + $1.bytesReceived }
+        return response.connections.filter { $0.agent.hasPrefix("o2o-bench/") }.reduce(0) {
+            $0 + $1.bytesSent + $1.bytesReceived
+        }
     }
 }
 

@@ -1,9 +1,10 @@
+import Histogram
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Histogram
 
 /// Monotonic nanoseconds.
 @inline(__always)
@@ -14,7 +15,11 @@ func nowNanoseconds() -> UInt64 {
 }
 
 func makeLatencyHistogram() -> Histogram<UInt64> {
-    Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    Histogram<UInt64>(
+        lowestDiscernibleValue: 1,
+        highestTrackableValue: 60_000_000_000,
+        numberOfSignificantValueDigits: .three
+    )
 }
 
 /// utime + stime of a process in clock ticks (0 for this process), from /proc.
@@ -37,7 +42,9 @@ func machineCPUTicks() -> (busy: UInt64, total: UInt64) {
     defer { fclose(file) }
     var buffer = [CChar](repeating: 0, count: 512)
     guard fgets(&buffer, Int32(buffer.count), file) != nil else { return (0, 0) }
-    let values = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: " ").dropFirst().compactMap { UInt64($0.trimmingCharacters()) }
+    let values = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(
+        separator: " "
+    ).dropFirst().compactMap { UInt64($0.trimmingCharacters()) }
     guard values.count >= 5 else { return (0, 0) }
     let total = values.prefix(8).reduce(0, +)
     let idle = values[3] + values[4]
@@ -63,8 +70,11 @@ struct CPUSample {
     static func take(serverPID: Int32) -> CPUSample {
         let machine = machineCPUTicks()
         return CPUSample(
-            time: nowNanoseconds(), server: serverPID == 0 ? 0 : processCPUTicks(serverPID), client: processCPUTicks(0),
-            machineBusy: machine.busy, machineTotal: machine.total
+            time: nowNanoseconds(),
+            server: serverPID == 0 ? 0 : processCPUTicks(serverPID),
+            client: processCPUTicks(0),
+            machineBusy: machine.busy,
+            machineTotal: machine.total
         )
     }
 }

@@ -1,11 +1,12 @@
+import Histogram
+import O2ONIOTransport
+import O2ORPC
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Histogram
-import O2ONIOTransport
-import O2ORPC
 
 /// A closed-loop load: every worker issues one call, waits for its answer, issues the
 /// next. Calls answered during the measured window (after the warm-up) are counted and
@@ -139,11 +140,14 @@ struct ClosedLoop {
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         let seconds = Double(last.time - first.time) / 1e9
         return Report(
-            histogram: histogram, calls: calls, errorsByStatus: errors,
+            histogram: histogram,
+            calls: calls,
+            errorsByStatus: errors,
             callsPerSecond: Double(calls) / (Double(end - measureStart) / 1e9),
             serverCores: Double(last.server - first.server) / ticks / seconds,
             clientCores: Double(last.client - first.client) / ticks / seconds,
-            machineBusy: Double(last.machineBusy - first.machineBusy) / Double(max(1, last.machineTotal - first.machineTotal)),
+            machineBusy: Double(last.machineBusy - first.machineBusy)
+                / Double(max(1, last.machineTotal - first.machineTotal)),
             probed: probed
         )
     }

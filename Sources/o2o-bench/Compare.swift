@@ -23,7 +23,8 @@ struct Compare: AsyncParsableCommand {
 
     @Option(help: "Client shapes, CONNSxINFLIGHT, comma-separated.") var configs: String = "1x64,1x1,4x16"
     @Option(help: "Message sizes for the three-way comparison, comma-separated.") var sizes: String = "200,4096,65536"
-    @Option(help: "Message sizes for zstd off/on, comma-separated; empty for none.") var zstdSizes: String = "200,4096,65536"
+    @Option(help: "Message sizes for zstd off/on, comma-separated; empty for none.") var zstdSizes: String =
+        "200,4096,65536"
     @Option(help: "Seconds of warm-up per run.") var warmup: Double = 3
     @Option(help: "Seconds measured per run.") var duration: Double = 15
     @Option(help: "Runs per measurement; the median (by calls/s) is reported.") var repeats: Int = 1
@@ -48,7 +49,9 @@ struct Compare: AsyncParsableCommand {
 
     static func parsedSizes(_ text: String, option: String) throws -> [Int] {
         try text.split(separator: ",").map { item in
-            guard let size = Int(item), (0...4_194_304).contains(size) else { throw BenchError("\(option): '\(item)' is not a size from 0 to 4194304") }
+            guard let size = Int(item), (0...4_194_304).contains(size) else {
+                throw BenchError("\(option): '\(item)' is not a size from 0 to 4194304")
+            }
             return size
         }
     }
@@ -56,14 +59,20 @@ struct Compare: AsyncParsableCommand {
     func validate() throws {
         let shapes = try parsedShapes()
         guard !shapes.isEmpty else { throw ValidationError("--configs: none given") }
-        guard try !Self.parsedSizes(sizes, option: "--sizes").isEmpty else { throw ValidationError("--sizes: none given") }
+        guard try !Self.parsedSizes(sizes, option: "--sizes").isEmpty else {
+            throw ValidationError("--sizes: none given")
+        }
         _ = try Self.parsedSizes(zstdSizes, option: "--zstd-sizes")
         guard (1...9).contains(repeats) else { throw ValidationError("--repeats: \(repeats) is not from 1 to 9") }
-        guard duration > 0, warmup >= 0 else { throw ValidationError("--duration must be more than 0 and --warmup 0 or more") }
+        guard duration > 0, warmup >= 0 else {
+            throw ValidationError("--duration must be more than 0 and --warmup 0 or more")
+        }
         var needed = ["NioServer", "NioClient"]
         if !noGrpc { needed += ["GrpcServer", "GrpcClient"] }
         for name in needed where !FileManager.default.isExecutableFile(atPath: peers + "/" + name) {
-            throw ValidationError("--peers: no \(name) in \(peers); build the peers (cd Benchmarks/Peers && swift build -c release) or pass --no-grpc")
+            throw ValidationError(
+                "--peers: no \(name) in \(peers); build the peers (cd Benchmarks/Peers && swift build -c release) or pass --no-grpc"
+            )
         }
     }
 
@@ -99,19 +108,32 @@ struct Compare: AsyncParsableCommand {
         }
         let seconds = Double(plan.count * repeats) * (warmup + duration + 2)
         if !json {
-            printLine("\(plan.count * repeats) runs of \(format(warmup, 0)) s warm-up + \(format(duration, 0)) s, about \(format(seconds / 60, 0)) minutes")
+            printLine(
+                "\(plan.count * repeats) runs of \(format(warmup, 0)) s warm-up + \(format(duration, 0)) s, about \(format(seconds / 60, 0)) minutes"
+            )
         }
         var entries: [Entry] = []
         for step in plan {
             var runs: [BenchResult] = []
             for repeatNumber in 1...repeats {
-                let label = "\(step.system)-\(step.shape.conns)x\(step.shape.inflight)-\(step.size)-\(step.compression.rawValue)-r\(repeatNumber)"
+                let label =
+                    "\(step.system)-\(step.shape.conns)x\(step.shape.inflight)-\(step.size)-\(step.compression.rawValue)-r\(repeatNumber)"
                 let result = try await measure(step.system, step.shape, step.size, step.compression, label: label)
                 if !json { printLine(result.line) }
                 runs.append(result)
             }
-            let median = runs.sorted { ($0.number("calls_per_s") ?? 0) < ($1.number("calls_per_s") ?? 0) }[runs.count / 2]
-            entries.append(Entry(system: step.system, shape: step.shape, size: step.size, compression: step.compression, result: median))
+            let median = runs.sorted { ($0.number("calls_per_s") ?? 0) < ($1.number("calls_per_s") ?? 0) }[
+                runs.count / 2
+            ]
+            entries.append(
+                Entry(
+                    system: step.system,
+                    shape: step.shape,
+                    size: step.size,
+                    compression: step.compression,
+                    result: median
+                )
+            )
         }
         if json {
             printLine(jsonReport(entries, shapes: shapes, sizes: sizes, zstdSizes: zstdSizes))
@@ -122,14 +144,24 @@ struct Compare: AsyncParsableCommand {
     }
 
     /// One run against a fresh server.
-    func measure(_ system: String, _ shape: Shape, _ size: Int, _ compression: Compression, label: String) async throws -> BenchResult {
+    func measure(
+        _ system: String,
+        _ shape: Shape,
+        _ size: Int,
+        _ compression: Compression,
+        label: String
+    ) async throws -> BenchResult {
         var load = try LoadOptions.parse([
             "--conns", String(shape.conns), "--inflight", String(shape.inflight),
             "--warmup", String(warmup), "--duration", String(duration), "--label", label,
         ])
         load.json = true
         if system == "o2o" {
-            return try await EchoLoad.workload(size).run(load: load, server: ServerOptions.parse([]), compression: compression)
+            return try await EchoLoad.workload(size).run(
+                load: load,
+                server: ServerOptions.parse([]),
+                compression: compression
+            )
         }
         let peer = system == "nio" ? "Nio" : "Grpc"
         let extra = system == "grpc-no-coalesce" ? ["--no-coalesce"] : []
@@ -138,11 +170,12 @@ struct Compare: AsyncParsableCommand {
         guard let port = server.port else { throw BenchError("\(peer)Server printed no port") }
         let client = Process()
         client.executableURL = URL(fileURLWithPath: peers + "/\(peer)Client")
-        client.arguments = [
-            "--port", String(port), "--conns", String(shape.conns), "--inflight", String(shape.inflight),
-            "--warmup", String(warmup), "--duration", String(duration), "--server-pid", String(server.pid),
-            "--label", label, "--payload", String(size),
-        ] + extra
+        client.arguments =
+            [
+                "--port", String(port), "--conns", String(shape.conns), "--inflight", String(shape.inflight),
+                "--warmup", String(warmup), "--duration", String(duration), "--server-pid", String(server.pid),
+                "--label", label, "--payload", String(size),
+            ] + extra
         let output = Pipe()
         client.standardOutput = output
         client.standardError = FileHandle.nullDevice
@@ -152,7 +185,9 @@ struct Compare: AsyncParsableCommand {
         await server.stop()
         let text = String(decoding: data, as: UTF8.self)
         guard var result = text.split(separator: "\n").lazy.compactMap(BenchResult.parse).first else {
-            throw BenchError("\(peer)Client printed no RESULT line (exit \(client.terminationStatus)): \(text.suffix(300))")
+            throw BenchError(
+                "\(peer)Client printed no RESULT line (exit \(client.terminationStatus)): \(text.suffix(300))"
+            )
         }
         result.set("kind", system)
         result.set("workload", "echo")
@@ -162,42 +197,72 @@ struct Compare: AsyncParsableCommand {
 
     // MARK: - Report
 
-    func find(_ entries: [Entry], _ system: String, _ shape: Shape, _ size: Int, _ compression: Compression = .off) -> BenchResult? {
-        entries.first { $0.system == system && $0.shape == shape && $0.size == size && $0.compression == compression }?.result
+    func find(
+        _ entries: [Entry],
+        _ system: String,
+        _ shape: Shape,
+        _ size: Int,
+        _ compression: Compression = .off
+    ) -> BenchResult? {
+        entries.first { $0.system == system && $0.shape == shape && $0.size == size && $0.compression == compression }?
+            .result
     }
 
-    static func ratio(_ numerator: BenchResult?, _ denominator: BenchResult?, _ key: String = "calls_per_s") -> Double? {
+    static func ratio(_ numerator: BenchResult?, _ denominator: BenchResult?, _ key: String = "calls_per_s") -> Double?
+    {
         guard let top = numerator?.number(key), let bottom = denominator?.number(key), bottom > 0 else { return nil }
         return top / bottom
     }
 
     func tables(_ entries: [Entry], shapes: [Shape], sizes: [Int], zstdSizes: [Int]) -> String {
-        var lines = [Self.machine(), "unary echo, \(format(warmup, 0)) s warm-up, \(format(duration, 0)) s measured\(repeats > 1 ? ", median of \(repeats)" : ""); calls/s (p50 µs) [server CPU ms per 1,000 calls]", ""]
-        var rows: [[String]] = [["shape", "size", "o2o", "grpc-swift-2", "grpc, no coalescing", "NIO floor", "o2o / grpc", "o2o / floor", "p50 o2o / floor"]]
+        var lines = [
+            Self.machine(),
+            "unary echo, \(format(warmup, 0)) s warm-up, \(format(duration, 0)) s measured\(repeats > 1 ? ", median of \(repeats)" : ""); calls/s (p50 µs) [server CPU ms per 1,000 calls]",
+            "",
+        ]
+        var rows: [[String]] = [
+            [
+                "shape", "size", "o2o", "grpc-swift-2", "grpc, no coalescing", "NIO floor", "o2o / grpc", "o2o / floor",
+                "p50 o2o / floor",
+            ]
+        ]
         func cell(_ result: BenchResult?) -> String {
             guard let result else { return "-" }
-            return "\(thousands(result.number("calls_per_s") ?? 0)) (\(result["p50_us"] ?? "-")) [\(result["server_cpu_ms_per_1k"] ?? "-")]"
+            return
+                "\(thousands(result.number("calls_per_s") ?? 0)) (\(result["p50_us"] ?? "-")) [\(result["server_cpu_ms_per_1k"] ?? "-")]"
         }
         func times(_ value: Double?) -> String { value.map { format($0, $0 < 10 ? 2 : 1) + "×" } ?? "-" }
         for (index, shape) in shapes.enumerated() {
             for size in index == 0 ? sizes : [sizes[0]] {
-                let ours = find(entries, "o2o", shape, size), grpc = find(entries, "grpc", shape, size)
+                let ours = find(entries, "o2o", shape, size)
+                let grpc = find(entries, "grpc", shape, size)
                 let floor = find(entries, "nio", shape, size)
                 rows.append([
-                    shape.name, "\(size) B", cell(ours), cell(grpc), cell(find(entries, "grpc-no-coalesce", shape, size)), cell(floor),
-                    times(Self.ratio(ours, grpc)), percent(Self.ratio(ours, floor)), times(Self.ratio(ours, floor, "p50_us")),
+                    shape.name, "\(size) B", cell(ours), cell(grpc),
+                    cell(find(entries, "grpc-no-coalesce", shape, size)), cell(floor),
+                    times(Self.ratio(ours, grpc)), percent(Self.ratio(ours, floor)),
+                    times(Self.ratio(ours, floor, "p50_us")),
                 ])
             }
         }
         lines += Self.align(rows)
         if !zstdSizes.isEmpty {
-            lines += ["", "o2o with zstd, \(shapes[0].name): calls/s, MB/s of payload, bytes on the wire per call (both ways, frames included)", ""]
-            var zstdRows: [[String]] = [["size", "off: calls/s", "MB/s", "wire B/call", "on: calls/s", "MB/s", "wire B/call", "wire on / off"]]
+            lines += [
+                "",
+                "o2o with zstd, \(shapes[0].name): calls/s, MB/s of payload, bytes on the wire per call (both ways, frames included)",
+                "",
+            ]
+            var zstdRows: [[String]] = [
+                ["size", "off: calls/s", "MB/s", "wire B/call", "on: calls/s", "MB/s", "wire B/call", "wire on / off"]
+            ]
             for size in zstdSizes {
-                let off = find(entries, "o2o", shapes[0], size, .off), on = find(entries, "o2o", shapes[0], size, .on)
+                let off = find(entries, "o2o", shapes[0], size, .off)
+                let on = find(entries, "o2o", shapes[0], size, .on)
                 zstdRows.append([
-                    "\(size) B", thousands(off?.number("calls_per_s") ?? 0), off?["mb_per_s"] ?? "-", off?["wire_bytes_per_call"] ?? "-",
-                    thousands(on?.number("calls_per_s") ?? 0), on?["mb_per_s"] ?? "-", on?["wire_bytes_per_call"] ?? "-",
+                    "\(size) B", thousands(off?.number("calls_per_s") ?? 0), off?["mb_per_s"] ?? "-",
+                    off?["wire_bytes_per_call"] ?? "-",
+                    thousands(on?.number("calls_per_s") ?? 0), on?["mb_per_s"] ?? "-",
+                    on?["wire_bytes_per_call"] ?? "-",
                     percent(Self.ratio(on, off, "wire_bytes_per_call")),
                 ])
             }
@@ -211,29 +276,47 @@ struct Compare: AsyncParsableCommand {
         for (index, shape) in shapes.enumerated() {
             for size in index == 0 ? sizes : [sizes[0]] {
                 let ours = find(entries, "o2o", shape, size)
-                var fields = ["\"conns\":\(shape.conns)", "\"inflight_per_conn\":\(shape.inflight)", "\"payload_bytes\":\(size)"]
-                if let value = Self.ratio(ours, find(entries, "grpc", shape, size)) { fields.append("\"o2o_over_grpc\":\(format(value, 3))") }
-                if let value = Self.ratio(ours, find(entries, "grpc-no-coalesce", shape, size)) { fields.append("\"o2o_over_grpc_no_coalesce\":\(format(value, 3))") }
-                if let value = Self.ratio(ours, find(entries, "nio", shape, size)) { fields.append("\"o2o_over_floor\":\(format(value, 3))") }
-                if let value = Self.ratio(ours, find(entries, "nio", shape, size), "p50_us") { fields.append("\"p50_o2o_over_floor\":\(format(value, 3))") }
+                var fields = [
+                    "\"conns\":\(shape.conns)", "\"inflight_per_conn\":\(shape.inflight)", "\"payload_bytes\":\(size)",
+                ]
+                if let value = Self.ratio(ours, find(entries, "grpc", shape, size)) {
+                    fields.append("\"o2o_over_grpc\":\(format(value, 3))")
+                }
+                if let value = Self.ratio(ours, find(entries, "grpc-no-coalesce", shape, size)) {
+                    fields.append("\"o2o_over_grpc_no_coalesce\":\(format(value, 3))")
+                }
+                if let value = Self.ratio(ours, find(entries, "nio", shape, size)) {
+                    fields.append("\"o2o_over_floor\":\(format(value, 3))")
+                }
+                if let value = Self.ratio(ours, find(entries, "nio", shape, size), "p50_us") {
+                    fields.append("\"p50_o2o_over_floor\":\(format(value, 3))")
+                }
                 ratios.append("{" + fields.joined(separator: ",") + "}")
             }
         }
         for size in zstdSizes {
-            let off = find(entries, "o2o", shapes[0], size, .off), on = find(entries, "o2o", shapes[0], size, .on)
-            var fields = ["\"zstd\":true", "\"conns\":\(shapes[0].conns)", "\"inflight_per_conn\":\(shapes[0].inflight)", "\"payload_bytes\":\(size)"]
+            let off = find(entries, "o2o", shapes[0], size, .off)
+            let on = find(entries, "o2o", shapes[0], size, .on)
+            var fields = [
+                "\"zstd\":true", "\"conns\":\(shapes[0].conns)", "\"inflight_per_conn\":\(shapes[0].inflight)",
+                "\"payload_bytes\":\(size)",
+            ]
             if let value = Self.ratio(on, off) { fields.append("\"calls_on_over_off\":\(format(value, 3))") }
-            if let value = Self.ratio(on, off, "wire_bytes_per_call") { fields.append("\"wire_on_over_off\":\(format(value, 3))") }
+            if let value = Self.ratio(on, off, "wire_bytes_per_call") {
+                fields.append("\"wire_on_over_off\":\(format(value, 3))")
+            }
             ratios.append("{" + fields.joined(separator: ",") + "}")
         }
-        return "{\"machine\":\(jsonString(Self.machine())),\"warmup_s\":\(format(warmup, 1)),\"duration_s\":\(format(duration, 1)),\"repeats\":\(repeats),"
+        return
+            "{\"machine\":\(jsonString(Self.machine())),\"warmup_s\":\(format(warmup, 1)),\"duration_s\":\(format(duration, 1)),\"repeats\":\(repeats),"
             + "\"results\":[\(entries.map(\.result.json).joined(separator: ","))],\"ratios\":[\(ratios.joined(separator: ","))]}"
     }
 
     static func align(_ rows: [[String]]) -> [String] {
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
-            row.enumerated().map { column, text in text + String(repeating: " ", count: widths[column] - text.count) }.joined(separator: "  ")
+            row.enumerated().map { column, text in text + String(repeating: " ", count: widths[column] - text.count) }
+                .joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces)
         }
     }
@@ -241,7 +324,9 @@ struct Compare: AsyncParsableCommand {
     /// Cores, CPU model, kernel and date: what a reader needs to weigh the numbers.
     static func machine() -> String {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":", maxSplits: 1).last?
+        let model =
+            cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":", maxSplits: 1)
+            .last?
             .trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
         var name = utsname()
         uname(&name)

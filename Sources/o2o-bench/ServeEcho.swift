@@ -20,7 +20,10 @@ struct ServeEcho: AsyncParsableCommand {
         options.handlerExecution = handlers == "global" ? .globalConcurrentExecutor : .eventLoop
         options.settings.maximumConcurrentStreams = 1000
         let server = O2OServer(
-            configuration: O2OServerConfiguration(listeners: [.tcp(host: "127.0.0.1", port: port)], connection: options),
+            configuration: O2OServerConfiguration(
+                listeners: [.tcp(host: "127.0.0.1", port: port)],
+                connection: options
+            ),
             services: [EchoServiceProvider()],
             logger: logger
         )

@@ -1,11 +1,12 @@
+import ArgumentParser
+internal import CRocksDB
+import O2OStorage
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import ArgumentParser
-internal import CRocksDB
-import O2OStorage
 
 /// Storage engine throughput: point operations through the engine API against the
 /// same operations straight through RocksDB's C API (the overhead ratio), and
@@ -46,8 +47,12 @@ struct StorageLoad: AsyncParsableCommand {
         // The same through the C API, on the calling thread.
         let (rawWrites, rawReads) = rawRocksDB(path: dir + "/raw", keys: keys, value: value)
         printLine("storage point operations, \(ops) each, 100-byte values, sync none, one caller:")
-        printLine("  writes: engine API \(format(engineWrites, 0))/s, C API \(format(rawWrites, 0))/s, ratio \(format(engineWrites / rawWrites, 2))")
-        printLine("  reads:  engine API \(format(engineReads, 0))/s, C API \(format(rawReads, 0))/s, ratio \(format(engineReads / rawReads, 2))")
+        printLine(
+            "  writes: engine API \(format(engineWrites, 0))/s, C API \(format(rawWrites, 0))/s, ratio \(format(engineWrites / rawWrites, 2))"
+        )
+        printLine(
+            "  reads:  engine API \(format(engineReads, 0))/s, C API \(format(rawReads, 0))/s, ratio \(format(engineReads / rawReads, 2))"
+        )
 
         printLine("committed transactions per second (read one key, write it), distinct keys:")
         for policy in [SyncPolicy.always, .group] {
@@ -104,8 +109,13 @@ struct StorageLoad: AsyncParsableCommand {
             key.withUnsafeBytes { key in
                 value.withUnsafeBytes { value in
                     rocksdb_put(
-                        db, writeOptions, key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count,
-                        value.baseAddress?.assumingMemoryBound(to: CChar.self), value.count, &error
+                        db,
+                        writeOptions,
+                        key.baseAddress?.assumingMemoryBound(to: CChar.self),
+                        key.count,
+                        value.baseAddress?.assumingMemoryBound(to: CChar.self),
+                        value.count,
+                        &error
                     )
                 }
             }
@@ -115,7 +125,14 @@ struct StorageLoad: AsyncParsableCommand {
         for index in 0..<keys.count {
             var length = 0
             let found = keys[(index &* 7919) % keys.count].withUnsafeBytes { key in
-                rocksdb_get(db, readOptions, key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count, &length, &error)
+                rocksdb_get(
+                    db,
+                    readOptions,
+                    key.baseAddress?.assumingMemoryBound(to: CChar.self),
+                    key.count,
+                    &length,
+                    &error
+                )
             }
             // Copy out, as the engine does.
             let copy = found.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: length)) }

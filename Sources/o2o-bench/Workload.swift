@@ -23,7 +23,11 @@ struct Workload: Sendable {
 
     /// Runs the workload: starts or finds the server, opens the connections, runs the
     /// closed loop and returns the result in the peers' fields plus ours.
-    func run(load: LoadOptions, server serverOptions: ServerOptions, compression: Compression = .default) async throws -> BenchResult {
+    func run(
+        load: LoadOptions,
+        server serverOptions: ServerOptions,
+        compression: Compression = .default
+    ) async throws -> BenchResult {
         let server = try await BenchServer.start(serverOptions, demoData: needsDemoData)
         do {
             let result = try await run(load: load, on: server, compression: compression)
@@ -37,7 +41,9 @@ struct Workload: Sendable {
 
     func run(load: LoadOptions, on server: BenchServer, compression: Compression) async throws -> BenchResult {
         let channels = try server.channels(load.conns, compression: compression)
-        let probe = try O2OClientChannel(configuration: O2OClientConfiguration(target: .tcp(host: server.host, port: server.port)))
+        let probe = try O2OClientChannel(
+            configuration: O2OClientConfiguration(target: .tcp(host: server.host, port: server.port))
+        )
         defer {
             Task {
                 for channel in channels { await channel.close() }
@@ -50,13 +56,18 @@ struct Workload: Sendable {
             _ = try await prepared.call(channel, index, 0)
         }
         var loop = ClosedLoop(
-            channels: channels, inflightPerChannel: load.inflight, warmupSeconds: load.warmup, durationSeconds: load.duration,
-            serverPID: server.pid, onEventLoop: load.executor == "loop"
+            channels: channels,
+            inflightPerChannel: load.inflight,
+            warmupSeconds: load.warmup,
+            durationSeconds: load.duration,
+            serverPID: server.pid,
+            onEventLoop: load.executor == "loop"
         )
         loop.windowProbe = { await server.wireBytes(probe) }
         let report = try await loop.run(prepared.call)
         var fields: [(String, String)] = [
-            ("kind", "o2o"), ("label", load.label), ("workload", name), ("coalesce", "n/a"), ("executor", load.executor),
+            ("kind", "o2o"), ("label", load.label), ("workload", name), ("coalesce", "n/a"),
+            ("executor", load.executor),
             ("conns", String(load.conns)), ("inflight_per_conn", String(load.inflight)),
         ]
         fields += report.fields
@@ -72,7 +83,14 @@ struct Workload: Sendable {
             fields.append(("wire_bytes_per_call", format(Double(wire) / Double(report.calls), 0)))
         }
         if report.errors > 0 {
-            fields.append(("errors_by_status", report.errorsByStatus.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")))
+            fields.append(
+                (
+                    "errors_by_status",
+                    report.errorsByStatus.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(
+                        separator: ","
+                    )
+                )
+            )
         }
         if server.pid == 0 { fields.append(("server_cpu", "unknown")) }
         return BenchResult(fields + extraFields)
@@ -90,7 +108,8 @@ func emit(_ result: BenchResult, json: Bool) {
 func realisticPayload(_ size: Int) -> [UInt8] {
     let words = [
         "牛奶", "面包", "鸡蛋", "苹果", "大米", "酸奶", "organic", "whole", "milk", "bread", "fresh", "imported", "store",
-        "warehouse", "order", "sku", "PD1147", "CNY", "packed", "shelf", "1L", "500g", "6-pack", "delivery", "pickup", "杭州",
+        "warehouse", "order", "sku", "PD1147", "CNY", "packed", "shelf", "1L", "500g", "6-pack", "delivery", "pickup",
+        "杭州",
         "北京", "上海", "促销", "会员", "积分", "库存",
     ]
     var state: UInt64 = 0x9E37_79B9_7F4A_7C15

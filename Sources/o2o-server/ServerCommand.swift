@@ -1,10 +1,3 @@
-// o2o-server: the O2O backend — catalog (and the services that follow), health,
-// reflection and admin — over the O2O RPC protocol, with RocksDB or memory storage.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import ArgumentParser
 import Logging
 import NIOCore
@@ -14,6 +7,14 @@ import O2ORPC
 import O2OServices
 import O2OStorage
 import ServiceLifecycle
+
+// o2o-server: the O2O backend — catalog (and the services that follow), health,
+// reflection and admin — over the O2O RPC protocol, with RocksDB or memory storage.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 @main
 struct ServerCommand: AsyncParsableCommand {
@@ -43,7 +44,10 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "TCP port; 0 picks a free one. [O2O_PORT] (default: 7070)")
     var port: Int?
 
-    @Option(help: "Address to listen on; 0.0.0.0 or :: for every interface (needs --token-file). [O2O_HOST] (default: 127.0.0.1)")
+    @Option(
+        help:
+            "Address to listen on; 0.0.0.0 or :: for every interface (needs --token-file). [O2O_HOST] (default: 127.0.0.1)"
+    )
     var host: String?
 
     @Option(name: .customLong("unix-socket"), help: "Also listen on this Unix domain socket. [O2O_UNIX_SOCKET]")
@@ -55,7 +59,10 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Storage engine: rocksdb or memory (nothing kept). [O2O_STORE] (default: rocksdb)")
     var store: String?
 
-    @Option(help: "When writes are durable: always (fsync each commit), group (concurrent commits share an fsync), none (survives a crash of the process, not of the machine). [O2O_SYNC] (default: group)")
+    @Option(
+        help:
+            "When writes are durable: always (fsync each commit), group (concurrent commits share an fsync), none (survives a crash of the process, not of the machine). [O2O_SYNC] (default: group)"
+    )
     var sync: String?
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serve TLS. [O2O_TLS_CERT]")
@@ -64,16 +71,25 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert. [O2O_TLS_KEY]")
     var tlsKey: String?
 
-    @Option(name: .customLong("token-file"), help: "Bearer tokens and roles; without it the server is open and loopback only. [O2O_TOKEN_FILE]")
+    @Option(
+        name: .customLong("token-file"),
+        help: "Bearer tokens and roles; without it the server is open and loopback only. [O2O_TOKEN_FILE]"
+    )
     var tokenFile: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical. [O2O_LOG_LEVEL] (default: info)")
+    @Option(
+        name: .customLong("log-level"),
+        help: "trace, debug, info, notice, warning, error or critical. [O2O_LOG_LEVEL] (default: info)"
+    )
     var logLevel: String?
 
     @Option(help: "Currency of catalog prices (ISO 4217). [O2O_CURRENCY] (default: CNY)")
     var currency: String?
 
-    @Flag(name: .customLong("demo-data"), help: "Load a sample shop into an empty store (safe to repeat). [O2O_DEMO_DATA=1]")
+    @Flag(
+        name: .customLong("demo-data"),
+        help: "Load a sample shop into an empty store (safe to repeat). [O2O_DEMO_DATA=1]"
+    )
     var demoData = false
 
     static func main() async {
@@ -151,20 +167,26 @@ struct ServerCommand: AsyncParsableCommand {
         settings.tokenFile = tokenFile ?? environment("O2O_TOKEN_FILE")
         if let level = given(logLevel, "--log-level", "O2O_LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.value) else {
-                throw Failure(description: "\(level.source): '\(level.value)' is not trace, debug, info, notice, warning, error or critical")
+                throw Failure(
+                    description:
+                        "\(level.source): '\(level.value)' is not trace, debug, info, notice, warning, error or critical"
+                )
             }
             settings.logLevel = parsed
         }
         if let currency = given(currency, "--currency", "O2O_CURRENCY") {
             guard currency.value.count == 3, currency.value.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
-                throw Failure(description: "\(currency.source): '\(currency.value)' is not an ISO 4217 code such as CNY")
+                throw Failure(
+                    description: "\(currency.source): '\(currency.value)' is not an ISO 4217 code such as CNY"
+                )
             }
             settings.currency = currency.value
         }
         settings.demoData = demoData || ["1", "true", "yes"].contains(environment("O2O_DEMO_DATA")?.lowercased() ?? "")
         if settings.tokenFile == nil, !ServerSettings.isLoopback(settings.host) {
             throw Failure(
-                description: "--host \(settings.host) needs --token-file: without tokens the server only listens on loopback"
+                description:
+                    "--host \(settings.host) needs --token-file: without tokens the server only listens on loopback"
             )
         }
         return settings

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Logging
 import O2OMessages
 import O2ONIOTransport
@@ -11,6 +6,12 @@ import O2OServices
 import O2OStorage
 import ServiceLifecycle
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Everything the server is told, from flags or the environment.
 struct ServerSettings: Sendable {
@@ -58,11 +59,15 @@ struct ServerRunner {
     private func loadTokens() throws -> [String: RPCPrincipal]? {
         guard let path = settings.tokenFile else { return nil }
         guard let text = readFile(path) else {
-            throw ServerCommand.Failure(description: "--token-file: cannot read \(path): \(String(cString: strerror(errno)))")
+            throw ServerCommand.Failure(
+                description: "--token-file: cannot read \(path): \(String(cString: strerror(errno)))"
+            )
         }
         do {
             let tokens = try RPCTokenFile.parse(text)
-            guard !tokens.isEmpty else { throw ServerCommand.Failure(description: "--token-file \(path): no tokens in it") }
+            guard !tokens.isEmpty else {
+                throw ServerCommand.Failure(description: "--token-file \(path): no tokens in it")
+            }
             return tokens
         } catch let error as RPCTokenFile.ParseError {
             throw ServerCommand.Failure(description: "--token-file \(path): \(error)")
@@ -98,7 +103,9 @@ struct ServerRunner {
             try await DemoStock.load(into: store, logger: logger)
         }
 
-        let policy = RPCAccessPolicy(adminServices: ["o2o.rpc.v1.AdminService", "o2o.inventory.v1.InventoryAdminService"])
+        let policy = RPCAccessPolicy(adminServices: [
+            "o2o.rpc.v1.AdminService", "o2o.inventory.v1.InventoryAdminService",
+        ])
         let metrics = RPCMetrics()
         let health = HealthStatus()
         let serverBox = ServerBox()
@@ -112,25 +119,39 @@ struct ServerRunner {
                     let statistics = try? await engine.statistics()
                     let now = Clock.now()
                     return ServerInfo(
-                        version: ServerCommand.version, startedAt: started,
-                        uptimeSeconds: UInt64(max(0, now.seconds - started.seconds)), store: settings.store.rawValue,
+                        version: ServerCommand.version,
+                        startedAt: started,
+                        uptimeSeconds: UInt64(max(0, now.seconds - started.seconds)),
+                        store: settings.store.rawValue,
                         dataDirectory: settings.store == .memory ? "" : settings.dataDirectory,
                         syncPolicy: settings.store == .memory ? "" : settings.sync.rawValue,
-                        dataSizeBytes: statistics?.sizeBytes ?? 0, listenAddresses: addresses,
-                        authenticationEnabled: tokens != nil, tlsEnabled: settings.tlsCertificate != nil,
+                        dataSizeBytes: statistics?.sizeBytes ?? 0,
+                        listenAddresses: addresses,
+                        authenticationEnabled: tokens != nil,
+                        tlsEnabled: settings.tlsCertificate != nil,
                         openConnections: UInt32(await server?.connections().count ?? 0),
-                        callsInFlight: UInt32(max(0, metrics.callsInFlight)), hostname: hostName(), pid: UInt32(getpid())
+                        callsInFlight: UInt32(max(0, metrics.callsInFlight)),
+                        hostname: hostName(),
+                        pid: UInt32(getpid())
                     )
                 },
                 connections: {
                     guard let server = serverBox.server else { return [] }
                     return await server.connections().map { connection in
                         ConnectionInfo(
-                            id: connection.id, peer: connection.peer,
-                            openedAt: Timestamp(seconds: Int64(connection.openedAt), nanos: Int32((connection.openedAt.truncatingRemainder(dividingBy: 1)) * 1e9)),
-                            principal: connection.principal, openStreams: UInt32(connection.openStreams),
-                            callsStarted: connection.callsStarted, bytesReceived: connection.bytesReceived,
-                            bytesSent: connection.bytesSent, compression: connection.compression, agent: connection.agent
+                            id: connection.id,
+                            peer: connection.peer,
+                            openedAt: Timestamp(
+                                seconds: Int64(connection.openedAt),
+                                nanos: Int32((connection.openedAt.truncatingRemainder(dividingBy: 1)) * 1e9)
+                            ),
+                            principal: connection.principal,
+                            openStreams: UInt32(connection.openStreams),
+                            callsStarted: connection.callsStarted,
+                            bytesReceived: connection.bytesReceived,
+                            bytesSent: connection.bytesSent,
+                            compression: connection.compression,
+                            agent: connection.agent
                         )
                     }
                 },
@@ -138,41 +159,59 @@ struct ServerRunner {
                 startedAt: started,
                 createBackup: { directory in
                     guard settings.store == .rocksdb else {
-                        throw RPCError(code: .failedPrecondition, message: "directory: the memory store has nothing on disk to back up")
+                        throw RPCError(
+                            code: .failedPrecondition,
+                            message: "directory: the memory store has nothing on disk to back up"
+                        )
                     }
-                    let target = directory.hasPrefix("/") ? directory : parentDirectory(of: settings.dataDirectory) + "/" + directory
+                    let target =
+                        directory.hasPrefix("/")
+                        ? directory : parentDirectory(of: settings.dataDirectory) + "/" + directory
                     do {
                         try await engine.checkpoint(to: target)
                     } catch let error as StorageError where error.code == .alreadyExists {
                         throw RPCError(code: .failedPrecondition, message: "directory: \(target) exists already")
                     }
-                    return CreateBackupResponse(directory: absolutePath(target), sizeBytes: directorySize(target), takenAt: Clock.now())
+                    return CreateBackupResponse(
+                        directory: absolutePath(target),
+                        sizeBytes: directorySize(target),
+                        takenAt: Clock.now()
+                    )
                 },
                 storageStats: {
                     let statistics = try await engine.statistics()
                     return GetStorageStatsResponse(
-                        engine: statistics.engine, sizeBytes: statistics.sizeBytes, approximateKeys: statistics.approximateKeys,
+                        engine: statistics.engine,
+                        sizeBytes: statistics.sizeBytes,
+                        approximateKeys: statistics.approximateKeys,
                         properties: statistics.properties.map { StorageProperty(name: $0.name, value: $0.value) }
                     )
                 }
             )
         )
         var services: [any RPCService] = [
-            catalog, inventory, InventoryAdminServiceProvider(inventory: inventory), HealthServiceProvider(status: health), admin,
+            catalog, inventory, InventoryAdminServiceProvider(inventory: inventory),
+            HealthServiceProvider(status: health), admin,
             EchoServiceProvider(),
         ]
         let router = RPCRouter(services: services)
-        services.append(ReflectionServiceProvider(services: router.services + [ReflectionService.descriptor], policy: policy))
+        services.append(
+            ReflectionServiceProvider(services: router.services + [ReflectionService.descriptor], policy: policy)
+        )
         for service in router.services { health.set(.serving, for: service.name) }
         health.set(.serving, for: ReflectionService.name)
         metrics.register(router.methods + ReflectionService.descriptor.methods)
 
-        var interceptors: [any RPCServerInterceptor] = [RPCLoggingInterceptor(logger: logger), RPCMetricsInterceptor(metrics: metrics)]
+        var interceptors: [any RPCServerInterceptor] = [
+            RPCLoggingInterceptor(logger: logger), RPCMetricsInterceptor(metrics: metrics),
+        ]
         if let tokens { interceptors.append(RPCAuthInterceptor(tokens: tokens, policy: policy)) }
 
         var listeners: [O2OListenAddress] = [.tcp(host: settings.host, port: settings.port)]
         if let path = settings.unixSocket { listeners.append(.unixSocket(path: path)) }
-        let tls = settings.tlsCertificate.map { O2OTLSFiles(certificateChainPath: $0, privateKeyPath: settings.tlsKey!) }
+        let tls = settings.tlsCertificate.map {
+            O2OTLSFiles(certificateChainPath: $0, privateKeyPath: settings.tlsKey!)
+        }
         // Catalog handlers compute (search, protobuf, RocksDB reads from the cache): on
         // the global executor a busy connection uses every core, and a slow call never
         // holds up the I/O of the other calls on its event loop. Measured with one client
@@ -181,12 +220,16 @@ struct ServerRunner {
         connectionOptions.handlerExecution = .globalConcurrentExecutor
         let server = O2OServer(
             configuration: O2OServerConfiguration(listeners: listeners, tls: tls, connection: connectionOptions),
-            services: services, interceptors: interceptors, logger: logger
+            services: services,
+            interceptors: interceptors,
+            logger: logger
         )
         serverBox.set(server)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                services: [.init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
             )
         )
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -196,9 +239,13 @@ struct ServerRunner {
             do {
                 listenAddresses = try await server.listeningAddresses().map(\.description)
             } catch {
-                throw ServerCommand.Failure(description: "cannot listen on \(listeners.map(\.description).joined(separator: ", ")): \(error)")
+                throw ServerCommand.Failure(
+                    description: "cannot listen on \(listeners.map(\.description).joined(separator: ", ")): \(error)"
+                )
             }
-            let storeText = settings.store == .memory ? "store memory" : "store rocksdb, data \(settings.dataDirectory), sync \(settings.sync.rawValue)"
+            let storeText =
+                settings.store == .memory
+                ? "store memory" : "store rocksdb, data \(settings.dataDirectory), sync \(settings.sync.rawValue)"
             let authText = tokens == nil ? "no token file: open to every caller, loopback only" : "tokens required"
             logger.info(
                 "o2o-server \(ServerCommand.version) listening on \(listenAddresses.joined(separator: ", ")) (\(storeText); \(authText)\(tls == nil ? "" : "; TLS"))"

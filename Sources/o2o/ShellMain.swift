@@ -1,12 +1,13 @@
+import ArgumentParser
+import O2OClient
+import O2OShell
+
 // o2o: the ops shell for O2O servers. One command per run, or an interactive shell.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import ArgumentParser
-import O2OClient
-import O2OShell
 
 @main
 struct ShellMain: AsyncParsableCommand {
@@ -86,19 +87,28 @@ struct ShellMain: AsyncParsableCommand {
     @Option(name: .customLong("ca"), help: "PEM file of the certificate authorities to trust (implies --tls).")
     var certificateAuthorities: String?
 
-    @Option(name: .customLong("server-name"), help: "Name to check the server's certificate against (default: the host).")
+    @Option(
+        name: .customLong("server-name"),
+        help: "Name to check the server's certificate against (default: the host)."
+    )
     var serverName: String?
 
     @Option(name: .customLong("token"), help: "Bearer token. [O2O_TOKEN]")
     var token: String?
 
-    @Option(name: .customLong("timeout"), help: "Seconds each call may take. (default: 30; none for calls whose responses stream)")
+    @Option(
+        name: .customLong("timeout"),
+        help: "Seconds each call may take. (default: 30; none for calls whose responses stream)"
+    )
     var timeout: Double?
 
     @Flag(name: .customLong("json"), help: "Compact JSON output, one document per line.")
     var json = false
 
-    @Option(name: [.customLong("format"), .customShort("o")], help: "Output: table, json or csv. (default: tables for lists, JSON otherwise)")
+    @Option(
+        name: [.customLong("format"), .customShort("o")],
+        help: "Output: table, json or csv. (default: tables for lists, JSON otherwise)"
+    )
     var format: String?
 
     @Flag(name: .customLong("show-pii"), help: "Show personal contact data unmasked (needs an admin token).")
@@ -120,7 +130,9 @@ struct ShellMain: AsyncParsableCommand {
         if let format, OutputFormat(rawValue: format.lowercased()) == nil {
             throw ValidationError("--format: '\(format)' is not table, json or csv")
         }
-        if let timeout, !(timeout > 0 && timeout <= 86_400) { throw ValidationError("--timeout: must be more than 0 and at most 86400 seconds") }
+        if let timeout, !(timeout > 0 && timeout <= 86_400) {
+            throw ValidationError("--timeout: must be more than 0 and at most 86400 seconds")
+        }
     }
 
     /// The target from --unix-socket, --server or O2O_SERVER.
@@ -134,7 +146,9 @@ struct ShellMain: AsyncParsableCommand {
             host = String(text[text.index(after: text.startIndex)..<close])
             let rest = text[text.index(after: close)...]
             if rest.hasPrefix(":") {
-                guard let parsed = Int(rest.dropFirst()), (1...65535).contains(parsed) else { throw ShellError.usage("--server: '\(text)' has no valid port") }
+                guard let parsed = Int(rest.dropFirst()), (1...65535).contains(parsed) else {
+                    throw ShellError.usage("--server: '\(text)' has no valid port")
+                }
                 port = parsed
             }
         } else if let colon = text.lastIndex(of: ":"), text.firstIndex(of: ":") == colon {
@@ -164,14 +178,20 @@ struct ShellMain: AsyncParsableCommand {
             let target = try target()
             let terminal = ShellOutput.terminalDefaults()
             var output = ShellOutput(
-                format: format.flatMap { OutputFormat(rawValue: $0.lowercased()) } ?? .auto, compactJSON: json,
-                color: terminal.color && !noColor, width: terminal.width, showPersonalData: showPersonalData
+                format: format.flatMap { OutputFormat(rawValue: $0.lowercased()) } ?? .auto,
+                compactJSON: json,
+                color: terminal.color && !noColor,
+                width: terminal.width,
+                showPersonalData: showPersonalData
             )
             if output.compactJSON { output.color = false }
-            let tlsSettings: O2OClientTLS? = tls || certificateAuthorities != nil
+            let tlsSettings: O2OClientTLS? =
+                tls || certificateAuthorities != nil
                 ? O2OClientTLS(trustRootsPath: certificateAuthorities, serverHostname: serverName) : nil
             let options = ShellConnectionOptions(
-                target: target, tls: tlsSettings, token: token ?? Self.environment("O2O_TOKEN"),
+                target: target,
+                tls: tlsSettings,
+                token: token ?? Self.environment("O2O_TOKEN"),
                 timeout: .milliseconds(Int64((timeout ?? 30) * 1000)),
                 streamTimeout: timeout.map { .milliseconds(Int64($0 * 1000)) }
             )

@@ -15,7 +15,10 @@ struct BenchCommandTests {
 
     @Test("ping, echo with zstd and stream against a server it starts: every promised field, no errors")
     func workloads() async throws {
-        for (arguments, workload) in [(["ping"], "ping"), (["echo", "4096", "--compression", "on"], "echo"), (["stream", "--count", "50"], "stream")] {
+        for (arguments, workload) in [
+            (["ping"], "ping"), (["echo", "4096", "--compression", "on"], "echo"),
+            (["stream", "--count", "50"], "stream"),
+        ] {
             let run = try await ChildProcess.run("o2o-bench", arguments + Self.brief)
             #expect(run.status == 0, "\(arguments): \(run.error)")
             let result = try Self.json(run.output)
@@ -23,7 +26,9 @@ struct BenchCommandTests {
             #expect(result["workload"] as? String == workload)
             #expect(result["errors"] as? Int == 0, "\(result)")
             #expect((result["calls"] as? Int ?? 0) > 0)
-            for field in ["calls_per_s", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "server_cpu_ms_per_1k", "mb_per_s"] {
+            for field in [
+                "calls_per_s", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "server_cpu_ms_per_1k", "mb_per_s",
+            ] {
                 #expect(result[field] is Double || result[field] is Int, "\(workload): \(field) missing in \(result)")
             }
             // The server is this machine's, so its CPU is known; the wire bytes come from its counters.
@@ -44,7 +49,8 @@ struct BenchCommandTests {
     @Test("bad options name the option; a missing peer build says how to build it")
     func badOptions() async throws {
         for (arguments, option) in [
-            (["echo", "99999999"], "SIZE"), (["ping", "--conns", "0"], "--conns"), (["reserve", "--mode", "cold"], "--mode"),
+            (["echo", "99999999"], "SIZE"), (["ping", "--conns", "0"], "--conns"),
+            (["reserve", "--mode", "cold"], "--mode"),
             (["ping", "--server", "nohost"], "--server"), (["echo", "--compression", "max"], "--compression"),
             (["compare", "--peers", "/nonexistent"], "--peers"), (["compare", "--configs", "1y64"], "--configs"),
         ] {

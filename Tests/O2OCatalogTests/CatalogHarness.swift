@@ -32,15 +32,22 @@ struct CatalogHarness {
         directory: String? = nil,
         _ body: (CatalogHarness) async throws -> Result
     ) async throws -> Result {
-        let path = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("o2o-catalog-\(UUID().uuidString)").path
+        let path =
+            directory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("o2o-catalog-\(UUID().uuidString)").path
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: path) } }
-        let engine: any StorageEngine = kind == .memory ? MemoryEngine() : try RocksDBEngine(path: path, syncPolicy: .none, threads: 4)
+        let engine: any StorageEngine =
+            kind == .memory ? MemoryEngine() : try RocksDBEngine(path: path, syncPolicy: .none, threads: 4)
         let store = RecordStore(engine: engine)
         let catalog = try await CatalogServiceProvider.open(store: store, logger: quietLogger)
         if demo { _ = try await DemoData.load(into: store, catalog: catalog, logger: quietLogger) }
-        let configuration = O2OServerConfiguration(listeners: [.tcp(host: "127.0.0.1", port: 0)], gracePeriod: .seconds(1))
+        let configuration = O2OServerConfiguration(
+            listeners: [.tcp(host: "127.0.0.1", port: 0)],
+            gracePeriod: .seconds(1)
+        )
         do {
-            let result = try await withO2OServer(configuration: configuration, services: [catalog], logger: quietLogger) { server in
+            let result = try await withO2OServer(configuration: configuration, services: [catalog], logger: quietLogger)
+            { server in
                 guard case .tcp(_, let port) = try await server.listeningAddresses()[0] else { fatalError() }
                 return try await withO2OClient(port: port) { client in
                     try await body(CatalogHarness(client: client, port: port, store: store, catalog: catalog))
@@ -83,7 +90,14 @@ func cny(_ fen: Int64) -> Money { Money(minorUnits: fen, currency: "CNY") }
 func rid() -> String { "req-\(UUID().uuidString.prefix(18))" }
 
 /// A product spec with `skus` SKUs whose codes and barcodes derive from `seed`.
-func productSpec(_ name: String, category: String, seed: Int, skus: Int = 2, tags: [String] = [], price: Int64 = 1000) -> ProductSpec {
+func productSpec(
+    _ name: String,
+    category: String,
+    seed: Int,
+    skus: Int = 2,
+    tags: [String] = [],
+    price: Int64 = 1000
+) -> ProductSpec {
     ProductSpec(
         productCode: "PC-\(seed)",
         name: name,
@@ -95,7 +109,12 @@ func productSpec(_ name: String, category: String, seed: Int, skus: Int = 2, tag
         skus: (0..<skus).map { index in
             SkuSpec(
                 skuCode: "SKU-\(seed)-\(index)",
-                attributes: [SkuAttribute(name: "size", value: ["S", "M", "L", "XL"][index % 4] + (index >= 4 ? "\(index)" : ""))],
+                attributes: [
+                    SkuAttribute(
+                        name: "size",
+                        value: ["S", "M", "L", "XL"][index % 4] + (index >= 4 ? "\(index)" : "")
+                    )
+                ],
                 price: cny(price + Int64(index) * 100),
                 barcode: DemoDataEAN.make(seed * 10 + index)
             )

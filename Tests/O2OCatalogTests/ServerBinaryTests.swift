@@ -10,8 +10,10 @@ struct ServerBinaryTests {
     func help() async throws {
         let result = try await ChildProcess.run("o2o-server", ["--help"])
         #expect(result.status == 0)
-        for text in ["--port", "--host", "--unix-socket", "--data", "--store", "--sync", "--tls-cert", "--tls-key",
-                     "--token-file", "--log-level", "--demo-data", "O2O_PORT", "O2O_DATA", "O2O_STORE", "127.0.0.1:7070"] {
+        for text in [
+            "--port", "--host", "--unix-socket", "--data", "--store", "--sync", "--tls-cert", "--tls-key",
+            "--token-file", "--log-level", "--demo-data", "O2O_PORT", "O2O_DATA", "O2O_STORE", "127.0.0.1:7070",
+        ] {
             #expect(result.output.contains(text), "help mentions \(text)")
         }
         #expect(try await ChildProcess.run("o2o-server", ["--version"]).output.hasPrefix("0."))
@@ -42,7 +44,10 @@ struct ServerBinaryTests {
         #expect(result.status != 0)
         let lines = result.error.split(separator: "\n")
         #expect(lines.count == 1, "one line: \(result.error)")
-        #expect(lines.first?.hasPrefix("o2o-server: ") == true && lines.first?.contains(names) == true, "\(result.error)")
+        #expect(
+            lines.first?.hasPrefix("o2o-server: ") == true && lines.first?.contains(names) == true,
+            "\(result.error)"
+        )
         #expect(!FileManager.default.fileExists(atPath: data), "a refused start creates no data directory")
         if arguments == ["--bogus"] { #expect(result.status == 64, "usage errors exit 64") }
     }
@@ -55,7 +60,10 @@ struct ServerBinaryTests {
         try Data("keep me".utf8).write(to: URL(fileURLWithPath: directory + "/notes.txt"))
         let notADatabase = try await ChildProcess.run("o2o-server", ["--data", directory, "--port", "0"])
         #expect(notADatabase.status != 0)
-        #expect(notADatabase.error.split(separator: "\n").count == 1 && notADatabase.error.contains("not an O2O data directory"))
+        #expect(
+            notADatabase.error.split(separator: "\n").count == 1
+                && notADatabase.error.contains("not an O2O data directory")
+        )
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["notes.txt"])
 
         let aFile = try await ChildProcess.run("o2o-server", ["--data", directory + "/notes.txt", "--port", "0"])
@@ -73,19 +81,41 @@ struct ServerBinaryTests {
 
     @Test("settings from the environment; SIGINT drains and exits 0")
     func environmentSettings() async throws {
-        let server = try ChildProcess("o2o-server", [], environment: ["O2O_STORE": "memory", "O2O_PORT": "0", "O2O_CURRENCY": "EUR"])
+        let server = try ChildProcess(
+            "o2o-server",
+            [],
+            environment: ["O2O_STORE": "memory", "O2O_PORT": "0", "O2O_CURRENCY": "EUR"]
+        )
         let port = try #require(try await server.listeningPort())
         let startLines = server.standardError.split(separator: "\n").filter { $0.contains("listening on") }
-        #expect(startLines.count == 1 && startLines[0].contains("store memory") && startLines[0].contains("loopback only"))
+        #expect(
+            startLines.count == 1 && startLines[0].contains("store memory") && startLines[0].contains("loopback only")
+        )
         try await withO2OClient(port: port) { client in
-            let category = try await client.catalog.createCategory(CreateCategoryRequest(requestID: rid(), name: "Obst"))
+            let category = try await client.catalog.createCategory(
+                CreateCategoryRequest(requestID: rid(), name: "Obst")
+            )
             let product = try await client.catalog.createProduct(
-                CreateProductRequest(requestID: rid(), product: ProductSpec(name: "Apfel", categoryID: category.id, skus: [SkuSpec(skuCode: "APFEL-1", price: Money(minorUnits: 99, currency: "EUR"))]))
+                CreateProductRequest(
+                    requestID: rid(),
+                    product: ProductSpec(
+                        name: "Apfel",
+                        categoryID: category.id,
+                        skus: [SkuSpec(skuCode: "APFEL-1", price: Money(minorUnits: 99, currency: "EUR"))]
+                    )
+                )
             )
             #expect(product.skus[0].price?.currency == "EUR")
             await expectStatus(.invalidArgument) {
                 _ = try await client.catalog.createProduct(
-                    CreateProductRequest(requestID: rid(), product: ProductSpec(name: "Birne", categoryID: category.id, skus: [SkuSpec(skuCode: "BIRNE-1", price: cny(99))]))
+                    CreateProductRequest(
+                        requestID: rid(),
+                        product: ProductSpec(
+                            name: "Birne",
+                            categoryID: category.id,
+                            skus: [SkuSpec(skuCode: "BIRNE-1", price: cny(99))]
+                        )
+                    )
                 )
             }
         }
@@ -99,13 +129,19 @@ struct ServerBinaryTests {
         defer { try? FileManager.default.removeItem(atPath: data) }
         let requestID = "restart-create-1"
         let request = { (category: String) in
-            CreateProductRequest(requestID: requestID, product: productSpec("重启测试 Restart Probe", category: category, seed: 4242, tags: ["persisted"]), status: .onShelf)
+            CreateProductRequest(
+                requestID: requestID,
+                product: productSpec("重启测试 Restart Probe", category: category, seed: 4242, tags: ["persisted"]),
+                status: .onShelf
+            )
         }
 
         let first = try ChildProcess("o2o-server", ["--data", data, "--port", "0", "--demo-data", "--sync", "always"])
         let firstPort = try #require(try await first.listeningPort())
         let (created, categoryID) = try await withO2OClient(port: firstPort) { client in
-            let category = try await client.catalog.createCategory(CreateCategoryRequest(requestID: rid(), name: "Restart"))
+            let category = try await client.catalog.createCategory(
+                CreateCategoryRequest(requestID: rid(), name: "Restart")
+            )
             return (try await client.catalog.createProduct(request(category.id)), category.id)
         }
         #expect(try await first.stop() == 0)
@@ -117,19 +153,30 @@ struct ServerBinaryTests {
             #expect(try await client.catalog.getProduct(GetProductRequest(productID: created.id)) == created)
             let all = try await client.catalog.searchProducts(SearchProductsRequest())
             #expect(all.totalSize == 1001, "the search index is rebuilt from the store")
-            let found = try await client.catalog.searchProducts(SearchProductsRequest(keyword: "restart probe", tags: ["persisted"]))
+            let found = try await client.catalog.searchProducts(
+                SearchProductsRequest(keyword: "restart probe", tags: ["persisted"])
+            )
             #expect(found.hits.map(\.product?.id) == [created.id])
-            let byBarcode = try await client.catalog.getSkuByBarcode(GetSkuByBarcodeRequest(barcode: created.skus[0].barcode))
+            let byBarcode = try await client.catalog.getSkuByBarcode(
+                GetSkuByBarcodeRequest(barcode: created.skus[0].barcode)
+            )
             #expect(byBarcode.id == created.skus[0].id)
             // The retry of the first creation still answers with the first result.
             #expect(try await client.catalog.createProduct(request(categoryID)) == created)
             #expect(try await client.catalog.getCategory(GetCategoryRequest(categoryID: categoryID)).productCount == 1)
             // The demo stock is there too, and agrees with its ledger.
             let demoSku = try #require(all.hits.first { $0.product?.id != created.id }?.product?.skus.first?.id)
-            let summary = try await client.inventory.batchGetSkuStockSummaries(BatchGetSkuStockSummariesRequest(skuIDs: [demoSku]))
+            let summary = try await client.inventory.batchGetSkuStockSummaries(
+                BatchGetSkuStockSummariesRequest(skuIDs: [demoSku])
+            )
             #expect(summary.summaries[0].onHand > 0 && summary.summaries[0].locationsInStock >= 3)
-            let warehouse = try #require(try await client.inventory.listStockLocations(ListStockLocationsRequest(kind: .warehouse)).stockLocations.first)
-            let check = try await client.inventoryAdmin.checkStockLedger(CheckStockLedgerRequest(locationID: warehouse.id))
+            let warehouse = try #require(
+                try await client.inventory.listStockLocations(ListStockLocationsRequest(kind: .warehouse))
+                    .stockLocations.first
+            )
+            let check = try await client.inventoryAdmin.checkStockLedger(
+                CheckStockLedgerRequest(locationID: warehouse.id)
+            )
             #expect(check.checkedCount == 3000 && check.discrepancyCount == 0)
         }
         #expect(try await second.stop() == 0)
@@ -139,15 +186,20 @@ struct ServerBinaryTests {
     func tokenFile() async throws {
         let tokens = temporaryPath("tokens")
         defer { try? FileManager.default.removeItem(atPath: tokens) }
-        try Data("# ops tokens\nadmin-secret-0123456789 admin ops\nreader-secret-0123456789 readonly dashboards\n".utf8).write(to: URL(fileURLWithPath: tokens))
+        try Data("# ops tokens\nadmin-secret-0123456789 admin ops\nreader-secret-0123456789 readonly dashboards\n".utf8)
+            .write(to: URL(fileURLWithPath: tokens))
         let server = try ChildProcess("o2o-server", ["--store", "memory", "--port", "0", "--token-file", tokens])
         let port = try #require(try await server.listeningPort())
         #expect(!server.standardError.contains("open to every caller"))
         try await withO2OClient(port: port) { client in
-            await expectStatus(.unauthenticated) { _ = try await client.catalog.searchProducts(SearchProductsRequest()) }
+            await expectStatus(.unauthenticated) {
+                _ = try await client.catalog.searchProducts(SearchProductsRequest())
+            }
         }
         try await withO2OClient(port: port, token: "wrong") { client in
-            await expectStatus(.unauthenticated) { _ = try await client.catalog.searchProducts(SearchProductsRequest()) }
+            await expectStatus(.unauthenticated) {
+                _ = try await client.catalog.searchProducts(SearchProductsRequest())
+            }
         }
         try await withO2OClient(port: port, token: "reader-secret-0123456789") { client in
             _ = try await client.catalog.searchProducts(SearchProductsRequest())

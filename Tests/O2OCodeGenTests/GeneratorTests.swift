@@ -1,5 +1,6 @@
-@testable import O2OCodeGen
 import Testing
+
+@testable import O2OCodeGen
 
 private func field(
     _ name: String,
@@ -10,26 +11,61 @@ private func field(
     oneof: Int? = nil
 ) -> ProtoField {
     ProtoField(
-        name: name, number: number, label: label, type: type, typeName: typeName, jsonName: name, oneofIndex: oneof,
-        proto3Optional: false, doc: "Doc of \(name)."
+        name: name,
+        number: number,
+        label: label,
+        type: type,
+        typeName: typeName,
+        jsonName: name,
+        oneofIndex: oneof,
+        proto3Optional: false,
+        doc: "Doc of \(name)."
     )
 }
 
-private func message(_ name: String, package: String = "demo.v1", fields: [ProtoField], oneofs: [String] = []) -> ProtoMessage {
+private func message(
+    _ name: String,
+    package: String = "demo.v1",
+    fields: [ProtoField],
+    oneofs: [String] = []
+) -> ProtoMessage {
     ProtoMessage(
-        name: name, fullName: "\(package).\(name)", doc: "Doc of \(name).", fields: fields,
-        oneofs: oneofs.map { ProtoOneof(name: $0, doc: "") }, messages: [], enums: [], isMapEntry: false
+        name: name,
+        fullName: "\(package).\(name)",
+        doc: "Doc of \(name).",
+        fields: fields,
+        oneofs: oneofs.map { ProtoOneof(name: $0, doc: "") },
+        messages: [],
+        enums: [],
+        isMapEntry: false
     )
 }
 
-private func file(_ name: String, package: String = "demo.v1", prefix: String? = "", messages: [ProtoMessage] = [],
-                  enums: [ProtoEnum] = [], services: [ProtoService] = []) -> ProtoFile {
-    ProtoFile(name: name, package: package, syntax: "proto3", swiftPrefix: prefix, dependencies: [], messages: messages,
-              enums: enums, services: services, doc: "")
+private func file(
+    _ name: String,
+    package: String = "demo.v1",
+    prefix: String? = "",
+    messages: [ProtoMessage] = [],
+    enums: [ProtoEnum] = [],
+    services: [ProtoService] = []
+) -> ProtoFile {
+    ProtoFile(
+        name: name,
+        package: package,
+        syntax: "proto3",
+        swiftPrefix: prefix,
+        dependencies: [],
+        messages: messages,
+        enums: enums,
+        services: services,
+        doc: ""
+    )
 }
 
 private func generate(_ files: [ProtoFile], parameter: String = "") throws -> [GeneratedFile] {
-    try O2OCodeGenerator.generate(ProtoGenerationRequest(filesToGenerate: files.map(\.name), parameter: parameter, files: files))
+    try O2OCodeGenerator.generate(
+        ProtoGenerationRequest(filesToGenerate: files.map(\.name), parameter: parameter, files: files)
+    )
 }
 
 @Suite("Code generator")
@@ -60,7 +96,9 @@ struct GeneratorTests {
     @Test("enum cases drop the enum's prefix; .none is refused")
     func enumCases() throws {
         let status = ProtoEnum(
-            name: "ProductStatus", fullName: "demo.v1.ProductStatus", doc: "",
+            name: "ProductStatus",
+            fullName: "demo.v1.ProductStatus",
+            doc: "",
             values: [
                 ProtoEnumValue(name: "PRODUCT_STATUS_UNSPECIFIED", number: 0, doc: ""),
                 ProtoEnumValue(name: "PRODUCT_STATUS_ON_SHELF", number: 1, doc: ""),
@@ -69,7 +107,9 @@ struct GeneratorTests {
         )
         #expect(try EnumEmitter.caseNames(status) == ["unspecified", "onShelf", "_3d"])
         let bad = ProtoEnum(
-            name: "Mode", fullName: "demo.v1.Mode", doc: "",
+            name: "Mode",
+            fullName: "demo.v1.Mode",
+            doc: "",
             values: [ProtoEnumValue(name: "MODE_NONE", number: 0, doc: "")]
         )
         #expect(throws: GeneratorError.self) { try EnumEmitter.caseNames(bad) }
@@ -122,23 +162,44 @@ struct GeneratorTests {
     @Test("options: C module, imports and registry name")
     func options() throws {
         let thing = message("Thing", fields: [])
-        let output = try generate([file("t.proto", messages: [thing])], parameter: "c_module=CMine,import=O2OMessages,registry=MyRegistry")
+        let output = try generate(
+            [file("t.proto", messages: [thing])],
+            parameter: "c_module=CMine,import=O2OMessages,registry=MyRegistry"
+        )
         #expect(output.map(\.name).sorted() == ["MyRegistry.o2o.swift", "t.o2o.swift"])
         #expect(output[0].content.contains("internal import CMine"))
         #expect(output[0].content.contains("public import O2OMessages"))
-        #expect(throws: GeneratorError.self) { try generate([file("t.proto", messages: [thing])], parameter: "colour=red") }
+        #expect(throws: GeneratorError.self) {
+            try generate([file("t.proto", messages: [thing])], parameter: "colour=red")
+        }
     }
 
     @Test("services: descriptors with kind and idempotency, protocol and client")
     func services() throws {
         let request = message("PingRequest", fields: [])
         let service = ProtoService(
-            name: "PingService", fullName: "demo.v1.PingService", doc: "Pings.",
+            name: "PingService",
+            fullName: "demo.v1.PingService",
+            doc: "Pings.",
             methods: [
-                ProtoMethod(name: "Ping", inputType: "demo.v1.PingRequest", outputType: "demo.v1.PingRequest",
-                            clientStreaming: false, serverStreaming: false, idempotency: .noSideEffects, doc: "One ping."),
-                ProtoMethod(name: "PingMany", inputType: "demo.v1.PingRequest", outputType: "demo.v1.PingRequest",
-                            clientStreaming: true, serverStreaming: true, idempotency: .unknown, doc: "Many."),
+                ProtoMethod(
+                    name: "Ping",
+                    inputType: "demo.v1.PingRequest",
+                    outputType: "demo.v1.PingRequest",
+                    clientStreaming: false,
+                    serverStreaming: false,
+                    idempotency: .noSideEffects,
+                    doc: "One ping."
+                ),
+                ProtoMethod(
+                    name: "PingMany",
+                    inputType: "demo.v1.PingRequest",
+                    outputType: "demo.v1.PingRequest",
+                    clientStreaming: true,
+                    serverStreaming: true,
+                    idempotency: .unknown,
+                    doc: "Many."
+                ),
             ]
         )
         let source = try generate([file("p.proto", messages: [request], services: [service])])[0].content
@@ -146,7 +207,9 @@ struct GeneratorTests {
         #expect(source.contains("idempotency: .noSideEffects,"))
         #expect(source.contains("kind: .bidirectionalStreaming,"))
         #expect(source.contains("public protocol PingServiceProtocol: RPCService"))
-        #expect(source.contains("func ping(request: PingRequest, context: RPCServerContext) async throws -> PingRequest"))
+        #expect(
+            source.contains("func ping(request: PingRequest, context: RPCServerContext) async throws -> PingRequest")
+        )
         #expect(source.contains("public struct PingServiceClient: Sendable"))
         #expect(source.contains("router.registerBidirectionalStreaming(PingService.Method.pingMany)"))
     }

@@ -42,18 +42,28 @@ struct InventoryHarness: Sendable {
     var inventory: InventoryServiceClient { client.inventory }
     var admin: InventoryAdminServiceClient { client.inventoryAdmin }
 
-    static func run<Result: Sendable>(_ kind: StoreKind, _ body: (InventoryHarness) async throws -> Result) async throws -> Result {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("o2o-inventory-\(UUID().uuidString)").path
+    static func run<Result: Sendable>(
+        _ kind: StoreKind,
+        _ body: (InventoryHarness) async throws -> Result
+    ) async throws -> Result {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("o2o-inventory-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let engine: any StorageEngine = kind == .memory ? MemoryEngine() : try RocksDBEngine(path: path, syncPolicy: .none, threads: 4)
+        let engine: any StorageEngine =
+            kind == .memory ? MemoryEngine() : try RocksDBEngine(path: path, syncPolicy: .none, threads: 4)
         let store = RecordStore(engine: engine)
         let clock = TestClock()
         let catalog = try await CatalogServiceProvider.open(store: store, logger: quietLogger)
         let inventory = InventoryServiceProvider(store: store, logger: quietLogger, now: { clock.now() })
-        let configuration = O2OServerConfiguration(listeners: [.tcp(host: "127.0.0.1", port: 0)], gracePeriod: .seconds(1))
+        let configuration = O2OServerConfiguration(
+            listeners: [.tcp(host: "127.0.0.1", port: 0)],
+            gracePeriod: .seconds(1)
+        )
         do {
             let result = try await withO2OServer(
-                configuration: configuration, services: [catalog, inventory, InventoryAdminServiceProvider(inventory: inventory)], logger: quietLogger
+                configuration: configuration,
+                services: [catalog, inventory, InventoryAdminServiceProvider(inventory: inventory)],
+                logger: quietLogger
             ) { server in
                 guard case .tcp(_, let port) = try await server.listeningAddresses()[0] else { fatalError() }
                 return try await withO2OClient(port: port) { client in
@@ -69,14 +79,26 @@ struct InventoryHarness: Sendable {
     }
 
     /// A location at the given point.
-    func location(_ code: String, latitude: Double = 31.23, longitude: Double = 121.47, kind: StockLocationKind = .warehouse,
-                  ships: Bool = true, pickup: Bool = false, radius: Int64 = 0) async throws -> StockLocation {
+    func location(
+        _ code: String,
+        latitude: Double = 31.23,
+        longitude: Double = 121.47,
+        kind: StockLocationKind = .warehouse,
+        ships: Bool = true,
+        pickup: Bool = false,
+        radius: Int64 = 0
+    ) async throws -> StockLocation {
         try await inventory.createStockLocation(
             CreateStockLocationRequest(
                 requestID: rid(),
                 stockLocation: StockLocation(
-                    code: code, name: "Location \(code)", kind: kind, coordinates: GeoPoint(latitude: latitude, longitude: longitude),
-                    ships: ships, offersPickup: pickup, deliveryRadiusMeters: radius
+                    code: code,
+                    name: "Location \(code)",
+                    kind: kind,
+                    coordinates: GeoPoint(latitude: latitude, longitude: longitude),
+                    ships: ships,
+                    offersPickup: pickup,
+                    deliveryRadiusMeters: radius
                 )
             )
         )
@@ -84,14 +106,24 @@ struct InventoryHarness: Sendable {
 
     /// Catalog SKUs (one product holding them).
     func skus(_ count: Int) async throws -> [String] {
-        let category = try await client.catalog.createCategory(CreateCategoryRequest(requestID: rid(), name: "C-\(UUID().uuidString.prefix(8))"))
+        let category = try await client.catalog.createCategory(
+            CreateCategoryRequest(requestID: rid(), name: "C-\(UUID().uuidString.prefix(8))")
+        )
         let seed = Int.random(in: 1...1_000_000)
         let product = try await client.catalog.createProduct(
             CreateProductRequest(
                 requestID: rid(),
                 product: ProductSpec(
-                    productCode: "P-\(seed)", name: "Product \(seed)", categoryID: category.id,
-                    skus: (0..<count).map { SkuSpec(skuCode: "S-\(seed)-\($0)", attributes: [SkuAttribute(name: "n", value: "\($0)")], price: Money(minorUnits: 100, currency: "CNY")) }
+                    productCode: "P-\(seed)",
+                    name: "Product \(seed)",
+                    categoryID: category.id,
+                    skus: (0..<count).map {
+                        SkuSpec(
+                            skuCode: "S-\(seed)-\($0)",
+                            attributes: [SkuAttribute(name: "n", value: "\($0)")],
+                            price: Money(minorUnits: 100, currency: "CNY")
+                        )
+                    }
                 )
             )
         )
@@ -101,7 +133,12 @@ struct InventoryHarness: Sendable {
     /// Puts units on hand (as returned goods) at a location.
     func stock(_ sku: String, at location: String, _ quantity: Int64) async throws {
         _ = try await inventory.adjustStock(
-            AdjustStockRequest(requestID: rid(), locationID: location, reason: .return, lines: [StockAdjustmentLine(skuID: sku, quantityDelta: quantity)])
+            AdjustStockRequest(
+                requestID: rid(),
+                locationID: location,
+                reason: .return,
+                lines: [StockAdjustmentLine(skuID: sku, quantityDelta: quantity)]
+            )
         )
     }
 

@@ -39,7 +39,8 @@ struct InventoryModelTests {
         try await InventoryHarness.run(kind) { harness in
             let locations = [try await harness.location("A").id, try await harness.location("B").id]
             let skus = try await harness.skus(3)
-            var onHand: [Pair: Int64] = [:], reserved: [Pair: Int64] = [:]
+            var onHand: [Pair: Int64] = [:]
+            var reserved: [Pair: Int64] = [:]
             var reservations: [ModelReservation] = []
             let steps = 250
 
@@ -58,7 +59,10 @@ struct InventoryModelTests {
             }
 
             for step in 0..<steps {
-                let pair = Pair(location: locations.randomElement(using: &random)!, sku: skus.randomElement(using: &random)!)
+                let pair = Pair(
+                    location: locations.randomElement(using: &random)!,
+                    sku: skus.randomElement(using: &random)!
+                )
                 var what = ""
                 switch Int.random(in: 0..<10, using: &random) {
                 case 0, 1:
@@ -70,7 +74,10 @@ struct InventoryModelTests {
                     let quantity = Int64.random(in: 1...6, using: &random)
                     what = "sell \(quantity)"
                     let request = AdjustStockRequest(
-                        requestID: rid(), locationID: pair.location, reason: .sale, lines: [StockAdjustmentLine(skuID: pair.sku, quantityDelta: -quantity)]
+                        requestID: rid(),
+                        locationID: pair.location,
+                        reason: .sale,
+                        lines: [StockAdjustmentLine(skuID: pair.sku, quantityDelta: -quantity)]
                     )
                     if (onHand[pair] ?? 0) - quantity >= (reserved[pair] ?? 0) {
                         _ = try await harness.inventory.adjustStock(request)
@@ -80,10 +87,15 @@ struct InventoryModelTests {
                     }
                 case 3, 4:
                     let chosen = Array(skus.shuffled(using: &random).prefix(Int.random(in: 1...3, using: &random)))
-                    let lines = chosen.map { StockBasketLine(skuID: $0, quantity: Int64.random(in: 1...5, using: &random)) }
+                    let lines = chosen.map {
+                        StockBasketLine(skuID: $0, quantity: Int64.random(in: 1...5, using: &random))
+                    }
                     what = "reserve \(lines.map(\.quantity))"
                     let request = ReserveStockRequest(
-                        requestID: rid(), orderID: "order-\(step)", lines: lines, placement: .locationID(pair.location),
+                        requestID: rid(),
+                        orderID: "order-\(step)",
+                        lines: lines,
+                        placement: .locationID(pair.location),
                         ttlSeconds: Int32.random(in: 60...600, using: &random)
                     )
                     let fits = lines.allSatisfy { line in
@@ -92,12 +104,18 @@ struct InventoryModelTests {
                     }
                     if fits {
                         let made = try await harness.inventory.reserveStock(request).reservations[0]
-                        for line in lines { reserved[Pair(location: pair.location, sku: line.skuID), default: 0] += line.quantity }
-                        reservations.append(ModelReservation(id: made.id, location: pair.location, lines: lines, status: .active))
+                        for line in lines {
+                            reserved[Pair(location: pair.location, sku: line.skuID), default: 0] += line.quantity
+                        }
+                        reservations.append(
+                            ModelReservation(id: made.id, location: pair.location, lines: lines, status: .active)
+                        )
                         // A retry with the same request id returns the same and reserves nothing.
                         #expect(try await harness.inventory.reserveStock(request).reservations[0] == made)
                     } else {
-                        await expectStatus(.failedPrecondition) { _ = try await harness.inventory.reserveStock(request) }
+                        await expectStatus(.failedPrecondition) {
+                            _ = try await harness.inventory.reserveStock(request)
+                        }
                     }
                 case 5:
                     guard let index = reservations.indices.randomElement(using: &random) else { continue }
@@ -116,37 +134,55 @@ struct InventoryModelTests {
                     case .committed:
                         #expect(try await harness.inventory.commitStockReservation(request).status == .committed)
                     default:
-                        await expectStatus(.failedPrecondition) { _ = try await harness.inventory.commitStockReservation(request) }
+                        await expectStatus(.failedPrecondition) {
+                            _ = try await harness.inventory.commitStockReservation(request)
+                        }
                     }
                 case 6:
                     guard let index = reservations.indices.randomElement(using: &random) else { continue }
                     let reservation = reservations[index]
                     what = "release \(reservation.status.protoValueName ?? "")"
-                    let request = ReleaseStockReservationRequest(requestID: rid(), reservationID: reservation.id, reason: "test")
+                    let request = ReleaseStockReservationRequest(
+                        requestID: rid(),
+                        reservationID: reservation.id,
+                        reason: "test"
+                    )
                     switch reservation.status {
                     case .active:
                         #expect(try await harness.inventory.releaseStockReservation(request).status == .released)
-                        for line in reservation.lines { reserved[Pair(location: reservation.location, sku: line.skuID), default: 0] -= line.quantity }
+                        for line in reservation.lines {
+                            reserved[Pair(location: reservation.location, sku: line.skuID), default: 0] -= line.quantity
+                        }
                         reservations[index].status = .released
                     case .committed:
-                        await expectStatus(.failedPrecondition) { _ = try await harness.inventory.releaseStockReservation(request) }
+                        await expectStatus(.failedPrecondition) {
+                            _ = try await harness.inventory.releaseStockReservation(request)
+                        }
                     default:
-                        #expect(try await harness.inventory.releaseStockReservation(request).status == reservation.status)
+                        #expect(
+                            try await harness.inventory.releaseStockReservation(request).status == reservation.status
+                        )
                     }
                 case 7:
                     // Far past every expiry: every active reservation is now overdue.
                     what = "clock +1000 s"
                     harness.clock.advance(seconds: 1000)
-                    for index in reservations.indices where reservations[index].status == .active { reservations[index].overdue = true }
+                    for index in reservations.indices where reservations[index].status == .active {
+                        reservations[index].overdue = true
+                    }
                 case 8:
                     what = "sweep"
-                    let swept = try await harness.admin.sweepExpiredStockReservations(SweepExpiredStockReservationsRequest(requestID: rid()))
+                    let swept = try await harness.admin.sweepExpiredStockReservations(
+                        SweepExpiredStockReservationsRequest(requestID: rid())
+                    )
                     var expected: Set<String> = []
-                    for index in reservations.indices where reservations[index].status == .active && reservations[index].overdue {
+                    for index in reservations.indices
+                    where reservations[index].status == .active && reservations[index].overdue {
                         expected.insert(reservations[index].id)
                         reservations[index].status = .expired
                         for line in reservations[index].lines {
-                            reserved[Pair(location: reservations[index].location, sku: line.skuID), default: 0] -= line.quantity
+                            reserved[Pair(location: reservations[index].location, sku: line.skuID), default: 0] -=
+                                line.quantity
                         }
                     }
                     #expect(Set(swept.reservationIDs) == expected, "seed \(seed) step \(step)")
@@ -154,11 +190,17 @@ struct InventoryModelTests {
                     guard let index = reservations.indices.randomElement(using: &random) else { continue }
                     let reservation = reservations[index]
                     what = "extend"
-                    let request = ExtendStockReservationRequest(requestID: rid(), reservationID: reservation.id, ttlSeconds: 300)
+                    let request = ExtendStockReservationRequest(
+                        requestID: rid(),
+                        reservationID: reservation.id,
+                        ttlSeconds: 300
+                    )
                     if reservation.status == .active, !reservation.overdue {
                         #expect(try await harness.inventory.extendStockReservation(request).status == .active)
                     } else {
-                        await expectStatus(.failedPrecondition) { _ = try await harness.inventory.extendStockReservation(request) }
+                        await expectStatus(.failedPrecondition) {
+                            _ = try await harness.inventory.extendStockReservation(request)
+                        }
                     }
                 }
                 try await expectMatches(step, what)

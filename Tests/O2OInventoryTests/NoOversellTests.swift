@@ -17,7 +17,12 @@ struct NoOversellTests {
                     group.addTask {
                         do {
                             _ = try await harness.inventory.reserveStock(
-                                ReserveStockRequest(requestID: rid(), orderID: "order-\(caller)", lines: [StockBasketLine(skuID: sku, quantity: 1)], placement: .locationID(location.id))
+                                ReserveStockRequest(
+                                    requestID: rid(),
+                                    orderID: "order-\(caller)",
+                                    lines: [StockBasketLine(skuID: sku, quantity: 1)],
+                                    placement: .locationID(location.id)
+                                )
                             )
                             return nil
                         } catch let error as RPCError {
@@ -30,14 +35,20 @@ struct NoOversellTests {
                 return outcomes
             }
             #expect(outcomes.filter { $0 == nil }.count == 50)
-            #expect(outcomes.compactMap { $0 }.allSatisfy { $0 == .failedPrecondition }, "\(Set(outcomes.compactMap { $0?.name }))")
+            #expect(
+                outcomes.compactMap { $0 }.allSatisfy { $0 == .failedPrecondition },
+                "\(Set(outcomes.compactMap { $0?.name }))"
+            )
             let level = try await harness.level(sku, at: location.id)
             #expect(level.onHand == 50 && level.reserved == 50 && level.available == 0)
             try await harness.expectLedgerConsistent()
         }
     }
 
-    @Test("overlapping baskets from 200 callers: never more than there is, all or nothing", arguments: StoreKind.allCases)
+    @Test(
+        "overlapping baskets from 200 callers: never more than there is, all or nothing",
+        arguments: StoreKind.allCases
+    )
     func overlappingBaskets(kind: StoreKind) async throws {
         try await InventoryHarness.run(kind) { harness in
             let location = try await harness.location("WH-1")
@@ -51,10 +62,17 @@ struct NoOversellTests {
                 for caller in 0..<200 {
                     let choice = caller % baskets.count
                     group.addTask {
-                        let lines = zip(skus, baskets[choice]).filter { $0.1 > 0 }.map { StockBasketLine(skuID: $0.0, quantity: $0.1) }
+                        let lines = zip(skus, baskets[choice]).filter { $0.1 > 0 }.map {
+                            StockBasketLine(skuID: $0.0, quantity: $0.1)
+                        }
                         do {
                             let response = try await harness.inventory.reserveStock(
-                                ReserveStockRequest(requestID: rid(), orderID: "order-\(caller)", lines: lines, placement: .locationID(location.id))
+                                ReserveStockRequest(
+                                    requestID: rid(),
+                                    orderID: "order-\(caller)",
+                                    lines: lines,
+                                    placement: .locationID(location.id)
+                                )
                             )
                             #expect(response.reservations.count == 1 && response.reservations[0].lines == lines)
                             return (choice, true)
@@ -81,7 +99,10 @@ struct NoOversellTests {
             }
             // Stock only went down during the storm: a basket refused then cannot fit now.
             for choice in failedKinds {
-                #expect(zip(baskets[choice], available).contains { $0 > $1 }, "basket \(baskets[choice]) was refused but fits \(available)")
+                #expect(
+                    zip(baskets[choice], available).contains { $0 > $1 },
+                    "basket \(baskets[choice]) was refused but fits \(available)"
+                )
             }
             try await harness.expectLedgerConsistent()
         }
@@ -94,16 +115,29 @@ struct NoOversellTests {
             let sku = try await harness.skus(1)[0]
             try await harness.stock(sku, at: location.id, 10)
             let reservation = try await harness.inventory.reserveStock(
-                ReserveStockRequest(requestID: rid(), orderID: "o-1", lines: [StockBasketLine(skuID: sku, quantity: 4)], placement: .locationID(location.id))
+                ReserveStockRequest(
+                    requestID: rid(),
+                    orderID: "o-1",
+                    lines: [StockBasketLine(skuID: sku, quantity: 4)],
+                    placement: .locationID(location.id)
+                )
             ).reservations[0]
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for caller in 0..<40 {
                     group.addTask {
                         do {
                             if caller % 2 == 0 {
-                                _ = try await harness.inventory.commitStockReservation(CommitStockReservationRequest(requestID: rid(), reservationID: reservation.id))
+                                _ = try await harness.inventory.commitStockReservation(
+                                    CommitStockReservationRequest(requestID: rid(), reservationID: reservation.id)
+                                )
                             } else {
-                                _ = try await harness.inventory.releaseStockReservation(ReleaseStockReservationRequest(requestID: rid(), reservationID: reservation.id, reason: "race"))
+                                _ = try await harness.inventory.releaseStockReservation(
+                                    ReleaseStockReservationRequest(
+                                        requestID: rid(),
+                                        reservationID: reservation.id,
+                                        reason: "race"
+                                    )
+                                )
                             }
                         } catch let error as RPCError {
                             #expect(error.code == .failedPrecondition, "\(error)")

@@ -6,11 +6,15 @@ import Testing
 /// generated code (protobuf-c underneath) on every type, both ways.
 @Suite("Dynamic codec of the shell")
 struct DynamicCodecTests {
-    static let codec = DynamicCodec(schema: ShellSchema(GetSchemaResponse(
-        services: [],
-        messages: AllTypes.messages.values.map { $0._messageSchema },
-        enums: AllTypes.enums.values.map { $0._enumSchema }
-    )))
+    static let codec = DynamicCodec(
+        schema: ShellSchema(
+            GetSchemaResponse(
+                services: [],
+                messages: AllTypes.messages.values.map { $0._messageSchema },
+                enums: AllTypes.enums.values.map { $0._enumSchema }
+            )
+        )
+    )
 
     private func agree<Message: O2OMessage>(_ message: Message) throws {
         let name = Message.protoName
@@ -44,14 +48,23 @@ struct DynamicCodecTests {
     func humanInput() throws {
         let json = try O2OJSONValue(parsing: Array(#"{"product_id":"p1"}"#.utf8))
         let bytes = try Self.codec.encode(json, as: "o2o.catalog.v1.GetProductRequest")
-        #expect(try Self.codec.decode(bytes, as: "o2o.catalog.v1.GetProductRequest") == O2OJSONValue(parsing: Array(#"{"productId":"p1"}"#.utf8)))
+        #expect(
+            try Self.codec.decode(bytes, as: "o2o.catalog.v1.GetProductRequest")
+                == O2OJSONValue(parsing: Array(#"{"productId":"p1"}"#.utf8))
+        )
         let status = try O2OJSONValue(parsing: Array(#"{"productId":"p1","status":"ON_SHELF"}"#.utf8))
-        let changed = try Self.codec.decode(Self.codec.encode(status, as: "o2o.catalog.v1.ChangeProductStatusRequest"), as: "o2o.catalog.v1.ChangeProductStatusRequest")
+        let changed = try Self.codec.decode(
+            Self.codec.encode(status, as: "o2o.catalog.v1.ChangeProductStatusRequest"),
+            as: "o2o.catalog.v1.ChangeProductStatusRequest"
+        )
         #expect(Self.member(changed, "status") == .string("PRODUCT_STATUS_ON_SHELF"))
         for (text, field) in [
-            (#"{"productId":7}"#, "productId"), (#"{"nope":1}"#, "nope"), (#"{"productId":"p","status":"SOLD"}"#, "status"),
+            (#"{"productId":7}"#, "productId"), (#"{"nope":1}"#, "nope"),
+            (#"{"productId":"p","status":"SOLD"}"#, "status"),
         ] {
-            let type = text.contains("status") ? "o2o.catalog.v1.ChangeProductStatusRequest" : "o2o.catalog.v1.GetProductRequest"
+            let type =
+                text.contains("status")
+                ? "o2o.catalog.v1.ChangeProductStatusRequest" : "o2o.catalog.v1.GetProductRequest"
             #expect {
                 try Self.codec.encode(O2OJSONValue(parsing: Array(text.utf8)), as: type)
             } throws: { error in

@@ -43,7 +43,10 @@ struct MalformedInputTests {
     func wrongWireType() throws {
         // Field 1 (minor_units, int64) sent as a length-delimited field.
         let error = try #require(decodingError(Money.self, [0x0a, 0x01, 0x41]))
-        #expect(error.description == "o2o.common.v1.Money.minor_units: wire type 2 does not match the field's type (expected 0)")
+        #expect(
+            error.description
+                == "o2o.common.v1.Money.minor_units: wire type 2 does not match the field's type (expected 0)"
+        )
     }
 
     @Test("a length that overruns the buffer")
@@ -82,7 +85,9 @@ struct MalformedInputTests {
     func invalidTags() throws {
         #expect(decodingError(Money.self, [0x00, 0x01])?.reason.contains("invalid field number 0") == true)
         #expect(decodingError(Money.self, [0x0f, 0x01])?.reason.contains("invalid wire type 7") == true)
-        #expect(decodingError(Money.self, [0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]) != nil)
+        #expect(
+            decodingError(Money.self, [0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]) != nil
+        )
     }
 
     @Test("unknown fields in bytes are skipped (forward compatibility)")
@@ -101,24 +106,38 @@ struct MalformedInputTests {
             for _ in 0..<Int.random(in: 1...8, using: &random) where !bytes.isEmpty {
                 bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
             }
-            if Bool.random(using: &random) { bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &random))) }
+            if Bool.random(using: &random) {
+                bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &random)))
+            }
             _ = try? ConformanceEverything(serializedBytes: bytes)
         }
     }
 
     @Test("bad JSON names the position")
     func badJSON() {
-        #expect(jsonError(Money.self, #"{"currency": }"#) == "invalid JSON at line 1, column 14: unexpected character '}'")
-        #expect(jsonError(Money.self, "{\"currency\":\"CNY\"\n,}") == "invalid JSON at line 2, column 2: expected a string key")
-        #expect(jsonError(Money.self, #"{"currency":"CNY"} x"#)?.contains("unexpected text after the JSON value") == true)
-        #expect(jsonError(Money.self, #"{"currency":"a","currency":"b"}"#)?.contains("duplicate key \"currency\"") == true)
+        #expect(
+            jsonError(Money.self, #"{"currency": }"#) == "invalid JSON at line 1, column 14: unexpected character '}'"
+        )
+        #expect(
+            jsonError(Money.self, "{\"currency\":\"CNY\"\n,}")
+                == "invalid JSON at line 2, column 2: expected a string key"
+        )
+        #expect(
+            jsonError(Money.self, #"{"currency":"CNY"} x"#)?.contains("unexpected text after the JSON value") == true
+        )
+        #expect(
+            jsonError(Money.self, #"{"currency":"a","currency":"b"}"#)?.contains("duplicate key \"currency\"") == true
+        )
         #expect(jsonError(Money.self, "[") == "invalid JSON at line 1, column 2: unexpected end of input")
         #expect(jsonError(Money.self, String(repeating: "[", count: 500))?.contains("nested deeper than 100") == true)
     }
 
     @Test("an unknown JSON field is named")
     func unknownJSONField() {
-        #expect(jsonError(Money.self, #"{"currency":"CNY","colour":1}"#) == #"colour: unknown field "colour" in o2o.common.v1.Money"#)
+        #expect(
+            jsonError(Money.self, #"{"currency":"CNY","colour":1}"#)
+                == #"colour: unknown field "colour" in o2o.common.v1.Money"#
+        )
         #expect(
             jsonError(ConformanceEverything.self, #"{"rMessage":[{},{"txt":"x"}]}"#)
                 == #"rMessage[1].txt: unknown field "txt" in o2o.testing.v1.Leaf"#
@@ -131,15 +150,23 @@ struct MalformedInputTests {
             jsonError(ConformanceLeaf.self, #"{"colour":"COLOUR_BLUE"}"#)
                 == #"colour: "COLOUR_BLUE" is not a value of o2o.testing.v1.Colour (COLOUR_UNSPECIFIED, COLOUR_RED, COLOUR_GREEN, COLOUR_INFRARED)"#
         )
-        #expect(jsonError(ConformanceLeaf.self, #"{"colour":4294967296}"#) == "colour: 4294967296 is out of range for int32")
-        #expect(jsonError(ConformanceLeaf.self, #"{"colour":true}"#) == "colour: expected an enum name or number, got a boolean")
+        #expect(
+            jsonError(ConformanceLeaf.self, #"{"colour":4294967296}"#) == "colour: 4294967296 is out of range for int32"
+        )
+        #expect(
+            jsonError(ConformanceLeaf.self, #"{"colour":true}"#)
+                == "colour: expected an enum name or number, got a boolean"
+        )
     }
 
     @Test("type mismatches and ranges in JSON")
     func jsonTypes() {
         #expect(jsonError(Money.self, #"{"minorUnits":"12x"}"#) == #"minorUnits: "12x" is not an integer"#)
         #expect(jsonError(Money.self, #"{"minorUnits":1.5}"#) == "minorUnits: 1.5 is not a whole number")
-        #expect(jsonError(Money.self, #"{"minorUnits":"9223372036854775808"}"#) == "minorUnits: 9223372036854775808 is out of range for int64")
+        #expect(
+            jsonError(Money.self, #"{"minorUnits":"9223372036854775808"}"#)
+                == "minorUnits: 9223372036854775808 is out of range for int64"
+        )
         #expect(jsonError(Money.self, #"{"currency":5}"#) == "currency: expected a string, got a number")
         #expect(jsonError(Money.self, #"[]"#) == "expected an object, got an array")
         #expect(jsonError(ConformanceEverything.self, #"{"fBytes":"***"}"#) == #"fBytes: "***" is not valid base64"#)
@@ -148,7 +175,9 @@ struct MalformedInputTests {
             jsonError(ConformanceEverything.self, #"{"choiceString":"a","choiceInt64":"1"}"#)
                 == "more than one field of oneof 'choice' is set"
         )
-        #expect(jsonError(ConformanceEverything.self, #"{"rInt32":[1,null]}"#) == "rInt32[1]: null is not allowed in a list")
+        #expect(
+            jsonError(ConformanceEverything.self, #"{"rInt32":[1,null]}"#) == "rInt32[1]: null is not allowed in a list"
+        )
     }
 
     @Test("JSON accepts what proto3 allows")

@@ -101,8 +101,10 @@ struct RandomMessageBuilder {
         switch type {
         case .bool: return pick(["true", "false"])
         case .string: return randomString()
-        case .uint32, .fixed32: return String(pick([0, 1, UInt32.max, UInt32.random(in: 0...UInt32.max, using: &random)]))
-        case .uint64, .fixed64: return String(pick([0, 1, UInt64.max, UInt64.random(in: 0...UInt64.max, using: &random)]))
+        case .uint32, .fixed32:
+            return String(pick([0, 1, UInt32.max, UInt32.random(in: 0...UInt32.max, using: &random)]))
+        case .uint64, .fixed64:
+            return String(pick([0, 1, UInt64.max, UInt64.random(in: 0...UInt64.max, using: &random)]))
         case .int64, .sint64, .sfixed64:
             return String(pick([0, -1, Int64.min, Int64.max, Int64.random(in: Int64.min...Int64.max, using: &random)]))
         default:
@@ -129,7 +131,12 @@ struct RandomMessageBuilder {
     private mutating func single(_ type: FieldType, typeName: String, depth: Int) -> O2OJSONValue {
         switch type {
         case .double:
-            return .number(pick(["0", "1", "-1.25", "3.141592653589793", "1e-07", "1.7976931348623157e+308", "123456789.125", "-2.5e-300"]))
+            return .number(
+                pick([
+                    "0", "1", "-1.25", "3.141592653589793", "1e-07", "1.7976931348623157e+308", "123456789.125",
+                    "-2.5e-300",
+                ])
+            )
         case .float:
             return .number(pick(["0", "0.5", "-2.25", "1024", "1e+38", "-3.4e+38", "1.5e-10"]))
         case .int64, .sint64, .sfixed64:
@@ -139,7 +146,9 @@ struct RandomMessageBuilder {
             let value = pick([0, 1, UInt64.max, UInt64.random(in: 0...UInt64.max, using: &random)])
             return chance(70) ? .string(String(value)) : .number(String(value))
         case .int32, .sint32, .sfixed32:
-            return .number(String(pick([0, 1, -1, Int32.max, Int32.min, Int32.random(in: Int32.min...Int32.max, using: &random)])))
+            return .number(
+                String(pick([0, 1, -1, Int32.max, Int32.min, Int32.random(in: Int32.min...Int32.max, using: &random)]))
+            )
         case .uint32, .fixed32:
             return .number(String(pick([0, 1, UInt32.max, UInt32.random(in: 0...UInt32.max, using: &random)])))
         case .bool:

@@ -44,7 +44,9 @@ struct ReferenceCompatibilityTests {
                 let bytes = Array(Data(base64Encoded: result[key] as! String)!)
                 let decoded = try type.init(serializedBytes: bytes)
                 if !equal(decoded, sample.message) {
-                    mismatches.append("\(sample.name) [\(key)]: \(decoded.jsonString()) != \(sample.message.jsonString())")
+                    mismatches.append(
+                        "\(sample.name) [\(key)]: \(decoded.jsonString()) != \(sample.message.jsonString())"
+                    )
                 }
             }
             // Byte-for-byte equality holds except for maps: Python writes a map entry's
@@ -83,8 +85,11 @@ struct ReferenceCompatibilityTests {
             let protoRoot = Self.repositoryRoot.appendingPathComponent(root)
             let files = FileManager.default.enumerator(atPath: protoRoot.path)!.compactMap { $0 as? String }
                 .filter { $0.hasSuffix(".proto") }.sorted()
-            try run("/usr/bin/env", ["protoc", "--proto_path=\(protoRoot.path)", "--python_out=\(scratch.path)"] + files,
-                    what: "protoc --python_out for \(sub)")
+            try run(
+                "/usr/bin/env",
+                ["protoc", "--proto_path=\(protoRoot.path)", "--python_out=\(scratch.path)"] + files,
+                what: "protoc --python_out for \(sub)"
+            )
         }
 
         var input = ""

@@ -38,7 +38,9 @@ struct RoundTripTests {
     @Test("every message type round-trips through bytes and JSON", arguments: AllTypes.messages.keys.sorted())
     func everyType(name: String) throws {
         let schema = AllTypes.schema(name)
-        let oneofSizes = Dictionary(grouping: schema.fields.filter { !$0.oneof.isEmpty }, by: \.oneof).values.map(\.count)
+        let oneofSizes = Dictionary(grouping: schema.fields.filter { !$0.oneof.isEmpty }, by: \.oneof).values.map(
+            \.count
+        )
         let variants = max(6, (oneofSizes.max() ?? 0) + 1)
         for variant in 0..<variants {
             let seed = UInt64(truncatingIfNeeded: name.hashValueStable) &+ UInt64(variant)

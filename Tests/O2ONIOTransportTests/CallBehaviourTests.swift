@@ -55,8 +55,13 @@ struct CallBehaviourTests {
         try await withTestServer { _, port in
             try await withTestClient(port: port) { channel in
                 let unknown = RPCMethodDescriptor(
-                    service: "o2o.nowhere.v1.Nothing", method: "Nope", kind: .unary, idempotency: .unspecified,
-                    requestType: "o2o.rpc.v1.EchoMessage", responseType: "o2o.rpc.v1.EchoMessage", doc: ""
+                    service: "o2o.nowhere.v1.Nothing",
+                    method: "Nope",
+                    kind: .unary,
+                    idempotency: .unspecified,
+                    requestType: "o2o.rpc.v1.EchoMessage",
+                    responseType: "o2o.rpc.v1.EchoMessage",
+                    doc: ""
                 )
                 let error = await expectRPCError(.unimplemented) {
                     let _: EchoMessage = try await channel.unary(unknown, EchoMessage(), options: .defaults)
@@ -68,12 +73,17 @@ struct CallBehaviourTests {
                 #expect(failure?.message.hasPrefix("internal error (request id ") == true, "no internal detail leaks")
                 #expect(failure?.metadata[RPCMetadata.Keys.requestID] != nil)
                 let invalid = await expectRPCError(.invalidArgument) {
-                    _ = try await EchoServiceClient(transport: channel).echoExpand(EchoExpandRequest(count: 2_000_000)) { responses in
+                    _ = try await EchoServiceClient(transport: channel).echoExpand(EchoExpandRequest(count: 2_000_000))
+                    { responses in
                         for try await _ in responses {}
                     }
                 }
                 #expect(invalid?.message == "count: must be 0 to 1000000, got 2000000")
-                #expect(invalid?.fieldViolations == [RPCError.FieldViolation(field: "count", description: "must be 0 to 1000000, got 2000000")])
+                #expect(
+                    invalid?.fieldViolations == [
+                        RPCError.FieldViolation(field: "count", description: "must be 0 to 1000000, got 2000000")
+                    ]
+                )
             }
         }
     }
@@ -85,7 +95,10 @@ struct CallBehaviourTests {
                 var options = RPCCallOptions()
                 options.metadata.add(RPCMetadata.Keys.requestID, "req-123")
                 let error = await expectRPCError(.internalError) {
-                    _ = try await EchoServiceClient(transport: channel).echo(EchoMessage(payload: Array("fail".utf8)), options: options)
+                    _ = try await EchoServiceClient(transport: channel).echo(
+                        EchoMessage(payload: Array("fail".utf8)),
+                        options: options
+                    )
                 }
                 #expect(error?.message == "internal error (request id req-123)")
                 #expect(error?.metadata[RPCMetadata.Keys.requestID] == "req-123")
@@ -128,10 +141,13 @@ struct CallBehaviourTests {
         var configuration = O2OClientConfiguration(target: .tcp(host: "127.0.0.1", port: port))
         configuration.reconnectBackoff = (.milliseconds(10), .milliseconds(50))
         try await withO2OClientChannel(configuration: configuration) { channel in
-            await expectRPCError(.unavailable) { _ = try await EchoServiceClient(transport: channel).echo(EchoMessage()) }
+            await expectRPCError(.unavailable) {
+                _ = try await EchoServiceClient(transport: channel).echo(EchoMessage())
+            }
             let server = O2OServer(
                 configuration: O2OServerConfiguration(listeners: [.tcp(host: "127.0.0.1", port: port)]),
-                services: [EchoServiceProvider()], logger: testLogger
+                services: [EchoServiceProvider()],
+                logger: testLogger
             )
             let running = Task { try await server.run() }
             _ = try await server.listeningAddresses()
@@ -154,7 +170,9 @@ struct CallBehaviourTests {
                 #expect(reply.sequence == 1)
                 #expect(probe.written.load(ordering: .relaxed) == 2)
                 // The same call marked not retryable fails on the first refusal.
-                await expectRPCError(.unavailable) { _ = try await echo.echo(flaky, options: RPCCallOptions(retryable: false)) }
+                await expectRPCError(.unavailable) {
+                    _ = try await echo.echo(flaky, options: RPCCallOptions(retryable: false))
+                }
                 #expect(probe.written.load(ordering: .relaxed) == 3)
             }
         }
@@ -189,7 +207,8 @@ struct CallBehaviourTests {
                     } else {
                         #expect(received > 200_000, "sent as is: \(received) bytes")
                     }
-                    let count = try await echo.echoExpand(EchoExpandRequest(count: 20, payloadSize: 50_000)) { responses in
+                    let count = try await echo.echoExpand(EchoExpandRequest(count: 20, payloadSize: 50_000)) {
+                        responses in
                         var count = 0
                         for try await message in responses where message.payload.count == 50_000 { count += 1 }
                         return count
@@ -213,13 +232,19 @@ struct CallBehaviourTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for index in 0..<200 {
                         group.addTask {
-                            let reply = try await echo.echo(EchoMessage(payload: zeros, sequence: UInt64(index)), options: options)
+                            let reply = try await echo.echo(
+                                EchoMessage(payload: zeros, sequence: UInt64(index)),
+                                options: options
+                            )
                             #expect(reply.payload.count == zeros.count && reply.sequence == UInt64(index))
                         }
                     }
                     try await group.waitForAll()
                 }
-                let expanded = try await echo.echoExpand(EchoExpandRequest(count: 200, payloadSize: 100_000), options: options) { responses in
+                let expanded = try await echo.echoExpand(
+                    EchoExpandRequest(count: 200, payloadSize: 100_000),
+                    options: options
+                ) { responses in
                     var count = 0
                     for try await message in responses where message.payload.count == 100_000 { count += 1 }
                     return count
@@ -243,9 +268,14 @@ struct CallBehaviourTests {
             let bomb = try zstdCompress(zeros)
             #expect(bomb.count < 2000)
             let raw = try await RawConnection.connect(port: port)
-            let settingsWithZstd = rawFrame(0x00, stream: 0, WireSettings(acceptedCompression: ["zstd"]).serializedBytes())
+            let settingsWithZstd = rawFrame(
+                0x00,
+                stream: 0,
+                WireSettings(acceptedCompression: ["zstd"]).serializedBytes()
+            )
             try await raw.send(
-                Array("O2ORPC/1".utf8) + settingsWithZstd + rawHeaders(stream: 1, method: "/o2o.rpc.v1.EchoService/Echo")
+                Array("O2ORPC/1".utf8) + settingsWithZstd
+                    + rawHeaders(stream: 1, method: "/o2o.rpc.v1.EchoService/Echo")
                     + rawFrame(0x02, flags: 0x03, stream: 1, bomb)
             )
             var trailers: WireTrailers?
@@ -299,12 +329,19 @@ struct CallBehaviourTests {
         )
         let policy = RPCAccessPolicy(adminServices: ["o2o.rpc.v1.AdminService", "o2o.rpc.v1.EchoService"])
         let services: [any RPCService] = [EchoServiceProvider(), HealthServiceProvider(status: HealthStatus())]
-        try await withTestServer(services: services, interceptors: [RPCAuthInterceptor(tokens: tokens, policy: policy)]) { _, port in
-            func client(_ token: String?, _ body: (EchoServiceClient, HealthServiceClient) async throws -> Void) async throws {
+        try await withTestServer(services: services, interceptors: [RPCAuthInterceptor(tokens: tokens, policy: policy)])
+        { _, port in
+            func client(
+                _ token: String?,
+                _ body: (EchoServiceClient, HealthServiceClient) async throws -> Void
+            ) async throws {
                 try await withTestClient(port: port) { channel in
                     var options = RPCCallOptions()
                     if let token { options.metadata.add("authorization", "Bearer \(token)") }
-                    let transport = RPCInterceptingTransport(base: channel, interceptors: [StaticMetadata(options: options)])
+                    let transport = RPCInterceptingTransport(
+                        base: channel,
+                        interceptors: [StaticMetadata(options: options)]
+                    )
                     try await body(EchoServiceClient(transport: transport), HealthServiceClient(transport: transport))
                 }
             }
@@ -328,8 +365,10 @@ struct CallBehaviourTests {
     func unixSocket() async throws {
         let path = "/tmp/o2o-test-\(UUID().uuidString.prefix(8)).sock"
         let configuration = O2OServerConfiguration(listeners: [.unixSocket(path: path)])
-        try await withO2OServer(configuration: configuration, services: [EchoServiceProvider()], logger: testLogger) { _ in
-            try await withO2OClientChannel(configuration: O2OClientConfiguration(target: .unixSocket(path: path))) { channel in
+        try await withO2OServer(configuration: configuration, services: [EchoServiceProvider()], logger: testLogger) {
+            _ in
+            try await withO2OClientChannel(configuration: O2OClientConfiguration(target: .unixSocket(path: path))) {
+                channel in
                 let reply = try await EchoServiceClient(transport: channel).echo(EchoMessage(sequence: 4))
                 #expect(reply.sequence == 4)
             }
@@ -357,7 +396,8 @@ struct CallBehaviourTests {
             listeners: [.tcp(host: "127.0.0.1", port: 0)],
             tls: O2OTLSFiles(certificateChainPath: certificate, privateKeyPath: key)
         )
-        try await withO2OServer(configuration: configuration, services: [EchoServiceProvider()], logger: testLogger) { server in
+        try await withO2OServer(configuration: configuration, services: [EchoServiceProvider()], logger: testLogger) {
+            server in
             guard case .tcp(_, let port) = try await server.listeningAddresses()[0] else { return }
             var client = O2OClientConfiguration(target: .tcp(host: "127.0.0.1", port: port))
             client.tls = O2OClientTLS(trustRootsPath: certificate, serverHostname: "localhost")
@@ -370,7 +410,9 @@ struct CallBehaviourTests {
             untrusting.tls = O2OClientTLS(serverHostname: "localhost")
             untrusting.retry = O2ORetryPolicy(maximumAttempts: 1)
             try await withO2OClientChannel(configuration: untrusting) { channel in
-                await expectRPCError(.unavailable) { _ = try await EchoServiceClient(transport: channel).echo(EchoMessage()) }
+                await expectRPCError(.unavailable) {
+                    _ = try await EchoServiceClient(transport: channel).echo(EchoMessage())
+                }
             }
         }
     }
@@ -380,7 +422,11 @@ struct CallBehaviourTests {
 struct StaticMetadata: RPCClientInterceptor {
     let options: RPCCallOptions
 
-    func intercept(method: RPCMethodDescriptor, options: RPCCallOptions, next: (RPCCallOptions) async throws -> Void) async throws {
+    func intercept(
+        method: RPCMethodDescriptor,
+        options: RPCCallOptions,
+        next: (RPCCallOptions) async throws -> Void
+    ) async throws {
         var options = options
         for entry in self.options.metadata.entries { options.metadata.add(entry.key, entry.value.description) }
         try await next(options)

@@ -24,7 +24,9 @@ struct EndToEndTests {
                 #expect(sequences == Array(0..<100))
 
                 let collected = try await echo.echoCollect { requests in
-                    for index in 0..<50 { try await requests.write(EchoMessage(payload: [UInt8](repeating: 1, count: index))) }
+                    for index in 0..<50 {
+                        try await requests.write(EchoMessage(payload: [UInt8](repeating: 1, count: index)))
+                    }
                 }
                 #expect(collected == EchoCollectResponse(count: 50, totalBytes: UInt64((0..<50).reduce(0, +))))
 

@@ -1,8 +1,9 @@
 import NIOCore
 import NIOEmbedded
 import NIOTestUtils
-@_spi(Benchmarking) @testable import O2ONIOTransport
 import Testing
+
+@_spi(Benchmarking) @testable import O2ONIOTransport
 
 private func frameBytes(_ type: FrameType, flags: FrameFlags = [], stream: UInt32, payload: [UInt8]) -> ByteBuffer {
     var buffer = ByteBuffer()
@@ -19,10 +20,19 @@ struct FrameDecoderTests {
     @Test("frames come out whole however the bytes are split")
     func verifier() throws {
         let pairs: [(ByteBuffer, [InboundUnit])] = [
-            (frameBytes(.message, flags: .endStream, stream: 1, payload: [1, 2, 3]), [frame(.message, flags: .endStream, stream: 1, payload: [1, 2, 3])]),
+            (
+                frameBytes(.message, flags: .endStream, stream: 1, payload: [1, 2, 3]),
+                [frame(.message, flags: .endStream, stream: 1, payload: [1, 2, 3])]
+            ),
             (frameBytes(.trailers, stream: 3, payload: []), [frame(.trailers, stream: 3, payload: [])]),
-            (frameBytes(.ping, flags: .ack, stream: 0, payload: Array(0..<8)), [frame(.ping, flags: .ack, stream: 0, payload: Array(0..<8))]),
-            (frameBytes(.message, stream: 0x7fff_ffff, payload: Array(repeating: 9, count: 1000)), [frame(.message, stream: 0x7fff_ffff, payload: Array(repeating: 9, count: 1000))]),
+            (
+                frameBytes(.ping, flags: .ack, stream: 0, payload: Array(0..<8)),
+                [frame(.ping, flags: .ack, stream: 0, payload: Array(0..<8))]
+            ),
+            (
+                frameBytes(.message, stream: 0x7fff_ffff, payload: Array(repeating: 9, count: 1000)),
+                [frame(.message, stream: 0x7fff_ffff, payload: Array(repeating: 9, count: 1000))]
+            ),
         ]
         try ByteToMessageDecoderVerifier.verifyDecoder(inputOutputPairs: pairs) {
             FrameDecoder(maximumFrameSize: 16_384, expectPreface: false)
@@ -33,7 +43,9 @@ struct FrameDecoderTests {
     func preface() throws {
         var input = ByteBuffer(bytes: Wire.preface)
         input.writeImmutableBuffer(frameBytes(.settings, stream: 0, payload: []))
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder(maximumFrameSize: 16_384, expectPreface: true)))
+        let channel = EmbeddedChannel(
+            handler: ByteToMessageHandler(FrameDecoder(maximumFrameSize: 16_384, expectPreface: true))
+        )
         while let byte = input.readSlice(length: 1) {
             try channel.writeInbound(byte)
         }
@@ -42,9 +54,15 @@ struct FrameDecoderTests {
         #expect(try channel.finish().isClean)
     }
 
-    private func decodeError(_ bytes: ByteBuffer, expectPreface: Bool = false, maximumFrameSize: Int = 16_384) -> ConnectionError? {
+    private func decodeError(
+        _ bytes: ByteBuffer,
+        expectPreface: Bool = false,
+        maximumFrameSize: Int = 16_384
+    ) -> ConnectionError? {
         let channel = EmbeddedChannel(
-            handler: ByteToMessageHandler(FrameDecoder(maximumFrameSize: maximumFrameSize, expectPreface: expectPreface))
+            handler: ByteToMessageHandler(
+                FrameDecoder(maximumFrameSize: maximumFrameSize, expectPreface: expectPreface)
+            )
         )
         defer { _ = try? channel.finish() }
         do {
@@ -73,8 +91,14 @@ struct FrameDecoderTests {
 
     @Test("a bad preface fails as soon as a byte differs")
     func badPreface() {
-        #expect(decodeError(ByteBuffer(string: "GET /"), expectPreface: true) == ConnectionError(.protocolError, "bad preface"))
-        #expect(decodeError(ByteBuffer(string: "O2ORPC/2"), expectPreface: true) == ConnectionError(.protocolError, "bad preface"))
+        #expect(
+            decodeError(ByteBuffer(string: "GET /"), expectPreface: true)
+                == ConnectionError(.protocolError, "bad preface")
+        )
+        #expect(
+            decodeError(ByteBuffer(string: "O2ORPC/2"), expectPreface: true)
+                == ConnectionError(.protocolError, "bad preface")
+        )
         #expect(decodeError(ByteBuffer(string: "O2O"), expectPreface: true) == nil)
     }
 }

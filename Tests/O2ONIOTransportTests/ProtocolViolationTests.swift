@@ -23,7 +23,11 @@ struct ProtocolViolationTests {
     func badPreface() async throws {
         try await withTestServer { _, port in
             try await withTestClient(port: port) { channel in
-                let goAway = try await goAway(after: Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), port: port, channel: channel)
+                let goAway = try await goAway(
+                    after: Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8),
+                    port: port,
+                    channel: channel
+                )
                 #expect(goAway?.error == .protocol)
                 #expect(goAway?.message == "bad preface")
             }
@@ -47,7 +51,11 @@ struct ProtocolViolationTests {
     func unknownType() async throws {
         try await withTestServer { _, port in
             try await withTestClient(port: port) { channel in
-                let goAway = try await goAway(after: rawClientStart + rawFrame(0x7f, stream: 0), port: port, channel: channel)
+                let goAway = try await goAway(
+                    after: rawClientStart + rawFrame(0x7f, stream: 0),
+                    port: port,
+                    channel: channel
+                )
                 #expect(goAway?.error == .protocol)
                 #expect(goAway?.message == "unknown frame type 0x7f")
             }
@@ -58,7 +66,11 @@ struct ProtocolViolationTests {
     func malformed() async throws {
         try await withTestServer { _, port in
             try await withTestClient(port: port) { channel in
-                let goAway = try await goAway(after: rawClientStart + rawFrame(0x01, stream: 1, [0xff, 0xff, 0xff]), port: port, channel: channel)
+                let goAway = try await goAway(
+                    after: rawClientStart + rawFrame(0x01, stream: 1, [0xff, 0xff, 0xff]),
+                    port: port,
+                    channel: channel
+                )
                 #expect(goAway?.error == .protocol)
                 #expect(goAway?.message.hasPrefix("malformed HEADERS payload") == true)
             }
@@ -72,7 +84,9 @@ struct ProtocolViolationTests {
                 let early = Array("O2ORPC/1".utf8) + rawHeaders(stream: 1, method: "/o2o.rpc.v1.EchoService/Echo")
                 let first = try await goAway(after: early, port: port, channel: channel)
                 #expect(first?.message == "expected SETTINGS first, got HEADERS")
-                let reused = rawClientStart + rawHeaders(stream: 3, method: "/x/y", endStream: true) + rawHeaders(stream: 2, method: "/x/y")
+                let reused =
+                    rawClientStart + rawHeaders(stream: 3, method: "/x/y", endStream: true)
+                    + rawHeaders(stream: 2, method: "/x/y")
                 let second = try await goAway(after: reused, port: port, channel: channel)
                 #expect(second?.error == .protocol)
                 #expect(second?.message == "stream id 2 is not greater than 3")
@@ -117,7 +131,8 @@ struct ProtocolViolationTests {
                 let cancels = (0..<1001).flatMap { _ in rawFrame(0x05, stream: 1) }
                 let cancelFlood = try await goAway(
                     after: rawClientStart + rawHeaders(stream: 1, method: "/o2o.rpc.v1.EchoService/EchoChat") + cancels,
-                    port: port, channel: channel
+                    port: port,
+                    channel: channel
                 )
                 #expect(cancelFlood?.error == .enhanceYourCalm)
                 #expect(cancelFlood?.message == "too many cancels")
@@ -135,9 +150,13 @@ struct ProtocolViolationTests {
             let sleep = EchoMessage(payload: Array("sleep".utf8)).serializedBytes()
             var bytes = rawClientStart
             for stream: UInt32 in 1...3 {
-                bytes += rawHeaders(stream: stream, method: "/o2o.rpc.v1.EchoService/Echo") + rawFrame(0x02, flags: 1, stream: stream, sleep)
+                bytes +=
+                    rawHeaders(stream: stream, method: "/o2o.rpc.v1.EchoService/Echo")
+                    + rawFrame(0x02, flags: 1, stream: stream, sleep)
             }
-            bytes += rawHeaders(stream: 4, method: "/o2o.rpc.v1.EchoService/Echo") + rawFrame(0x02, flags: 1, stream: 4, EchoMessage(sequence: 9).serializedBytes())
+            bytes +=
+                rawHeaders(stream: 4, method: "/o2o.rpc.v1.EchoService/Echo")
+                + rawFrame(0x02, flags: 1, stream: 4, EchoMessage(sequence: 9).serializedBytes())
             try await raw.send(bytes)
             var trailers: [(UInt32, WireTrailers)] = []
             for _ in 0..<200 {

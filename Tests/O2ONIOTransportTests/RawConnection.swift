@@ -57,7 +57,8 @@ final class RawConnection: Sendable {
     func waitForClose(timeout: Duration = .seconds(5)) async throws -> [UInt8] {
         let collector = self.collector
         let closed = collector.closed.futureResult
-        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)) {
+        let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+        {
             collector.closed.fail(ChannelError.connectTimeout(.zero))
         }
         defer { timer.cancel() }
@@ -81,9 +82,16 @@ final class RawConnection: Sendable {
         var offset = 0
         while offset + 9 <= bytes.count {
             let length = Int(bytes[offset]) << 16 | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2])
-            let stream = UInt32(bytes[offset + 5]) << 24 | UInt32(bytes[offset + 6]) << 16 | UInt32(bytes[offset + 7]) << 8 | UInt32(bytes[offset + 8])
+            let stream =
+                UInt32(bytes[offset + 5]) << 24 | UInt32(bytes[offset + 6]) << 16 | UInt32(bytes[offset + 7]) << 8
+                | UInt32(bytes[offset + 8])
             guard offset + 9 + length <= bytes.count else { break }
-            result.append((bytes[offset + 3], bytes[offset + 4], stream & 0x7fff_ffff, Array(bytes[offset + 9..<offset + 9 + length])))
+            result.append(
+                (
+                    bytes[offset + 3], bytes[offset + 4], stream & 0x7fff_ffff,
+                    Array(bytes[offset + 9..<offset + 9 + length])
+                )
+            )
             offset += 9 + length
         }
         return result
@@ -98,8 +106,10 @@ final class RawConnection: Sendable {
 
 /// One frame's bytes.
 func rawFrame(_ type: UInt8, flags: UInt8 = 0, stream: UInt32, _ payload: [UInt8] = []) -> [UInt8] {
-    [UInt8(payload.count >> 16 & 0xff), UInt8(payload.count >> 8 & 0xff), UInt8(payload.count & 0xff), type, flags,
-     UInt8(stream >> 24), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff)] + payload
+    [
+        UInt8(payload.count >> 16 & 0xff), UInt8(payload.count >> 8 & 0xff), UInt8(payload.count & 0xff), type, flags,
+        UInt8(stream >> 24), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff),
+    ] + payload
 }
 
 /// The preface and an empty SETTINGS frame: how every raw client starts.
@@ -107,5 +117,10 @@ let rawClientStart: [UInt8] = Array("O2ORPC/1".utf8) + rawFrame(0x00, stream: 0)
 
 /// A HEADERS frame for a method.
 func rawHeaders(stream: UInt32, method: String, endStream: Bool = false, timeoutMicros: UInt64 = 0) -> [UInt8] {
-    rawFrame(0x01, flags: endStream ? 1 : 0, stream: stream, WireCallHeader(method: method, timeoutMicros: timeoutMicros).serializedBytes())
+    rawFrame(
+        0x01,
+        flags: endStream ? 1 : 0,
+        stream: stream,
+        WireCallHeader(method: method, timeoutMicros: timeoutMicros).serializedBytes()
+    )
 }

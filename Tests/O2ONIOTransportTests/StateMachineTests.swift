@@ -1,7 +1,8 @@
 import O2OMessages
-@_spi(Benchmarking) @testable import O2ONIOTransport
 import O2ORPC
 import Testing
+
+@_spi(Benchmarking) @testable import O2ONIOTransport
 
 @Suite("Connection state machines")
 struct StateMachineTests {
@@ -11,7 +12,11 @@ struct StateMachineTests {
         connectionWindow: Int = 10_000
     ) throws -> ServerConnectionStateMachine {
         var machine = ServerConnectionStateMachine(
-            local: O2OConnectionSettings(maximumConcurrentStreams: streams, initialStreamWindow: streamWindow, initialConnectionWindow: connectionWindow)
+            local: O2OConnectionSettings(
+                maximumConcurrentStreams: streams,
+                initialStreamWindow: streamWindow,
+                initialConnectionWindow: connectionWindow
+            )
         )
         machine.receivedPreface()
         try machine.receivedSettings(WireSettings(initialStreamWindow: 500, initialConnectionWindow: 800))
@@ -27,7 +32,9 @@ struct StateMachineTests {
         }
         try machine.receivedSettings(WireSettings())
         #expect(machine.phase == .active)
-        #expect(throws: ConnectionError(.protocolError, "second SETTINGS frame")) { try machine.receivedSettings(WireSettings()) }
+        #expect(throws: ConnectionError(.protocolError, "second SETTINGS frame")) {
+            try machine.receivedSettings(WireSettings())
+        }
         var future = ServerConnectionStateMachine(local: O2OConnectionSettings())
         future.receivedPreface()
         #expect(throws: ConnectionError(.protocolError, "unsupported protocol version 2")) {
@@ -177,7 +184,9 @@ struct StateMachineTests {
 struct ClientFlowControlTests {
     @Test("consumed bytes add up until half the window, then go back as a WINDOW_UPDATE")
     func windowUpdates() throws {
-        var machine = ClientConnectionStateMachine(local: O2OConnectionSettings(initialStreamWindow: 1000, initialConnectionWindow: 100_000))
+        var machine = ClientConnectionStateMachine(
+            local: O2OConnectionSettings(initialStreamWindow: 1000, initialConnectionWindow: 100_000)
+        )
         try machine.receivedSettings(WireSettings())
         let id = machine.openStream()!
         _ = try machine.receivedMessage(streamID: id, length: 300)

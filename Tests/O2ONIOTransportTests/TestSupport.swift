@@ -61,7 +61,11 @@ struct ProbeEchoService: EchoServiceProtocol {
         return request
     }
 
-    func echoExpand(request: EchoExpandRequest, responses: RPCResponseWriter<EchoMessage>, context: RPCServerContext) async throws {
+    func echoExpand(
+        request: EchoExpandRequest,
+        responses: RPCResponseWriter<EchoMessage>,
+        context: RPCServerContext
+    ) async throws {
         guard request.count <= 1_000_000 else {
             return try await base.echoExpand(request: request, responses: responses, context: context)
         }
@@ -77,11 +81,18 @@ struct ProbeEchoService: EchoServiceProtocol {
         }
     }
 
-    func echoCollect(requests: RPCRequestStream<EchoMessage>, context: RPCServerContext) async throws -> EchoCollectResponse {
+    func echoCollect(
+        requests: RPCRequestStream<EchoMessage>,
+        context: RPCServerContext
+    ) async throws -> EchoCollectResponse {
         try await base.echoCollect(requests: requests, context: context)
     }
 
-    func echoChat(requests: RPCRequestStream<EchoMessage>, responses: RPCResponseWriter<EchoMessage>, context: RPCServerContext) async throws {
+    func echoChat(
+        requests: RPCRequestStream<EchoMessage>,
+        responses: RPCResponseWriter<EchoMessage>,
+        context: RPCServerContext
+    ) async throws {
         try await base.echoChat(requests: requests, responses: responses, context: context)
     }
 }
@@ -98,10 +109,19 @@ func withTestServer<Result: Sendable>(
 ) async throws -> Result {
     let services = services ?? [ProbeEchoService(probe: probe), HealthServiceProvider(status: HealthStatus())]
     let configuration = O2OServerConfiguration(
-        listeners: [.tcp(host: "127.0.0.1", port: 0)], connection: options, gracePeriod: gracePeriod
+        listeners: [.tcp(host: "127.0.0.1", port: 0)],
+        connection: options,
+        gracePeriod: gracePeriod
     )
-    return try await withO2OServer(configuration: configuration, services: services, interceptors: interceptors, logger: testLogger) { server in
-        guard case .tcp(_, let port) = try await server.listeningAddresses().first! else { fatalError("no TCP listener") }
+    return try await withO2OServer(
+        configuration: configuration,
+        services: services,
+        interceptors: interceptors,
+        logger: testLogger
+    ) { server in
+        guard case .tcp(_, let port) = try await server.listeningAddresses().first! else {
+            fatalError("no TCP listener")
+        }
         return try await body(server, port)
     }
 }

@@ -36,7 +36,9 @@ struct WorkedExampleTests {
         ]
         var settings = O2OServerConnectionOptions()
         settings.settings.agent = "o2o-server"
-        let serverBytes: [UInt8] = try await withTestServer(services: [EchoServiceProvider()], options: settings) { _, port in
+        let serverBytes: [UInt8] = try await withTestServer(services: [EchoServiceProvider()], options: settings) {
+            _,
+            port in
             let raw = try await RawConnection.connect(port: port)
             try await raw.send(clientParts.flatMap(\.1))
             for _ in 0..<200 {

@@ -18,7 +18,8 @@ public final class ChildProcess: Sendable {
 
     /// The executable next to the test bundle (debug or release), else the debug build.
     public static func executable(_ program: String) -> String {
-        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(program).path
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent(program).path
         if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(".build/debug/\(program)").path
@@ -29,14 +30,20 @@ public final class ChildProcess: Sendable {
     /// Starts `program` (one of the package's, or an absolute path); `environment`
     /// replaces every O2O_ variable of the test's own; `input` is its whole standard
     /// input, or nil to keep standard input open for `send`.
-    public init(_ program: String, _ arguments: [String], environment: [String: String] = [:], input: Data? = Data()) throws {
+    public init(
+        _ program: String,
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        input: Data? = Data()
+    ) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: program.hasPrefix("/") ? program : Self.executable(program))
         process.arguments = arguments
         var inherited = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("O2O_") }
         inherited.merge(environment) { $1 }
         process.environment = inherited
-        let errorPipe = Pipe(), outputPipe = Pipe()
+        let errorPipe = Pipe()
+        let outputPipe = Pipe()
         process.standardError = errorPipe
         process.standardOutput = outputPipe
         errorPipe.fileHandleForReading.readabilityHandler = { [errorText] handle in
@@ -62,11 +69,17 @@ public final class ChildProcess: Sendable {
 
     /// Waits until standard output holds `text` after its first `offset` bytes; the
     /// byte offset after it, or nil after `timeout` or once the program exited.
-    public func waitForOutput(_ text: String, after offset: Int = 0, timeout: Duration = .seconds(30)) async throws -> Int? {
+    public func waitForOutput(
+        _ text: String,
+        after offset: Int = 0,
+        timeout: Duration = .seconds(30)
+    ) async throws -> Int? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let tail = String(decoding: standardOutput.utf8.dropFirst(offset), as: UTF8.self)
-            if let range = tail.range(of: text) { return offset + tail.utf8.distance(from: tail.startIndex, to: range.upperBound) }
+            if let range = tail.range(of: text) {
+                return offset + tail.utf8.distance(from: tail.startIndex, to: range.upperBound)
+            }
             if !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -87,7 +100,9 @@ public final class ChildProcess: Sendable {
             if !process.isRunning { return nil }
             try await Task.sleep(for: .milliseconds(20))
         }
-        Issue.record("\(process.executableURL?.lastPathComponent ?? "") did not start within \(timeout): \(standardError)")
+        Issue.record(
+            "\(process.executableURL?.lastPathComponent ?? "") did not start within \(timeout): \(standardError)"
+        )
         return nil
     }
 
@@ -113,7 +128,12 @@ public final class ChildProcess: Sendable {
     }
 
     /// Runs `program` to its exit: for commands that stop by themselves.
-    public static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:], input: Data = Data()) async throws -> (status: Int32, output: String, error: String) {
+    public static func run(
+        _ program: String,
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        input: Data = Data()
+    ) async throws -> (status: Int32, output: String, error: String) {
         let child = try ChildProcess(program, arguments, environment: environment, input: input)
         let status = try await child.exitStatus(timeout: .seconds(30))
         return (status, child.standardOutput, child.standardError)

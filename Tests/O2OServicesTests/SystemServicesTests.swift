@@ -31,7 +31,9 @@ struct SystemServicesTests {
     @Test("health: check and watch")
     func health() async throws {
         let status = HealthStatus(services: ["o2o.rpc.v1.EchoService"])
-        let health = HealthServiceClient(transport: transport([HealthServiceProvider(status: status), EchoServiceProvider()]))
+        let health = HealthServiceClient(
+            transport: transport([HealthServiceProvider(status: status), EchoServiceProvider()])
+        )
         #expect(try await health.checkHealth(HealthCheckRequest()).status == .serving)
         #expect(try await health.checkHealth(HealthCheckRequest(service: "nope")).status == .serviceUnknown)
         let seen = try await health.watchHealth(HealthCheckRequest(service: "o2o.rpc.v1.EchoService")) { responses in
@@ -67,7 +69,9 @@ struct SystemServicesTests {
         #expect(product.messages.contains { $0.name == "o2o.common.v1.Money" })
         #expect(product.enums.contains { $0.name == "o2o.catalog.v1.ProductStatus" })
 
-        let missing = try await expectError { _ = try await client.describeSymbol(DescribeSymbolRequest(symbol: "Nope")) }
+        let missing = try await expectError {
+            _ = try await client.describeSymbol(DescribeSymbolRequest(symbol: "Nope"))
+        }
         #expect(missing?.code == .notFound)
         #expect(missing?.message == "symbol: nothing named 'Nope'")
         let schema = try await client.getSchema(GetSchemaRequest())
@@ -77,10 +81,14 @@ struct SystemServicesTests {
     @Test("metrics: calls, errors by code and latency per method")
     func metrics() async throws {
         let metrics = RPCMetrics()
-        let echo = EchoServiceClient(transport: transport([EchoServiceProvider()], interceptors: [RPCMetricsInterceptor(metrics: metrics)]))
+        let echo = EchoServiceClient(
+            transport: transport([EchoServiceProvider()], interceptors: [RPCMetricsInterceptor(metrics: metrics)])
+        )
         for _ in 0..<10 { _ = try await echo.echo(EchoMessage()) }
         _ = try await expectError {
-            _ = try await echo.echoExpand(EchoExpandRequest(count: 2_000_000)) { responses in for try await _ in responses {} }
+            _ = try await echo.echoExpand(EchoExpandRequest(count: 2_000_000)) { responses in
+                for try await _ in responses {}
+            }
         }
         let stats = metrics.snapshot()
         let unary = stats.first { $0.path == "/o2o.rpc.v1.EchoService/Echo" }
@@ -114,11 +122,17 @@ struct SystemServicesTests {
         #expect(idle.methods.count == 4)
         let first = try await admin.listConnections(ListConnectionsRequest())
         #expect(first.connections.count == 50)
-        let second = try await admin.listConnections(ListConnectionsRequest(page: PageRequest(pageToken: first.nextPageToken)))
-        let third = try await admin.listConnections(ListConnectionsRequest(page: PageRequest(pageToken: second.nextPageToken)))
+        let second = try await admin.listConnections(
+            ListConnectionsRequest(page: PageRequest(pageToken: first.nextPageToken))
+        )
+        let third = try await admin.listConnections(
+            ListConnectionsRequest(page: PageRequest(pageToken: second.nextPageToken))
+        )
         #expect(third.connections.map(\.id) == Array(101...120))
         #expect(third.nextPageToken.isEmpty)
-        let badToken = try await expectError { _ = try await admin.listConnections(ListConnectionsRequest(page: PageRequest(pageToken: "x"))) }
+        let badToken = try await expectError {
+            _ = try await admin.listConnections(ListConnectionsRequest(page: PageRequest(pageToken: "x")))
+        }
         #expect(badToken?.message == "page.page_token: not a page token this list issued")
         let one = try await admin.createBackup(CreateBackupRequest(requestID: "b-1", directory: "nightly"))
         let again = try await admin.createBackup(CreateBackupRequest(requestID: "b-1", directory: "nightly"))

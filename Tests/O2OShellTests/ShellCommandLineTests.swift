@@ -11,13 +11,17 @@ struct ShellCommandLineTests {
             // Services and methods come from the server's reflection.
             let services = try await shell(address, ["--json", "ls"])
             #expect(services.status == 0, "\(services.error)")
-            let serviceNames = try (object(services.output)["services"] as? [[String: Any]] ?? []).compactMap { $0["service"] as? String }
+            let serviceNames = try (object(services.output)["services"] as? [[String: Any]] ?? []).compactMap {
+                $0["service"] as? String
+            }
             #expect(serviceNames.contains("o2o.catalog.v1.CatalogService"))
             #expect(serviceNames.contains("o2o.inventory.v1.InventoryService"))
             let methods = try await shell(address, ["ls", "InventoryService", "--json"])
-            let kinds = Dictionary(uniqueKeysWithValues: try (object(methods.output)["methods"] as? [[String: Any]] ?? []).map {
-                ($0["method"] as? String ?? "", $0["kind"] as? String ?? "")
-            })
+            let kinds = Dictionary(
+                uniqueKeysWithValues: try (object(methods.output)["methods"] as? [[String: Any]] ?? []).map {
+                    ($0["method"] as? String ?? "", $0["kind"] as? String ?? "")
+                }
+            )
             #expect(kinds["ReserveStock"] == "unary")
             #expect(kinds["WatchStockAlerts"] == "server-streaming")
 
@@ -26,13 +30,22 @@ struct ShellCommandLineTests {
             #expect(described["requestType"] as? String == "o2o.catalog.v1.GetProductRequest")
             #expect((described["fields"] as? [[String: Any]])?.first?["name"] as? String == "productId")
             #expect((described["example"] as? [String: Any])?["productId"] != nil)
-            let enumeration = try object(try await shell(address, ["--json", "describe", "o2o.catalog.v1.ProductStatus"]).output)
-            #expect((enumeration["values"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "PRODUCT_STATUS_ON_SHELF" })
+            let enumeration = try object(
+                try await shell(address, ["--json", "describe", "o2o.catalog.v1.ProductStatus"]).output
+            )
+            #expect(
+                (enumeration["values"] as? [[String: Any]] ?? []).contains {
+                    $0["name"] as? String == "PRODUCT_STATUS_ON_SHELF"
+                }
+            )
             let text = try await shell(address, ["describe", "SkuSpec"])
             #expect(text.output.contains("skuCode") && text.output.contains("example:"))
 
             // A call by short name with inline JSON; the same call from a file and from standard input.
-            let search = try await shell(address, ["--json", "call", "SearchProducts", #"{"keyword":"牛奶","page":{"pageSize":3}}"#])
+            let search = try await shell(
+                address,
+                ["--json", "call", "SearchProducts", #"{"keyword":"牛奶","page":{"pageSize":3}}"#]
+            )
             #expect(search.status == 0, "\(search.error)")
             let hits = try object(search.output)["hits"] as? [[String: Any]] ?? []
             #expect(hits.count == 3)
@@ -45,7 +58,10 @@ struct ShellCommandLineTests {
             let file = temporaryPath("request.json")
             try request.write(toFile: file, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(atPath: file) }
-            let fromFile = try await shell(address, ["--json", "call", "o2o.catalog.v1.CatalogService.GetProduct", "@" + file])
+            let fromFile = try await shell(
+                address,
+                ["--json", "call", "o2o.catalog.v1.CatalogService.GetProduct", "@" + file]
+            )
             let fromInput = try await shell(address, ["--json", "call", "getproduct", "-"], input: request)
             #expect(fromFile.output == inline.output)
             #expect(fromInput.output == inline.output)
@@ -54,27 +70,44 @@ struct ShellCommandLineTests {
             #expect(pretty.output.hasPrefix("{\n  \"id\": \"\(productID)\""))
 
             // Lists print as tables: whole identifiers off a terminal, amounts with their currency.
-            let table = try await shell(address, ["call", "SearchProducts", #"{"keyword":"牛奶","page":{"pageSize":3}}"#])
+            let table = try await shell(
+                address,
+                ["call", "SearchProducts", #"{"keyword":"牛奶","page":{"pageSize":3}}"#]
+            )
             let lines = table.output.split(separator: "\n")
             #expect(lines.first?.hasPrefix("product id") == true)
             #expect(lines.dropFirst().first?.hasPrefix(productID) == true)
             #expect(lines.contains { $0 == "3 rows" })
             #expect(table.output.contains(" CNY"))
             // Fitted to COLUMNS: no line wider, hidden columns named.
-            let narrow = try await shell(address, ["call", "SearchProducts", #"{"keyword":"牛奶","page":{"pageSize":3}}"#], environment: ["COLUMNS": "80"])
+            let narrow = try await shell(
+                address,
+                ["call", "SearchProducts", #"{"keyword":"牛奶","page":{"pageSize":3}}"#],
+                environment: ["COLUMNS": "80"]
+            )
             let narrowLines: [Substring] = narrow.output.split(separator: "\n")
             #expect(narrowLines.prefix(4).allSatisfy { $0.count <= 80 })
             #expect(narrow.output.contains("more columns"))
 
             // CSV, and contact data masked unless --show-pii.
-            let csv = try await shell(address, ["call", "ListStockLocations", #"{"page":{"pageSize":2}}"#, "--format", "csv"])
+            let csv = try await shell(
+                address,
+                ["call", "ListStockLocations", #"{"page":{"pageSize":2}}"#, "--format", "csv"]
+            )
             let rows = csv.output.split(separator: "\n")
             #expect(rows.count == 3)
             #expect(rows.first?.hasPrefix("id,code,name,") == true)
-            let masked = try object(try await shell(address, ["--json", "call", "ListStockLocations", #"{"page":{"pageSize":1}}"#]).output)
+            let masked = try object(
+                try await shell(address, ["--json", "call", "ListStockLocations", #"{"page":{"pageSize":1}}"#]).output
+            )
             let phone = try #require(((masked["stockLocations"] as? [[String: Any]])?.first?["phone"]) as? String)
             #expect(phone.contains("***"))
-            let shown = try object(try await shell(address, ["--json", "--show-pii", "call", "ListStockLocations", #"{"page":{"pageSize":1}}"#]).output)
+            let shown = try object(
+                try await shell(
+                    address,
+                    ["--json", "--show-pii", "call", "ListStockLocations", #"{"page":{"pageSize":1}}"#]
+                ).output
+            )
             let fullPhone = try #require(((shown["stockLocations"] as? [[String: Any]])?.first?["phone"]) as? String)
             #expect(!fullPhone.contains("*") && fullPhone.count == phone.count)
 
@@ -83,17 +116,23 @@ struct ShellCommandLineTests {
             let messages = try objects(expand.output)
             #expect(messages.count == 3)
             #expect(messages.last?["sequence"] as? String == "2")
-            let collect = try await shell(address, ["--json", "call", "EchoCollect", "-"], input: "{\"payload\":\"YQ==\"}\n{\"payload\":\"YmM=\"}\n\n{}\n")
+            let collect = try await shell(
+                address,
+                ["--json", "call", "EchoCollect", "-"],
+                input: "{\"payload\":\"YQ==\"}\n{\"payload\":\"YmM=\"}\n\n{}\n"
+            )
             #expect(try object(collect.output)["count"] as? String == "3")
             #expect(try object(collect.output)["totalBytes"] as? String == "3")
-            let categories = try object(try await shell(address, ["--json", "call", "ListCategoryChildren", "{}"]).output)
+            let categories = try object(
+                try await shell(address, ["--json", "call", "ListCategoryChildren", "{}"]).output
+            )
             let categoryID = try #require((categories["categories"] as? [[String: Any]])?.first?["id"] as? String)
             let rowsFile = temporaryPath("rows.jsonl")
             try """
-                {"requestId":"shell-import-1","dryRun":true,"row":{"rowNumber":"1","product":{"name":"测试商品","categoryId":"\(categoryID)","skus":[{"skuCode":"SHELL-T-1","price":{"minorUnits":"990","currency":"CNY"}}]}}}
-                {"row":{"rowNumber":"2","product":{"name":"","categoryId":"\(categoryID)","skus":[{"skuCode":"SHELL-T-2","price":{"minorUnits":"990","currency":"CNY"}}]}}}
+            {"requestId":"shell-import-1","dryRun":true,"row":{"rowNumber":"1","product":{"name":"测试商品","categoryId":"\(categoryID)","skus":[{"skuCode":"SHELL-T-1","price":{"minorUnits":"990","currency":"CNY"}}]}}}
+            {"row":{"rowNumber":"2","product":{"name":"","categoryId":"\(categoryID)","skus":[{"skuCode":"SHELL-T-2","price":{"minorUnits":"990","currency":"CNY"}}]}}}
 
-                """.write(toFile: rowsFile, atomically: true, encoding: .utf8)
+            """.write(toFile: rowsFile, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(atPath: rowsFile) }
             let imported = try await shell(address, ["--json", "call", "ImportProducts", "@" + rowsFile])
             #expect(imported.status == 0, "\(imported.error)")
@@ -103,7 +142,10 @@ struct ShellCommandLineTests {
             #expect((report["errors"] as? [[String: Any]])?.first?["field"] as? String == "product.name")
 
             // Metadata: -H before or after the command.
-            let withHeader = try await shell(address, ["-H", "x-o2o-note=from the shell", "--json", "call", "GetProduct", request])
+            let withHeader = try await shell(
+                address,
+                ["-H", "x-o2o-note=from the shell", "--json", "call", "GetProduct", request]
+            )
             #expect(withHeader.status == 0, "\(withHeader.error)")
 
             // Ops commands.
@@ -115,10 +157,13 @@ struct ShellCommandLineTests {
             let ping = try objects(try await shell(address, ["--json", "ping", "--count", "5", "--latency"]).output)
             #expect(ping.count == 1)
             #expect(ping.first?["count"] as? Int == 5)
-            let minimum = try #require(ping.first?["minMs"] as? Double), maximum = try #require(ping.first?["maxMs"] as? Double)
+            let minimum = try #require(ping.first?["minMs"] as? Double)
+            let maximum = try #require(ping.first?["maxMs"] as? Double)
             #expect(minimum > 0 && minimum <= maximum)
             let stats = try object(try await shell(address, ["--json", "stats", "GetProduct"]).output)
-            let getProduct = try #require((stats["methods"] as? [[String: Any]])?.first { $0["method"] as? String == "CatalogService/GetProduct" })
+            let getProduct = try #require(
+                (stats["methods"] as? [[String: Any]])?.first { $0["method"] as? String == "CatalogService/GetProduct" }
+            )
             #expect(getProduct["calls"] as? Int ?? 0 >= 5)
             #expect(getProduct["p99Micros"] as? Int ?? 0 > 0)
             let version = try await ChildProcess.run("o2o", ["--version"])
@@ -140,7 +185,9 @@ struct ShellCommandLineTests {
 
             let unknownField = try await shell(address, ["call", "GetProduct", #"{"productID":"x"}"#])
             #expect(unknownField.status == 2)
-            #expect(unknownField.error.contains(#"unknown field "productID""#) && unknownField.error.contains("productId"))
+            #expect(
+                unknownField.error.contains(#"unknown field "productID""#) && unknownField.error.contains("productId")
+            )
 
             let wrongType = try await shell(address, ["call", "EchoExpand", #"{"count":"many"}"#])
             #expect(wrongType.status == 2)
@@ -180,18 +227,32 @@ struct ShellCommandLineTests {
     func tokens() async throws {
         let tokens = temporaryPath("tokens")
         defer { try? FileManager.default.removeItem(atPath: tokens) }
-        try "admin-secret-0123456789 admin ops\nreader-secret-0123456789 readonly dashboards\n".write(toFile: tokens, atomically: true, encoding: .utf8)
+        try "admin-secret-0123456789 admin ops\nreader-secret-0123456789 readonly dashboards\n".write(
+            toFile: tokens,
+            atomically: true,
+            encoding: .utf8
+        )
         try await withServer(arguments: ["--token-file", tokens]) { address in
             let anonymous = try await shell(address, ["ls"])
             #expect(anonymous.status == 64 + 16)
             #expect(anonymous.error.contains("UNAUTHENTICATED"))
-            let reader = try await shell(address, ["--json", "call", "ListStockLocations", "{}"], environment: ["O2O_TOKEN": "reader-secret-0123456789"])
+            let reader = try await shell(
+                address,
+                ["--json", "call", "ListStockLocations", "{}"],
+                environment: ["O2O_TOKEN": "reader-secret-0123456789"]
+            )
             #expect(reader.status == 0, "\(reader.error)")
-            let unmasked = try await shell(address, ["--token", "reader-secret-0123456789", "--show-pii", "call", "ListStockLocations", "{}"])
+            let unmasked = try await shell(
+                address,
+                ["--token", "reader-secret-0123456789", "--show-pii", "call", "ListStockLocations", "{}"]
+            )
             #expect(unmasked.status == 64 + 7)
             #expect(unmasked.error.contains("--show-pii") && unmasked.error.contains("admin"))
             #expect(unmasked.output.isEmpty)
-            let admin = try await shell(address, ["--token", "admin-secret-0123456789", "--show-pii", "--json", "call", "ListStockLocations", "{}"])
+            let admin = try await shell(
+                address,
+                ["--token", "admin-secret-0123456789", "--show-pii", "--json", "call", "ListStockLocations", "{}"]
+            )
             #expect(admin.status == 0, "\(admin.error)")
         }
     }

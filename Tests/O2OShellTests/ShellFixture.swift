@@ -4,8 +4,15 @@ import Testing
 
 /// Runs `body` with the address of an o2o-server on a loopback port (in-memory
 /// store; the demo shop when `demo`; more flags in `arguments`), stopping the server afterwards.
-func withServer(demo: Bool = false, arguments: [String] = [], _ body: (_ address: String) async throws -> Void) async throws {
-    let server = try ChildProcess("o2o-server", ["--store", "memory", "--port", "0"] + (demo ? ["--demo-data"] : []) + arguments)
+func withServer(
+    demo: Bool = false,
+    arguments: [String] = [],
+    _ body: (_ address: String) async throws -> Void
+) async throws {
+    let server = try ChildProcess(
+        "o2o-server",
+        ["--store", "memory", "--port", "0"] + (demo ? ["--demo-data"] : []) + arguments
+    )
     guard let port = try await server.listeningPort() else {
         Issue.record("o2o-server did not start: \(server.standardError)")
         _ = try await server.stop()
@@ -21,10 +28,20 @@ func withServer(demo: Bool = false, arguments: [String] = [], _ body: (_ address
 }
 
 /// `o2o --server ADDRESS ARGUMENTS…` run to its exit, with a home directory of its own.
-func shell(_ address: String, _ arguments: [String], input: String = "", environment: [String: String] = [:]) async throws -> (status: Int32, output: String, error: String) {
+func shell(
+    _ address: String,
+    _ arguments: [String],
+    input: String = "",
+    environment: [String: String] = [:]
+) async throws -> (status: Int32, output: String, error: String) {
     var environment = environment
     if environment["HOME"] == nil { environment["HOME"] = FileManager.default.temporaryDirectory.path }
-    return try await ChildProcess.run("o2o", ["--server", address] + arguments, environment: environment, input: Data(input.utf8))
+    return try await ChildProcess.run(
+        "o2o",
+        ["--server", address] + arguments,
+        environment: environment,
+        input: Data(input.utf8)
+    )
 }
 
 /// One JSON document as a dictionary.

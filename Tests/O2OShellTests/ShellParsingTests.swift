@@ -1,14 +1,27 @@
-@testable import O2OShell
 import Testing
+
+@testable import O2OShell
 
 /// The grammar shared by the command line and the interactive shell, and the tables.
 @Suite("o2o command grammar and tables")
 struct ShellParsingTests {
     @Test("words: quotes, escapes, bare JSON as one word, and open input asking for more")
     func words() {
-        #expect(ShellCommand.words(#"call GetProduct '{"productId": "a b"}'"#) == ["call", "GetProduct", #"{"productId": "a b"}"#])
-        #expect(ShellCommand.words(#"call GetProduct {"productId": "a b", "x": [1, {"y": "}"}]}"#) == ["call", "GetProduct", #"{"productId": "a b", "x": [1, {"y": "}"}]}"#])
-        #expect(ShellCommand.words(#"call X "a \"quoted\" word" back\ slash"#) == ["call", "X", #"a "quoted" word"#, "back slash"])
+        #expect(
+            ShellCommand.words(#"call GetProduct '{"productId": "a b"}'"#) == [
+                "call", "GetProduct", #"{"productId": "a b"}"#,
+            ]
+        )
+        #expect(
+            ShellCommand.words(#"call GetProduct {"productId": "a b", "x": [1, {"y": "}"}]}"#) == [
+                "call", "GetProduct", #"{"productId": "a b", "x": [1, {"y": "}"}]}"#,
+            ]
+        )
+        #expect(
+            ShellCommand.words(#"call X "a \"quoted\" word" back\ slash"#) == [
+                "call", "X", #"a "quoted" word"#, "back slash",
+            ]
+        )
         #expect(ShellCommand.words(#"call X {"a": "\"}"}"#) == ["call", "X", #"{"a": "\"}"}"#])
         #expect(ShellCommand.words("  ls   ") == ["ls"])
         #expect(ShellCommand.words(#"call X {"a":"#) == nil)
@@ -28,7 +41,8 @@ struct ShellParsingTests {
         #expect(try ShellCommand.parse(["stats", "--watch", "2"]).watch == 2)
         for (words, message) in [
             (["stats", "--watch", "0"], "--watch"), (["ping", "--count", "x"], "--count"), (["call"], "which method"),
-            (["describe"], "what?"), (["ls", "a", "b"], "unexpected 'b'"), (["ls", "--frob"], "unknown option '--frob'"),
+            (["describe"], "what?"), (["ls", "a", "b"], "unexpected 'b'"),
+            (["ls", "--frob"], "unknown option '--frob'"),
             (["call", "X", "{}", "-H"], "-H needs a value"), (["-H", "novalue", "ls"], "KEY=VALUE"), ([], "no command"),
         ] {
             #expect {
@@ -45,7 +59,9 @@ struct ShellParsingTests {
         let output = ShellOutput(width: 60)
         let lines = output.table(
             header: ["id", "name", "description", "extra"],
-            rows: [["sku_01M89SX2VB3QQWVG144GZHAGW3", "光明 进口纯牛奶 1 升装", String(repeating: "long text ", count: 10), "x"]],
+            rows: [
+                ["sku_01M89SX2VB3QQWVG144GZHAGW3", "光明 进口纯牛奶 1 升装", String(repeating: "long text ", count: 10), "x"]
+            ],
             keyColumns: [0]
         )
         #expect(lines.count == 3)
@@ -55,8 +71,16 @@ struct ShellParsingTests {
         #expect(lines[2].contains("more column"))
         #expect(ShellOutput.displayWidth("光明") == 4)
         #expect(ShellOutput.fit("光明牛奶", 5) == "光明…")
-        #expect(ShellOutput.money([.init(key: "minorUnits", value: .string("-1234")), .init(key: "currency", value: .string("CNY"))]) == "-12.34 CNY")
-        #expect(ShellOutput.money([.init(key: "minorUnits", value: .string("500")), .init(key: "currency", value: .string("JPY"))]) == "500 JPY")
+        #expect(
+            ShellOutput.money([
+                .init(key: "minorUnits", value: .string("-1234")), .init(key: "currency", value: .string("CNY")),
+            ]) == "-12.34 CNY"
+        )
+        #expect(
+            ShellOutput.money([
+                .init(key: "minorUnits", value: .string("500")), .init(key: "currency", value: .string("JPY")),
+            ]) == "500 JPY"
+        )
         #expect(ShellOutput.mask("+8613812345678") == "+86138****5678")
         #expect(ShellOutput.mask("li.wei@example.cn") == "l***@example.cn")
         #expect(ShellOutput.mask("李伟") == "李*")

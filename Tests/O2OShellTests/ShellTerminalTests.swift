@@ -13,7 +13,12 @@ struct ShellTerminalTests {
     /// The shell in a pseudo-terminal, with its own home directory (for the history).
     static func terminal(_ address: String, home: String) throws -> ChildProcess {
         let command = "exec '\(ChildProcess.executable("o2o"))' --server \(address)"
-        return try ChildProcess(script, ["-qfec", command, "/dev/null"], environment: ["HOME": home, "TERM": "xterm", "NO_COLOR": "1"], input: nil)
+        return try ChildProcess(
+            script,
+            ["-qfec", command, "/dev/null"],
+            environment: ["HOME": home, "TERM": "xterm", "NO_COLOR": "1"],
+            input: nil
+        )
     }
 
     @Test(
@@ -31,14 +36,20 @@ struct ShellTerminalTests {
 
             // Tab completes a service name; the command runs on Enter.
             try shell.send("ls Catal\t")
-            seen = try #require(try await shell.waitForOutput("ls CatalogService", after: seen), "no completion: \(shell.standardOutput)")
+            seen = try #require(
+                try await shell.waitForOutput("ls CatalogService", after: seen),
+                "no completion: \(shell.standardOutput)"
+            )
             try shell.send("\r")
             seen = try #require(try await shell.waitForOutput("GetProduct", after: seen))
             seen = try #require(try await shell.waitForOutput(prompt, after: seen))
 
             // Two Tabs list the candidates when they share no longer prefix.
             try shell.send("describe GetSk\t\t")
-            seen = try #require(try await shell.waitForOutput("GetSkuByBarcode", after: seen), "no candidates: \(shell.standardOutput)")
+            seen = try #require(
+                try await shell.waitForOutput("GetSkuByBarcode", after: seen),
+                "no candidates: \(shell.standardOutput)"
+            )
             try shell.send("\u{03}")
             seen = try #require(try await shell.waitForOutput(prompt, after: seen))
 
@@ -47,16 +58,28 @@ struct ShellTerminalTests {
             try shell.send("call GetProd\t")
             seen = try #require(try await shell.waitForOutput("call GetProduct", after: seen))
             try shell.send(" {\"pro\t")
-            seen = try #require(try await shell.waitForOutput("{\"productId\":", after: seen), "no field completion: \(shell.standardOutput)")
+            seen = try #require(
+                try await shell.waitForOutput("{\"productId\":", after: seen),
+                "no field completion: \(shell.standardOutput)"
+            )
             try shell.send("\r")
-            seen = try #require(try await shell.waitForOutput("... ", after: seen), "no continuation prompt: \(shell.standardOutput)")
+            seen = try #require(
+                try await shell.waitForOutput("... ", after: seen),
+                "no continuation prompt: \(shell.standardOutput)"
+            )
             try shell.send("\"prd_missing\"}\r")
-            seen = try #require(try await shell.waitForOutput("NOT_FOUND: product_id", after: seen), "\(shell.standardOutput)")
+            seen = try #require(
+                try await shell.waitForOutput("NOT_FOUND: product_id", after: seen),
+                "\(shell.standardOutput)"
+            )
             seen = try #require(try await shell.waitForOutput(prompt, after: seen))
 
             // Up recalls the call as one line; Enter runs it again.
             try shell.send("\u{1B}[A")
-            seen = try #require(try await shell.waitForOutput(#"call GetProduct {"productId": "prd_missing"}"#, after: seen), "\(shell.standardOutput)")
+            seen = try #require(
+                try await shell.waitForOutput(#"call GetProduct {"productId": "prd_missing"}"#, after: seen),
+                "\(shell.standardOutput)"
+            )
             try shell.send("\r")
             seen = try #require(try await shell.waitForOutput("NOT_FOUND: product_id", after: seen))
             seen = try #require(try await shell.waitForOutput(prompt, after: seen))
@@ -65,7 +88,10 @@ struct ShellTerminalTests {
             try shell.send("call WatchStockAlerts {}\r")
             try await Task.sleep(for: .milliseconds(800))
             try shell.send("\u{03}")
-            seen = try #require(try await shell.waitForOutput("cancelled", after: seen), "Ctrl-C did not cancel: \(shell.standardOutput)")
+            seen = try #require(
+                try await shell.waitForOutput("cancelled", after: seen),
+                "Ctrl-C did not cancel: \(shell.standardOutput)"
+            )
             seen = try #require(try await shell.waitForOutput(prompt, after: seen))
             try shell.send("help call\r")
             seen = try #require(try await shell.waitForOutput("call METHOD", after: seen))
@@ -75,15 +101,20 @@ struct ShellTerminalTests {
             try shell.send("\u{04}")
             #expect(try await shell.exitStatus() == 0)
             let history = try String(contentsOfFile: home + "/.o2o_history", encoding: .utf8)
-            #expect(history.split(separator: "\n").suffix(3) == [
-                #"call GetProduct {"productId": "prd_missing"}"#, "call WatchStockAlerts {}", "help call",
-            ])
+            #expect(
+                history.split(separator: "\n").suffix(3) == [
+                    #"call GetProduct {"productId": "prd_missing"}"#, "call WatchStockAlerts {}", "help call",
+                ]
+            )
 
             // The next run recalls the last command.
             let again = try Self.terminal(address, home: home)
             var next = try #require(try await again.waitForOutput(prompt))
             try again.send("\u{1B}[A\r")
-            next = try #require(try await again.waitForOutput("call METHOD", after: next), "history not restored: \(again.standardOutput)")
+            next = try #require(
+                try await again.waitForOutput("call METHOD", after: next),
+                "history not restored: \(again.standardOutput)"
+            )
             try again.send("exit\r")
             #expect(try await again.exitStatus() == 0)
         }

@@ -9,7 +9,9 @@ struct ConformanceTests {
     @Test("keys are ordered byte-wise", arguments: EngineKind.allCases)
     func ordering(kind: EngineKind) async throws {
         try await kind.withEngine { engine in
-            let keys: [[UInt8]] = [[0x00], [0x00, 0x00], [0x01], [0x7f], [0x80], [0xff], [0xff, 0x00], bytes("a"), bytes("ab"), bytes("b")]
+            let keys: [[UInt8]] = [
+                [0x00], [0x00, 0x00], [0x01], [0x7f], [0x80], [0xff], [0xff, 0x00], bytes("a"), bytes("ab"), bytes("b"),
+            ]
             var batch = WriteBatch()
             for key in keys.shuffled() { batch.put(key, key) }
             try await engine.write(batch)
@@ -40,7 +42,11 @@ struct ConformanceTests {
             #expect(prefixed.count == 10)
             #expect(try await engine.scan(prefix: bytes("l"), limit: 100).map(\.value) == [bytes("other")])
             #expect(try await engine.scan(KeyRange(lower: bytes("z")), direction: .forward, limit: 10).isEmpty)
-            #expect(try await engine.scan(KeyRange(upper: bytes("k001")), direction: .reverse, limit: 10).map(\.key) == [bytes("k000")])
+            #expect(
+                try await engine.scan(KeyRange(upper: bytes("k001")), direction: .reverse, limit: 10).map(\.key) == [
+                    bytes("k000")
+                ]
+            )
             let lastTwo = try await engine.scan(.all, direction: .reverse, limit: 2).map(\.key)
             #expect(lastTwo == [bytes("l000"), bytes("k099")])
         }
@@ -152,7 +158,10 @@ struct ConformanceTests {
         }
     }
 
-    @Test("a transaction whose read was changed by another commit fails with a conflict", arguments: EngineKind.allCases)
+    @Test(
+        "a transaction whose read was changed by another commit fails with a conflict",
+        arguments: EngineKind.allCases
+    )
     func conflicts(kind: EngineKind) async throws {
         try await kind.withEngine { engine in
             var batch = WriteBatch()
@@ -189,7 +198,10 @@ struct ConformanceTests {
         }
     }
 
-    @Test("no lost updates: 16 tasks × 500 read-modify-write increments end at exactly 8,000", arguments: EngineKind.allCases)
+    @Test(
+        "no lost updates: 16 tasks × 500 read-modify-write increments end at exactly 8,000",
+        arguments: EngineKind.allCases
+    )
     func noLostUpdates(kind: EngineKind) async throws {
         try await kind.withEngine { engine in
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -197,7 +209,10 @@ struct ConformanceTests {
                     group.addTask {
                         for _ in 0..<500 {
                             try await engine.withTransaction(maxAttempts: 1000) { transaction in
-                                let current = try await transaction.get(bytes("counter")).flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
+                                let current =
+                                    try await transaction.get(bytes("counter")).flatMap {
+                                        Int(String(decoding: $0, as: UTF8.self))
+                                    } ?? 0
                                 transaction.put(bytes("counter"), bytes("\(current + 1)"))
                             }
                         }
@@ -217,7 +232,9 @@ struct ConformanceTests {
             for chunk in 0..<20 {
                 var batch = WriteBatch()
                 for _ in 0..<2500 {
-                    let key = (0..<Int.random(in: 1...24, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                    let key = (0..<Int.random(in: 1...24, using: &generator)).map { _ in
+                        UInt8.random(in: 0...255, using: &generator)
+                    }
                     keys.insert(key)
                     batch.put(key, bytes("\(chunk)"))
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import O2OStorage
+import Testing
 
 /// The engines every conformance test runs against.
 enum EngineKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
@@ -10,7 +11,10 @@ enum EngineKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
     /// A fresh engine (RocksDB in a new temporary directory); `body` runs with it and
     /// the engine is closed and its directory removed afterwards.
-    func withEngine<Result>(sync: SyncPolicy = .none, _ body: (any StorageEngine) async throws -> Result) async throws -> Result {
+    func withEngine<Result>(
+        sync: SyncPolicy = .none,
+        _ body: (any StorageEngine) async throws -> Result
+    ) async throws -> Result {
         switch self {
         case .memory:
             let engine = MemoryEngine()
@@ -32,8 +36,6 @@ enum EngineKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
         }
     }
 }
-
-import Testing
 
 func temporaryDirectory() -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("o2o-storage-\(UUID().uuidString)").path

@@ -21,11 +21,18 @@ struct RecordLayerTests {
     @Test("key tuples sort like their values and decode back", arguments: 0..<3)
     func keyTuples(seed: Int) {
         var generator = SystemRandomNumberGenerator()
-        let integers = (0..<200).map { _ in Int64.random(in: Int64.min...Int64.max, using: &generator) } + [0, -1, 1, .min, .max]
-        let sortedByEncoding = integers.sorted { compareBytes(KeyTuple([.int($0)]).encoded, KeyTuple([.int($1)]).encoded) < 0 }
+        let integers =
+            (0..<200).map { _ in Int64.random(in: Int64.min...Int64.max, using: &generator) } + [0, -1, 1, .min, .max]
+        let sortedByEncoding = integers.sorted {
+            compareBytes(KeyTuple([.int($0)]).encoded, KeyTuple([.int($1)]).encoded) < 0
+        }
         #expect(sortedByEncoding == integers.sorted())
-        let strings = ["", "a", "a\u{0}", "a\u{0}b", "ab", "b", "\u{0}", "长", "z"] + (0..<50).map { _ in String(Int.random(in: 0...1000, using: &generator)) }
-        let byEncoding = strings.sorted { compareBytes(KeyTuple([.string($0)]).encoded, KeyTuple([.string($1)]).encoded) < 0 }
+        let strings =
+            ["", "a", "a\u{0}", "a\u{0}b", "ab", "b", "\u{0}", "长", "z"]
+            + (0..<50).map { _ in String(Int.random(in: 0...1000, using: &generator)) }
+        let byEncoding = strings.sorted {
+            compareBytes(KeyTuple([.string($0)]).encoded, KeyTuple([.string($1)]).encoded) < 0
+        }
         #expect(byEncoding == strings.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
         // A tuple's encoding is a prefix of any longer tuple that starts with it.
         let short = KeyTuple([.string("sku"), .int(7)])
@@ -51,7 +58,10 @@ struct RecordLayerTests {
                 try await store.transaction { try await $0.insert(leaves, ConformanceLeaf(text: "c", number: 2)) }
             }
             #expect(duplicateNumber?.message == "leaves.number: 2 is taken by another record")
-            #expect(try await store.read { try await $0.get(leaves, .string("c")) } == nil, "nothing of a failed transaction is written")
+            #expect(
+                try await store.read { try await $0.get(leaves, .string("c")) } == nil,
+                "nothing of a failed transaction is written"
+            )
 
             try await store.transaction { transaction in
                 try await transaction.update(leaves, ConformanceLeaf(text: "a", number: 3, colour: .green))
@@ -75,14 +85,22 @@ struct RecordLayerTests {
         }
     }
 
-    @Test("paging with opaque tokens bound to the filters, both directions, with a predicate", arguments: EngineKind.allCases)
+    @Test(
+        "paging with opaque tokens bound to the filters, both directions, with a predicate",
+        arguments: EngineKind.allCases
+    )
     func paging(kind: EngineKind) async throws {
         try await kind.withEngine { engine in
             let store = RecordStore(engine: engine)
             try await store.transaction { transaction in
                 for index in 0..<250 {
                     try await transaction.insert(
-                        leaves, ConformanceLeaf(text: String(format3(index)), number: Int64(index + 1), colour: index % 2 == 0 ? .red : .green)
+                        leaves,
+                        ConformanceLeaf(
+                            text: String(format3(index)),
+                            number: Int64(index + 1),
+                            colour: index % 2 == 0 ? .red : .green
+                        )
                     )
                 }
             }
@@ -90,7 +108,9 @@ struct RecordLayerTests {
             var token: String?
             var pages = 0
             repeat {
-                let page = try await store.read { try await $0.page(leaves, RecordQuery(pageSize: 100, pageToken: token)) }
+                let page = try await store.read {
+                    try await $0.page(leaves, RecordQuery(pageSize: 100, pageToken: token))
+                }
                 seen += page.records.map(\.text)
                 token = page.nextPageToken
                 pages += 1
@@ -98,12 +118,21 @@ struct RecordLayerTests {
             #expect(seen == (0..<250).map(format3))
             #expect(pages == 3)
 
-            let reverse = try await store.read { try await $0.page(leaves, RecordQuery(direction: .reverse, pageSize: 5)) }
+            let reverse = try await store.read {
+                try await $0.page(leaves, RecordQuery(direction: .reverse, pageSize: 5))
+            }
             #expect(reverse.records.map(\.text) == ["249", "248", "247", "246", "245"])
 
-            let first = try await store.read { try await $0.page(leaves, RecordQuery(pageSize: 10, filters: ["colour=red"])) }
+            let first = try await store.read {
+                try await $0.page(leaves, RecordQuery(pageSize: 10, filters: ["colour=red"]))
+            }
             let misuse = await captureRecordError {
-                _ = try await store.read { try await $0.page(leaves, RecordQuery(pageSize: 10, pageToken: first.nextPageToken, filters: ["colour=green"])) }
+                _ = try await store.read {
+                    try await $0.page(
+                        leaves,
+                        RecordQuery(pageSize: 10, pageToken: first.nextPageToken, filters: ["colour=green"])
+                    )
+                }
             }
             #expect(misuse?.code == .invalidPageToken)
             #expect(misuse?.message == "the page token was issued for other filters")
@@ -118,7 +147,10 @@ struct RecordLayerTests {
             #expect(greens.records.map(\.text) == ["001", "003", "005", "007", "009", "011", "013"])
             // A selective predicate stops at the examine limit and hands back a token.
             let bounded = try await store.read { reader in
-                try await reader.page(leaves, RecordQuery(pageSize: 10, predicate: { $0.number > 240 }, examineLimit: 50))
+                try await reader.page(
+                    leaves,
+                    RecordQuery(pageSize: 10, predicate: { $0.number > 240 }, examineLimit: 50)
+                )
             }
             #expect(bounded.records.isEmpty)
             #expect(!bounded.nextPageToken.isEmpty)
@@ -132,18 +164,31 @@ struct RecordLayerTests {
             let request = ConformanceLeaf(text: "request")
             let response = ConformanceLeaf(text: "response", number: 5)
             try await store.transaction { transaction in
-                let before = try await transaction.rememberedResult(scope: "/x/Create", requestID: "r1", request: request, as: ConformanceLeaf.self)
+                let before = try await transaction.rememberedResult(
+                    scope: "/x/Create",
+                    requestID: "r1",
+                    request: request,
+                    as: ConformanceLeaf.self
+                )
                 #expect(before == nil)
                 transaction.rememberResult(scope: "/x/Create", requestID: "r1", request: request, response: response)
             }
             let again = try await store.transaction { transaction in
-                try await transaction.rememberedResult(scope: "/x/Create", requestID: "r1", request: request, as: ConformanceLeaf.self)
+                try await transaction.rememberedResult(
+                    scope: "/x/Create",
+                    requestID: "r1",
+                    request: request,
+                    as: ConformanceLeaf.self
+                )
             }
             #expect(again == response)
             let other = await captureRecordError {
                 _ = try await store.transaction { transaction in
                     try await transaction.rememberedResult(
-                        scope: "/x/Create", requestID: "r1", request: ConformanceLeaf(text: "other"), as: ConformanceLeaf.self
+                        scope: "/x/Create",
+                        requestID: "r1",
+                        request: ConformanceLeaf(text: "other"),
+                        as: ConformanceLeaf.self
                     )
                 }
             }
@@ -157,7 +202,9 @@ struct RecordLayerTests {
             let store = RecordStore(engine: engine)
             let values = try await withThrowingTaskGroup(of: Int64.self, returning: [Int64].self) { group in
                 for _ in 0..<40 {
-                    group.addTask { try await store.transaction(maxAttempts: 1000) { try await $0.nextValue(of: "orders") } }
+                    group.addTask {
+                        try await store.transaction(maxAttempts: 1000) { try await $0.nextValue(of: "orders") }
+                    }
                 }
                 var values: [Int64] = []
                 for try await value in group { values.append(value) }

@@ -44,7 +44,9 @@ struct RocksDBTests {
             Issue.record("expected a refusal")
         } catch let error as StorageError {
             #expect(error.code == .notADatabase)
-            #expect(error.message == "\(directory) is not an O2O data directory: it holds 1 file(s) but no RocksDB database")
+            #expect(
+                error.message == "\(directory) is not an O2O data directory: it holds 1 file(s) but no RocksDB database"
+            )
         }
         do {
             _ = try RocksDBEngine(path: directory + "/notes.txt", syncPolicy: .none, threads: 1)
@@ -125,8 +127,12 @@ struct RocksDBTests {
         let engine = try RocksDBEngine(path: directory, syncPolicy: .none, threads: 2)
         for run in 0..<20 {
             let name = "r\(run)"
-            let last = try await engine.get(bytes("last/\(name)")).flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
-            #expect(last >= acknowledged[name] ?? 0, "run \(name): acknowledged \(acknowledged[name] ?? 0), found \(last)")
+            let last =
+                try await engine.get(bytes("last/\(name)")).flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
+            #expect(
+                last >= acknowledged[name] ?? 0,
+                "run \(name): acknowledged \(acknowledged[name] ?? 0), found \(last)"
+            )
             let records = try await engine.scan(prefix: bytes("rec/\(name)/"), limit: 1_000_000)
             let index = try await engine.scan(prefix: bytes("idx/\(name)/"), limit: 1_000_000)
             // Every batch wrote all three keys together: counts agree with the last number.
@@ -140,6 +146,8 @@ struct RocksDBTests {
         let build = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(".build").path
         let candidates = (try? FileManager.default.subpathsOfDirectory(atPath: build)) ?? []
-        return candidates.first { $0.hasSuffix("/o2o-storage-torture") && !$0.contains(".dSYM") }.map { build + "/" + $0 } ?? "o2o-storage-torture"
+        return candidates.first { $0.hasSuffix("/o2o-storage-torture") && !$0.contains(".dSYM") }.map {
+            build + "/" + $0
+        } ?? "o2o-storage-torture"
     }
 }

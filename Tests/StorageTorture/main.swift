@@ -1,3 +1,5 @@
+import O2OStorage
+
 // A child process for the durability test: writes atomic batches with sync policy
 // `always` and prints "ack <run> <n>" after each write returns, until it is killed.
 // Each batch writes rec/<run>/<n>, idx/<run>/<n> and last/<run> = n together.
@@ -6,7 +8,6 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import O2OStorage
 
 let arguments = CommandLine.arguments
 guard arguments.count == 3 else {

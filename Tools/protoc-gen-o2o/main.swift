@@ -1,3 +1,5 @@
+import O2OCodeGen
+
 // protoc-gen-o2o: protoc's plugin for O2O's Swift code. protoc runs it with a
 // CodeGeneratorRequest on stdin and reads the CodeGeneratorResponse from stdout; the
 // generator itself is the O2OCodeGen library. Use it through Tools/generate.
@@ -6,7 +8,6 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import O2OCodeGen
 
 if CommandLine.arguments.count > 1 {
     let usage = """

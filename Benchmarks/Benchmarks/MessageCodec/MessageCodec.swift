@@ -33,8 +33,14 @@ func typicalOrder() -> Order {
         status: .paid,
         fulfillmentMode: .delivery,
         shippingAddress: PostalAddress(
-            countryCode: "CN", province: "上海市", city: "上海市", district: "浦东新区", street: "世纪大道 100 号 20 楼",
-            postalCode: "200120", recipientName: "张伟", recipientPhone: "+8613800138000",
+            countryCode: "CN",
+            province: "上海市",
+            city: "上海市",
+            district: "浦东新区",
+            street: "世纪大道 100 号 20 楼",
+            postalCode: "200120",
+            recipientName: "张伟",
+            recipientPhone: "+8613800138000",
             location: GeoPoint(latitude: 31.2304, longitude: 121.4737)
         ),
         reservationIDs: ["res_01JD3Q8ZK5"],
@@ -53,14 +59,26 @@ func typicalPayments() -> ListPaymentsResponse {
     return ListPaymentsResponse(
         payments: [
             Payment(
-                id: "pay_1", orderID: "ord_01JD3Q8ZK5XQ7W1", customerID: "cus_01JD3Q8ZK5", channel: .wechatPay,
-                amount: Money(minorUnits: 100_000, currency: "CNY"), status: .succeeded,
-                channelTransactionID: "4200001234202611250000000001", createdAt: now, succeededAt: now
+                id: "pay_1",
+                orderID: "ord_01JD3Q8ZK5XQ7W1",
+                customerID: "cus_01JD3Q8ZK5",
+                channel: .wechatPay,
+                amount: Money(minorUnits: 100_000, currency: "CNY"),
+                status: .succeeded,
+                channelTransactionID: "4200001234202611250000000001",
+                createdAt: now,
+                succeededAt: now
             ),
             Payment(
-                id: "pay_2", orderID: "ord_01JD3Q8ZK5XQ7W1", customerID: "cus_01JD3Q8ZK5", channel: .alipay,
-                amount: Money(minorUnits: 9_800, currency: "CNY"), status: .succeeded,
-                channelTransactionID: "2026112522001400000000000002", createdAt: now, succeededAt: now
+                id: "pay_2",
+                orderID: "ord_01JD3Q8ZK5XQ7W1",
+                customerID: "cus_01JD3Q8ZK5",
+                channel: .alipay,
+                amount: Money(minorUnits: 9_800, currency: "CNY"),
+                status: .succeeded,
+                channelTransactionID: "2026112522001400000000000002",
+                createdAt: now,
+                succeededAt: now
             ),
         ]
     )

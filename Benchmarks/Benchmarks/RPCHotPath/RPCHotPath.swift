@@ -6,18 +6,29 @@
 import Benchmark
 import Logging
 import NIOCore
-@_spi(Benchmarking) import O2ONIOTransport
 import O2OMessages
+@_spi(Benchmarking) import O2ONIOTransport
 import O2ORPC
 
 /// Echo with nothing else: what the router dispatches to.
 struct BenchEcho: EchoServiceProtocol {
     func echo(request: EchoMessage, context: RPCServerContext) async throws -> EchoMessage { request }
-    func echoExpand(request: EchoExpandRequest, responses: RPCResponseWriter<EchoMessage>, context: RPCServerContext) async throws {}
-    func echoCollect(requests: RPCRequestStream<EchoMessage>, context: RPCServerContext) async throws -> EchoCollectResponse {
+    func echoExpand(
+        request: EchoExpandRequest,
+        responses: RPCResponseWriter<EchoMessage>,
+        context: RPCServerContext
+    ) async throws {}
+    func echoCollect(
+        requests: RPCRequestStream<EchoMessage>,
+        context: RPCServerContext
+    ) async throws -> EchoCollectResponse {
         EchoCollectResponse()
     }
-    func echoChat(requests: RPCRequestStream<EchoMessage>, responses: RPCResponseWriter<EchoMessage>, context: RPCServerContext) async throws {}
+    func echoChat(
+        requests: RPCRequestStream<EchoMessage>,
+        responses: RPCResponseWriter<EchoMessage>,
+        context: RPCServerContext
+    ) async throws {}
 }
 
 let benchmarks: @Sendable () -> Void = {
@@ -26,7 +37,8 @@ let benchmarks: @Sendable () -> Void = {
     let request = EchoMessage(payload: (0..<200).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
     let message = ByteBuffer(bytes: request.serializedBytes())
 
-    Benchmark("frame: write a 200-byte MESSAGE frame and split it off the stream", configuration: configuration) { benchmark in
+    Benchmark("frame: write a 200-byte MESSAGE frame and split it off the stream", configuration: configuration) {
+        benchmark in
         var stream = ByteBufferAllocator().buffer(capacity: 4096)
         var decoder = FrameDecoder(maximumFrameSize: 16_384, expectPreface: false)
         for _ in benchmark.scaledIterations {
@@ -56,7 +68,9 @@ let benchmarks: @Sendable () -> Void = {
             logger: logger
         ) { server in
             guard case .tcp(_, let port)? = try await server.listeningAddresses().first else { return }
-            let channel = try O2OClientChannel(configuration: O2OClientConfiguration(target: .tcp(host: "127.0.0.1", port: port)))
+            let channel = try O2OClientChannel(
+                configuration: O2OClientConfiguration(target: .tcp(host: "127.0.0.1", port: port))
+            )
             let client = EchoServiceClient(transport: channel)
             _ = try await client.echo(request)
             benchmark.startMeasurement()

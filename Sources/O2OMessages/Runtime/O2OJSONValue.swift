@@ -167,7 +167,8 @@ public enum O2OJSONValue: Sendable, Hashable {
         case .string(let name):
             guard let value = Enum(protoValueName: name) else {
                 let known = Enum.knownCases.compactMap(\.protoValueName)
-                let list = known.count <= 12 ? known.joined(separator: ", ") : known.prefix(12).joined(separator: ", ") + ", …"
+                let list =
+                    known.count <= 12 ? known.joined(separator: ", ") : known.prefix(12).joined(separator: ", ") + ", …"
                 throw O2OJSONError(path: path, reason: "\"\(name)\" is not a value of \(Enum.protoName) (\(list))")
             }
             return value
@@ -407,7 +408,8 @@ struct JSONParser {
             case UInt8(ascii: "u"):
                 var scalar = try parseHex4()
                 if (0xd800..<0xdc00).contains(scalar) {
-                    guard offset + 2 <= bytes.count, bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u")
+                    guard offset + 2 <= bytes.count, bytes[offset] == UInt8(ascii: "\\"),
+                        bytes[offset + 1] == UInt8(ascii: "u")
                     else { throw error("unpaired surrogate in \\u escape") }
                     offset += 2
                     let low = try parseHex4()

@@ -1,4 +1,5 @@
 package import CProtobufC
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -41,7 +42,10 @@ public struct O2OArenaHandle {
     }
 
     /// An initialised protobuf-c struct of the message's type, filled from `message`.
-    package func message<Message: O2OMessage, CStruct>(_ message: Message, as: CStruct.Type) -> UnsafeMutablePointer<CStruct> {
+    package func message<Message: O2OMessage, CStruct>(
+        _ message: Message,
+        as: CStruct.Type
+    ) -> UnsafeMutablePointer<CStruct> {
         let descriptor = Message._protobufCDescriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
         let memory = allocate(descriptor.pointee.sizeof_message)
         protobuf_c_message_init(descriptor, memory)
@@ -49,7 +53,10 @@ public struct O2OArenaHandle {
         return memory.assumingMemoryBound(to: CStruct.self)
     }
 
-    package func array<Element, CElement>(_ elements: [Element], _ convert: (Element) -> CElement) -> UnsafeMutablePointer<CElement> {
+    package func array<Element, CElement>(
+        _ elements: [Element],
+        _ convert: (Element) -> CElement
+    ) -> UnsafeMutablePointer<CElement> {
         let memory = allocate(MemoryLayout<CElement>.stride * elements.count)
             .bindMemory(to: CElement.self, capacity: elements.count)
         for (offset, element) in elements.enumerated() {
@@ -128,7 +135,8 @@ enum ProtobufCBridge {
         min(1 << 30, (1 << 20) + count * 256)
     }
 
-    static func decode<Message: O2OMessage>(_ type: Message.Type, from bytes: UnsafeRawBufferPointer) throws -> Message {
+    static func decode<Message: O2OMessage>(_ type: Message.Type, from bytes: UnsafeRawBufferPointer) throws -> Message
+    {
         let descriptor = Message._protobufCDescriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
         return try withUnsafeTemporaryAllocation(byteCount: stackBlockSize, alignment: 16) { block in
             let budget = decodeBudget(forInputBytes: bytes.count)
@@ -137,14 +145,17 @@ enum ProtobufCBridge {
             var empty: UInt8 = 0
             let unpacked = withUnsafePointer(to: &empty) { emptyPointer in
                 o2o_unpack(
-                    descriptor, arena, bytes.count,
+                    descriptor,
+                    arena,
+                    bytes.count,
                     bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyPointer
                 )
             }
             guard let unpacked else {
                 if arena.pointee.exhausted != 0 {
                     throw O2ODecodingError(
-                        messageType: Message.protoName, fieldPath: "",
+                        messageType: Message.protoName,
+                        fieldPath: "",
                         reason: "decoding \(bytes.count) bytes needs more than \(budget) bytes of memory"
                     )
                 }

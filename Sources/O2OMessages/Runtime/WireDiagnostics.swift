@@ -4,14 +4,18 @@ internal import CProtobufC
 /// return), so when it does, this walks the wire format against the same descriptor
 /// to find the first problem and name the field. It runs only on the failure path.
 enum WireDiagnostics {
-    static func explain(_ bytes: UnsafeRawBufferPointer, descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> O2ODecodingError {
+    static func explain(
+        _ bytes: UnsafeRawBufferPointer,
+        descriptor: UnsafePointer<ProtobufCMessageDescriptor>
+    ) -> O2ODecodingError {
         let typeName = String(cString: descriptor.pointee.name)
         var reader = Reader(bytes: bytes)
         if let problem = check(&reader, end: bytes.count, descriptor: descriptor, path: "", depth: 0) {
             return O2ODecodingError(messageType: typeName, fieldPath: problem.path, reason: problem.reason)
         }
         return O2ODecodingError(
-            messageType: typeName, fieldPath: "",
+            messageType: typeName,
+            fieldPath: "",
             reason: "malformed protobuf data (\(bytes.count) bytes) rejected by the decoder"
         )
     }
@@ -98,7 +102,13 @@ enum WireDiagnostics {
                 if let field {
                     if field.pointee.type == PROTOBUF_C_TYPE_MESSAGE, let sub = field.pointee.descriptor {
                         let subDescriptor = sub.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
-                        if let problem = check(&reader, end: stop, descriptor: subDescriptor, path: fieldPath, depth: depth + 1) {
+                        if let problem = check(
+                            &reader,
+                            end: stop,
+                            descriptor: subDescriptor,
+                            path: fieldPath,
+                            depth: depth + 1
+                        ) {
                             return problem
                         }
                     } else if field.pointee.type == PROTOBUF_C_TYPE_STRING {

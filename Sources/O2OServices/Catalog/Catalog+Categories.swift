@@ -18,7 +18,12 @@ extension CatalogServiceProvider {
     private func sortOrderAfterLastSibling(_ transaction: RecordTransaction, parentID: String) async throws -> Int32 {
         let last = try await transaction.page(
             CatalogTables.categories,
-            RecordQuery(index: CatalogTables.categories.indexes[0], prefix: [.string(parentID)], direction: .reverse, pageSize: 1)
+            RecordQuery(
+                index: CatalogTables.categories.indexes[0],
+                prefix: [.string(parentID)],
+                direction: .reverse,
+                pageSize: 1
+            )
         )
         guard let sortOrder = last.records.first?.sortOrder else { return 10 }
         return sortOrder > Int32.max - 10 ? Int32.max : sortOrder + 10
@@ -42,7 +47,8 @@ extension CatalogServiceProvider {
     }
 
     private func adjustChildCount(_ transaction: RecordTransaction, _ parentID: String, by delta: Int32) async throws {
-        guard !parentID.isEmpty, var parent = try await transaction.get(CatalogTables.categories, .string(parentID)) else { return }
+        guard !parentID.isEmpty, var parent = try await transaction.get(CatalogTables.categories, .string(parentID))
+        else { return }
         parent.childCount += delta
         try await transaction.update(CatalogTables.categories, parent)
     }
@@ -54,7 +60,8 @@ extension CatalogServiceProvider {
         let tags = try Validate.tags(request.tags, field: "tags", maxCount: 16)
         let labels = try Validate.labels(request.labels, field: "labels")
         let imageURL = try Validate.url(request.imageURL, field: "image_url")
-        let (category, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (category, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var depth: Int32 = 0
             if !request.parentID.isEmpty {
                 let parent = try await requireCategory(transaction, request.parentID, field: "parent_id")
@@ -62,7 +69,8 @@ extension CatalogServiceProvider {
                 guard depth <= Self.maximumDepth else {
                     throw RPCError(
                         code: .failedPrecondition,
-                        message: "parent_id: '\(parent.name)' is at depth \(parent.depth); categories go at most \(Self.maximumDepth + 1) levels deep"
+                        message:
+                            "parent_id: '\(parent.name)' is at depth \(parent.depth); categories go at most \(Self.maximumDepth + 1) levels deep"
                     )
                 }
             }
@@ -74,9 +82,19 @@ extension CatalogServiceProvider {
             }
             let now = Clock.now()
             let category = Category(
-                id: RecordIDs.make(prefix: "cat"), parentID: request.parentID, name: name, nameEn: nameEn,
-                description: description, sortOrder: sortOrder, depth: depth, tags: tags, labels: labels,
-                imageURL: imageURL, createdAt: now, updatedAt: now, version: 1
+                id: RecordIDs.make(prefix: "cat"),
+                parentID: request.parentID,
+                name: name,
+                nameEn: nameEn,
+                description: description,
+                sortOrder: sortOrder,
+                depth: depth,
+                tags: tags,
+                labels: labels,
+                imageURL: imageURL,
+                createdAt: now,
+                updatedAt: now,
+                version: 1
             )
             try await writeCategory(transaction, category, insert: true)
             try await adjustChildCount(transaction, request.parentID, by: 1)
@@ -93,9 +111,14 @@ extension CatalogServiceProvider {
         let tags = try request.tags.map { try Validate.tags($0.values, field: "tags.values", maxCount: 16) }
         let labels = try request.labels.map { try Validate.labels($0.labels, field: "labels.labels") }
         let imageURL = try request.imageURL.map { try Validate.url($0, field: "image_url") }
-        let (category, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (category, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var category = try await requireCategory(transaction, request.categoryID, field: "category_id")
-            try Validate.version(request.expectedVersion, actual: category.version, subject: "category '\(category.id)'")
+            try Validate.version(
+                request.expectedVersion,
+                actual: category.version,
+                subject: "category '\(category.id)'"
+            )
             if let name { category.name = name }
             if let nameEn { category.nameEn = nameEn }
             if let description { category.description = description }
@@ -131,7 +154,12 @@ extension CatalogServiceProvider {
         repeat {
             let page = try await reader.page(
                 CatalogTables.categories,
-                RecordQuery(index: CatalogTables.categories.indexes[0], prefix: [.string(parentID)], pageSize: 500, pageToken: token)
+                RecordQuery(
+                    index: CatalogTables.categories.indexes[0],
+                    prefix: [.string(parentID)],
+                    pageSize: 500,
+                    pageToken: token
+                )
             )
             all += page.records
             token = page.nextPageToken
@@ -140,9 +168,14 @@ extension CatalogServiceProvider {
     }
 
     func moveCategoryImpl(_ request: MoveCategoryRequest, _ context: RPCServerContext) async throws -> Category {
-        let (moved, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (moved, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var category = try await requireCategory(transaction, request.categoryID, field: "category_id")
-            try Validate.version(request.expectedVersion, actual: category.version, subject: "category '\(category.id)'")
+            try Validate.version(
+                request.expectedVersion,
+                actual: category.version,
+                subject: "category '\(category.id)'"
+            )
             var newDepth: Int32 = 0
             if !request.newParentID.isEmpty {
                 let parent = try await requireCategory(transaction, request.newParentID, field: "new_parent_id")
@@ -155,7 +188,9 @@ extension CatalogServiceProvider {
                             message: "new_parent_id: '\(parent.name)' is the category itself or below it"
                         )
                     }
-                    cursor = current.parentID.isEmpty ? nil : try await transaction.get(CatalogTables.categories, .string(current.parentID))
+                    cursor =
+                        current.parentID.isEmpty
+                        ? nil : try await transaction.get(CatalogTables.categories, .string(current.parentID))
                 }
                 newDepth = parent.depth + 1
             }
@@ -164,7 +199,8 @@ extension CatalogServiceProvider {
             guard newDepth + height <= Self.maximumDepth else {
                 throw RPCError(
                     code: .failedPrecondition,
-                    message: "new_parent_id: the subtree is \(height + 1) levels deep and would go below depth \(Self.maximumDepth)"
+                    message:
+                        "new_parent_id: the subtree is \(height + 1) levels deep and would go below depth \(Self.maximumDepth)"
                 )
             }
             let oldParent = category.parentID
@@ -195,7 +231,10 @@ extension CatalogServiceProvider {
         return moved
     }
 
-    func reorderCategoriesImpl(_ request: ReorderCategoriesRequest, _ context: RPCServerContext) async throws -> ReorderCategoriesResponse {
+    func reorderCategoriesImpl(
+        _ request: ReorderCategoriesRequest,
+        _ context: RPCServerContext
+    ) async throws -> ReorderCategoriesResponse {
         guard request.categoryIDs.count <= 1000 else {
             throw RPCError.invalidArgument(field: "category_ids", "at most 1000 ids, got \(request.categoryIDs.count)")
         }
@@ -203,8 +242,11 @@ extension CatalogServiceProvider {
         for (index, id) in request.categoryIDs.enumerated() where !seen.insert(id).inserted {
             throw RPCError.invalidArgument(field: "category_ids[\(index)]", "'\(id)' is listed twice")
         }
-        let (response, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
-            if !request.parentID.isEmpty { _ = try await requireCategory(transaction, request.parentID, field: "parent_id") }
+        let (response, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
+            if !request.parentID.isEmpty {
+                _ = try await requireCategory(transaction, request.parentID, field: "parent_id")
+            }
             let current = try await children(transaction, of: request.parentID)
             guard Set(current.map(\.id)) == seen else {
                 throw RPCError(
@@ -236,11 +278,16 @@ extension CatalogServiceProvider {
         var removed: String?
         _ = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
             let category = try await requireCategory(transaction, request.categoryID, field: "category_id")
-            try Validate.version(request.expectedVersion, actual: category.version, subject: "category '\(category.id)'")
+            try Validate.version(
+                request.expectedVersion,
+                actual: category.version,
+                subject: "category '\(category.id)'"
+            )
             guard category.childCount == 0 else {
                 throw RPCError(
                     code: .failedPrecondition,
-                    message: "category_id: '\(category.name)' has \(category.childCount) child categories; move or delete them first"
+                    message:
+                        "category_id: '\(category.name)' has \(category.childCount) child categories; move or delete them first"
                 )
             }
             guard category.productCount == 0 else {
@@ -266,8 +313,11 @@ extension CatalogServiceProvider {
                 let page = try await reader.page(
                     CatalogTables.categories,
                     RecordQuery(
-                        index: CatalogTables.categories.indexes[0], prefix: [.string(request.parentID)], pageSize: pageSize,
-                        pageToken: request.page?.pageToken, filters: ["children", request.parentID]
+                        index: CatalogTables.categories.indexes[0],
+                        prefix: [.string(request.parentID)],
+                        pageSize: pageSize,
+                        pageToken: request.page?.pageToken,
+                        filters: ["children", request.parentID]
                     )
                 )
                 return ListCategoryChildrenResponse(categories: page.records, nextPageToken: page.nextPageToken)

@@ -14,7 +14,10 @@ extension CatalogServiceProvider {
         var status: ProductStatus
     }
 
-    func importProductsImpl(_ requests: RPCRequestStream<ImportProductsRequest>, _ context: RPCServerContext) async throws -> ImportProductsResponse {
+    func importProductsImpl(
+        _ requests: RPCRequestStream<ImportProductsRequest>,
+        _ context: RPCServerContext
+    ) async throws -> ImportProductsResponse {
         var requestID: String?
         var mode = ProductImportMode.createOnly
         var dryRun = false
@@ -26,14 +29,19 @@ extension CatalogServiceProvider {
                 requestID = message.requestID
                 mode = message.mode == .unspecified ? .createOnly : message.mode
                 dryRun = message.dryRun
-                if case .unrecognized(let number) = mode { throw RPCError.invalidArgument(field: "mode", "unknown mode \(number)") }
+                if case .unrecognized(let number) = mode {
+                    throw RPCError.invalidArgument(field: "mode", "unknown mode \(number)")
+                }
             } else if !message.requestID.isEmpty, message.requestID != requestID {
                 throw RPCError.invalidArgument(field: "request_id", "differs from the first message's")
             }
             if let row = message.row {
                 rows.append(row)
                 guard rows.count <= Self.maximumImportRows else {
-                    throw RPCError(code: .resourceExhausted, message: "more than \(Self.maximumImportRows) rows; nothing was imported")
+                    throw RPCError(
+                        code: .resourceExhausted,
+                        message: "more than \(Self.maximumImportRows) rows; nothing was imported"
+                    )
                 }
             }
         }
@@ -45,7 +53,9 @@ extension CatalogServiceProvider {
         func reject(_ row: Int64, _ field: String, _ code: RPCStatusCode, _ reason: String) {
             failed.insert(row)
             if response.errors.count < Self.maximumImportErrors {
-                response.errors.append(ProductImportRowError(rowNumber: row, field: field, code: code.name, reason: reason))
+                response.errors.append(
+                    ProductImportRowError(rowNumber: row, field: field, code: code.name, reason: reason)
+                )
             } else {
                 response.errorsTruncated = true
             }
@@ -76,7 +86,8 @@ extension CatalogServiceProvider {
                 let status: ProductStatus
                 switch row.status {
                 case .unspecified, .draft, .onShelf, .offShelf: status = row.status
-                case .unrecognized(let number): throw RPCError.invalidArgument(field: "status", "unknown status \(number)")
+                case .unrecognized(let number):
+                    throw RPCError.invalidArgument(field: "status", "unknown status \(number)")
                 }
                 valid.append(ValidRow(rowNumber: row.rowNumber, fields: fields, skus: skus, status: status))
             } catch let error as RPCError {
@@ -94,8 +105,14 @@ extension CatalogServiceProvider {
             var touched: [Product] = []
             for row in valid {
                 do {
-                    let (product, created, newSkus, updatedSkus) = try await self.importRow(row, mode: mode, transaction)
-                    outcome.results.append(ProductImportRowResult(rowNumber: row.rowNumber, productID: product.id, created: created))
+                    let (product, created, newSkus, updatedSkus) = try await self.importRow(
+                        row,
+                        mode: mode,
+                        transaction
+                    )
+                    outcome.results.append(
+                        ProductImportRowResult(rowNumber: row.rowNumber, productID: product.id, created: created)
+                    )
                     if created { outcome.createdProducts += 1 } else { outcome.updatedProducts += 1 }
                     outcome.createdSkus += Int64(newSkus)
                     outcome.updatedSkus += Int64(updatedSkus)
@@ -105,7 +122,14 @@ extension CatalogServiceProvider {
                     let field = error.fieldViolations.first?.field ?? Self.fieldOf(error.message)
                     let reason = error.fieldViolations.first?.description ?? Self.reasonOf(error.message)
                     if outcome.errors.count < Self.maximumImportErrors {
-                        outcome.errors.append(ProductImportRowError(rowNumber: row.rowNumber, field: field, code: error.code.name, reason: reason))
+                        outcome.errors.append(
+                            ProductImportRowError(
+                                rowNumber: row.rowNumber,
+                                field: field,
+                                code: error.code.name,
+                                reason: reason
+                            )
+                        )
                     } else {
                         outcome.errorsTruncated = true
                     }
@@ -120,7 +144,9 @@ extension CatalogServiceProvider {
         }
         if dryRun {
             var outcome = try await store.dryRun(apply)
-            for index in outcome.results.indices where outcome.results[index].created { outcome.results[index].productID = "" }
+            for index in outcome.results.indices where outcome.results[index].created {
+                outcome.results[index].productID = ""
+            }
             return outcome
         }
         let (outcome, replayed) = try await store.mutation(context, requestID: requestID, request: fingerprint, apply)
@@ -132,26 +158,48 @@ extension CatalogServiceProvider {
 
     /// Creates or (UPSERT) updates one row's product, checking everything before it
     /// writes anything. Returns the product, whether it is new, and SKU counts.
-    private func importRow(_ row: ValidRow, mode: ProductImportMode, _ transaction: RecordTransaction) async throws -> (Product, Bool, Int, Int) {
-        let existing: Product? = row.fields.productCode.isEmpty
+    private func importRow(
+        _ row: ValidRow,
+        mode: ProductImportMode,
+        _ transaction: RecordTransaction
+    ) async throws -> (Product, Bool, Int, Int) {
+        let existing: Product? =
+            row.fields.productCode.isEmpty
             ? nil
-            : try await transaction.lookup(CatalogTables.products, CatalogTables.products.indexes[0], .string(row.fields.productCode.lowercased()))
+            : try await transaction.lookup(
+                CatalogTables.products,
+                CatalogTables.products.indexes[0],
+                .string(row.fields.productCode.lowercased())
+            )
         if mode == .createOnly || existing == nil {
             if existing != nil {
                 throw RPCError.invalidArgument(field: "product.product_code", "'\(row.fields.productCode)' is taken")
                     .with(code: .alreadyExists)
             }
             let status: ProductStatus = row.status == .unspecified ? .draft : row.status
-            if status == .offShelf { throw RPCError.invalidArgument(field: "status", "a new product cannot start OFF_SHELF") }
+            if status == .offShelf {
+                throw RPCError.invalidArgument(field: "status", "a new product cannot start OFF_SHELF")
+            }
             // Checks, so that insertProduct cannot fail halfway.
             _ = try await requireCategory(transaction, row.fields.categoryID, field: "product.category_id")
             try await checkSupplierUsable(transaction, row.fields.supplierID, field: "product.supplier_id")
-            for (index, sku) in row.skus.enumerated() { try await checkSkuUnique(transaction, sku, field: "product.skus[\(index)]") }
-            let product = try await insertProduct(transaction, fields: row.fields, skus: row.skus, status: status, field: "product")
+            for (index, sku) in row.skus.enumerated() {
+                try await checkSkuUnique(transaction, sku, field: "product.skus[\(index)]")
+            }
+            let product = try await insertProduct(
+                transaction,
+                fields: row.fields,
+                skus: row.skus,
+                status: status,
+                field: "product"
+            )
             return (product, true, row.skus.count, 0)
         }
         var product = existing!
-        let byCode = Dictionary(product.skus.map { ($0.skuCode.lowercased(), $0) }, uniquingKeysWith: { first, _ in first })
+        let byCode = Dictionary(
+            product.skus.map { ($0.skuCode.lowercased(), $0) },
+            uniquingKeysWith: { first, _ in first }
+        )
         // Checks.
         _ = try await requireCategory(transaction, row.fields.categoryID, field: "product.category_id")
         try await checkSupplierUsable(transaction, row.fields.supplierID, field: "product.supplier_id")
@@ -175,7 +223,10 @@ extension CatalogServiceProvider {
             try await checkSkuUnique(transaction, sku, field: "product.skus[\(index)]")
         }
         guard merged.count <= Self.maximumSkusPerProduct else {
-            throw RPCError.invalidArgument(field: "product.skus", "the product would have more than \(Self.maximumSkusPerProduct) SKUs")
+            throw RPCError.invalidArgument(
+                field: "product.skus",
+                "the product would have more than \(Self.maximumSkusPerProduct) SKUs"
+            )
         }
         try checkDistinct(merged, field: "product.skus")
         let status = row.status == .unspecified ? product.status : row.status
@@ -183,13 +234,22 @@ extension CatalogServiceProvider {
             switch (product.status, status) {
             case (.draft, .onShelf), (.onShelf, .offShelf), (.offShelf, .onShelf): break
             default:
-                throw RPCError(code: .failedPrecondition, message: "status: a \(product.status.protoValueName ?? "?") product cannot become \(status.protoValueName ?? "?")")
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message:
+                        "status: a \(product.status.protoValueName ?? "?") product cannot become \(status.protoValueName ?? "?")"
+                )
             }
         }
         if status == .onShelf, !merged.contains(where: { $0.status == .active }) {
             throw RPCError(code: .failedPrecondition, message: "status: a product needs an ACTIVE SKU to go on shelf")
         }
-        try await checkProductCodeUnique(transaction, row.fields.productCode, productID: product.id, field: "product.product_code")
+        try await checkProductCodeUnique(
+            transaction,
+            row.fields.productCode,
+            productID: product.id,
+            field: "product.product_code"
+        )
         // Writes.
         let now = Clock.now()
         for (var sku, isNew) in planned {

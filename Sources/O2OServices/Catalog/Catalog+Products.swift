@@ -22,7 +22,8 @@ extension CatalogServiceProvider {
     func validateProductSpec(_ spec: ProductSpec?, field: String) throws -> (ProductFields, [Sku]) {
         guard let spec else { throw RPCError.invalidArgument(field: field, "is required") }
         let fields = ProductFields(
-            productCode: spec.productCode.isEmpty ? "" : try Validate.code(spec.productCode, field: "\(field).product_code", min: 1, max: 64),
+            productCode: spec.productCode.isEmpty
+                ? "" : try Validate.code(spec.productCode, field: "\(field).product_code", min: 1, max: 64),
             name: try Validate.text(spec.name, field: "\(field).name", min: 1, max: 200),
             nameEn: try Validate.text(spec.nameEn, field: "\(field).name_en", max: 200),
             brand: try Validate.text(spec.brand, field: "\(field).brand", max: 100),
@@ -33,22 +34,35 @@ extension CatalogServiceProvider {
             labels: try Validate.labels(spec.labels, field: "\(field).labels"),
             supplierID: spec.supplierID.isEmpty ? "" : try Validate.id(spec.supplierID, field: "\(field).supplier_id")
         )
-        guard !spec.skus.isEmpty else { throw RPCError.invalidArgument(field: "\(field).skus", "at least one SKU is required") }
-        guard spec.skus.count <= Self.maximumSkusPerProduct else {
-            throw RPCError.invalidArgument(field: "\(field).skus", "at most \(Self.maximumSkusPerProduct) SKUs, got \(spec.skus.count)")
+        guard !spec.skus.isEmpty else {
+            throw RPCError.invalidArgument(field: "\(field).skus", "at least one SKU is required")
         }
-        let skus = try spec.skus.enumerated().map { index, sku in try validateSkuSpec(sku, field: "\(field).skus[\(index)]") }
+        guard spec.skus.count <= Self.maximumSkusPerProduct else {
+            throw RPCError.invalidArgument(
+                field: "\(field).skus",
+                "at most \(Self.maximumSkusPerProduct) SKUs, got \(spec.skus.count)"
+            )
+        }
+        let skus = try spec.skus.enumerated().map { index, sku in
+            try validateSkuSpec(sku, field: "\(field).skus[\(index)]")
+        }
         try checkDistinct(skus, field: "\(field).skus")
         return (fields, skus)
     }
 
     func validateImageURLs(_ values: [String], field: String, maxCount: Int) throws -> [String] {
-        guard values.count <= maxCount else { throw RPCError.invalidArgument(field: field, "at most \(maxCount) images, got \(values.count)") }
-        return try values.enumerated().map { index, url in try Validate.url(url, field: "\(field)[\(index)]", optional: false) }
+        guard values.count <= maxCount else {
+            throw RPCError.invalidArgument(field: field, "at most \(maxCount) images, got \(values.count)")
+        }
+        return try values.enumerated().map { index, url in
+            try Validate.url(url, field: "\(field)[\(index)]", optional: false)
+        }
     }
 
     func validateAttributes(_ attributes: [SkuAttribute], field: String) throws -> [SkuAttribute] {
-        guard attributes.count <= 10 else { throw RPCError.invalidArgument(field: field, "at most 10 attributes, got \(attributes.count)") }
+        guard attributes.count <= 10 else {
+            throw RPCError.invalidArgument(field: field, "at most 10 attributes, got \(attributes.count)")
+        }
         var names = Set<String>()
         return try attributes.enumerated().map { index, attribute in
             let name = try Validate.text(attribute.name, field: "\(field)[\(index)].name", min: 1, max: 32)
@@ -63,16 +77,27 @@ extension CatalogServiceProvider {
     /// A SKU from its spec, without id, product or timestamps.
     func validateSkuSpec(_ spec: SkuSpec, field: String) throws -> Sku {
         let price = try Validate.money(spec.price, field: "\(field).price", currency: currency)!
-        let listPrice = try Validate.money(spec.listPrice, field: "\(field).list_price", currency: currency, required: false)
+        let listPrice = try Validate.money(
+            spec.listPrice,
+            field: "\(field).list_price",
+            currency: currency,
+            required: false
+        )
         if let listPrice, listPrice.minorUnits < price.minorUnits {
-            throw RPCError.invalidArgument(field: "\(field).list_price", "must be at least the price (\(price.minorUnits))")
+            throw RPCError.invalidArgument(
+                field: "\(field).list_price",
+                "must be at least the price (\(price.minorUnits))"
+            )
         }
-        guard spec.weightGrams >= 0 else { throw RPCError.invalidArgument(field: "\(field).weight_grams", "must be 0 or more") }
+        guard spec.weightGrams >= 0 else {
+            throw RPCError.invalidArgument(field: "\(field).weight_grams", "must be 0 or more")
+        }
         let status: SkuStatus
         switch spec.status {
         case .unspecified, .active: status = .active
         case .disabled: status = .disabled
-        case .unrecognized(let number): throw RPCError.invalidArgument(field: "\(field).status", "unknown status \(number)")
+        case .unrecognized(let number):
+            throw RPCError.invalidArgument(field: "\(field).status", "unknown status \(number)")
         }
         return Sku(
             skuCode: try Validate.code(spec.skuCode, field: "\(field).sku_code", min: 1, max: 64),
@@ -93,17 +118,25 @@ extension CatalogServiceProvider {
         var attributeSets: [[String]: Int] = [:]
         for (index, sku) in skus.enumerated() {
             if let other = codes.updateValue(index, forKey: sku.skuCode.lowercased()) {
-                throw RPCError.invalidArgument(field: "\(field)[\(index)].sku_code", "'\(sku.skuCode)' is also used by \(field)[\(other)]")
+                throw RPCError.invalidArgument(
+                    field: "\(field)[\(index)].sku_code",
+                    "'\(sku.skuCode)' is also used by \(field)[\(other)]"
+                )
             }
             if !sku.barcode.isEmpty, let other = barcodes.updateValue(index, forKey: sku.barcode) {
-                throw RPCError.invalidArgument(field: "\(field)[\(index)].barcode", "'\(sku.barcode)' is also used by \(field)[\(other)]")
+                throw RPCError.invalidArgument(
+                    field: "\(field)[\(index)].barcode",
+                    "'\(sku.barcode)' is also used by \(field)[\(other)]"
+                )
             }
             let set = Self.attributeKey(sku.attributes)
             if let other = attributeSets.updateValue(index, forKey: set) {
                 throw RPCError(
                     code: .alreadyExists,
                     message: "\(field)[\(index)].attributes: the same attributes as \(field)[\(other)]",
-                    fieldViolations: [.init(field: "\(field)[\(index)].attributes", description: "duplicate attribute set")]
+                    fieldViolations: [
+                        .init(field: "\(field)[\(index)].attributes", description: "duplicate attribute set")
+                    ]
                 )
             }
         }
@@ -115,32 +148,52 @@ extension CatalogServiceProvider {
 
     /// ALREADY_EXISTS when another SKU holds the code or barcode.
     func checkSkuUnique(_ transaction: RecordTransaction, _ sku: Sku, field: String) async throws {
-        if let holder = try await transaction.lookup(CatalogTables.skus, CatalogTables.skus.indexes[1], .string(sku.skuCode.lowercased())),
+        if let holder = try await transaction.lookup(
+            CatalogTables.skus,
+            CatalogTables.skus.indexes[1],
+            .string(sku.skuCode.lowercased())
+        ),
             holder.id != sku.id
         {
             throw RPCError(
-                code: .alreadyExists, message: "\(field).sku_code: '\(sku.skuCode)' is already used by SKU '\(holder.id)'",
+                code: .alreadyExists,
+                message: "\(field).sku_code: '\(sku.skuCode)' is already used by SKU '\(holder.id)'",
                 fieldViolations: [.init(field: "\(field).sku_code", description: "taken")]
             )
         }
         if !sku.barcode.isEmpty,
-            let holder = try await transaction.lookup(CatalogTables.skus, CatalogTables.skus.indexes[0], .string(sku.barcode)),
+            let holder = try await transaction.lookup(
+                CatalogTables.skus,
+                CatalogTables.skus.indexes[0],
+                .string(sku.barcode)
+            ),
             holder.id != sku.id
         {
             throw RPCError(
-                code: .alreadyExists, message: "\(field).barcode: '\(sku.barcode)' is already used by SKU '\(holder.id)'",
+                code: .alreadyExists,
+                message: "\(field).barcode: '\(sku.barcode)' is already used by SKU '\(holder.id)'",
                 fieldViolations: [.init(field: "\(field).barcode", description: "taken")]
             )
         }
     }
 
-    func checkProductCodeUnique(_ transaction: RecordTransaction, _ code: String, productID: String, field: String) async throws {
+    func checkProductCodeUnique(
+        _ transaction: RecordTransaction,
+        _ code: String,
+        productID: String,
+        field: String
+    ) async throws {
         guard !code.isEmpty else { return }
-        if let holder = try await transaction.lookup(CatalogTables.products, CatalogTables.products.indexes[0], .string(code.lowercased())),
+        if let holder = try await transaction.lookup(
+            CatalogTables.products,
+            CatalogTables.products.indexes[0],
+            .string(code.lowercased())
+        ),
             holder.id != productID
         {
             throw RPCError(
-                code: .alreadyExists, message: "\(field): '\(code)' is already used by product '\(holder.id)'",
+                code: .alreadyExists,
+                message: "\(field): '\(code)' is already used by product '\(holder.id)'",
                 fieldViolations: [.init(field: field, description: "taken")]
             )
         }
@@ -189,11 +242,24 @@ extension CatalogServiceProvider {
             stored.append(sku)
         }
         let product = Product(
-            id: productID, productCode: fields.productCode, name: fields.name, nameEn: fields.nameEn, brand: fields.brand,
-            description: fields.description, categoryID: fields.categoryID, tags: fields.tags, imageURLs: fields.imageURLs,
-            labels: fields.labels, supplierID: fields.supplierID, status: status, skus: stored,
-            ratingSummary: ProductRatingSummary(ratingCounts: [0, 0, 0, 0, 0]), statusChangedAt: now, createdAt: now,
-            updatedAt: now, version: 1
+            id: productID,
+            productCode: fields.productCode,
+            name: fields.name,
+            nameEn: fields.nameEn,
+            brand: fields.brand,
+            description: fields.description,
+            categoryID: fields.categoryID,
+            tags: fields.tags,
+            imageURLs: fields.imageURLs,
+            labels: fields.labels,
+            supplierID: fields.supplierID,
+            status: status,
+            skus: stored,
+            ratingSummary: ProductRatingSummary(ratingCounts: [0, 0, 0, 0, 0]),
+            statusChangedAt: now,
+            createdAt: now,
+            updatedAt: now,
+            version: 1
         )
         try await transaction.insert(CatalogTables.products, product)
         try await adjustProductCount(transaction, fields.categoryID, by: 1)
@@ -209,7 +275,8 @@ extension CatalogServiceProvider {
         case .offShelf: throw RPCError.invalidArgument(field: "status", "a new product cannot start OFF_SHELF")
         case .unrecognized(let number): throw RPCError.invalidArgument(field: "status", "unknown status \(number)")
         }
-        let (product, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (product, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             try await insertProduct(transaction, fields: fields, skus: skus, status: status, field: "product")
         }
         searchIndex.upsert(product)
@@ -218,7 +285,10 @@ extension CatalogServiceProvider {
 
     func batchGetProductsImpl(_ request: BatchGetProductsRequest) async throws -> BatchGetProductsResponse {
         guard (1...100).contains(request.productIDs.count) else {
-            throw RPCError.invalidArgument(field: "product_ids", "must list 1 to 100 ids, got \(request.productIDs.count)")
+            throw RPCError.invalidArgument(
+                field: "product_ids",
+                "must list 1 to 100 ids, got \(request.productIDs.count)"
+            )
         }
         var seen = Set<String>()
         let ids = request.productIDs.filter { seen.insert($0).inserted }
@@ -247,17 +317,22 @@ extension CatalogServiceProvider {
     }
 
     func updateProductImpl(_ request: UpdateProductRequest, _ context: RPCServerContext) async throws -> Product {
-        let productCode = try request.productCode.map { $0.isEmpty ? "" : try Validate.code($0, field: "product_code", min: 1, max: 64) }
+        let productCode = try request.productCode.map {
+            $0.isEmpty ? "" : try Validate.code($0, field: "product_code", min: 1, max: 64)
+        }
         let name = try request.name.map { try Validate.text($0, field: "name", min: 1, max: 200) }
         let nameEn = try request.nameEn.map { try Validate.text($0, field: "name_en", max: 200) }
         let brand = try request.brand.map { try Validate.text($0, field: "brand", max: 100) }
         let description = try request.description.map { try Validate.text($0, field: "description", max: 20_000) }
         let categoryID = try request.categoryID.map { try Validate.id($0, field: "category_id") }
         let tags = try request.tags.map { try Validate.tags($0.values, field: "tags.values", maxCount: 32) }
-        let imageURLs = try request.imageURLs.map { try validateImageURLs($0.values, field: "image_urls.values", maxCount: 20) }
+        let imageURLs = try request.imageURLs.map {
+            try validateImageURLs($0.values, field: "image_urls.values", maxCount: 20)
+        }
         let labels = try request.labels.map { try Validate.labels($0.labels, field: "labels.labels") }
         let supplierID = try request.supplierID.map { $0.isEmpty ? "" : try Validate.id($0, field: "supplier_id") }
-        let (product, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (product, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var product = try await requireProduct(transaction, request.productID)
             try Validate.version(request.expectedVersion, actual: product.version, subject: "product '\(product.id)'")
             if let productCode {
@@ -290,13 +365,17 @@ extension CatalogServiceProvider {
         return product
     }
 
-    func changeProductStatusImpl(_ request: ChangeProductStatusRequest, _ context: RPCServerContext) async throws -> Product {
+    func changeProductStatusImpl(
+        _ request: ChangeProductStatusRequest,
+        _ context: RPCServerContext
+    ) async throws -> Product {
         switch request.status {
         case .onShelf, .offShelf: break
         case .unspecified, .draft: throw RPCError.invalidArgument(field: "status", "must be ON_SHELF or OFF_SHELF")
         case .unrecognized(let number): throw RPCError.invalidArgument(field: "status", "unknown status \(number)")
         }
-        let (product, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (product, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var product = try await requireProduct(transaction, request.productID)
             try Validate.version(request.expectedVersion, actual: product.version, subject: "product '\(product.id)'")
             guard product.status != request.status else { return product }
@@ -305,11 +384,15 @@ extension CatalogServiceProvider {
             default:
                 throw RPCError(
                     code: .failedPrecondition,
-                    message: "status: a \(product.status.protoValueName ?? "?") product cannot become \(request.status.protoValueName ?? "?")"
+                    message:
+                        "status: a \(product.status.protoValueName ?? "?") product cannot become \(request.status.protoValueName ?? "?")"
                 )
             }
             if request.status == .onShelf, !product.skus.contains(where: { $0.status == .active }) {
-                throw RPCError(code: .failedPrecondition, message: "status: the product has no ACTIVE SKU to go on shelf")
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message: "status: the product has no ACTIVE SKU to go on shelf"
+                )
             }
             let now = Clock.now()
             product.status = request.status
@@ -348,14 +431,21 @@ extension CatalogServiceProvider {
         guard let spec = request.sku else { throw RPCError.invalidArgument(field: "sku", "is required") }
         var sku = try validateSkuSpec(spec, field: "sku")
         var updated: Product?
-        let (created, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (created, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var product = try await requireProduct(transaction, request.productID)
             guard product.skus.count < Self.maximumSkusPerProduct else {
-                throw RPCError(code: .failedPrecondition, message: "product_id: the product already has \(Self.maximumSkusPerProduct) SKUs")
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message: "product_id: the product already has \(Self.maximumSkusPerProduct) SKUs"
+                )
             }
             let key = Self.attributeKey(sku.attributes)
             if let twin = product.skus.first(where: { Self.attributeKey($0.attributes) == key }) {
-                throw RPCError(code: .alreadyExists, message: "sku.attributes: SKU '\(twin.id)' has the same attributes")
+                throw RPCError(
+                    code: .alreadyExists,
+                    message: "sku.attributes: SKU '\(twin.id)' has the same attributes"
+                )
             }
             let now = Clock.now()
             sku.id = RecordIDs.make(prefix: "sku")
@@ -384,27 +474,40 @@ extension CatalogServiceProvider {
 
     func updateSkuImpl(_ request: UpdateSkuRequest, _ context: RPCServerContext) async throws -> Sku {
         let skuCode = try request.skuCode.map { try Validate.code($0, field: "sku_code", min: 1, max: 64) }
-        let attributes = try request.attributes.map { try validateAttributes($0.attributes, field: "attributes.attributes") }
+        let attributes = try request.attributes.map {
+            try validateAttributes($0.attributes, field: "attributes.attributes")
+        }
         let price = try Validate.money(request.price, field: "price", currency: currency, required: false)
         let listPrice = try Validate.money(request.listPrice, field: "list_price", currency: currency, required: false)
         if listPrice != nil, request.clearListPrice {
             throw RPCError.invalidArgument(field: "clear_list_price", "cannot be set together with list_price")
         }
         let barcode = try request.barcode.map { $0.isEmpty ? "" : try Validate.barcode($0, field: "barcode") }
-        if let weight = request.weightGrams, weight < 0 { throw RPCError.invalidArgument(field: "weight_grams", "must be 0 or more") }
+        if let weight = request.weightGrams, weight < 0 {
+            throw RPCError.invalidArgument(field: "weight_grams", "must be 0 or more")
+        }
         let imageURL = try request.imageURL.map { try Validate.url($0, field: "image_url") }
-        if case .unrecognized(let number)? = request.status { throw RPCError.invalidArgument(field: "status", "unknown status \(number)") }
-        if request.status == .unspecified { throw RPCError.invalidArgument(field: "status", "must be ACTIVE or DISABLED") }
+        if case .unrecognized(let number)? = request.status {
+            throw RPCError.invalidArgument(field: "status", "unknown status \(number)")
+        }
+        if request.status == .unspecified {
+            throw RPCError.invalidArgument(field: "status", "must be ACTIVE or DISABLED")
+        }
         var updated: Product?
-        let (result, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (result, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var sku = try await requireSku(transaction, request.skuID)
             try Validate.version(request.expectedVersion, actual: sku.version, subject: "SKU '\(sku.id)'")
             var product = try await requireProduct(transaction, sku.productID, field: "sku.product_id")
             if let skuCode { sku.skuCode = skuCode }
             if let attributes {
                 let key = Self.attributeKey(attributes)
-                if let twin = product.skus.first(where: { $0.id != sku.id && Self.attributeKey($0.attributes) == key }) {
-                    throw RPCError(code: .alreadyExists, message: "attributes: SKU '\(twin.id)' has the same attributes")
+                if let twin = product.skus.first(where: { $0.id != sku.id && Self.attributeKey($0.attributes) == key })
+                {
+                    throw RPCError(
+                        code: .alreadyExists,
+                        message: "attributes: SKU '\(twin.id)' has the same attributes"
+                    )
                 }
                 sku.attributes = attributes
             }
@@ -423,7 +526,8 @@ extension CatalogServiceProvider {
                 {
                     throw RPCError(
                         code: .failedPrecondition,
-                        message: "status: this is the last ACTIVE SKU of an ON_SHELF product; take the product off shelf first"
+                        message:
+                            "status: this is the last ACTIVE SKU of an ON_SHELF product; take the product off shelf first"
                     )
                 }
                 sku.status = status
@@ -450,7 +554,10 @@ extension CatalogServiceProvider {
             try Validate.version(request.expectedVersion, actual: sku.version, subject: "SKU '\(sku.id)'")
             var product = try await requireProduct(transaction, sku.productID, field: "sku.product_id")
             guard product.status == .draft else {
-                throw RPCError(code: .failedPrecondition, message: "sku_id: only SKUs of a DRAFT product can be deleted; disable it instead")
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message: "sku_id: only SKUs of a DRAFT product can be deleted; disable it instead"
+                )
             }
             guard product.skus.count > 1 else {
                 throw RPCError(code: .failedPrecondition, message: "sku_id: the product's last SKU cannot be deleted")

@@ -12,7 +12,12 @@ extension CatalogServiceProvider {
     }
 
     /// Counts an approved review in (or out of, with `delta` -1) its product's rating.
-    private func adjustRating(_ transaction: RecordTransaction, productID: String, rating: Int32, delta: Int64) async throws -> Product? {
+    private func adjustRating(
+        _ transaction: RecordTransaction,
+        productID: String,
+        rating: Int32,
+        delta: Int64
+    ) async throws -> Product? {
         guard var product = try await transaction.get(CatalogTables.products, .string(productID)) else { return nil }
         var summary = product.ratingSummary ?? ProductRatingSummary(ratingCounts: [0, 0, 0, 0, 0])
         if summary.ratingCounts.count != 5 { summary.ratingCounts = [0, 0, 0, 0, 0] }
@@ -26,22 +31,41 @@ extension CatalogServiceProvider {
         return product
     }
 
-    func createProductReviewImpl(_ request: CreateProductReviewRequest, _ context: RPCServerContext) async throws -> ProductReview {
+    func createProductReviewImpl(
+        _ request: CreateProductReviewRequest,
+        _ context: RPCServerContext
+    ) async throws -> ProductReview {
         let customerID = try Validate.text(request.customerID, field: "customer_id", min: 1, max: 64)
         let orderID = request.orderID.isEmpty ? "" : try Validate.id(request.orderID, field: "order_id")
-        guard (1...5).contains(request.rating) else { throw RPCError.invalidArgument(field: "rating", "must be 1 to 5, got \(request.rating)") }
+        guard (1...5).contains(request.rating) else {
+            throw RPCError.invalidArgument(field: "rating", "must be 1 to 5, got \(request.rating)")
+        }
         let text = try Validate.text(request.text, field: "text", max: 2000)
         let images = try validateImageURLs(request.imageURLs, field: "image_urls", maxCount: 9)
-        let (review, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (review, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             let product = try await requireProduct(transaction, request.productID)
             if !request.skuID.isEmpty, !product.skus.contains(where: { $0.id == request.skuID }) {
-                throw RPCError(code: .notFound, message: "sku_id: product '\(product.id)' has no SKU '\(request.skuID)'")
+                throw RPCError(
+                    code: .notFound,
+                    message: "sku_id: product '\(product.id)' has no SKU '\(request.skuID)'"
+                )
             }
             let now = Clock.now()
             let review = ProductReview(
-                id: RecordIDs.make(prefix: "rev"), productID: product.id, skuID: request.skuID, customerID: customerID,
-                orderID: orderID, rating: request.rating, text: text, imageURLs: images, anonymous: request.anonymous,
-                status: .pending, createdAt: now, updatedAt: now, version: 1
+                id: RecordIDs.make(prefix: "rev"),
+                productID: product.id,
+                skuID: request.skuID,
+                customerID: customerID,
+                orderID: orderID,
+                rating: request.rating,
+                text: text,
+                imageURLs: images,
+                anonymous: request.anonymous,
+                status: .pending,
+                createdAt: now,
+                updatedAt: now,
+                version: 1
             )
             do {
                 try await transaction.insert(CatalogTables.reviews, review)
@@ -56,7 +80,10 @@ extension CatalogServiceProvider {
         return review
     }
 
-    func moderateProductReviewImpl(_ request: ModerateProductReviewRequest, _ context: RPCServerContext) async throws -> ProductReview {
+    func moderateProductReviewImpl(
+        _ request: ModerateProductReviewRequest,
+        _ context: RPCServerContext
+    ) async throws -> ProductReview {
         switch request.status {
         case .approved, .rejected, .hidden: break
         default: throw RPCError.invalidArgument(field: "status", "must be APPROVED, REJECTED or HIDDEN")
@@ -66,22 +93,36 @@ extension CatalogServiceProvider {
             throw RPCError.invalidArgument(field: "reason", "is required when rejecting or hiding")
         }
         var product: Product?
-        let (review, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (review, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var review = try await requireReview(transaction, request.reviewID)
             try Validate.version(request.expectedVersion, actual: review.version, subject: "review '\(review.id)'")
             switch (review.status, request.status) {
-            case (.pending, .approved), (.pending, .rejected), (.approved, .hidden), (.hidden, .approved), (.rejected, .approved): break
+            case (.pending, .approved), (.pending, .rejected), (.approved, .hidden), (.hidden, .approved),
+                (.rejected, .approved):
+                break
             default:
                 throw RPCError(
                     code: .failedPrecondition,
-                    message: "status: a \(review.status.protoValueName ?? "?") review cannot become \(request.status.protoValueName ?? "?")"
+                    message:
+                        "status: a \(review.status.protoValueName ?? "?") review cannot become \(request.status.protoValueName ?? "?")"
                 )
             }
             if review.status == .approved {
-                product = try await adjustRating(transaction, productID: review.productID, rating: review.rating, delta: -1)
+                product = try await adjustRating(
+                    transaction,
+                    productID: review.productID,
+                    rating: review.rating,
+                    delta: -1
+                )
             }
             if request.status == .approved {
-                product = try await adjustRating(transaction, productID: review.productID, rating: review.rating, delta: 1)
+                product = try await adjustRating(
+                    transaction,
+                    productID: review.productID,
+                    rating: review.rating,
+                    delta: 1
+                )
             }
             let now = Clock.now()
             review.status = request.status
@@ -97,9 +138,13 @@ extension CatalogServiceProvider {
         return review
     }
 
-    func replyToProductReviewImpl(_ request: ReplyToProductReviewRequest, _ context: RPCServerContext) async throws -> ProductReview {
+    func replyToProductReviewImpl(
+        _ request: ReplyToProductReviewRequest,
+        _ context: RPCServerContext
+    ) async throws -> ProductReview {
         let text = try Validate.text(request.text, field: "text", max: 1000)
-        let (review, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (review, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var review = try await requireReview(transaction, request.reviewID)
             try Validate.version(request.expectedVersion, actual: review.version, subject: "review '\(review.id)'")
             guard review.status != .rejected else {
@@ -138,8 +183,11 @@ extension CatalogServiceProvider {
             if !request.productID.isEmpty { _ = try await requireProduct(reader, request.productID) }
             // Review ids sort by creation time, so index order is creation order.
             var query = RecordQuery<ProductReview>(
-                direction: descending ? .reverse : .forward, pageSize: pageSize, pageToken: request.page?.pageToken,
-                filters: filters, predicate: predicate
+                direction: descending ? .reverse : .forward,
+                pageSize: pageSize,
+                pageToken: request.page?.pageToken,
+                filters: filters,
+                predicate: predicate
             )
             if !request.productID.isEmpty {
                 query.index = CatalogTables.reviews.indexes[0]

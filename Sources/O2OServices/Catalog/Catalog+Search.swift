@@ -9,9 +9,13 @@ extension CatalogServiceProvider {
     func searchProductsImpl(_ request: SearchProductsRequest) async throws -> SearchProductsResponse {
         let pageSize = try Paging.pageSize(request.page, field: "page")
         let keyword = try Validate.text(request.keyword, field: "keyword", max: 100)
-        guard request.tags.count <= 10 else { throw RPCError.invalidArgument(field: "tags", "at most 10 tags, got \(request.tags.count)") }
-        let minPrice = try Validate.money(request.minPrice, field: "min_price", currency: currency, required: false)?.minorUnits
-        let maxPrice = try Validate.money(request.maxPrice, field: "max_price", currency: currency, required: false)?.minorUnits
+        guard request.tags.count <= 10 else {
+            throw RPCError.invalidArgument(field: "tags", "at most 10 tags, got \(request.tags.count)")
+        }
+        let minPrice = try Validate.money(request.minPrice, field: "min_price", currency: currency, required: false)?
+            .minorUnits
+        let maxPrice = try Validate.money(request.maxPrice, field: "max_price", currency: currency, required: false)?
+            .minorUnits
         if let minPrice, let maxPrice, maxPrice < minPrice {
             throw RPCError.invalidArgument(field: "max_price", "must be at least min_price (\(minPrice))")
         }
@@ -36,7 +40,8 @@ extension CatalogServiceProvider {
             supplierID: request.supplierID
         )
         var hits = searchIndex.matches(query)
-        let sort: ProductSearchSort = request.sort == .unspecified ? (keyword.isEmpty ? .updatedAt : .relevance) : request.sort
+        let sort: ProductSearchSort =
+            request.sort == .unspecified ? (keyword.isEmpty ? .updatedAt : .relevance) : request.sort
         let descending: Bool
         switch request.order {
         case .ascending: descending = false
@@ -47,8 +52,11 @@ extension CatalogServiceProvider {
 
         // Pages are offsets into the sorted matches, in a token bound to the filters.
         let filterHash = PageTokens.filterHash(
-            [keyword, request.categoryID, request.tags.joined(separator: ","), request.statuses.map { "\($0.rawValue)" }.joined(separator: ","),
-             "\(minPrice ?? -1)", "\(maxPrice ?? -1)", request.supplierID, "\(sort.rawValue)", "\(descending)"]
+            [
+                keyword, request.categoryID, request.tags.joined(separator: ","),
+                request.statuses.map { "\($0.rawValue)" }.joined(separator: ","),
+                "\(minPrice ?? -1)", "\(maxPrice ?? -1)", request.supplierID, "\(sort.rawValue)", "\(descending)",
+            ]
         )
         var offset = 0
         if let token = request.page?.pageToken, !token.isEmpty {
@@ -60,10 +68,17 @@ extension CatalogServiceProvider {
         }
         let pageHits = Array(hits.dropFirst(offset).prefix(pageSize))
         let end = offset + pageHits.count
-        let nextToken = end < hits.count
-            ? PageTokens.make(lastKey: (0..<4).map { UInt8(truncatingIfNeeded: end >> (24 - 8 * $0)) }, filterHash: filterHash) : ""
+        let nextToken =
+            end < hits.count
+            ? PageTokens.make(
+                lastKey: (0..<4).map { UInt8(truncatingIfNeeded: end >> (24 - 8 * $0)) },
+                filterHash: filterHash
+            ) : ""
         let products = try await store.latest.get(CatalogTables.products, pageHits.map { .string($0.id) })
-        var response = SearchProductsResponse(nextPageToken: nextToken, totalSize: Int64(min(hits.count, Self.searchCountLimit)))
+        var response = SearchProductsResponse(
+            nextPageToken: nextToken,
+            totalSize: Int64(min(hits.count, Self.searchCountLimit))
+        )
         for (hit, product) in zip(pageHits, products) {
             guard let product else { continue }  // deleted since the index saw it
             response.hits.append(
@@ -80,7 +95,13 @@ extension CatalogServiceProvider {
     }
 
     /// The order of two hits; ties broken by update time (newest first), then id.
-    static func ordered(_ a: CatalogSearchIndex.Hit, _ b: CatalogSearchIndex.Hit, sort: ProductSearchSort, keywordEmpty: Bool, descending: Bool) -> Bool {
+    static func ordered(
+        _ a: CatalogSearchIndex.Hit,
+        _ b: CatalogSearchIndex.Hit,
+        sort: ProductSearchSort,
+        keywordEmpty: Bool,
+        descending: Bool
+    ) -> Bool {
         func tieBreak() -> Bool {
             if a.entry.updatedNanos != b.entry.updatedNanos { return a.entry.updatedNanos > b.entry.updatedNanos }
             return a.id < b.id
@@ -94,7 +115,8 @@ extension CatalogServiceProvider {
             return compare(a.relevance, b.relevance) ?? tieBreak()
         case .name:
             // UTF-8 byte order is code point order.
-            let x = a.entry.nameUTF8, y = b.entry.nameUTF8
+            let x = a.entry.nameUTF8
+            let y = b.entry.nameUTF8
             if x == y { return tieBreak() }
             return descending ? y.lexicographicallyPrecedes(x) : x.lexicographicallyPrecedes(y)
         case .price:

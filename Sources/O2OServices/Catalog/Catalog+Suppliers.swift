@@ -4,20 +4,30 @@ import O2OStorage
 
 extension CatalogServiceProvider {
     private func checkSupplierUnique(_ transaction: RecordTransaction, _ supplier: Supplier) async throws {
-        if let holder = try await transaction.lookup(CatalogTables.suppliers, CatalogTables.suppliers.indexes[0], .string(supplier.name.lowercased())),
+        if let holder = try await transaction.lookup(
+            CatalogTables.suppliers,
+            CatalogTables.suppliers.indexes[0],
+            .string(supplier.name.lowercased())
+        ),
             holder.id != supplier.id
         {
-            throw RPCError(code: .alreadyExists, message: "name: '\(supplier.name)' is already used by supplier '\(holder.id)'")
+            throw RPCError(
+                code: .alreadyExists,
+                message: "name: '\(supplier.name)' is already used by supplier '\(holder.id)'"
+            )
         }
         if !supplier.registrationNumber.isEmpty,
             let holder = try await transaction.lookup(
-                CatalogTables.suppliers, CatalogTables.suppliers.indexes[1], .string(supplier.registrationNumber.lowercased())
+                CatalogTables.suppliers,
+                CatalogTables.suppliers.indexes[1],
+                .string(supplier.registrationNumber.lowercased())
             ),
             holder.id != supplier.id
         {
             throw RPCError(
                 code: .alreadyExists,
-                message: "registration_number: '\(supplier.registrationNumber)' is already used by supplier '\(holder.id)'"
+                message:
+                    "registration_number: '\(supplier.registrationNumber)' is already used by supplier '\(holder.id)'"
             )
         }
     }
@@ -32,7 +42,13 @@ extension CatalogServiceProvider {
         let now = Clock.now()
         var supplier = Supplier(
             name: try Validate.text(request.name, field: "name", min: 1, max: 200),
-            registrationNumber: try Validate.code(request.registrationNumber, field: "registration_number", min: 0, max: 32, allowed: "-"),
+            registrationNumber: try Validate.code(
+                request.registrationNumber,
+                field: "registration_number",
+                min: 0,
+                max: 32,
+                allowed: "-"
+            ),
             contactName: try Validate.text(request.contactName, field: "contact_name", max: 64),
             contactPhone: try Validate.phone(request.contactPhone, field: "contact_phone"),
             contactEmail: try Validate.email(request.contactEmail, field: "contact_email"),
@@ -44,7 +60,8 @@ extension CatalogServiceProvider {
             updatedAt: now,
             version: 1
         )
-        let (created, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (created, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             supplier.id = RecordIDs.make(prefix: "sup")
             try await checkSupplierUnique(transaction, supplier)
             try await transaction.insert(CatalogTables.suppliers, supplier)
@@ -58,15 +75,22 @@ extension CatalogServiceProvider {
             throw RPCError.invalidArgument(field: "clear_address", "cannot be set together with address")
         }
         let name = try request.name.map { try Validate.text($0, field: "name", min: 1, max: 200) }
-        let registration = try request.registrationNumber.map { try Validate.code($0, field: "registration_number", min: 0, max: 32, allowed: "-") }
+        let registration = try request.registrationNumber.map {
+            try Validate.code($0, field: "registration_number", min: 0, max: 32, allowed: "-")
+        }
         let contactName = try request.contactName.map { try Validate.text($0, field: "contact_name", max: 64) }
         let phone = try request.contactPhone.map { try Validate.phone($0, field: "contact_phone") }
         let email = try request.contactEmail.map { try Validate.email($0, field: "contact_email") }
         let address = try Validate.address(request.address, field: "address")
         let notes = try request.notes.map { try Validate.text($0, field: "notes", max: 2000) }
-        let (supplier, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (supplier, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var supplier = try await requireSupplier(transaction, request.supplierID)
-            try Validate.version(request.expectedVersion, actual: supplier.version, subject: "supplier '\(supplier.id)'")
+            try Validate.version(
+                request.expectedVersion,
+                actual: supplier.version,
+                subject: "supplier '\(supplier.id)'"
+            )
             if let name { supplier.name = name }
             if let registration { supplier.registrationNumber = registration }
             if let contactName { supplier.contactName = contactName }
@@ -84,7 +108,10 @@ extension CatalogServiceProvider {
         return supplier
     }
 
-    func changeSupplierStatusImpl(_ request: ChangeSupplierStatusRequest, _ context: RPCServerContext) async throws -> Supplier {
+    func changeSupplierStatusImpl(
+        _ request: ChangeSupplierStatusRequest,
+        _ context: RPCServerContext
+    ) async throws -> Supplier {
         switch request.status {
         case .candidate, .active, .suspended, .terminated: break
         default: throw RPCError.invalidArgument(field: "status", "must be CANDIDATE, ACTIVE, SUSPENDED or TERMINATED")
@@ -93,9 +120,14 @@ extension CatalogServiceProvider {
         if reason.isEmpty, request.status == .suspended || request.status == .terminated {
             throw RPCError.invalidArgument(field: "reason", "is required when suspending or terminating")
         }
-        let (supplier, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (supplier, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var supplier = try await requireSupplier(transaction, request.supplierID)
-            try Validate.version(request.expectedVersion, actual: supplier.version, subject: "supplier '\(supplier.id)'")
+            try Validate.version(
+                request.expectedVersion,
+                actual: supplier.version,
+                subject: "supplier '\(supplier.id)'"
+            )
             guard supplier.status != request.status else { return supplier }
             guard request.status != .candidate else {
                 throw RPCError(code: .failedPrecondition, message: "status: a supplier cannot go back to CANDIDATE")
@@ -124,7 +156,8 @@ extension CatalogServiceProvider {
         }
         var matching = all.filter { supplier in
             (statuses.isEmpty || statuses.contains(supplier.status))
-                && (keyword.isEmpty || supplier.name.lowercased().contains(keyword) || supplier.contactName.lowercased().contains(keyword)
+                && (keyword.isEmpty || supplier.name.lowercased().contains(keyword)
+                    || supplier.contactName.lowercased().contains(keyword)
                     || supplier.registrationNumber.lowercased().contains(keyword))
         }
         let sort = request.sort == .unspecified ? SupplierSort.name : request.sort
@@ -151,13 +184,21 @@ extension CatalogServiceProvider {
             }
         }
         let page = try Paging.page(
-            matching, request: request.page, field: "page",
-            filters: [keyword, request.statuses.map { "\($0.rawValue)" }.joined(separator: ","), "\(sort.rawValue)", "\(descending)"]
+            matching,
+            request: request.page,
+            field: "page",
+            filters: [
+                keyword, request.statuses.map { "\($0.rawValue)" }.joined(separator: ","), "\(sort.rawValue)",
+                "\(descending)",
+            ]
         )
         return ListSuppliersResponse(suppliers: page.items, nextPageToken: page.nextToken)
     }
 
-    func recordSupplierEvaluationImpl(_ request: RecordSupplierEvaluationRequest, _ context: RPCServerContext) async throws -> SupplierEvaluation {
+    func recordSupplierEvaluationImpl(
+        _ request: RecordSupplierEvaluationRequest,
+        _ context: RPCServerContext
+    ) async throws -> SupplierEvaluation {
         let date = try Validate.date(request.evaluatedOn, field: "evaluated_on")
         guard CalendarDates.dayNumber(date) <= CalendarDates.dayNumber(CalendarDates.today()) else {
             throw RPCError.invalidArgument(field: "evaluated_on", "must not be in the future")
@@ -166,15 +207,22 @@ extension CatalogServiceProvider {
             throw RPCError.invalidArgument(field: "score", "must be 1 to 5, got \(request.score)")
         }
         let notes = try Validate.text(request.notes, field: "notes", max: 2000)
-        let (evaluation, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (evaluation, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var supplier = try await requireSupplier(transaction, request.supplierID)
             let evaluation = SupplierEvaluation(
-                id: RecordIDs.make(prefix: "evl"), supplierID: supplier.id, evaluatedOn: date, score: request.score, notes: notes,
-                recordedBy: context.actor, createdAt: Clock.now()
+                id: RecordIDs.make(prefix: "evl"),
+                supplierID: supplier.id,
+                evaluatedOn: date,
+                score: request.score,
+                notes: notes,
+                recordedBy: context.actor,
+                createdAt: Clock.now()
             )
             try await transaction.insert(CatalogTables.evaluations, evaluation)
             var summary = supplier.evaluationSummary ?? SupplierEvaluationSummary()
-            summary.averageScore = (summary.averageScore * Double(summary.evaluationCount) + Double(request.score))
+            summary.averageScore =
+                (summary.averageScore * Double(summary.evaluationCount) + Double(request.score))
                 / Double(summary.evaluationCount + 1)
             summary.evaluationCount += 1
             if summary.lastEvaluatedOn.map({ CalendarDates.dayNumber($0) <= CalendarDates.dayNumber(date) }) ?? true {
@@ -188,7 +236,9 @@ extension CatalogServiceProvider {
         return evaluation
     }
 
-    func listSupplierEvaluationsImpl(_ request: ListSupplierEvaluationsRequest) async throws -> ListSupplierEvaluationsResponse {
+    func listSupplierEvaluationsImpl(
+        _ request: ListSupplierEvaluationsRequest
+    ) async throws -> ListSupplierEvaluationsResponse {
         let pageSize = try Paging.pageSize(request.page, field: "page")
         let from = try request.fromDate.map { try Validate.date($0, field: "from_date") }
         let to = try request.toDate.map { try Validate.date($0, field: "to_date") }
@@ -200,9 +250,16 @@ extension CatalogServiceProvider {
             let lower: KeyTuple? = from.map { [.int(Int64(CalendarDates.dayNumber($0)))] }
             let upper: KeyTuple? = to.map { [.int(Int64(CalendarDates.dayNumber($0) + 1))] }
             let query = RecordQuery<SupplierEvaluation>(
-                prefix: [.string(supplier.id)], lowerBound: lower, upperBound: upper, direction: .reverse, pageSize: pageSize,
+                prefix: [.string(supplier.id)],
+                lowerBound: lower,
+                upperBound: upper,
+                direction: .reverse,
+                pageSize: pageSize,
                 pageToken: request.page?.pageToken,
-                filters: [supplier.id, from.map { "\(CalendarDates.dayNumber($0))" } ?? "", to.map { "\(CalendarDates.dayNumber($0))" } ?? ""]
+                filters: [
+                    supplier.id, from.map { "\(CalendarDates.dayNumber($0))" } ?? "",
+                    to.map { "\(CalendarDates.dayNumber($0))" } ?? "",
+                ]
             )
             let page = try await reader.page(CatalogTables.evaluations, query)
             // The summary covers every evaluation in the range, not just this page.
@@ -225,7 +282,11 @@ extension CatalogServiceProvider {
                 token = chunk.nextPageToken
             } while !(token ?? "").isEmpty && summary.evaluationCount < 100_000
             summary.averageScore = summary.evaluationCount == 0 ? 0 : total / Double(summary.evaluationCount)
-            return ListSupplierEvaluationsResponse(evaluations: page.records, nextPageToken: page.nextPageToken, summary: summary)
+            return ListSupplierEvaluationsResponse(
+                evaluations: page.records,
+                nextPageToken: page.nextPageToken,
+                summary: summary
+            )
         }
     }
 }

@@ -51,12 +51,20 @@ final class CatalogSearchIndex: Sendable {
             tagsLower = product.tags.map { $0.lowercased() }
             nameText = Array(product.name.lowercased().utf8)
             tagTexts = tagsLower.map { Array($0.utf8) }
-            otherText = Array([product.nameEn, product.brand, product.description].joined(separator: "\n").lowercased().utf8)
+            otherText = Array(
+                [product.nameEn, product.brand, product.description].joined(separator: "\n").lowercased().utf8
+            )
             categoryID = product.categoryID
             status = product.status
             supplierID = product.supplierID
             skus = product.skus.map {
-                SkuEntry(id: $0.id, barcode: Array($0.barcode.utf8), codeLower: Array($0.skuCode.lowercased().utf8), active: $0.status == .active, price: $0.price?.minorUnits ?? 0)
+                SkuEntry(
+                    id: $0.id,
+                    barcode: Array($0.barcode.utf8),
+                    codeLower: Array($0.skuCode.lowercased().utf8),
+                    active: $0.status == .active,
+                    price: $0.price?.minorUnits ?? 0
+                )
             }
             let prices = skus.filter(\.active).map(\.price)
             minPrice = prices.min()
@@ -88,7 +96,8 @@ final class CatalogSearchIndex: Sendable {
         let entry = ProductEntry(product)
         state.withLock { state in
             if let existing = state.products[product.id],
-                existing.version > entry.version || (existing.version == entry.version && existing.updatedNanos > entry.updatedNanos)
+                existing.version > entry.version
+                    || (existing.version == entry.version && existing.updatedNanos > entry.updatedNanos)
             {
                 return
             }

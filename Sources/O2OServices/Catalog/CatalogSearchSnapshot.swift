@@ -1,9 +1,10 @@
+import O2OMessages
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import O2OMessages
 
 /// Every product of the search index laid out flat for matching: numbers and bytes in
 /// plain arrays, walked through unsafe buffers. A search thus touches no reference
@@ -37,12 +38,22 @@ final class CatalogSearchSnapshot: Sendable {
     private let skusByCode: [String: [Int32]]
 
     init(_ products: some Collection<ProductEntry>) {
-        var entries: [ProductEntry] = [], statuses: [ProductStatus] = []
-        var categories: [Int32] = [], suppliers: [Int32] = [], tags: [Int32] = [], tagStarts: [Int32] = [0]
-        var categoryOrdinals: [String: Int32] = [:], supplierOrdinals: [String: Int32] = [:], tagOrdinals: [String: Int32] = [:]
-        var text: [UInt8] = [], textStarts: [Int32] = []
-        var skuStarts: [Int32] = [0], skuActive: [Bool] = [], skuPrices: [Int64] = []
-        var skusByBarcode: [String: [Int32]] = [:], skusByCode: [String: [Int32]] = [:]
+        var entries: [ProductEntry] = []
+        var statuses: [ProductStatus] = []
+        var categories: [Int32] = []
+        var suppliers: [Int32] = []
+        var tags: [Int32] = []
+        var tagStarts: [Int32] = [0]
+        var categoryOrdinals: [String: Int32] = [:]
+        var supplierOrdinals: [String: Int32] = [:]
+        var tagOrdinals: [String: Int32] = [:]
+        var text: [UInt8] = []
+        var textStarts: [Int32] = []
+        var skuStarts: [Int32] = [0]
+        var skuActive: [Bool] = []
+        var skuPrices: [Int64] = []
+        var skusByBarcode: [String: [Int32]] = [:]
+        var skusByCode: [String: [Int32]] = [:]
         func ordinal(_ key: String, in table: inout [String: Int32]) -> Int32 {
             if let known = table[key] { return known }
             let next = Int32(table.count)
@@ -71,7 +82,9 @@ final class CatalogSearchSnapshot: Sendable {
                 let position = Int32(skuActive.count)
                 skuActive.append(sku.active)
                 skuPrices.append(sku.price)
-                if !sku.barcode.isEmpty { skusByBarcode[String(decoding: sku.barcode, as: UTF8.self), default: []].append(position) }
+                if !sku.barcode.isEmpty {
+                    skusByBarcode[String(decoding: sku.barcode, as: UTF8.self), default: []].append(position)
+                }
                 skusByCode[String(decoding: sku.codeLower, as: UTF8.self), default: []].append(position)
             }
             skuStarts.append(Int32(skuActive.count))
@@ -79,7 +92,9 @@ final class CatalogSearchSnapshot: Sendable {
         (self.entries, self.statuses, self.categories, self.suppliers) = (entries, statuses, categories, suppliers)
         (self.categoryOrdinals, self.supplierOrdinals, self.tags, self.tagStarts, self.tagOrdinals) =
             (categoryOrdinals, supplierOrdinals, tags, tagStarts, tagOrdinals)
-        (self.text, self.textStarts, self.skuStarts, self.skuActive, self.skuPrices) = (text, textStarts, skuStarts, skuActive, skuPrices)
+        (self.text, self.textStarts, self.skuStarts, self.skuActive, self.skuPrices) = (
+            text, textStarts, skuStarts, skuActive, skuPrices
+        )
         (self.skusByBarcode, self.skusByCode) = (skusByBarcode, skusByCode)
     }
 
@@ -112,73 +127,114 @@ final class CatalogSearchSnapshot: Sendable {
             exactSkus.sort()
         }
         let hasPriceRange = query.minPrice != nil || query.maxPrice != nil
-        let minPrice = query.minPrice ?? .min, maxPrice = query.maxPrice ?? .max
+        let minPrice = query.minPrice ?? .min
+        let maxPrice = query.maxPrice ?? .max
 
         var hits: [CatalogSearchIndex.Hit] = []
         self.statuses.withUnsafeBufferPointer { productStatuses in
-        categories.withUnsafeBufferPointer { categories in
-        suppliers.withUnsafeBufferPointer { suppliers in
-        tags.withUnsafeBufferPointer { tags in
-        tagStarts.withUnsafeBufferPointer { tagStarts in
-        text.withUnsafeBufferPointer { text in
-        textStarts.withUnsafeBufferPointer { textStarts in
-        skuStarts.withUnsafeBufferPointer { skuStarts in
-        skuActive.withUnsafeBufferPointer { skuActive in
-        skuPrices.withUnsafeBufferPointer { skuPrices in
-            for product in 0..<productStatuses.count {
-                if !statuses.isEmpty, !statuses.contains(productStatuses[product]) { continue }
-                if let categoryMask, !categoryMask[Int(categories[product])] { continue }
-                if supplier >= 0, suppliers[product] != supplier { continue }
-                if !wantedTags.isEmpty {
-                    let own = tags[Int(tagStarts[product])..<Int(tagStarts[product + 1])]
-                    if !wantedTags.allSatisfy(own.contains) { continue }
-                }
-                let skuRange = Int32(skuStarts[product])..<Int32(skuStarts[product + 1])
-                var matched: [Int32] = []
-                var relevance = 0.0
-                if !query.keyword.isEmpty {
-                    matched = exactSkus.filter(skuRange.contains)
-                    if !matched.isEmpty {
-                        relevance = 100
-                    } else {
-                        let base = 4 * product
-                        let name = Self.slice(text, textStarts[base], textStarts[base + 1])
-                        let tagText = Self.slice(text, textStarts[base + 1], textStarts[base + 2])
-                        let other = Self.slice(text, textStarts[base + 2], textStarts[base + 3])
-                        var all = true
-                        for word in words {
-                            var score = 0.0
-                            if Self.contains(name, word) { score += 3 }
-                            if Self.contains(tagText, word) { score += 2 }
-                            if Self.contains(other, word) { score += 1 }
-                            if score == 0 {
-                                all = false
-                                break
+            categories.withUnsafeBufferPointer { categories in
+                suppliers.withUnsafeBufferPointer { suppliers in
+                    tags.withUnsafeBufferPointer { tags in
+                        tagStarts.withUnsafeBufferPointer { tagStarts in
+                            text.withUnsafeBufferPointer { text in
+                                textStarts.withUnsafeBufferPointer { textStarts in
+                                    skuStarts.withUnsafeBufferPointer { skuStarts in
+                                        skuActive.withUnsafeBufferPointer { skuActive in
+                                            skuPrices.withUnsafeBufferPointer { skuPrices in
+                                                for product in 0..<productStatuses.count {
+                                                    if !statuses.isEmpty, !statuses.contains(productStatuses[product]) {
+                                                        continue
+                                                    }
+                                                    if let categoryMask, !categoryMask[Int(categories[product])] {
+                                                        continue
+                                                    }
+                                                    if supplier >= 0, suppliers[product] != supplier { continue }
+                                                    if !wantedTags.isEmpty {
+                                                        let own = tags[
+                                                            Int(tagStarts[product])..<Int(tagStarts[product + 1])
+                                                        ]
+                                                        if !wantedTags.allSatisfy(own.contains) { continue }
+                                                    }
+                                                    let skuRange =
+                                                        Int32(skuStarts[product])..<Int32(skuStarts[product + 1])
+                                                    var matched: [Int32] = []
+                                                    var relevance = 0.0
+                                                    if !query.keyword.isEmpty {
+                                                        matched = exactSkus.filter(skuRange.contains)
+                                                        if !matched.isEmpty {
+                                                            relevance = 100
+                                                        } else {
+                                                            let base = 4 * product
+                                                            let name = Self.slice(
+                                                                text,
+                                                                textStarts[base],
+                                                                textStarts[base + 1]
+                                                            )
+                                                            let tagText = Self.slice(
+                                                                text,
+                                                                textStarts[base + 1],
+                                                                textStarts[base + 2]
+                                                            )
+                                                            let other = Self.slice(
+                                                                text,
+                                                                textStarts[base + 2],
+                                                                textStarts[base + 3]
+                                                            )
+                                                            var all = true
+                                                            for word in words {
+                                                                var score = 0.0
+                                                                if Self.contains(name, word) { score += 3 }
+                                                                if Self.contains(tagText, word) { score += 2 }
+                                                                if Self.contains(other, word) { score += 1 }
+                                                                if score == 0 {
+                                                                    all = false
+                                                                    break
+                                                                }
+                                                                relevance += score
+                                                            }
+                                                            guard all else { continue }
+                                                            if name.elementsEqual(keywordLower) { relevance += 5 }
+                                                        }
+                                                    }
+                                                    if hasPriceRange {
+                                                        let inRange = skuRange.filter { sku in
+                                                            skuActive[Int(sku)] && skuPrices[Int(sku)] >= minPrice
+                                                                && skuPrices[Int(sku)] <= maxPrice
+                                                        }
+                                                        matched =
+                                                            matched.isEmpty ? inRange : matched.filter(inRange.contains)
+                                                        if matched.isEmpty { continue }
+                                                    }
+                                                    let entry = entries[product]
+                                                    let firstSku = Int32(skuStarts[product])
+                                                    hits.append(
+                                                        CatalogSearchIndex.Hit(
+                                                            relevance: relevance,
+                                                            matchedSkuIDs: matched.map {
+                                                                entry.skus[Int($0 - firstSku)].id
+                                                            },
+                                                            entry: entry
+                                                        )
+                                                    )
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
                             }
-                            relevance += score
                         }
-                        guard all else { continue }
-                        if name.elementsEqual(keywordLower) { relevance += 5 }
                     }
                 }
-                if hasPriceRange {
-                    let inRange = skuRange.filter { sku in
-                        skuActive[Int(sku)] && skuPrices[Int(sku)] >= minPrice && skuPrices[Int(sku)] <= maxPrice
-                    }
-                    matched = matched.isEmpty ? inRange : matched.filter(inRange.contains)
-                    if matched.isEmpty { continue }
-                }
-                let entry = entries[product]
-                let firstSku = Int32(skuStarts[product])
-                hits.append(
-                    CatalogSearchIndex.Hit(relevance: relevance, matchedSkuIDs: matched.map { entry.skus[Int($0 - firstSku)].id }, entry: entry)
-                )
             }
-        }}}}}}}}}}
+        }
         return hits
     }
 
-    private static func slice(_ text: UnsafeBufferPointer<UInt8>, _ start: Int32, _ end: Int32) -> UnsafeBufferPointer<UInt8> {
+    private static func slice(
+        _ text: UnsafeBufferPointer<UInt8>,
+        _ start: Int32,
+        _ end: Int32
+    ) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(rebasing: text[Int(start)..<Int(end)])
     }
 

@@ -15,7 +15,11 @@ public final class CatalogServiceProvider: CatalogServiceProtocol {
     let logger: Logger
 
     /// Opens the catalog over a store, building the search index from what it holds.
-    public static func open(store: RecordStore, currency: String = "CNY", logger: Logger) async throws -> CatalogServiceProvider {
+    public static func open(
+        store: RecordStore,
+        currency: String = "CNY",
+        logger: Logger
+    ) async throws -> CatalogServiceProvider {
         let provider = CatalogServiceProvider(store: store, currency: currency, logger: logger)
         try await provider.rebuildSearchIndex()
         return provider
@@ -32,13 +36,17 @@ public final class CatalogServiceProvider: CatalogServiceProtocol {
     func rebuildSearchIndex() async throws {
         var token: String?
         repeat {
-            let page = try await store.read { try await $0.page(CatalogTables.categories, RecordQuery(pageSize: 500, pageToken: token)) }
+            let page = try await store.read {
+                try await $0.page(CatalogTables.categories, RecordQuery(pageSize: 500, pageToken: token))
+            }
             for category in page.records { searchIndex.upsert(category) }
             token = page.nextPageToken
         } while !(token ?? "").isEmpty
         token = nil
         repeat {
-            let page = try await store.read { try await $0.page(CatalogTables.products, RecordQuery(pageSize: 500, pageToken: token)) }
+            let page = try await store.read {
+                try await $0.page(CatalogTables.products, RecordQuery(pageSize: 500, pageToken: token))
+            }
             for product in page.records { searchIndex.upsert(product) }
             token = page.nextPageToken
         } while !(token ?? "").isEmpty
@@ -59,7 +67,11 @@ public final class CatalogServiceProvider: CatalogServiceProtocol {
         return category
     }
 
-    func requireProduct(_ reader: some RecordReading, _ id: String, field: String = "product_id") async throws -> Product {
+    func requireProduct(
+        _ reader: some RecordReading,
+        _ id: String,
+        field: String = "product_id"
+    ) async throws -> Product {
         let id = try Validate.id(id, field: field)
         guard let product = try await reader.get(CatalogTables.products, .string(id)) else {
             throw RPCError(code: .notFound, message: "\(field): no product '\(id)'")
@@ -75,7 +87,11 @@ public final class CatalogServiceProvider: CatalogServiceProtocol {
         return sku
     }
 
-    func requireSupplier(_ reader: some RecordReading, _ id: String, field: String = "supplier_id") async throws -> Supplier {
+    func requireSupplier(
+        _ reader: some RecordReading,
+        _ id: String,
+        field: String = "supplier_id"
+    ) async throws -> Supplier {
         let id = try Validate.id(id, field: field)
         guard let supplier = try await reader.get(CatalogTables.suppliers, .string(id)) else {
             throw RPCError(code: .notFound, message: "\(field): no supplier '\(id)'")
@@ -90,7 +106,9 @@ public final class CatalogServiceProvider: CatalogServiceProtocol {
     }
 
     public func getCategory(request: GetCategoryRequest, context: RPCServerContext) async throws -> Category {
-        try await run(context) { try await store.read { try await requireCategory($0, request.categoryID, field: "category_id") } }
+        try await run(context) {
+            try await store.read { try await requireCategory($0, request.categoryID, field: "category_id") }
+        }
     }
 
     public func updateCategory(request: UpdateCategoryRequest, context: RPCServerContext) async throws -> Category {
@@ -101,7 +119,10 @@ public final class CatalogServiceProvider: CatalogServiceProtocol {
         try await run(context) { try await moveCategoryImpl(request, context) }
     }
 
-    public func reorderCategories(request: ReorderCategoriesRequest, context: RPCServerContext) async throws -> ReorderCategoriesResponse {
+    public func reorderCategories(
+        request: ReorderCategoriesRequest,
+        context: RPCServerContext
+    ) async throws -> ReorderCategoriesResponse {
         try await run(context) { try await reorderCategoriesImpl(request, context) }
     }
 
@@ -109,11 +130,17 @@ public final class CatalogServiceProvider: CatalogServiceProtocol {
         try await run(context) { try await deleteCategoryImpl(request, context) }
     }
 
-    public func listCategoryChildren(request: ListCategoryChildrenRequest, context: RPCServerContext) async throws -> ListCategoryChildrenResponse {
+    public func listCategoryChildren(
+        request: ListCategoryChildrenRequest,
+        context: RPCServerContext
+    ) async throws -> ListCategoryChildrenResponse {
         try await run(context) { try await listCategoryChildrenImpl(request) }
     }
 
-    public func getCategoryPath(request: GetCategoryPathRequest, context: RPCServerContext) async throws -> GetCategoryPathResponse {
+    public func getCategoryPath(
+        request: GetCategoryPathRequest,
+        context: RPCServerContext
+    ) async throws -> GetCategoryPathResponse {
         try await run(context) { try await getCategoryPathImpl(request) }
     }
 
@@ -125,7 +152,10 @@ public final class CatalogServiceProvider: CatalogServiceProtocol {
         try await run(context) { try await requireProduct(store.latest, request.productID) }
     }
 
-    public func batchGetProducts(request: BatchGetProductsRequest, context: RPCServerContext) async throws -> BatchGetProductsResponse {
+    public func batchGetProducts(
+        request: BatchGetProductsRequest,
+        context: RPCServerContext
+    ) async throws -> BatchGetProductsResponse {
         try await run(context) { try await batchGetProductsImpl(request) }
     }
 
@@ -133,7 +163,10 @@ public final class CatalogServiceProvider: CatalogServiceProtocol {
         try await run(context) { try await updateProductImpl(request, context) }
     }
 
-    public func changeProductStatus(request: ChangeProductStatusRequest, context: RPCServerContext) async throws -> Product {
+    public func changeProductStatus(
+        request: ChangeProductStatusRequest,
+        context: RPCServerContext
+    ) async throws -> Product {
         try await run(context) { try await changeProductStatusImpl(request, context) }
     }
 
@@ -154,14 +187,18 @@ public final class CatalogServiceProvider: CatalogServiceProtocol {
             let barcode = request.barcode.trimmingWhitespace()
             guard !barcode.isEmpty else { throw RPCError.invalidArgument(field: "barcode", "must not be empty") }
             let reader = store.latest
-            guard let sku = try await reader.lookup(CatalogTables.skus, CatalogTables.skus.indexes[0], .string(barcode)) else {
+            guard let sku = try await reader.lookup(CatalogTables.skus, CatalogTables.skus.indexes[0], .string(barcode))
+            else {
                 throw RPCError(code: .notFound, message: "barcode: no SKU has barcode '\(barcode)'")
             }
             return sku
         }
     }
 
-    public func batchGetSkus(request: BatchGetSkusRequest, context: RPCServerContext) async throws -> BatchGetSkusResponse {
+    public func batchGetSkus(
+        request: BatchGetSkusRequest,
+        context: RPCServerContext
+    ) async throws -> BatchGetSkusResponse {
         try await run(context) { try await batchGetSkusImpl(request) }
     }
 
@@ -173,15 +210,24 @@ public final class CatalogServiceProvider: CatalogServiceProtocol {
         try await run(context) { try await deleteSkuImpl(request, context) }
     }
 
-    public func searchProducts(request: SearchProductsRequest, context: RPCServerContext) async throws -> SearchProductsResponse {
+    public func searchProducts(
+        request: SearchProductsRequest,
+        context: RPCServerContext
+    ) async throws -> SearchProductsResponse {
         try await run(context) { try await searchProductsImpl(request) }
     }
 
-    public func listProductTags(request: ListProductTagsRequest, context: RPCServerContext) async throws -> ListProductTagsResponse {
+    public func listProductTags(
+        request: ListProductTagsRequest,
+        context: RPCServerContext
+    ) async throws -> ListProductTagsResponse {
         try await run(context) { try listProductTagsImpl(request) }
     }
 
-    public func importProducts(requests: RPCRequestStream<ImportProductsRequest>, context: RPCServerContext) async throws -> ImportProductsResponse {
+    public func importProducts(
+        requests: RPCRequestStream<ImportProductsRequest>,
+        context: RPCServerContext
+    ) async throws -> ImportProductsResponse {
         try await run(context) { try await importProductsImpl(requests, context) }
     }
 
@@ -197,27 +243,45 @@ public final class CatalogServiceProvider: CatalogServiceProtocol {
         try await run(context) { try await updateSupplierImpl(request, context) }
     }
 
-    public func changeSupplierStatus(request: ChangeSupplierStatusRequest, context: RPCServerContext) async throws -> Supplier {
+    public func changeSupplierStatus(
+        request: ChangeSupplierStatusRequest,
+        context: RPCServerContext
+    ) async throws -> Supplier {
         try await run(context) { try await changeSupplierStatusImpl(request, context) }
     }
 
-    public func listSuppliers(request: ListSuppliersRequest, context: RPCServerContext) async throws -> ListSuppliersResponse {
+    public func listSuppliers(
+        request: ListSuppliersRequest,
+        context: RPCServerContext
+    ) async throws -> ListSuppliersResponse {
         try await run(context) { try await listSuppliersImpl(request) }
     }
 
-    public func recordSupplierEvaluation(request: RecordSupplierEvaluationRequest, context: RPCServerContext) async throws -> SupplierEvaluation {
+    public func recordSupplierEvaluation(
+        request: RecordSupplierEvaluationRequest,
+        context: RPCServerContext
+    ) async throws -> SupplierEvaluation {
         try await run(context) { try await recordSupplierEvaluationImpl(request, context) }
     }
 
-    public func listSupplierEvaluations(request: ListSupplierEvaluationsRequest, context: RPCServerContext) async throws -> ListSupplierEvaluationsResponse {
+    public func listSupplierEvaluations(
+        request: ListSupplierEvaluationsRequest,
+        context: RPCServerContext
+    ) async throws -> ListSupplierEvaluationsResponse {
         try await run(context) { try await listSupplierEvaluationsImpl(request) }
     }
 
-    public func createProductReview(request: CreateProductReviewRequest, context: RPCServerContext) async throws -> ProductReview {
+    public func createProductReview(
+        request: CreateProductReviewRequest,
+        context: RPCServerContext
+    ) async throws -> ProductReview {
         try await run(context) { try await createProductReviewImpl(request, context) }
     }
 
-    public func getProductReview(request: GetProductReviewRequest, context: RPCServerContext) async throws -> ProductReview {
+    public func getProductReview(
+        request: GetProductReviewRequest,
+        context: RPCServerContext
+    ) async throws -> ProductReview {
         try await run(context) {
             let id = try Validate.id(request.reviewID, field: "review_id")
             guard let review = try await store.read({ try await $0.get(CatalogTables.reviews, .string(id)) }) else {
@@ -227,15 +291,24 @@ public final class CatalogServiceProvider: CatalogServiceProtocol {
         }
     }
 
-    public func listProductReviews(request: ListProductReviewsRequest, context: RPCServerContext) async throws -> ListProductReviewsResponse {
+    public func listProductReviews(
+        request: ListProductReviewsRequest,
+        context: RPCServerContext
+    ) async throws -> ListProductReviewsResponse {
         try await run(context) { try await listProductReviewsImpl(request) }
     }
 
-    public func moderateProductReview(request: ModerateProductReviewRequest, context: RPCServerContext) async throws -> ProductReview {
+    public func moderateProductReview(
+        request: ModerateProductReviewRequest,
+        context: RPCServerContext
+    ) async throws -> ProductReview {
         try await run(context) { try await moderateProductReviewImpl(request, context) }
     }
 
-    public func replyToProductReview(request: ReplyToProductReviewRequest, context: RPCServerContext) async throws -> ProductReview {
+    public func replyToProductReview(
+        request: ReplyToProductReviewRequest,
+        context: RPCServerContext
+    ) async throws -> ProductReview {
         try await run(context) { try await replyToProductReviewImpl(request, context) }
     }
 }

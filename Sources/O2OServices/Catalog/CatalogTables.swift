@@ -40,7 +40,9 @@ enum CatalogTables {
         name: "skus",
         primaryKey: { .string($0.id) },
         indexes: [
-            RecordIndex(id: 1, name: "barcode", unique: true) { sku in sku.barcode.isEmpty ? [] : [[.string(sku.barcode)]] },
+            RecordIndex(id: 1, name: "barcode", unique: true) { sku in
+                sku.barcode.isEmpty ? [] : [[.string(sku.barcode)]]
+            },
             RecordIndex(id: 2, name: "sku_code", unique: true) { [[.string($0.skuCode.lowercased())]] },
             RecordIndex(id: 3, name: "product", unique: false) { [[.string($0.productID)]] },
         ]
@@ -64,8 +66,11 @@ enum CatalogTables {
         id: 104,
         name: "supplier_evaluations",
         primaryKey: { evaluation in
-            [.string(evaluation.supplierID), .int(Int64(CalendarDates.dayNumber(evaluation.evaluatedOn ?? CalendarDate()))),
-             .string(evaluation.id)]
+            [
+                .string(evaluation.supplierID),
+                .int(Int64(CalendarDates.dayNumber(evaluation.evaluatedOn ?? CalendarDate()))),
+                .string(evaluation.id),
+            ]
         }
     )
 
@@ -79,7 +84,13 @@ enum CatalogTables {
             // One review per customer, order, product and SKU.
             RecordIndex(id: 3, name: "order_item", unique: true) { review in
                 review.orderID.isEmpty
-                    ? [] : [[.string(review.customerID), .string(review.orderID), .string(review.productID), .string(review.skuID)]]
+                    ? []
+                    : [
+                        [
+                            .string(review.customerID), .string(review.orderID), .string(review.productID),
+                            .string(review.skuID),
+                        ]
+                    ]
             },
         ]
     )

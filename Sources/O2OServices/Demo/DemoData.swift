@@ -21,7 +21,11 @@ public enum DemoData {
 
     /// Loads the demo shop into an empty store; does nothing when it is already there
     /// or the store holds other data.
-    public static func load(into store: RecordStore, catalog: CatalogServiceProvider, logger: Logger) async throws -> Outcome {
+    public static func load(
+        into store: RecordStore,
+        catalog: CatalogServiceProvider,
+        logger: Logger
+    ) async throws -> Outcome {
         if try await store.engine.get(markerKey) != nil { return .alreadyLoaded }
         if !(try await store.engine.scan(.all, direction: .forward, limit: 1).isEmpty) { return .storeNotEmpty }
         var random = DemoRandom(seed: 20_261_125)
@@ -35,17 +39,35 @@ public enum DemoData {
             var sortOrder: Int32 = 0
             for root in taxonomy {
                 sortOrder += 10
-                let rootID = try await insertCategory(transaction, parent: nil, name: root.name, english: root.english, sortOrder: sortOrder)
+                let rootID = try await insertCategory(
+                    transaction,
+                    parent: nil,
+                    name: root.name,
+                    english: root.english,
+                    sortOrder: sortOrder
+                )
                 categoryCount += 1
                 var middleOrder: Int32 = 0
                 for middle in root.children {
                     middleOrder += 10
-                    let middleID = try await insertCategory(transaction, parent: rootID, name: middle.name, english: middle.english, sortOrder: middleOrder)
+                    let middleID = try await insertCategory(
+                        transaction,
+                        parent: rootID,
+                        name: middle.name,
+                        english: middle.english,
+                        sortOrder: middleOrder
+                    )
                     categoryCount += 1
                     var leafOrder: Int32 = 0
                     for leaf in middle.leaves {
                         leafOrder += 10
-                        let leafID = try await insertCategory(transaction, parent: middleID, name: leaf.0, english: leaf.1, sortOrder: leafOrder)
+                        let leafID = try await insertCategory(
+                            transaction,
+                            parent: middleID,
+                            name: leaf.0,
+                            english: leaf.1,
+                            sortOrder: leafOrder
+                        )
                         categoryCount += 1
                         leaves.append((leafID, root.family))
                     }
@@ -61,25 +83,46 @@ public enum DemoData {
                 var localRandom = DemoRandom(seed: UInt64(index) + 1)
                 let now = Clock.now()
                 var supplier = Supplier(
-                    id: RecordIDs.make(prefix: "sup"), name: company.0, registrationNumber: "91310000MA1K\(String(100_000 + index * 37))",
-                    contactName: contactNames[index % contactNames.count], contactPhone: "+86139\(String(10_000_000 + index * 7919))",
+                    id: RecordIDs.make(prefix: "sup"),
+                    name: company.0,
+                    registrationNumber: "91310000MA1K\(String(100_000 + index * 37))",
+                    contactName: contactNames[index % contactNames.count],
+                    contactPhone: "+86139\(String(10_000_000 + index * 7919))",
                     contactEmail: "sales\(index + 1)@\(company.1)",
-                    address: PostalAddress(countryCode: "CN", province: "上海市", city: "上海市", district: "浦东新区", street: "张江路 \(100 + index) 号"),
+                    address: PostalAddress(
+                        countryCode: "CN",
+                        province: "上海市",
+                        city: "上海市",
+                        district: "浦东新区",
+                        street: "张江路 \(100 + index) 号"
+                    ),
                     notes: "Demo supplier (\(company.1))",
                     status: index < 17 ? .active : (index < 19 ? .candidate : .suspended),
                     statusReason: index >= 19 ? "交付延迟 (late deliveries)" : "",
-                    createdAt: now, updatedAt: now, version: 1
+                    createdAt: now,
+                    updatedAt: now,
+                    version: 1
                 )
                 var summary = SupplierEvaluationSummary()
                 let evaluations = 3 + localRandom.next(below: 4)
                 var total = 0
                 for month in 0..<evaluations {
                     let score = 2 + localRandom.next(below: 4)
-                    let date = CalendarDate(year: 2026, month: Int32(1 + month * 2), day: Int32(5 + localRandom.next(below: 20)))
+                    let date = CalendarDate(
+                        year: 2026,
+                        month: Int32(1 + month * 2),
+                        day: Int32(5 + localRandom.next(below: 20))
+                    )
                     let evaluation = SupplierEvaluation(
-                        id: RecordIDs.make(prefix: "evl"), supplierID: supplier.id, evaluatedOn: date, score: Int32(score),
-                        notes: ["准时交付 on time", "质量稳定 steady quality", "包装破损 damaged packaging", "价格有竞争力 good prices"][localRandom.next(below: 4)],
-                        recordedBy: Actor(principal: "system", role: "system"), createdAt: now
+                        id: RecordIDs.make(prefix: "evl"),
+                        supplierID: supplier.id,
+                        evaluatedOn: date,
+                        score: Int32(score),
+                        notes: ["准时交付 on time", "质量稳定 steady quality", "包装破损 damaged packaging", "价格有竞争力 good prices"][
+                            localRandom.next(below: 4)
+                        ],
+                        recordedBy: Actor(principal: "system", role: "system"),
+                        createdAt: now
                     )
                     try await transaction.insert(CatalogTables.evaluations, evaluation)
                     total += score
@@ -113,9 +156,25 @@ public enum DemoData {
                 var products = 0
                 var skus = 0
                 for plan in slice {
-                    let (fields, specs, status) = makeProduct(plan.family, categoryID: plan.leaf, index: plan.index, suppliers: supplierIDs, random: &batchRandom, serial: &batchSerial, currency: catalog.currency)
-                    let checked = try specs.enumerated().map { try catalog.validateSkuSpec($0.element, field: "skus[\($0.offset)]") }
-                    _ = try await catalog.insertProduct(transaction, fields: fields, skus: checked, status: status, field: "product")
+                    let (fields, specs, status) = makeProduct(
+                        plan.family,
+                        categoryID: plan.leaf,
+                        index: plan.index,
+                        suppliers: supplierIDs,
+                        random: &batchRandom,
+                        serial: &batchSerial,
+                        currency: catalog.currency
+                    )
+                    let checked = try specs.enumerated().map {
+                        try catalog.validateSkuSpec($0.element, field: "skus[\($0.offset)]")
+                    }
+                    _ = try await catalog.insertProduct(
+                        transaction,
+                        fields: fields,
+                        skus: checked,
+                        status: status,
+                        field: "product"
+                    )
                     products += 1
                     skus += checked.count
                 }
@@ -132,13 +191,27 @@ public enum DemoData {
             let now = Clock.now()
             for (index, site) in sites.enumerated() {
                 let location = StockLocation(
-                    id: RecordIDs.make(prefix: "loc"), code: site.code, name: site.name, kind: site.warehouse ? .warehouse : .store,
+                    id: RecordIDs.make(prefix: "loc"),
+                    code: site.code,
+                    name: site.name,
+                    kind: site.warehouse ? .warehouse : .store,
                     status: .open,
-                    address: PostalAddress(countryCode: "CN", province: site.province, city: site.city, district: site.district, street: site.street),
+                    address: PostalAddress(
+                        countryCode: "CN",
+                        province: site.province,
+                        city: site.city,
+                        district: site.district,
+                        street: site.street
+                    ),
                     coordinates: GeoPoint(latitude: site.latitude, longitude: site.longitude),
-                    ships: site.warehouse || index % 3 == 0, offersPickup: !site.warehouse,
-                    deliveryRadiusMeters: site.warehouse ? 0 : 5000, phone: "+86215555\(String(1000 + index))", timeZone: "Asia/Shanghai",
-                    createdAt: now, updatedAt: now, version: 1
+                    ships: site.warehouse || index % 3 == 0,
+                    offersPickup: !site.warehouse,
+                    deliveryRadiusMeters: site.warehouse ? 0 : 5000,
+                    phone: "+86215555\(String(1000 + index))",
+                    timeZone: "Asia/Shanghai",
+                    createdAt: now,
+                    updatedAt: now,
+                    version: 1
                 )
                 try await transaction.insert(InventoryTables.locations, location)
             }
@@ -148,12 +221,27 @@ public enum DemoData {
         try await catalog.rebuildSearchIndex()
         logger.info(
             "demo data loaded",
-            metadata: ["categories": "\(categoryCount)", "products": "\(productCount)", "skus": "\(skuCount)", "suppliers": "\(supplierIDs.count)", "locations": "\(locations)"]
+            metadata: [
+                "categories": "\(categoryCount)", "products": "\(productCount)", "skus": "\(skuCount)",
+                "suppliers": "\(supplierIDs.count)", "locations": "\(locations)",
+            ]
         )
-        return .loaded(categories: categoryCount, products: productCount, skus: skuCount, suppliers: supplierIDs.count, locations: locations)
+        return .loaded(
+            categories: categoryCount,
+            products: productCount,
+            skus: skuCount,
+            suppliers: supplierIDs.count,
+            locations: locations
+        )
     }
 
-    private static func insertCategory(_ transaction: RecordTransaction, parent: String?, name: String, english: String, sortOrder: Int32) async throws -> String {
+    private static func insertCategory(
+        _ transaction: RecordTransaction,
+        parent: String?,
+        name: String,
+        english: String,
+        sortOrder: Int32
+    ) async throws -> String {
         let now = Clock.now()
         var depth: Int32 = 0
         if let parent, var parentRecord = try await transaction.get(CatalogTables.categories, .string(parent)) {
@@ -162,8 +250,15 @@ public enum DemoData {
             try await transaction.update(CatalogTables.categories, parentRecord)
         }
         let category = Category(
-            id: RecordIDs.make(prefix: "cat"), parentID: parent ?? "", name: name, nameEn: english, sortOrder: sortOrder, depth: depth,
-            createdAt: now, updatedAt: now, version: 1
+            id: RecordIDs.make(prefix: "cat"),
+            parentID: parent ?? "",
+            name: name,
+            nameEn: english,
+            sortOrder: sortOrder,
+            depth: depth,
+            createdAt: now,
+            updatedAt: now,
+            version: 1
         )
         try await transaction.insert(CatalogTables.categories, category)
         return category.id
@@ -195,7 +290,8 @@ public enum DemoData {
                     skuCode: "\(code)-\(offset + 1)",
                     attributes: [SkuAttribute(name: family.attribute, value: variant)],
                     price: Money(minorUnits: price, currency: currency),
-                    listPrice: offset == 0 && random.next(below: 3) == 0 ? Money(minorUnits: price * 12 / 10, currency: currency) : nil,
+                    listPrice: offset == 0 && random.next(below: 3) == 0
+                        ? Money(minorUnits: price * 12 / 10, currency: currency) : nil,
                     barcode: ean13(serial),
                     weightGrams: Int64(100 * (offset + 1) + random.next(below: 200)),
                     status: .active
@@ -205,7 +301,10 @@ public enum DemoData {
         let statusRoll = random.next(below: 20)
         let status: ProductStatus = statusRoll == 0 ? .draft : (statusRoll == 1 ? .offShelf : .onShelf)
         let fields = CatalogServiceProvider.ProductFields(
-            productCode: code, name: name, nameEn: english, brand: brand.0,
+            productCode: code,
+            name: name,
+            nameEn: english,
+            brand: brand.0,
             description: "\(adjective.0)\(base.0)，\(brand.0)出品。\(english) by \(brand.1).",
             categoryID: categoryID,
             tags: Array(Set([adjective.2, family.tags[random.next(below: family.tags.count)]])).sorted(),
@@ -255,67 +354,139 @@ public enum DemoData {
     ]
 
     static let food = Family(
-        code: "F", items: [("绿茶", "green tea", 450), ("橙汁", "orange juice", 890), ("苏打饼干", "soda crackers", 1290), ("混合坚果", "mixed nuts", 3990), ("五常大米", "Wuchang rice", 5990), ("花生油", "peanut oil", 6990)],
-        brands: [("康师傅", "Master Kong"), ("统一", "Uni-President"), ("良品铺子", "Bestore"), ("福临门", "Fortune"), ("三只松鼠", "Three Squirrels")],
-        attribute: "规格", variants: ["小包装", "标准装", "大包装"], tags: ["零食", "饮料", "粮油", "促销"]
+        code: "F",
+        items: [
+            ("绿茶", "green tea", 450), ("橙汁", "orange juice", 890), ("苏打饼干", "soda crackers", 1290),
+            ("混合坚果", "mixed nuts", 3990), ("五常大米", "Wuchang rice", 5990), ("花生油", "peanut oil", 6990),
+        ],
+        brands: [
+            ("康师傅", "Master Kong"), ("统一", "Uni-President"), ("良品铺子", "Bestore"), ("福临门", "Fortune"),
+            ("三只松鼠", "Three Squirrels"),
+        ],
+        attribute: "规格",
+        variants: ["小包装", "标准装", "大包装"],
+        tags: ["零食", "饮料", "粮油", "促销"]
     )
     static let fresh = Family(
-        code: "R", items: [("车厘子", "cherries", 9990), ("苹果", "apples", 1990), ("菠菜", "spinach", 590), ("土豆", "potatoes", 390), ("五花肉", "pork belly", 3290), ("土鸡蛋", "free-range eggs", 2490)],
+        code: "R",
+        items: [
+            ("车厘子", "cherries", 9990), ("苹果", "apples", 1990), ("菠菜", "spinach", 590), ("土豆", "potatoes", 390),
+            ("五花肉", "pork belly", 3290), ("土鸡蛋", "free-range eggs", 2490),
+        ],
         brands: [("盒马", "Freshippo"), ("百果园", "Pagoda"), ("每日优鲜", "Missfresh"), ("本来生活", "Benlai")],
-        attribute: "重量", variants: ["500g", "1kg", "2kg"], tags: ["生鲜", "当季", "冷链"]
+        attribute: "重量",
+        variants: ["500g", "1kg", "2kg"],
+        tags: ["生鲜", "当季", "冷链"]
     )
     static let dairy = Family(
-        code: "D", items: [("纯牛奶", "whole milk", 6990), ("酸奶", "yogurt", 1590), ("全麦吐司", "whole-wheat toast", 1290), ("芝士蛋糕", "cheesecake", 4990), ("马苏里拉奶酪", "mozzarella", 3590)],
+        code: "D",
+        items: [
+            ("纯牛奶", "whole milk", 6990), ("酸奶", "yogurt", 1590), ("全麦吐司", "whole-wheat toast", 1290),
+            ("芝士蛋糕", "cheesecake", 4990), ("马苏里拉奶酪", "mozzarella", 3590),
+        ],
         brands: [("蒙牛", "Mengniu"), ("伊利", "Yili"), ("光明", "Bright Dairy"), ("桃李", "Taoli")],
-        attribute: "规格", variants: ["单盒", "6盒装", "12盒装"], tags: ["乳品", "早餐", "冷藏"]
+        attribute: "规格",
+        variants: ["单盒", "6盒装", "12盒装"],
+        tags: ["乳品", "早餐", "冷藏"]
     )
     static let care = Family(
-        code: "C", items: [("洗发水", "shampoo", 5990), ("护发素", "conditioner", 4990), ("牙膏", "toothpaste", 1990), ("电动牙刷", "electric toothbrush", 19_900), ("洗衣液", "laundry detergent", 3990), ("抽纸", "facial tissues", 2990)],
-        brands: [("海飞丝", "Head & Shoulders"), ("云南白药", "Yunnan Baiyao"), ("蓝月亮", "Blue Moon"), ("维达", "Vinda"), ("舒肤佳", "Safeguard")],
-        attribute: "容量", variants: ["200ml", "400ml", "750ml"], tags: ["个护", "清洁", "家庭装"]
+        code: "C",
+        items: [
+            ("洗发水", "shampoo", 5990), ("护发素", "conditioner", 4990), ("牙膏", "toothpaste", 1990),
+            ("电动牙刷", "electric toothbrush", 19_900), ("洗衣液", "laundry detergent", 3990), ("抽纸", "facial tissues", 2990),
+        ],
+        brands: [
+            ("海飞丝", "Head & Shoulders"), ("云南白药", "Yunnan Baiyao"), ("蓝月亮", "Blue Moon"), ("维达", "Vinda"),
+            ("舒肤佳", "Safeguard"),
+        ],
+        attribute: "容量",
+        variants: ["200ml", "400ml", "750ml"],
+        tags: ["个护", "清洁", "家庭装"]
     )
     static let baby = Family(
-        code: "B", items: [("婴儿奶粉", "infant formula", 29_800), ("纸尿裤", "diapers", 12_900), ("米粉", "rice cereal", 6900), ("果泥", "fruit puree", 1990)],
+        code: "B",
+        items: [
+            ("婴儿奶粉", "infant formula", 29_800), ("纸尿裤", "diapers", 12_900), ("米粉", "rice cereal", 6900),
+            ("果泥", "fruit puree", 1990),
+        ],
         brands: [("飞鹤", "Feihe"), ("帮宝适", "Pampers"), ("嘉宝", "Gerber"), ("贝因美", "Beingmate")],
-        attribute: "段数", variants: ["1段", "2段", "3段"], tags: ["母婴", "进口", "安心"]
+        attribute: "段数",
+        variants: ["1段", "2段", "3段"],
+        tags: ["母婴", "进口", "安心"]
     )
     static let home = Family(
-        code: "H", items: [("不粘锅", "non-stick pan", 19_900), ("保鲜盒", "food containers", 4990), ("收纳箱", "storage box", 5990), ("四件套", "bedding set", 29_900), ("枕头", "pillow", 8990)],
+        code: "H",
+        items: [
+            ("不粘锅", "non-stick pan", 19_900), ("保鲜盒", "food containers", 4990), ("收纳箱", "storage box", 5990),
+            ("四件套", "bedding set", 29_900), ("枕头", "pillow", 8990),
+        ],
         brands: [("苏泊尔", "Supor"), ("乐扣乐扣", "Lock&Lock"), ("网易严选", "Yanxuan"), ("罗莱", "Luolai")],
-        attribute: "颜色", variants: ["白色", "灰色", "蓝色"], tags: ["家居", "厨房", "日用"]
+        attribute: "颜色",
+        variants: ["白色", "灰色", "蓝色"],
+        tags: ["家居", "厨房", "日用"]
     )
 
     static let taxonomy: [Root] = [
-        Root(name: "食品饮料", english: "Food & Beverages", family: food, children: [
-            ("饮料", "Drinks", [("茶饮料", "Tea drinks"), ("果汁", "Juice")]),
-            ("休闲零食", "Snacks", [("饼干", "Biscuits"), ("坚果炒货", "Nuts")]),
-            ("粮油调味", "Grains & Oils", [("大米", "Rice"), ("食用油", "Cooking oil")]),
-        ]),
-        Root(name: "生鲜", english: "Fresh Food", family: fresh, children: [
-            ("水果", "Fruit", [("进口水果", "Imported fruit"), ("国产水果", "Domestic fruit")]),
-            ("蔬菜", "Vegetables", [("叶菜", "Leafy greens"), ("根茎类", "Root vegetables")]),
-            ("肉禽蛋", "Meat & Eggs", [("猪肉", "Pork"), ("鸡蛋", "Eggs")]),
-        ]),
-        Root(name: "乳品烘焙", english: "Dairy & Bakery", family: dairy, children: [
-            ("牛奶", "Milk", [("纯牛奶", "Whole milk"), ("酸奶", "Yogurt")]),
-            ("面包", "Bread", [("吐司", "Toast"), ("蛋糕", "Cakes")]),
-            ("奶酪黄油", "Cheese & Butter", [("奶酪", "Cheese"), ("黄油", "Butter")]),
-        ]),
-        Root(name: "个护清洁", english: "Personal Care & Cleaning", family: care, children: [
-            ("洗发护发", "Hair care", [("洗发水", "Shampoo"), ("护发素", "Conditioner")]),
-            ("口腔护理", "Oral care", [("牙膏", "Toothpaste"), ("牙刷", "Toothbrushes")]),
-            ("家庭清洁", "Household cleaning", [("洗衣液", "Laundry detergent"), ("纸品", "Paper products")]),
-        ]),
-        Root(name: "母婴", english: "Mother & Baby", family: baby, children: [
-            ("奶粉", "Formula", [("婴儿奶粉", "Infant formula"), ("成长奶粉", "Growing-up formula")]),
-            ("尿裤湿巾", "Diapers & Wipes", [("纸尿裤", "Diapers"), ("湿巾", "Wipes")]),
-            ("辅食", "Baby food", [("米粉", "Rice cereal"), ("果泥", "Purees")]),
-        ]),
-        Root(name: "家居日用", english: "Home", family: home, children: [
-            ("厨具", "Kitchenware", [("锅具", "Pots & pans"), ("保鲜用品", "Food storage")]),
-            ("收纳整理", "Storage", [("收纳箱", "Storage boxes"), ("衣架", "Hangers")]),
-            ("床上用品", "Bedding", [("四件套", "Bedding sets"), ("枕头", "Pillows")]),
-        ]),
+        Root(
+            name: "食品饮料",
+            english: "Food & Beverages",
+            family: food,
+            children: [
+                ("饮料", "Drinks", [("茶饮料", "Tea drinks"), ("果汁", "Juice")]),
+                ("休闲零食", "Snacks", [("饼干", "Biscuits"), ("坚果炒货", "Nuts")]),
+                ("粮油调味", "Grains & Oils", [("大米", "Rice"), ("食用油", "Cooking oil")]),
+            ]
+        ),
+        Root(
+            name: "生鲜",
+            english: "Fresh Food",
+            family: fresh,
+            children: [
+                ("水果", "Fruit", [("进口水果", "Imported fruit"), ("国产水果", "Domestic fruit")]),
+                ("蔬菜", "Vegetables", [("叶菜", "Leafy greens"), ("根茎类", "Root vegetables")]),
+                ("肉禽蛋", "Meat & Eggs", [("猪肉", "Pork"), ("鸡蛋", "Eggs")]),
+            ]
+        ),
+        Root(
+            name: "乳品烘焙",
+            english: "Dairy & Bakery",
+            family: dairy,
+            children: [
+                ("牛奶", "Milk", [("纯牛奶", "Whole milk"), ("酸奶", "Yogurt")]),
+                ("面包", "Bread", [("吐司", "Toast"), ("蛋糕", "Cakes")]),
+                ("奶酪黄油", "Cheese & Butter", [("奶酪", "Cheese"), ("黄油", "Butter")]),
+            ]
+        ),
+        Root(
+            name: "个护清洁",
+            english: "Personal Care & Cleaning",
+            family: care,
+            children: [
+                ("洗发护发", "Hair care", [("洗发水", "Shampoo"), ("护发素", "Conditioner")]),
+                ("口腔护理", "Oral care", [("牙膏", "Toothpaste"), ("牙刷", "Toothbrushes")]),
+                ("家庭清洁", "Household cleaning", [("洗衣液", "Laundry detergent"), ("纸品", "Paper products")]),
+            ]
+        ),
+        Root(
+            name: "母婴",
+            english: "Mother & Baby",
+            family: baby,
+            children: [
+                ("奶粉", "Formula", [("婴儿奶粉", "Infant formula"), ("成长奶粉", "Growing-up formula")]),
+                ("尿裤湿巾", "Diapers & Wipes", [("纸尿裤", "Diapers"), ("湿巾", "Wipes")]),
+                ("辅食", "Baby food", [("米粉", "Rice cereal"), ("果泥", "Purees")]),
+            ]
+        ),
+        Root(
+            name: "家居日用",
+            english: "Home",
+            family: home,
+            children: [
+                ("厨具", "Kitchenware", [("锅具", "Pots & pans"), ("保鲜用品", "Food storage")]),
+                ("收纳整理", "Storage", [("收纳箱", "Storage boxes"), ("衣架", "Hangers")]),
+                ("床上用品", "Bedding", [("四件套", "Bedding sets"), ("枕头", "Pillows")]),
+            ]
+        ),
     ]
 
     static let supplierNames: [(String, String)] = [
@@ -343,20 +514,160 @@ public enum DemoData {
     }
 
     static let sites: [Site] = [
-        Site(code: "WH-SH-01", name: "上海嘉定仓 Shanghai Jiading DC", warehouse: true, province: "上海市", city: "上海市", district: "嘉定区", street: "兴贤路 1388 号", latitude: 31.3836, longitude: 121.2507),
-        Site(code: "WH-BJ-01", name: "北京顺义仓 Beijing Shunyi DC", warehouse: true, province: "北京市", city: "北京市", district: "顺义区", street: "空港工业区 A 区", latitude: 40.1289, longitude: 116.6547),
-        Site(code: "WH-HZ-01", name: "杭州萧山仓 Hangzhou Xiaoshan DC", warehouse: true, province: "浙江省", city: "杭州市", district: "萧山区", street: "红十五线 99 号", latitude: 30.1830, longitude: 120.2642),
-        Site(code: "ST-SH-001", name: "人民广场店 People's Square", warehouse: false, province: "上海市", city: "上海市", district: "黄浦区", street: "南京东路 800 号", latitude: 31.2336, longitude: 121.4752),
-        Site(code: "ST-SH-002", name: "陆家嘴店 Lujiazui", warehouse: false, province: "上海市", city: "上海市", district: "浦东新区", street: "世纪大道 100 号", latitude: 31.2397, longitude: 121.4998),
-        Site(code: "ST-SH-003", name: "徐家汇店 Xujiahui", warehouse: false, province: "上海市", city: "上海市", district: "徐汇区", street: "虹桥路 1 号", latitude: 31.1955, longitude: 121.4373),
-        Site(code: "ST-SH-004", name: "静安寺店 Jing'an Temple", warehouse: false, province: "上海市", city: "上海市", district: "静安区", street: "南京西路 1618 号", latitude: 31.2243, longitude: 121.4466),
-        Site(code: "ST-SH-005", name: "五角场店 Wujiaochang", warehouse: false, province: "上海市", city: "上海市", district: "杨浦区", street: "淞沪路 8 号", latitude: 31.3019, longitude: 121.5139),
-        Site(code: "ST-BJ-001", name: "国贸店 Guomao", warehouse: false, province: "北京市", city: "北京市", district: "朝阳区", street: "建国门外大街 1 号", latitude: 39.9087, longitude: 116.4599),
-        Site(code: "ST-BJ-002", name: "中关村店 Zhongguancun", warehouse: false, province: "北京市", city: "北京市", district: "海淀区", street: "中关村大街 27 号", latitude: 39.9834, longitude: 116.3162),
-        Site(code: "ST-BJ-003", name: "三里屯店 Sanlitun", warehouse: false, province: "北京市", city: "北京市", district: "朝阳区", street: "三里屯路 19 号", latitude: 39.9360, longitude: 116.4551),
-        Site(code: "ST-HZ-001", name: "西湖店 West Lake", warehouse: false, province: "浙江省", city: "杭州市", district: "上城区", street: "湖滨路 1 号", latitude: 30.2590, longitude: 120.1640),
-        Site(code: "ST-HZ-002", name: "滨江店 Binjiang", warehouse: false, province: "浙江省", city: "杭州市", district: "滨江区", street: "江南大道 588 号", latitude: 30.2084, longitude: 120.2110),
-        Site(code: "ST-HZ-003", name: "未来科技城店 Future Sci-Tech City", warehouse: false, province: "浙江省", city: "杭州市", district: "余杭区", street: "文一西路 998 号", latitude: 30.2920, longitude: 120.0120),
+        Site(
+            code: "WH-SH-01",
+            name: "上海嘉定仓 Shanghai Jiading DC",
+            warehouse: true,
+            province: "上海市",
+            city: "上海市",
+            district: "嘉定区",
+            street: "兴贤路 1388 号",
+            latitude: 31.3836,
+            longitude: 121.2507
+        ),
+        Site(
+            code: "WH-BJ-01",
+            name: "北京顺义仓 Beijing Shunyi DC",
+            warehouse: true,
+            province: "北京市",
+            city: "北京市",
+            district: "顺义区",
+            street: "空港工业区 A 区",
+            latitude: 40.1289,
+            longitude: 116.6547
+        ),
+        Site(
+            code: "WH-HZ-01",
+            name: "杭州萧山仓 Hangzhou Xiaoshan DC",
+            warehouse: true,
+            province: "浙江省",
+            city: "杭州市",
+            district: "萧山区",
+            street: "红十五线 99 号",
+            latitude: 30.1830,
+            longitude: 120.2642
+        ),
+        Site(
+            code: "ST-SH-001",
+            name: "人民广场店 People's Square",
+            warehouse: false,
+            province: "上海市",
+            city: "上海市",
+            district: "黄浦区",
+            street: "南京东路 800 号",
+            latitude: 31.2336,
+            longitude: 121.4752
+        ),
+        Site(
+            code: "ST-SH-002",
+            name: "陆家嘴店 Lujiazui",
+            warehouse: false,
+            province: "上海市",
+            city: "上海市",
+            district: "浦东新区",
+            street: "世纪大道 100 号",
+            latitude: 31.2397,
+            longitude: 121.4998
+        ),
+        Site(
+            code: "ST-SH-003",
+            name: "徐家汇店 Xujiahui",
+            warehouse: false,
+            province: "上海市",
+            city: "上海市",
+            district: "徐汇区",
+            street: "虹桥路 1 号",
+            latitude: 31.1955,
+            longitude: 121.4373
+        ),
+        Site(
+            code: "ST-SH-004",
+            name: "静安寺店 Jing'an Temple",
+            warehouse: false,
+            province: "上海市",
+            city: "上海市",
+            district: "静安区",
+            street: "南京西路 1618 号",
+            latitude: 31.2243,
+            longitude: 121.4466
+        ),
+        Site(
+            code: "ST-SH-005",
+            name: "五角场店 Wujiaochang",
+            warehouse: false,
+            province: "上海市",
+            city: "上海市",
+            district: "杨浦区",
+            street: "淞沪路 8 号",
+            latitude: 31.3019,
+            longitude: 121.5139
+        ),
+        Site(
+            code: "ST-BJ-001",
+            name: "国贸店 Guomao",
+            warehouse: false,
+            province: "北京市",
+            city: "北京市",
+            district: "朝阳区",
+            street: "建国门外大街 1 号",
+            latitude: 39.9087,
+            longitude: 116.4599
+        ),
+        Site(
+            code: "ST-BJ-002",
+            name: "中关村店 Zhongguancun",
+            warehouse: false,
+            province: "北京市",
+            city: "北京市",
+            district: "海淀区",
+            street: "中关村大街 27 号",
+            latitude: 39.9834,
+            longitude: 116.3162
+        ),
+        Site(
+            code: "ST-BJ-003",
+            name: "三里屯店 Sanlitun",
+            warehouse: false,
+            province: "北京市",
+            city: "北京市",
+            district: "朝阳区",
+            street: "三里屯路 19 号",
+            latitude: 39.9360,
+            longitude: 116.4551
+        ),
+        Site(
+            code: "ST-HZ-001",
+            name: "西湖店 West Lake",
+            warehouse: false,
+            province: "浙江省",
+            city: "杭州市",
+            district: "上城区",
+            street: "湖滨路 1 号",
+            latitude: 30.2590,
+            longitude: 120.1640
+        ),
+        Site(
+            code: "ST-HZ-002",
+            name: "滨江店 Binjiang",
+            warehouse: false,
+            province: "浙江省",
+            city: "杭州市",
+            district: "滨江区",
+            street: "江南大道 588 号",
+            latitude: 30.2084,
+            longitude: 120.2110
+        ),
+        Site(
+            code: "ST-HZ-003",
+            name: "未来科技城店 Future Sci-Tech City",
+            warehouse: false,
+            province: "浙江省",
+            city: "杭州市",
+            district: "余杭区",
+            street: "文一西路 998 号",
+            latitude: 30.2920,
+            longitude: 120.0120
+        ),
     ]
 }
 

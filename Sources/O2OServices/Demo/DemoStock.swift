@@ -20,7 +20,10 @@ public enum DemoStock {
             var skus: [String] = []
             var token: String?
             repeat {
-                let page = try await reader.page(InventoryTables.locations, RecordQuery(pageSize: 500, pageToken: token))
+                let page = try await reader.page(
+                    InventoryTables.locations,
+                    RecordQuery(pageSize: 500, pageToken: token)
+                )
                 locations += page.records
                 token = page.nextPageToken
             } while !(token ?? "").isEmpty
@@ -54,7 +57,14 @@ public enum DemoStock {
                     var level: StockLevel
                     if quantity > 0 {
                         level = try await book.apply(
-                            StockChange(skuID: sku, locationID: location, reason: .receive, onHandDelta: quantity, reference: reference, note: "demo stock")
+                            StockChange(
+                                skuID: sku,
+                                locationID: location,
+                                reason: .receive,
+                                onHandDelta: quantity,
+                                reference: reference,
+                                note: "demo stock"
+                            )
                         ).level
                     } else {
                         level = StockLevel(skuID: sku, locationID: location, createdAt: now, updatedAt: now)
@@ -65,13 +75,22 @@ public enum DemoStock {
                     level.belowReorderThreshold = level.available < threshold
                     level.version += 1
                     try await transaction.save(InventoryTables.levels, level)
-                    _ = try await StockBook.recordAlert(transaction, before: before, after: level, ledgerEntryID: "", now: now)
+                    _ = try await StockBook.recordAlert(
+                        transaction,
+                        before: before,
+                        after: level,
+                        ledgerEntryID: "",
+                        now: now
+                    )
                 }
             }
             written += batch.count
         }
         try await store.transaction { transaction in transaction.putRaw(markerKey, Array("loaded".utf8)) }
-        logger.info("demo stock loaded", metadata: ["stock_levels": "\(written)", "locations": "\(locations.count)", "skus": "\(skus.count)"])
+        logger.info(
+            "demo stock loaded",
+            metadata: ["stock_levels": "\(written)", "locations": "\(locations.count)", "skus": "\(skus.count)"]
+        )
         return written
     }
 }

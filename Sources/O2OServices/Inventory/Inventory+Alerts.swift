@@ -12,9 +12,12 @@ extension InventoryServiceProvider {
         let locationID = try request.locationID.map { try Validate.id($0, field: "location_id") }
         let sku = try request.skuID.map { try skuID($0, field: "sku_id") }
         for (index, kind) in request.kinds.enumerated() {
-            if case .unrecognized(let number) = kind { throw RPCError.invalidArgument(field: "kinds[\(index)]", "unknown kind \(number)") }
+            if case .unrecognized(let number) = kind {
+                throw RPCError.invalidArgument(field: "kinds[\(index)]", "unknown kind \(number)")
+            }
         }
-        let start = request.created?.start.map(InventoryTables.nanos), end = request.created?.end.map(InventoryTables.nanos)
+        let start = request.created?.start.map(InventoryTables.nanos)
+        let end = request.created?.end.map(InventoryTables.nanos)
         let kinds = Set(request.kinds)
         let predicate: @Sendable (StockAlert) -> Bool = { alert in
             let time = InventoryTables.nanos(alert.createdAt)
@@ -22,21 +25,28 @@ extension InventoryServiceProvider {
                 && (locationID == nil || alert.locationID == locationID!)
                 && (start.map { time >= $0 } ?? true) && (end.map { time < $0 } ?? true)
         }
-        let filters = [locationID ?? "", sku ?? "", request.kinds.map { "\($0.rawValue)" }.joined(separator: ","), "\(start ?? -1)", "\(end ?? -1)"]
-        let query: RecordQuery<StockAlert>
-        if let locationID {
-            query = RecordQuery(
-                index: InventoryTables.alerts.indexes[0], prefix: [.string(locationID)], direction: .reverse, pageSize: pageSize,
-                pageToken: request.page?.pageToken, filters: filters, predicate: predicate
-            )
-        } else if let sku {
-            query = RecordQuery(
-                index: InventoryTables.alerts.indexes[1], prefix: [.string(sku)], direction: .reverse, pageSize: pageSize,
-                pageToken: request.page?.pageToken, filters: filters, predicate: predicate
-            )
-        } else {
-            query = RecordQuery(direction: .reverse, pageSize: pageSize, pageToken: request.page?.pageToken, filters: filters, predicate: predicate)
-        }
+        let filters = [
+            locationID ?? "", sku ?? "", request.kinds.map { "\($0.rawValue)" }.joined(separator: ","),
+            "\(start ?? -1)", "\(end ?? -1)",
+        ]
+        // Through the location's index, else the SKU's, else by primary key; newest first.
+        let (index, prefix): (RecordIndex<StockAlert>?, KeyTuple) =
+            if let locationID {
+                (InventoryTables.alerts.indexes[0], [.string(locationID)])
+            } else if let sku {
+                (InventoryTables.alerts.indexes[1], [.string(sku)])
+            } else {
+                (nil, [])
+            }
+        let query = RecordQuery(
+            index: index,
+            prefix: prefix,
+            direction: .reverse,
+            pageSize: pageSize,
+            pageToken: request.page?.pageToken,
+            filters: filters,
+            predicate: predicate
+        )
         let page = try await store.read { try await $0.page(InventoryTables.alerts, query) }
         return ListStockAlertsResponse(stockAlerts: page.records, nextPageToken: page.nextPageToken)
     }
@@ -47,13 +57,20 @@ extension InventoryServiceProvider {
         return page.records.first.map(AlertCursor.sequence(of:)) ?? 0
     }
 
-    func watchStockAlertsImpl(_ request: WatchStockAlertsRequest, _ responses: RPCResponseWriter<WatchStockAlertsResponse>) async throws {
+    func watchStockAlertsImpl(
+        _ request: WatchStockAlertsRequest,
+        _ responses: RPCResponseWriter<WatchStockAlertsResponse>
+    ) async throws {
         guard request.locationIDs.count <= 100 else {
             throw RPCError.invalidArgument(field: "location_ids", "at most 100, got \(request.locationIDs.count)")
         }
-        guard request.skuIDs.count <= 500 else { throw RPCError.invalidArgument(field: "sku_ids", "at most 500, got \(request.skuIDs.count)") }
+        guard request.skuIDs.count <= 500 else {
+            throw RPCError.invalidArgument(field: "sku_ids", "at most 500, got \(request.skuIDs.count)")
+        }
         for (index, kind) in request.kinds.enumerated() {
-            if case .unrecognized(let number) = kind { throw RPCError.invalidArgument(field: "kinds[\(index)]", "unknown kind \(number)") }
+            if case .unrecognized(let number) = kind {
+                throw RPCError.invalidArgument(field: "kinds[\(index)]", "unknown kind \(number)")
+            }
         }
         var position: Int64
         if request.resumeCursor.isEmpty {
@@ -64,7 +81,9 @@ extension InventoryServiceProvider {
             }
             position = parsed
         }
-        let locations = Set(request.locationIDs), skus = Set(request.skuIDs), kinds = Set(request.kinds)
+        let locations = Set(request.locationIDs)
+        let skus = Set(request.skuIDs)
+        let kinds = Set(request.kinds)
         func wanted(_ alert: StockAlert) -> Bool {
             (locations.isEmpty || locations.contains(alert.locationID)) && (skus.isEmpty || skus.contains(alert.skuID))
                 && (kinds.isEmpty || kinds.contains(alert.kind))
@@ -74,19 +93,24 @@ extension InventoryServiceProvider {
             // wakes the wait below.
             let generation = alertFeed.generation
             let page = try await store.latest.page(
-                InventoryTables.alerts, RecordQuery(lowerBound: [.int(position + 1)], pageSize: 100)
+                InventoryTables.alerts,
+                RecordQuery(lowerBound: [.int(position + 1)], pageSize: 100)
             )
             if let last = page.records.last {
                 position = AlertCursor.sequence(of: last)
                 let batch = page.records.filter(wanted)
                 if !batch.isEmpty {
-                    try await responses.write(WatchStockAlertsResponse(alerts: batch, cursor: AlertCursor.make(position)))
+                    try await responses.write(
+                        WatchStockAlertsResponse(alerts: batch, cursor: AlertCursor.make(position))
+                    )
                 }
                 continue
             }
             let before = ContinuousClock.now
             await alertFeed.wait(after: generation, timeout: Self.alertHeartbeat)
-            if alertFeed.generation == generation, ContinuousClock.now - before >= Self.alertHeartbeat, !Task.isCancelled {
+            if alertFeed.generation == generation, ContinuousClock.now - before >= Self.alertHeartbeat,
+                !Task.isCancelled
+            {
                 try await responses.write(WatchStockAlertsResponse(cursor: AlertCursor.make(position)))
             }
         }

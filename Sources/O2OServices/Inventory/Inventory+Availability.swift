@@ -100,20 +100,35 @@ extension InventoryServiceProvider {
         guard let criteria else { throw RPCError.invalidArgument(field: field, "is required") }
         let near = try Validate.point(criteria.near, field: "\(field).near")
         guard (0...1_000_000).contains(criteria.radiusMeters) else {
-            throw RPCError.invalidArgument(field: "\(field).radius_meters", "must be 0 to 1000000 metres, got \(criteria.radiusMeters)")
+            throw RPCError.invalidArgument(
+                field: "\(field).radius_meters",
+                "must be 0 to 1000000 metres, got \(criteria.radiusMeters)"
+            )
         }
         try validateMode(criteria.fulfillmentMode, field: "\(field).fulfillment_mode")
         try validateKinds(criteria.locationKinds, field: "\(field).location_kinds")
         guard criteria.locationIDs.count <= 100 else {
-            throw RPCError.invalidArgument(field: "\(field).location_ids", "at most 100, got \(criteria.locationIDs.count)")
+            throw RPCError.invalidArgument(
+                field: "\(field).location_ids",
+                "at most 100, got \(criteria.locationIDs.count)"
+            )
         }
-        for (index, id) in criteria.locationIDs.enumerated() { _ = try Validate.id(id, field: "\(field).location_ids[\(index)]") }
+        for (index, id) in criteria.locationIDs.enumerated() {
+            _ = try Validate.id(id, field: "\(field).location_ids[\(index)]")
+        }
         guard criteria.maxSplitLocations == 0 || (2...10).contains(criteria.maxSplitLocations) else {
-            throw RPCError.invalidArgument(field: "\(field).max_split_locations", "must be 2 to 10, got \(criteria.maxSplitLocations)")
+            throw RPCError.invalidArgument(
+                field: "\(field).max_split_locations",
+                "must be 2 to 10, got \(criteria.maxSplitLocations)"
+            )
         }
         return Sourcing(
-            near: near, radius: criteria.radiusMeters, mode: criteria.fulfillmentMode, kinds: criteria.locationKinds,
-            locationIDs: Set(criteria.locationIDs), allowSplit: criteria.allowSplit,
+            near: near,
+            radius: criteria.radiusMeters,
+            mode: criteria.fulfillmentMode,
+            kinds: criteria.locationKinds,
+            locationIDs: Set(criteria.locationIDs),
+            allowSplit: criteria.allowSplit,
             maxParts: criteria.maxSplitLocations == 0 ? 3 : Int(criteria.maxSplitLocations)
         )
     }
@@ -121,20 +136,35 @@ extension InventoryServiceProvider {
     /// The serving locations nearest first, with what each has of every line. Inside a
     /// transaction these reads are conflict-checked, so a plan made from them holds at
     /// commit or the transaction retries.
-    func candidates(_ reader: some RecordReading, lines: [StockBasketLine], sourcing: Sourcing) async throws -> [BasketCandidate] {
+    func candidates(
+        _ reader: some RecordReading,
+        lines: [StockBasketLine],
+        sourcing: Sourcing
+    ) async throws -> [BasketCandidate] {
         let serving = servingLocations(
-            try await allLocations(reader), near: sourcing.near, radius: sourcing.radius, mode: sourcing.mode, kinds: sourcing.kinds,
+            try await allLocations(reader),
+            near: sourcing.near,
+            radius: sourcing.radius,
+            mode: sourcing.mode,
+            kinds: sourcing.kinds,
             only: sourcing.locationIDs
         )
         var result: [BasketCandidate] = []
         for (location, distance) in serving {
-            let levels = try await reader.get(InventoryTables.levels, lines.map { [.string(location.id), .string($0.skuID)] })
-            result.append(BasketCandidate(location: location, distance: distance, available: levels.map { $0?.available ?? 0 }))
+            let levels = try await reader.get(
+                InventoryTables.levels,
+                lines.map { [.string(location.id), .string($0.skuID)] }
+            )
+            result.append(
+                BasketCandidate(location: location, distance: distance, available: levels.map { $0?.available ?? 0 })
+            )
         }
         return result
     }
 
-    func checkBasketAvailabilityImpl(_ request: CheckBasketAvailabilityRequest) async throws -> CheckBasketAvailabilityResponse {
+    func checkBasketAvailabilityImpl(
+        _ request: CheckBasketAvailabilityRequest
+    ) async throws -> CheckBasketAvailabilityResponse {
         let lines = try basketLines(request.lines, field: "lines")
         let sourcing = try sourcing(request.criteria, field: "criteria")
         guard (0...50).contains(request.maxCandidates) else {
@@ -148,9 +178,15 @@ extension InventoryServiceProvider {
             if request.fullOnly, !fills { continue }
             response.candidates.append(
                 StockLocationBasketAvailability(
-                    stockLocation: candidate.location, distanceMeters: candidate.distance, fillsAll: fills,
+                    stockLocation: candidate.location,
+                    distanceMeters: candidate.distance,
+                    fillsAll: fills,
                     lines: zip(lines, candidate.available).map {
-                        StockBasketLineAvailability(skuID: $0.skuID, requestedQuantity: $0.quantity, availableQuantity: $1)
+                        StockBasketLineAvailability(
+                            skuID: $0.skuID,
+                            requestedQuantity: $0.quantity,
+                            availableQuantity: $1
+                        )
                     }
                 )
             )
@@ -161,7 +197,13 @@ extension InventoryServiceProvider {
         if !single, sourcing.allowSplit {
             let plan = SplitPlanner.plan(lines, candidates: all, maxParts: sourcing.maxParts)
             response.bestSplit = StockSplitPlan(
-                parts: plan.parts.map { StockSplitPart(locationID: $0.candidate.location.id, distanceMeters: $0.candidate.distance, lines: $0.lines) },
+                parts: plan.parts.map {
+                    StockSplitPart(
+                        locationID: $0.candidate.location.id,
+                        distanceMeters: $0.candidate.distance,
+                        lines: $0.lines
+                    )
+                },
                 unfilledLines: plan.unfilled,
                 totalDistanceMeters: plan.parts.reduce(0) { $0 + $1.candidate.distance }
             )

@@ -3,25 +3,39 @@ import O2ORPC
 import O2OStorage
 
 extension InventoryServiceProvider {
-    func listStockLedgerEntriesImpl(_ request: ListStockLedgerEntriesRequest) async throws -> ListStockLedgerEntriesResponse {
+    func listStockLedgerEntriesImpl(
+        _ request: ListStockLedgerEntriesRequest
+    ) async throws -> ListStockLedgerEntriesResponse {
         let pageSize = try Paging.pageSize(request.page, field: "page")
         let locationID = try request.locationID.map { try Validate.id($0, field: "location_id") }
         let sku = try request.skuID.map { try skuID($0, field: "sku_id") }
         if sku != nil, locationID == nil { throw RPCError.invalidArgument(field: "sku_id", "requires location_id") }
         var reference: StockReference?
         if let given = request.reference, given.kind != .unspecified || !given.id.isEmpty {
-            if case .unrecognized(let number) = given.kind { throw RPCError.invalidArgument(field: "reference.kind", "unknown kind \(number)") }
-            guard given.kind != .unspecified else { throw RPCError.invalidArgument(field: "reference.kind", "is required with reference.id") }
-            reference = StockReference(kind: given.kind, id: try Validate.text(given.id, field: "reference.id", min: 1, max: 64))
+            if case .unrecognized(let number) = given.kind {
+                throw RPCError.invalidArgument(field: "reference.kind", "unknown kind \(number)")
+            }
+            guard given.kind != .unspecified else {
+                throw RPCError.invalidArgument(field: "reference.kind", "is required with reference.id")
+            }
+            reference = StockReference(
+                kind: given.kind,
+                id: try Validate.text(given.id, field: "reference.id", min: 1, max: 64)
+            )
         }
         guard locationID != nil || reference != nil else {
             throw RPCError.invalidArgument(field: "location_id", "location_id or reference is required")
         }
         for (index, reason) in request.reasons.enumerated() {
-            if case .unrecognized(let number) = reason { throw RPCError.invalidArgument(field: "reasons[\(index)]", "unknown reason \(number)") }
+            if case .unrecognized(let number) = reason {
+                throw RPCError.invalidArgument(field: "reasons[\(index)]", "unknown reason \(number)")
+            }
         }
-        let start = request.created?.start.map(InventoryTables.nanos), end = request.created?.end.map(InventoryTables.nanos)
-        if let start, let end, end < start { throw RPCError.invalidArgument(field: "created.end", "must not be before created.start") }
+        let start = request.created?.start.map(InventoryTables.nanos)
+        let end = request.created?.end.map(InventoryTables.nanos)
+        if let start, let end, end < start {
+            throw RPCError.invalidArgument(field: "created.end", "must not be before created.start")
+        }
         let descending: Bool
         switch request.order {
         case .ascending: descending = false
@@ -31,7 +45,8 @@ extension InventoryServiceProvider {
         let reasons = Set(request.reasons)
         let filters = [
             locationID ?? "", sku ?? "", reference.map { "\($0.kind.rawValue)/\($0.id)" } ?? "",
-            request.reasons.map { "\($0.rawValue)" }.joined(separator: ","), "\(start ?? -1)", "\(end ?? -1)", "\(descending)",
+            request.reasons.map { "\($0.rawValue)" }.joined(separator: ","), "\(start ?? -1)", "\(end ?? -1)",
+            "\(descending)",
         ]
         let reasonFilter: @Sendable (StockLedgerEntry) -> Bool = { reasons.isEmpty || reasons.contains($0.reason) }
         let timeFilter: @Sendable (StockLedgerEntry) -> Bool = { entry in
@@ -46,26 +61,41 @@ extension InventoryServiceProvider {
                 // The pair's entries in sequence order, which is time order.
                 let referenceFilter = reference
                 query = RecordQuery(
-                    prefix: [.string(locationID), .string(sku)], direction: direction, pageSize: pageSize, pageToken: request.page?.pageToken,
+                    prefix: [.string(locationID), .string(sku)],
+                    direction: direction,
+                    pageSize: pageSize,
+                    pageToken: request.page?.pageToken,
                     filters: filters,
                     predicate: { entry in
-                        reasonFilter(entry) && timeFilter(entry) && (referenceFilter.map { Self.matches(entry, $0) } ?? true)
+                        reasonFilter(entry) && timeFilter(entry)
+                            && (referenceFilter.map { Self.matches(entry, $0) } ?? true)
                     }
                 )
             } else if let reference {
                 let byOrder = reference.kind == .order
                 query = RecordQuery(
                     index: byOrder ? InventoryTables.ledger.indexes[2] : InventoryTables.ledger.indexes[1],
-                    prefix: byOrder ? [.string(reference.id)] : [.int(Int64(reference.kind.rawValue)), .string(reference.id)],
-                    lowerBound: start.map { [.int($0)] }, upperBound: end.map { [.int($0)] },
-                    direction: direction, pageSize: pageSize, pageToken: request.page?.pageToken, filters: filters,
-                    predicate: { entry in reasonFilter(entry) && (locationID == nil || entry.locationID == locationID!) }
+                    prefix: byOrder
+                        ? [.string(reference.id)] : [.int(Int64(reference.kind.rawValue)), .string(reference.id)],
+                    lowerBound: start.map { [.int($0)] },
+                    upperBound: end.map { [.int($0)] },
+                    direction: direction,
+                    pageSize: pageSize,
+                    pageToken: request.page?.pageToken,
+                    filters: filters,
+                    predicate: { entry in reasonFilter(entry) && (locationID == nil || entry.locationID == locationID!)
+                    }
                 )
             } else {
                 query = RecordQuery(
-                    index: InventoryTables.ledger.indexes[0], prefix: [.string(locationID!)],
-                    lowerBound: start.map { [.int($0)] }, upperBound: end.map { [.int($0)] },
-                    direction: direction, pageSize: pageSize, pageToken: request.page?.pageToken, filters: filters,
+                    index: InventoryTables.ledger.indexes[0],
+                    prefix: [.string(locationID!)],
+                    lowerBound: start.map { [.int($0)] },
+                    upperBound: end.map { [.int($0)] },
+                    direction: direction,
+                    pageSize: pageSize,
+                    pageToken: request.page?.pageToken,
+                    filters: filters,
                     predicate: reasons.isEmpty ? nil : reasonFilter
                 )
             }
@@ -78,23 +108,32 @@ extension InventoryServiceProvider {
         reference.kind == .order ? entry.orderID == reference.id : entry.reference == reference
     }
 
-    func adjustStockImpl(_ request: AdjustStockRequest, _ context: RPCServerContext) async throws -> AdjustStockResponse {
+    func adjustStockImpl(_ request: AdjustStockRequest, _ context: RPCServerContext) async throws -> AdjustStockResponse
+    {
         let locationID = try Validate.id(request.locationID, field: "location_id")
         switch request.reason {
         case .sale, .return, .damage, .manualAdjustment: break
-        case .unspecified: throw RPCError.invalidArgument(field: "reason", "is required: SALE, RETURN, DAMAGE or MANUAL_ADJUSTMENT")
+        case .unspecified:
+            throw RPCError.invalidArgument(field: "reason", "is required: SALE, RETURN, DAMAGE or MANUAL_ADJUSTMENT")
         default:
             throw RPCError.invalidArgument(
-                field: "reason", "\(request.reason.displayName) has its own method; AdjustStock takes SALE, RETURN, DAMAGE or MANUAL_ADJUSTMENT"
+                field: "reason",
+                "\(request.reason.displayName) has its own method; AdjustStock takes SALE, RETURN, DAMAGE or MANUAL_ADJUSTMENT"
             )
         }
         try perSkuLines(request.lines, field: "lines", max: 200, sku: \.skuID) { line, path in
             let delta = line.quantityDelta
             guard delta != 0, abs(delta) <= 1_000_000 else {
-                throw RPCError.invalidArgument(field: "\(path).quantity_delta", "must be non-zero and at most 1000000 either way, got \(delta)")
+                throw RPCError.invalidArgument(
+                    field: "\(path).quantity_delta",
+                    "must be non-zero and at most 1000000 either way, got \(delta)"
+                )
             }
             if (request.reason == .sale || request.reason == .damage) && delta > 0 {
-                throw RPCError.invalidArgument(field: "\(path).quantity_delta", "must be negative for \(request.reason.displayName)")
+                throw RPCError.invalidArgument(
+                    field: "\(path).quantity_delta",
+                    "must be negative for \(request.reason.displayName)"
+                )
             }
             if request.reason == .return && delta < 0 {
                 throw RPCError.invalidArgument(field: "\(path).quantity_delta", "must be positive for RETURN")
@@ -106,34 +145,56 @@ extension InventoryServiceProvider {
         }
         var reference: StockReference?
         if let given = request.reference, given.kind != .unspecified || !given.id.isEmpty {
-            if case .unrecognized(let number) = given.kind { throw RPCError.invalidArgument(field: "reference.kind", "unknown kind \(number)") }
-            guard given.kind != .unspecified else { throw RPCError.invalidArgument(field: "reference.kind", "is required with reference.id") }
-            reference = StockReference(kind: given.kind, id: try Validate.text(given.id, field: "reference.id", min: 1, max: 64))
+            if case .unrecognized(let number) = given.kind {
+                throw RPCError.invalidArgument(field: "reference.kind", "unknown kind \(number)")
+            }
+            guard given.kind != .unspecified else {
+                throw RPCError.invalidArgument(field: "reference.kind", "is required with reference.id")
+            }
+            reference = StockReference(
+                kind: given.kind,
+                id: try Validate.text(given.id, field: "reference.id", min: 1, max: 64)
+            )
         }
         let orderID = try Validate.text(request.orderID, field: "order_id", max: 64)
         let actor = try actor(context, request.actor)
         let (response, replayed) = try await withStockLocks(request.lines.map { (locationID, $0.skuID) }) { release in
-            try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) { transaction in
+            try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) {
+                transaction in
                 _ = try await requireLocation(transaction, locationID, field: "location_id")
                 let book = StockBook(transaction: transaction, actor: actor, requestID: request.requestID, now: now())
                 var response = AdjustStockResponse()
                 for (index, line) in request.lines.enumerated() {
                     guard try await transaction.get(CatalogTables.skus, .string(line.skuID)) != nil else {
-                        throw RPCError(code: .notFound, message: "lines[\(index)].sku_id: the catalog has no SKU '\(line.skuID)'")
+                        throw RPCError(
+                            code: .notFound,
+                            message: "lines[\(index)].sku_id: the catalog has no SKU '\(line.skuID)'"
+                        )
                     }
                     let level = try await StockBook.level(transaction, location: locationID, sku: line.skuID)
                     if level.onHand + line.quantityDelta < level.reserved {
                         throw RPCError(
                             code: .failedPrecondition,
-                            message: "lines[\(index)].quantity_delta: SKU '\(line.skuID)' has \(level.available) available "
+                            message:
+                                "lines[\(index)].quantity_delta: SKU '\(line.skuID)' has \(level.available) available "
                                 + "(\(level.onHand) on hand, \(level.reserved) reserved); cannot change on hand by \(line.quantityDelta)",
-                            fieldViolations: [.init(field: "lines[\(index)].quantity_delta", description: "only \(level.available) available")]
+                            fieldViolations: [
+                                .init(
+                                    field: "lines[\(index)].quantity_delta",
+                                    description: "only \(level.available) available"
+                                )
+                            ]
                         )
                     }
                     let outcome = try await book.apply(
                         StockChange(
-                            skuID: line.skuID, locationID: locationID, reason: request.reason, onHandDelta: line.quantityDelta,
-                            reference: reference, orderID: orderID, note: note
+                            skuID: line.skuID,
+                            locationID: locationID,
+                            reason: request.reason,
+                            onHandDelta: line.quantityDelta,
+                            reference: reference,
+                            orderID: orderID,
+                            note: note
                         )
                     )
                     response.entries.append(outcome.entry)
@@ -150,7 +211,10 @@ extension InventoryServiceProvider {
         let locationID = try request.locationID.map { try Validate.id($0, field: "location_id") }
         let sku = try request.skuID.map { try skuID($0, field: "sku_id") }
         guard (0...10_000).contains(request.maxDiscrepancies) else {
-            throw RPCError.invalidArgument(field: "max_discrepancies", "must be 1 to 10000, got \(request.maxDiscrepancies)")
+            throw RPCError.invalidArgument(
+                field: "max_discrepancies",
+                "must be 1 to 10000, got \(request.maxDiscrepancies)"
+            )
         }
         let limit = request.maxDiscrepancies == 0 ? 1000 : Int(request.maxDiscrepancies)
         return try await store.read { reader in
@@ -160,10 +224,13 @@ extension InventoryServiceProvider {
             var token: String?
             repeat {
                 let page = try await reader.page(
-                    InventoryTables.reservations, RecordQuery(index: InventoryTables.reservations.indexes[2], pageSize: 500, pageToken: token)
+                    InventoryTables.reservations,
+                    RecordQuery(index: InventoryTables.reservations.indexes[2], pageSize: 500, pageToken: token)
                 )
                 for reservation in page.records where reservation.status == .active {
-                    for line in reservation.lines { held[[reservation.locationID, line.skuID], default: 0] += line.quantity }
+                    for line in reservation.lines {
+                        held[[reservation.locationID, line.skuID], default: 0] += line.quantity
+                    }
                 }
                 token = page.nextPageToken
             } while !(token ?? "").isEmpty
@@ -174,8 +241,10 @@ extension InventoryServiceProvider {
                 let query: RecordQuery<StockLevel>
                 if let sku {
                     query = RecordQuery(
-                        index: InventoryTables.levels.indexes[0], prefix: locationID.map { [.string(sku), .string($0)] } ?? [.string(sku)],
-                        pageSize: 500, pageToken: token
+                        index: InventoryTables.levels.indexes[0],
+                        prefix: locationID.map { [.string(sku), .string($0)] } ?? [.string(sku)],
+                        pageSize: 500,
+                        pageToken: token
                     )
                 } else {
                     query = RecordQuery(prefix: locationID.map { [.string($0)] } ?? [], pageSize: 500, pageToken: token)
@@ -183,12 +252,19 @@ extension InventoryServiceProvider {
                 let page = try await reader.page(InventoryTables.levels, query)
                 for level in page.records {
                     response.checkedCount += 1
-                    var onHand: Int64 = 0, reserved: Int64 = 0, expected: Int64 = 1, broken = false
+                    var onHand: Int64 = 0
+                    var reserved: Int64 = 0
+                    var expected: Int64 = 1
+                    var broken = false
                     var entryToken: String?
                     repeat {
                         let entries = try await reader.page(
                             InventoryTables.ledger,
-                            RecordQuery(prefix: [.string(level.locationID), .string(level.skuID)], pageSize: 500, pageToken: entryToken)
+                            RecordQuery(
+                                prefix: [.string(level.locationID), .string(level.skuID)],
+                                pageSize: 500,
+                                pageToken: entryToken
+                            )
                         )
                         for entry in entries.records {
                             onHand += entry.onHandDelta
@@ -200,15 +276,22 @@ extension InventoryServiceProvider {
                     } while !(entryToken ?? "").isEmpty
                     if expected - 1 != level.ledgerSequence { broken = true }
                     let active = held[[level.locationID, level.skuID]] ?? 0
-                    let consistent = onHand == level.onHand && reserved == level.reserved && active == level.reserved && !broken
+                    let consistent =
+                        onHand == level.onHand && reserved == level.reserved && active == level.reserved && !broken
                         && level.available == level.onHand - level.reserved
                     guard !consistent else { continue }
                     response.discrepancyCount += 1
                     if response.discrepancies.count < limit {
                         response.discrepancies.append(
                             StockLedgerDiscrepancy(
-                                skuID: level.skuID, locationID: level.locationID, onHand: level.onHand, ledgerOnHand: onHand,
-                                reserved: level.reserved, ledgerReserved: reserved, activeReservationQuantity: active, sequenceBroken: broken
+                                skuID: level.skuID,
+                                locationID: level.locationID,
+                                onHand: level.onHand,
+                                ledgerOnHand: onHand,
+                                reserved: level.reserved,
+                                ledgerReserved: reserved,
+                                activeReservationQuantity: active,
+                                sequenceBroken: broken
                             )
                         )
                     } else {

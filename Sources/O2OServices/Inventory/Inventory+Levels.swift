@@ -20,7 +20,9 @@ extension InventoryServiceProvider {
         check: (Line, String) throws -> Void = { _, _ in }
     ) throws {
         guard !lines.isEmpty else { throw RPCError.invalidArgument(field: field, "at least one line is required") }
-        guard lines.count <= max else { throw RPCError.invalidArgument(field: field, "at most \(max) lines, got \(lines.count)") }
+        guard lines.count <= max else {
+            throw RPCError.invalidArgument(field: field, "at most \(max) lines, got \(lines.count)")
+        }
         var seen: Set<String> = []
         for (index, line) in lines.enumerated() {
             let path = "\(field)[\(index)]"
@@ -58,10 +60,15 @@ extension InventoryServiceProvider {
             _ = try Validate.id(key.locationID, field: "keys[\(index)].location_id")
         }
         let found = try await store.read { reader in
-            try await reader.get(InventoryTables.levels, request.keys.map { [.string($0.locationID), .string($0.skuID)] })
+            try await reader.get(
+                InventoryTables.levels,
+                request.keys.map { [.string($0.locationID), .string($0.skuID)] }
+            )
         }
         return BatchGetStockLevelsResponse(
-            stockLevels: zip(request.keys, found).map { key, level in level ?? StockLevel(skuID: key.skuID, locationID: key.locationID) }
+            stockLevels: zip(request.keys, found).map { key, level in
+                level ?? StockLevel(skuID: key.skuID, locationID: key.locationID)
+            }
         )
     }
 
@@ -72,7 +79,8 @@ extension InventoryServiceProvider {
         guard sku != nil || locationID != nil else {
             throw RPCError.invalidArgument(field: "sku_id", "sku_id or location_id is required")
         }
-        let belowOnly = request.belowReorderThresholdOnly, inStockOnly = request.inStockOnly
+        let belowOnly = request.belowReorderThresholdOnly
+        let inStockOnly = request.inStockOnly
         var predicate: (@Sendable (StockLevel) -> Bool)?
         if belowOnly || inStockOnly {
             predicate = { level in (!belowOnly || level.belowReorderThreshold) && (!inStockOnly || level.onHand > 0) }
@@ -83,13 +91,29 @@ extension InventoryServiceProvider {
             let query: RecordQuery<StockLevel>
             switch (locationID, sku) {
             case (let location?, let sku?):
-                query = RecordQuery(prefix: [.string(location), .string(sku)], pageSize: pageSize, pageToken: request.page?.pageToken, filters: filters, predicate: predicate)
+                query = RecordQuery(
+                    prefix: [.string(location), .string(sku)],
+                    pageSize: pageSize,
+                    pageToken: request.page?.pageToken,
+                    filters: filters,
+                    predicate: predicate
+                )
             case (let location?, nil):
-                query = RecordQuery(prefix: [.string(location)], pageSize: pageSize, pageToken: request.page?.pageToken, filters: filters, predicate: predicate)
+                query = RecordQuery(
+                    prefix: [.string(location)],
+                    pageSize: pageSize,
+                    pageToken: request.page?.pageToken,
+                    filters: filters,
+                    predicate: predicate
+                )
             case (nil, let sku?):
                 query = RecordQuery(
-                    index: InventoryTables.levels.indexes[0], prefix: [.string(sku)], pageSize: pageSize, pageToken: request.page?.pageToken,
-                    filters: filters, predicate: predicate
+                    index: InventoryTables.levels.indexes[0],
+                    prefix: [.string(sku)],
+                    pageSize: pageSize,
+                    pageToken: request.page?.pageToken,
+                    filters: filters,
+                    predicate: predicate
                 )
             case (nil, nil):
                 preconditionFailure("checked above")
@@ -106,7 +130,12 @@ extension InventoryServiceProvider {
         repeat {
             let page = try await reader.page(
                 InventoryTables.levels,
-                RecordQuery(index: InventoryTables.levels.indexes[0], prefix: [.string(sku)], pageSize: 500, pageToken: token)
+                RecordQuery(
+                    index: InventoryTables.levels.indexes[0],
+                    prefix: [.string(sku)],
+                    pageSize: 500,
+                    pageToken: token
+                )
             )
             all += page.records
             token = page.nextPageToken
@@ -114,7 +143,9 @@ extension InventoryServiceProvider {
         return all
     }
 
-    func batchGetSkuStockSummariesImpl(_ request: BatchGetSkuStockSummariesRequest) async throws -> BatchGetSkuStockSummariesResponse {
+    func batchGetSkuStockSummariesImpl(
+        _ request: BatchGetSkuStockSummariesRequest
+    ) async throws -> BatchGetSkuStockSummariesResponse {
         guard (1...500).contains(request.skuIDs.count) else {
             throw RPCError.invalidArgument(field: "sku_ids", "must hold 1 to 500 SKU ids, got \(request.skuIDs.count)")
         }
@@ -139,30 +170,51 @@ extension InventoryServiceProvider {
         }
     }
 
-    func setReorderThresholdsImpl(_ request: SetReorderThresholdsRequest, _ context: RPCServerContext) async throws -> SetReorderThresholdsResponse {
+    func setReorderThresholdsImpl(
+        _ request: SetReorderThresholdsRequest,
+        _ context: RPCServerContext
+    ) async throws -> SetReorderThresholdsResponse {
         guard (1...500).contains(request.settings.count) else {
-            throw RPCError.invalidArgument(field: "settings", "must hold 1 to 500 settings, got \(request.settings.count)")
+            throw RPCError.invalidArgument(
+                field: "settings",
+                "must hold 1 to 500 settings, got \(request.settings.count)"
+            )
         }
         var seen: Set<[String]> = []
         for (index, setting) in request.settings.enumerated() {
             let sku = try skuID(setting.skuID, field: "settings[\(index)].sku_id")
             let location = try Validate.id(setting.locationID, field: "settings[\(index)].location_id")
             guard seen.insert([location, sku]).inserted else {
-                throw RPCError.invalidArgument(field: "settings[\(index)]", "SKU '\(sku)' at '\(location)' is set twice")
+                throw RPCError.invalidArgument(
+                    field: "settings[\(index)]",
+                    "SKU '\(sku)' at '\(location)' is set twice"
+                )
             }
             guard setting.reorderThreshold >= 0 else {
-                throw RPCError.invalidArgument(field: "settings[\(index)].reorder_threshold", "must be 0 or more, got \(setting.reorderThreshold)")
+                throw RPCError.invalidArgument(
+                    field: "settings[\(index)].reorder_threshold",
+                    "must be 0 or more, got \(setting.reorderThreshold)"
+                )
             }
         }
         _ = try actor(context, request.actor)
         let pairs = request.settings.map { (location: $0.locationID, sku: $0.skuID) }
         let (response, replayed) = try await withStockLocks(pairs) { release in
-            try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) { transaction in
+            try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) {
+                transaction in
                 let time = now()
                 var response = SetReorderThresholdsResponse()
                 for (index, setting) in request.settings.enumerated() {
-                    _ = try await requireLocation(transaction, setting.locationID, field: "settings[\(index)].location_id")
-                    let before = try await StockBook.level(transaction, location: setting.locationID, sku: setting.skuID)
+                    _ = try await requireLocation(
+                        transaction,
+                        setting.locationID,
+                        field: "settings[\(index)].location_id"
+                    )
+                    let before = try await StockBook.level(
+                        transaction,
+                        location: setting.locationID,
+                        sku: setting.skuID
+                    )
                     var level = before
                     if level.createdAt == nil { level.createdAt = time }
                     level.reorderThreshold = setting.reorderThreshold
@@ -170,7 +222,13 @@ extension InventoryServiceProvider {
                     level.updatedAt = time
                     level.version += 1
                     try await transaction.save(InventoryTables.levels, level)
-                    _ = try await StockBook.recordAlert(transaction, before: before, after: level, ledgerEntryID: "", now: time)
+                    _ = try await StockBook.recordAlert(
+                        transaction,
+                        before: before,
+                        after: level,
+                        ledgerEntryID: "",
+                        now: time
+                    )
                     response.stockLevels.append(level)
                 }
                 return response

@@ -1,11 +1,12 @@
+import O2OMessages
+import O2ORPC
+import O2OStorage
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import O2OMessages
-import O2ORPC
-import O2OStorage
 
 /// Great-circle distances.
 enum Geo {
@@ -41,7 +42,10 @@ extension InventoryServiceProvider {
         return all
     }
 
-    private func validateSchedule(_ schedule: LocationOpeningSchedule?, field: String) throws -> LocationOpeningSchedule? {
+    private func validateSchedule(
+        _ schedule: LocationOpeningSchedule?,
+        field: String
+    ) throws -> LocationOpeningSchedule? {
         guard let schedule else { return nil }
         guard schedule.hours.count <= 14 else {
             throw RPCError.invalidArgument(field: "\(field).hours", "at most 14 entries, got \(schedule.hours.count)")
@@ -49,13 +53,22 @@ extension InventoryServiceProvider {
         for (index, hours) in schedule.hours.enumerated() {
             let path = "\(field).hours[\(index)]"
             guard (1...7).contains(hours.dayOfWeek) else {
-                throw RPCError.invalidArgument(field: "\(path).day_of_week", "must be 1 (Monday) to 7 (Sunday), got \(hours.dayOfWeek)")
+                throw RPCError.invalidArgument(
+                    field: "\(path).day_of_week",
+                    "must be 1 (Monday) to 7 (Sunday), got \(hours.dayOfWeek)"
+                )
             }
             guard (0...1439).contains(hours.opensAtMinute) else {
-                throw RPCError.invalidArgument(field: "\(path).opens_at_minute", "must be 0 to 1439, got \(hours.opensAtMinute)")
+                throw RPCError.invalidArgument(
+                    field: "\(path).opens_at_minute",
+                    "must be 0 to 1439, got \(hours.opensAtMinute)"
+                )
             }
             guard hours.closesAtMinute > hours.opensAtMinute, hours.closesAtMinute <= 1440 else {
-                throw RPCError.invalidArgument(field: "\(path).closes_at_minute", "must be after opens_at_minute and at most 1440")
+                throw RPCError.invalidArgument(
+                    field: "\(path).closes_at_minute",
+                    "must be after opens_at_minute and at most 1440"
+                )
             }
         }
         return schedule
@@ -64,7 +77,10 @@ extension InventoryServiceProvider {
     private func validateTimeZone(_ value: String, field: String) throws -> String {
         let zone = value.trimmingWhitespace()
         if zone.isEmpty { return "Asia/Shanghai" }
-        let allowed = zone.utf8.allSatisfy { $0 == 0x2F || $0 == 0x5F || $0 == 0x2D || $0 == 0x2B || ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) }
+        let allowed = zone.utf8.allSatisfy {
+            $0 == 0x2F || $0 == 0x5F || $0 == 0x2D || $0 == 0x2B || ($0 >= 0x30 && $0 <= 0x39)
+                || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A)
+        }
         guard zone.count <= 64, allowed, zone == "UTC" || zone.contains("/") else {
             throw RPCError.invalidArgument(field: field, "is not an IANA time zone (\"Asia/Shanghai\")")
         }
@@ -72,12 +88,19 @@ extension InventoryServiceProvider {
     }
 
     private func validateRadius(_ value: Int64, field: String) throws -> Int64 {
-        guard (0...1_000_000).contains(value) else { throw RPCError.invalidArgument(field: field, "must be 0 to 1000000 metres, got \(value)") }
+        guard (0...1_000_000).contains(value) else {
+            throw RPCError.invalidArgument(field: field, "must be 0 to 1000000 metres, got \(value)")
+        }
         return value
     }
 
-    func createStockLocationImpl(_ request: CreateStockLocationRequest, _ context: RPCServerContext) async throws -> StockLocation {
-        guard let given = request.stockLocation else { throw RPCError.invalidArgument(field: "stock_location", "is required") }
+    func createStockLocationImpl(
+        _ request: CreateStockLocationRequest,
+        _ context: RPCServerContext
+    ) async throws -> StockLocation {
+        guard let given = request.stockLocation else {
+            throw RPCError.invalidArgument(field: "stock_location", "is required")
+        }
         let field = "stock_location"
         switch given.kind {
         case .warehouse, .store: break
@@ -87,7 +110,8 @@ extension InventoryServiceProvider {
         switch given.status {
         case .unspecified, .open: status = .open
         case .temporarilyClosed, .permanentlyClosed: status = given.status
-        case .unrecognized(let number): throw RPCError.invalidArgument(field: "\(field).status", "unknown status \(number)")
+        case .unrecognized(let number):
+            throw RPCError.invalidArgument(field: "\(field).status", "unknown status \(number)")
         }
         var address = try Validate.address(given.address, field: "\(field).address")
         address?.recipientName = ""
@@ -97,18 +121,34 @@ extension InventoryServiceProvider {
         var location = StockLocation(
             code: try Validate.code(given.code, field: "\(field).code", min: 1, max: 32, allowed: "_-"),
             name: try Validate.text(given.name, field: "\(field).name", min: 1, max: 128),
-            kind: given.kind, status: status, address: address,
+            kind: given.kind,
+            status: status,
+            address: address,
             coordinates: try Validate.point(given.coordinates, field: "\(field).coordinates"),
-            ships: given.ships, offersPickup: given.offersPickup,
-            deliveryRadiusMeters: try validateRadius(given.deliveryRadiusMeters, field: "\(field).delivery_radius_meters"),
+            ships: given.ships,
+            offersPickup: given.offersPickup,
+            deliveryRadiusMeters: try validateRadius(
+                given.deliveryRadiusMeters,
+                field: "\(field).delivery_radius_meters"
+            ),
             phone: try Validate.phone(given.phone, field: "\(field).phone"),
             timeZone: try validateTimeZone(given.timeZone, field: "\(field).time_zone"),
             openingSchedule: try validateSchedule(given.openingSchedule, field: "\(field).opening_schedule"),
-            createdAt: time, updatedAt: time, version: 1
+            createdAt: time,
+            updatedAt: time,
+            version: 1
         )
-        let (created, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
-            if let holder = try await transaction.lookup(InventoryTables.locations, InventoryTables.locations.indexes[0], .string(location.code.lowercased())) {
-                throw RPCError(code: .alreadyExists, message: "\(field).code: '\(location.code)' is already used by location '\(holder.id)'")
+        let (created, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
+            if let holder = try await transaction.lookup(
+                InventoryTables.locations,
+                InventoryTables.locations.indexes[0],
+                .string(location.code.lowercased())
+            ) {
+                throw RPCError(
+                    code: .alreadyExists,
+                    message: "\(field).code: '\(location.code)' is already used by location '\(holder.id)'"
+                )
             }
             location.id = RecordIDs.make(prefix: "loc")
             try await transaction.insert(InventoryTables.locations, location)
@@ -118,8 +158,12 @@ extension InventoryServiceProvider {
     }
 
     func listStockLocationsImpl(_ request: ListStockLocationsRequest) async throws -> ListStockLocationsResponse {
-        if case .unrecognized(let number) = request.kind { throw RPCError.invalidArgument(field: "kind", "unknown kind \(number)") }
-        if case .unrecognized(let number) = request.status { throw RPCError.invalidArgument(field: "status", "unknown status \(number)") }
+        if case .unrecognized(let number) = request.kind {
+            throw RPCError.invalidArgument(field: "kind", "unknown kind \(number)")
+        }
+        if case .unrecognized(let number) = request.status {
+            throw RPCError.invalidArgument(field: "status", "unknown status \(number)")
+        }
         var matching = try await allLocations(store.latest).filter { location in
             (request.kind == .unspecified || location.kind == request.kind)
                 && (request.status == .unspecified || location.status == request.status)
@@ -127,17 +171,27 @@ extension InventoryServiceProvider {
                 && (request.offersPickup.map { $0 == location.offersPickup } ?? true)
         }
         matching.sort { $0.code.lowercased() < $1.code.lowercased() }
-        let filters = ["\(request.kind.rawValue)", "\(request.status.rawValue)", "\(request.ships.map { "\($0)" } ?? "")", "\(request.offersPickup.map { "\($0)" } ?? "")"]
+        let filters = [
+            "\(request.kind.rawValue)", "\(request.status.rawValue)", "\(request.ships.map { "\($0)" } ?? "")",
+            "\(request.offersPickup.map { "\($0)" } ?? "")",
+        ]
         let page = try Paging.page(matching, request: request.page, field: "page", filters: filters)
         return ListStockLocationsResponse(stockLocations: page.items, nextPageToken: page.nextToken)
     }
 
-    func updateStockLocationImpl(_ request: UpdateStockLocationRequest, _ context: RPCServerContext) async throws -> StockLocation {
+    func updateStockLocationImpl(
+        _ request: UpdateStockLocationRequest,
+        _ context: RPCServerContext
+    ) async throws -> StockLocation {
         let name = try request.name.map { try Validate.text($0, field: "name", min: 1, max: 128) }
         if let status = request.status {
             switch status {
             case .open, .temporarilyClosed, .permanentlyClosed: break
-            default: throw RPCError.invalidArgument(field: "status", "must be OPEN, TEMPORARILY_CLOSED or PERMANENTLY_CLOSED")
+            default:
+                throw RPCError.invalidArgument(
+                    field: "status",
+                    "must be OPEN, TEMPORARILY_CLOSED or PERMANENTLY_CLOSED"
+                )
             }
         }
         var address = try Validate.address(request.address, field: "address")
@@ -149,9 +203,14 @@ extension InventoryServiceProvider {
         let phone = try request.phone.map { try Validate.phone($0, field: "phone") }
         let zone = try request.timeZone.map { try validateTimeZone($0, field: "time_zone") }
         let schedule = try validateSchedule(request.openingSchedule, field: "opening_schedule")
-        let (location, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (location, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var location = try await requireLocation(transaction, request.id, field: "id")
-            try Validate.version(request.expectedVersion, actual: location.version, subject: "stock location '\(location.id)'")
+            try Validate.version(
+                request.expectedVersion,
+                actual: location.version,
+                subject: "stock location '\(location.id)'"
+            )
             if let name { location.name = name }
             if let status = request.status { location.status = status }
             if let address { location.address = address }
@@ -188,8 +247,10 @@ extension InventoryServiceProvider {
             let distance = Geo.distance(point, coordinates)
             if radius > 0, distance > radius { continue }
             // A store delivers only within its radius; a warehouse ships anywhere.
-            let canShip = location.ships
-                && (location.kind == .warehouse || location.deliveryRadiusMeters == 0 || distance <= location.deliveryRadiusMeters)
+            let canShip =
+                location.ships
+                && (location.kind == .warehouse || location.deliveryRadiusMeters == 0
+                    || distance <= location.deliveryRadiusMeters)
             switch mode {
             case .ship: if !canShip { continue }
             case .pickup: if !location.offersPickup { continue }
@@ -202,7 +263,9 @@ extension InventoryServiceProvider {
     }
 
     func validateMode(_ mode: StockFulfillmentMode, field: String) throws {
-        if case .unrecognized(let number) = mode { throw RPCError.invalidArgument(field: field, "unknown fulfillment mode \(number)") }
+        if case .unrecognized(let number) = mode {
+            throw RPCError.invalidArgument(field: field, "unknown fulfillment mode \(number)")
+        }
     }
 
     func validateKinds(_ kinds: [StockLocationKind], field: String) throws {
@@ -211,7 +274,9 @@ extension InventoryServiceProvider {
         }
     }
 
-    func findNearbyStockLocationsImpl(_ request: FindNearbyStockLocationsRequest) async throws -> FindNearbyStockLocationsResponse {
+    func findNearbyStockLocationsImpl(
+        _ request: FindNearbyStockLocationsRequest
+    ) async throws -> FindNearbyStockLocationsResponse {
         let point = try Validate.point(request.near, field: "near")
         let radius = try validateRadius(request.radiusMeters, field: "radius_meters")
         try validateMode(request.fulfillmentMode, field: "fulfillment_mode")
@@ -220,9 +285,17 @@ extension InventoryServiceProvider {
             throw RPCError.invalidArgument(field: "max_results", "must be 1 to 50, got \(request.maxResults)")
         }
         let limit = request.maxResults == 0 ? 10 : Int(request.maxResults)
-        let serving = servingLocations(try await allLocations(store.latest), near: point, radius: radius, mode: request.fulfillmentMode, kinds: request.kinds)
+        let serving = servingLocations(
+            try await allLocations(store.latest),
+            near: point,
+            radius: radius,
+            mode: request.fulfillmentMode,
+            kinds: request.kinds
+        )
         return FindNearbyStockLocationsResponse(
-            locations: serving.prefix(limit).map { NearbyStockLocation(stockLocation: $0.location, distanceMeters: $0.distance) }
+            locations: serving.prefix(limit).map {
+                NearbyStockLocation(stockLocation: $0.location, distanceMeters: $0.distance)
+            }
         )
     }
 }

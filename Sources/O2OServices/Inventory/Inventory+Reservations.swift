@@ -5,7 +5,8 @@ import O2OStorage
 extension InventoryServiceProvider {
     static let defaultReservationTTL: Int64 = 900
 
-    func requireReservation(_ reader: some RecordReading, _ id: String, field: String) async throws -> StockReservation {
+    func requireReservation(_ reader: some RecordReading, _ id: String, field: String) async throws -> StockReservation
+    {
         let id = try Validate.id(id, field: field)
         guard let reservation = try await reader.get(InventoryTables.reservations, .string(id)) else {
             throw RPCError(code: .notFound, message: "\(field): no stock reservation '\(id)'")
@@ -38,12 +39,18 @@ extension InventoryServiceProvider {
         )
     }
 
-    func reserveStockImpl(_ request: ReserveStockRequest, _ context: RPCServerContext) async throws -> ReserveStockResponse {
+    func reserveStockImpl(
+        _ request: ReserveStockRequest,
+        _ context: RPCServerContext
+    ) async throws -> ReserveStockResponse {
         let orderID = try Validate.text(request.orderID, field: "order_id", min: 1, max: 64)
         let lines = try basketLines(request.lines, field: "lines")
         let ttl = request.ttlSeconds == 0 ? Self.defaultReservationTTL : Int64(request.ttlSeconds)
         guard (60...604_800).contains(ttl) else {
-            throw RPCError.invalidArgument(field: "ttl_seconds", "must be 60 to 604800 seconds, got \(request.ttlSeconds)")
+            throw RPCError.invalidArgument(
+                field: "ttl_seconds",
+                "must be 60 to 604800 seconds, got \(request.ttlSeconds)"
+            )
         }
         let actor = try actor(context, request.actor)
         let build = ReservationDraft(orderID: orderID, ttl: ttl, requestID: request.requestID, actor: actor)
@@ -53,17 +60,34 @@ extension InventoryServiceProvider {
         case .locationID(let id)?:
             let locationID = try Validate.id(id, field: "location_id")
             (response, replayed) = try await withStockLocks(lines.map { (locationID, $0.skuID) }) { release in
-                try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) { transaction in
+                try await store.mutation(
+                    context,
+                    requestID: request.requestID,
+                    request: request,
+                    applied: { release() }
+                ) { transaction in
                     let location = try await requireLocation(transaction, locationID, field: "location_id")
                     guard location.status == .open else {
-                        throw RPCError(code: .failedPrecondition, message: "location_id: location '\(location.code)' is \(location.status.displayName)")
+                        throw RPCError(
+                            code: .failedPrecondition,
+                            message: "location_id: location '\(location.code)' is \(location.status.displayName)"
+                        )
                     }
-                    let levels = try await transaction.get(InventoryTables.levels, lines.map { [.string(locationID), .string($0.skuID)] })
+                    let levels = try await transaction.get(
+                        InventoryTables.levels,
+                        lines.map { [.string(locationID), .string($0.skuID)] }
+                    )
                     let available = levels.map { $0?.available ?? 0 }
                     guard zip(lines, available).allSatisfy({ $0.quantity <= $1 }) else {
                         throw shortage(lines, available: available, at: location.id)
                     }
-                    let reservation = try await reserve(transaction, lines: lines, at: location.id, distance: 0, draft: build)
+                    let reservation = try await reserve(
+                        transaction,
+                        lines: lines,
+                        at: location.id,
+                        distance: 0,
+                        draft: build
+                    )
                     return ReserveStockResponse(reservations: [reservation])
                 }
             }
@@ -74,10 +98,21 @@ extension InventoryServiceProvider {
             let preview = try await store.read { try await candidates($0, lines: lines, sourcing: sourcing) }
             let lockPairs = preview.flatMap { candidate in lines.map { (candidate.location.id, $0.skuID) } }
             (response, replayed) = try await withStockLocks(lockPairs) { release in
-                try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) { transaction in
+                try await store.mutation(
+                    context,
+                    requestID: request.requestID,
+                    request: request,
+                    applied: { release() }
+                ) { transaction in
                     let all = try await candidates(transaction, lines: lines, sourcing: sourcing)
                     if let single = all.first(where: { $0.fills(lines) }) {
-                        let reservation = try await reserve(transaction, lines: lines, at: single.location.id, distance: single.distance, draft: build)
+                        let reservation = try await reserve(
+                            transaction,
+                            lines: lines,
+                            at: single.location.id,
+                            distance: single.distance,
+                            draft: build
+                        )
                         return ReserveStockResponse(reservations: [reservation])
                     }
                     if sourcing.allowSplit {
@@ -86,7 +121,13 @@ extension InventoryServiceProvider {
                             var response = ReserveStockResponse()
                             for part in plan.parts {
                                 response.reservations.append(
-                                    try await reserve(transaction, lines: part.lines, at: part.candidate.location.id, distance: part.candidate.distance, draft: build)
+                                    try await reserve(
+                                        transaction,
+                                        lines: part.lines,
+                                        at: part.candidate.location.id,
+                                        distance: part.candidate.distance,
+                                        draft: build
+                                    )
                                 )
                             }
                             return response
@@ -114,14 +155,23 @@ extension InventoryServiceProvider {
             let total = candidates.reduce(Int64(0)) { $0 + max(0, $1.available[index]) }
             let have = split ? total : best
             if have < line.quantity {
-                violations.append(.init(field: "lines[\(index)].quantity", description: "SKU '\(line.skuID)' wants \(line.quantity), \(have) available"))
+                violations.append(
+                    .init(
+                        field: "lines[\(index)].quantity",
+                        description: "SKU '\(line.skuID)' wants \(line.quantity), \(have) available"
+                    )
+                )
             }
         }
-        let detail = violations.isEmpty
-            ? "no single location has the whole basket" + (split ? " and no split within the limit fills it" : " (allow_split is off)")
+        let detail =
+            violations.isEmpty
+            ? "no single location has the whole basket"
+                + (split ? " and no split within the limit fills it" : " (allow_split is off)")
             : violations.map(\.description).joined(separator: "; ")
         return RPCError(
-            code: .failedPrecondition, message: "lines: not enough stock near the given point: \(detail)", fieldViolations: violations
+            code: .failedPrecondition,
+            message: "lines: not enough stock near the given point: \(detail)",
+            fieldViolations: violations
         )
     }
 
@@ -147,15 +197,28 @@ extension InventoryServiceProvider {
         for line in lines {
             _ = try await book.apply(
                 StockChange(
-                    skuID: line.skuID, locationID: location, reason: .reservation, reservedDelta: line.quantity,
-                    reference: StockReference(kind: .reservation, id: id), orderID: draft.orderID
+                    skuID: line.skuID,
+                    locationID: location,
+                    reason: .reservation,
+                    reservedDelta: line.quantity,
+                    reference: StockReference(kind: .reservation, id: id),
+                    orderID: draft.orderID
                 )
             )
         }
         let reservation = StockReservation(
-            id: id, orderID: draft.orderID, locationID: location, lines: lines, status: .active,
-            expiresAt: Self.adding(seconds: draft.ttl, to: time), requestID: draft.requestID, createdBy: draft.actor,
-            createdAt: time, updatedAt: time, distanceMeters: distance, version: 1
+            id: id,
+            orderID: draft.orderID,
+            locationID: location,
+            lines: lines,
+            status: .active,
+            expiresAt: Self.adding(seconds: draft.ttl, to: time),
+            requestID: draft.requestID,
+            createdBy: draft.actor,
+            createdAt: time,
+            updatedAt: time,
+            distanceMeters: distance,
+            version: 1
         )
         try await transaction.insert(InventoryTables.reservations, reservation)
         return reservation
@@ -173,13 +236,19 @@ extension InventoryServiceProvider {
     ) async throws -> StockReservation {
         let time = now()
         let book = StockBook(transaction: transaction, actor: actor, requestID: requestID, now: time)
-        let reason: StockChangeReason = status == .committed ? .reservationCommit : (status == .expired ? .reservationExpiry : .reservationRelease)
+        let reason: StockChangeReason =
+            status == .committed ? .reservationCommit : (status == .expired ? .reservationExpiry : .reservationRelease)
         for line in reservation.lines {
             _ = try await book.apply(
                 StockChange(
-                    skuID: line.skuID, locationID: reservation.locationID, reason: reason,
-                    onHandDelta: status == .committed ? -line.quantity : 0, reservedDelta: -line.quantity,
-                    reference: StockReference(kind: .reservation, id: reservation.id), orderID: reservation.orderID, note: note
+                    skuID: line.skuID,
+                    locationID: reservation.locationID,
+                    reason: reason,
+                    onHandDelta: status == .committed ? -line.quantity : 0,
+                    reservedDelta: -line.quantity,
+                    reference: StockReference(kind: .reservation, id: reservation.id),
+                    orderID: reservation.orderID,
+                    note: note
                 )
             )
         }
@@ -200,27 +269,47 @@ extension InventoryServiceProvider {
 
     /// The stock pairs of a reservation, for its locks.
     private func pairs(of reservationID: String) async throws -> [(location: String, sku: String)] {
-        guard let reservation = try await store.latest.get(InventoryTables.reservations, .string(reservationID)) else { return [] }
+        guard let reservation = try await store.latest.get(InventoryTables.reservations, .string(reservationID)) else {
+            return []
+        }
         return reservation.lines.map { (reservation.locationID, $0.skuID) }
     }
 
-    func commitStockReservationImpl(_ request: CommitStockReservationRequest, _ context: RPCServerContext) async throws -> StockReservation {
+    func commitStockReservationImpl(
+        _ request: CommitStockReservationRequest,
+        _ context: RPCServerContext
+    ) async throws -> StockReservation {
         let id = try Validate.id(request.reservationID, field: "reservation_id")
         let note = try Validate.text(request.note, field: "note", max: 256)
         let actor = try actor(context, request.actor)
         let (reservation, _) = try await withStockLocks(try await pairs(of: id)) { release in
-            try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) { transaction in
+            try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) {
+                transaction in
                 let reservation = try await requireReservation(transaction, id, field: "reservation_id")
                 switch reservation.status {
                 case .committed:
                     return reservation
                 case .released, .expired:
-                    throw RPCError(code: .failedPrecondition, message: "reservation_id: reservation '\(id)' is \(reservation.status.displayName) and cannot be committed")
+                    throw RPCError(
+                        code: .failedPrecondition,
+                        message:
+                            "reservation_id: reservation '\(id)' is \(reservation.status.displayName) and cannot be committed"
+                    )
                 default:
                     if Self.isPast(reservation.expiresAt, now: now()) {
-                        throw RPCError(code: .failedPrecondition, message: "reservation_id: reservation '\(id)' expired and cannot be committed")
+                        throw RPCError(
+                            code: .failedPrecondition,
+                            message: "reservation_id: reservation '\(id)' expired and cannot be committed"
+                        )
                     }
-                    return try await close(reservation, as: .committed, in: transaction, actor: actor, requestID: request.requestID, note: note)
+                    return try await close(
+                        reservation,
+                        as: .committed,
+                        in: transaction,
+                        actor: actor,
+                        requestID: request.requestID,
+                        note: note
+                    )
                 }
             }
         }
@@ -228,20 +317,34 @@ extension InventoryServiceProvider {
         return reservation
     }
 
-    func releaseStockReservationImpl(_ request: ReleaseStockReservationRequest, _ context: RPCServerContext) async throws -> StockReservation {
+    func releaseStockReservationImpl(
+        _ request: ReleaseStockReservationRequest,
+        _ context: RPCServerContext
+    ) async throws -> StockReservation {
         let id = try Validate.id(request.reservationID, field: "reservation_id")
         let reason = try Validate.text(request.reason, field: "reason", max: 256)
         let actor = try actor(context, request.actor)
         let (reservation, _) = try await withStockLocks(try await pairs(of: id)) { release in
-            try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) { transaction in
+            try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) {
+                transaction in
                 let reservation = try await requireReservation(transaction, id, field: "reservation_id")
                 switch reservation.status {
                 case .released, .expired:
                     return reservation
                 case .committed:
-                    throw RPCError(code: .failedPrecondition, message: "reservation_id: reservation '\(id)' is COMMITTED and cannot be released")
+                    throw RPCError(
+                        code: .failedPrecondition,
+                        message: "reservation_id: reservation '\(id)' is COMMITTED and cannot be released"
+                    )
                 default:
-                    return try await close(reservation, as: .released, in: transaction, actor: actor, requestID: request.requestID, note: reason)
+                    return try await close(
+                        reservation,
+                        as: .released,
+                        in: transaction,
+                        actor: actor,
+                        requestID: request.requestID,
+                        note: reason
+                    )
                 }
             }
         }
@@ -249,18 +352,28 @@ extension InventoryServiceProvider {
         return reservation
     }
 
-    func extendStockReservationImpl(_ request: ExtendStockReservationRequest, _ context: RPCServerContext) async throws -> StockReservation {
+    func extendStockReservationImpl(
+        _ request: ExtendStockReservationRequest,
+        _ context: RPCServerContext
+    ) async throws -> StockReservation {
         let id = try Validate.id(request.reservationID, field: "reservation_id")
         guard (60...2_592_000).contains(request.ttlSeconds) else {
-            throw RPCError.invalidArgument(field: "ttl_seconds", "must be 60 to 2592000 seconds, got \(request.ttlSeconds)")
+            throw RPCError.invalidArgument(
+                field: "ttl_seconds",
+                "must be 60 to 2592000 seconds, got \(request.ttlSeconds)"
+            )
         }
         _ = try actor(context, request.actor)
-        let (reservation, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (reservation, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var reservation = try await requireReservation(transaction, id, field: "reservation_id")
             let time = now()
             guard reservation.status == .active, !Self.isPast(reservation.expiresAt, now: time) else {
                 let state = reservation.status == .active ? "expired" : reservation.status.displayName
-                throw RPCError(code: .failedPrecondition, message: "reservation_id: reservation '\(id)' is \(state); only an active one can be extended")
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message: "reservation_id: reservation '\(id)' is \(state); only an active one can be extended"
+                )
             }
             reservation.expiresAt = Self.adding(seconds: Int64(request.ttlSeconds), to: time)
             reservation.updatedAt = time
@@ -271,33 +384,42 @@ extension InventoryServiceProvider {
         return reservation
     }
 
-    func listStockReservationsImpl(_ request: ListStockReservationsRequest) async throws -> ListStockReservationsResponse {
+    func listStockReservationsImpl(
+        _ request: ListStockReservationsRequest
+    ) async throws -> ListStockReservationsResponse {
         let pageSize = try Paging.pageSize(request.page, field: "page")
         let orderID = try request.orderID.map { try Validate.text($0, field: "order_id", min: 1, max: 64) }
         let locationID = try request.locationID.map { try Validate.id($0, field: "location_id") }
-        if case .unrecognized(let number) = request.status { throw RPCError.invalidArgument(field: "status", "unknown status \(number)") }
+        if case .unrecognized(let number) = request.status {
+            throw RPCError.invalidArgument(field: "status", "unknown status \(number)")
+        }
         let status = request.status
         var predicate: (@Sendable (StockReservation) -> Bool)?
         if status != .unspecified || (orderID != nil && locationID != nil) {
             predicate = { reservation in
-                (status == .unspecified || reservation.status == status) && (locationID == nil || reservation.locationID == locationID!)
+                (status == .unspecified || reservation.status == status)
+                    && (locationID == nil || reservation.locationID == locationID!)
             }
         }
         let filters = [orderID ?? "", locationID ?? "", "\(status.rawValue)"]
-        let query: RecordQuery<StockReservation>
-        if let orderID {
-            query = RecordQuery(
-                index: InventoryTables.reservations.indexes[0], prefix: [.string(orderID)], direction: .reverse, pageSize: pageSize,
-                pageToken: request.page?.pageToken, filters: filters, predicate: predicate
-            )
-        } else if let locationID {
-            query = RecordQuery(
-                index: InventoryTables.reservations.indexes[1], prefix: [.string(locationID)], direction: .reverse, pageSize: pageSize,
-                pageToken: request.page?.pageToken, filters: filters, predicate: predicate
-            )
-        } else {
-            query = RecordQuery(direction: .reverse, pageSize: pageSize, pageToken: request.page?.pageToken, filters: filters, predicate: predicate)
-        }
+        // Through the order's index, else the location's, else by primary key; newest first.
+        let (index, prefix): (RecordIndex<StockReservation>?, KeyTuple) =
+            if let orderID {
+                (InventoryTables.reservations.indexes[0], [.string(orderID)])
+            } else if let locationID {
+                (InventoryTables.reservations.indexes[1], [.string(locationID)])
+            } else {
+                (nil, [])
+            }
+        let query = RecordQuery(
+            index: index,
+            prefix: prefix,
+            direction: .reverse,
+            pageSize: pageSize,
+            pageToken: request.page?.pageToken,
+            filters: filters,
+            predicate: predicate
+        )
         let page = try await store.read { try await $0.page(InventoryTables.reservations, query) }
         return ListStockReservationsResponse(stockReservations: page.records, nextPageToken: page.nextPageToken)
     }
@@ -316,7 +438,11 @@ extension InventoryServiceProvider {
         let due = try await store.read { reader in
             try await reader.page(
                 InventoryTables.reservations,
-                RecordQuery(index: InventoryTables.reservations.indexes[2], upperBound: [.int(cutoff + 1)], pageSize: limit + 1)
+                RecordQuery(
+                    index: InventoryTables.reservations.indexes[2],
+                    upperBound: [.int(cutoff + 1)],
+                    pageSize: limit + 1
+                )
             ).records
         }
         guard !due.isEmpty else { return SweepExpiredStockReservationsResponse() }
@@ -329,7 +455,14 @@ extension InventoryServiceProvider {
                 guard let reservation = try await transaction.get(InventoryTables.reservations, .string(candidate.id)),
                     reservation.status == .active, Self.isPast(reservation.expiresAt, now: self.now())
                 else { continue }
-                _ = try await self.close(reservation, as: .expired, in: transaction, actor: system, requestID: requestID, note: "expired")
+                _ = try await self.close(
+                    reservation,
+                    as: .expired,
+                    in: transaction,
+                    actor: system,
+                    requestID: requestID,
+                    note: "expired"
+                )
                 response.reservationIDs.append(reservation.id)
             }
             return response
@@ -337,7 +470,13 @@ extension InventoryServiceProvider {
         let pairs = batch.flatMap { reservation in reservation.lines.map { (reservation.locationID, $0.skuID) } }
         let response = try await withStockLocks(pairs) { release in
             if let remember {
-                return try await store.mutation(remember.context, requestID: requestID, request: remember.request, applied: { release() }, sweep).response
+                return try await store.mutation(
+                    remember.context,
+                    requestID: requestID,
+                    request: remember.request,
+                    applied: { release() },
+                    sweep
+                ).response
             }
             return try await store.transaction(applied: { release() }, sweep)
         }
@@ -359,7 +498,10 @@ extension InventoryServiceProvider {
         let limit = request.maxCount == 0 ? 1000 : Int(request.maxCount)
         if let earlier = try await store.transaction({ transaction in
             try await transaction.rememberedResult(
-                scope: context.method.path, requestID: request.requestID, request: request, as: SweepExpiredStockReservationsResponse.self
+                scope: context.method.path,
+                requestID: request.requestID,
+                request: request,
+                as: SweepExpiredStockReservationsResponse.self
             )
         }) {
             return earlier

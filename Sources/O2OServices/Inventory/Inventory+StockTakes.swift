@@ -31,8 +31,16 @@ extension InventoryServiceProvider {
         return take
     }
 
-    private func change(_ take: inout StockTake, to status: StockTakeStatus, actor: Actor, note: String = "", at time: Timestamp) {
-        take.statusHistory.append(StockTakeStatusChange(fromStatus: take.status, toStatus: status, changedAt: time, actor: actor, note: note))
+    private func change(
+        _ take: inout StockTake,
+        to status: StockTakeStatus,
+        actor: Actor,
+        note: String = "",
+        at time: Timestamp
+    ) {
+        take.statusHistory.append(
+            StockTakeStatusChange(fromStatus: take.status, toStatus: status, changedAt: time, actor: actor, note: note)
+        )
         take.status = status
         take.updatedAt = time
         take.version += 1
@@ -44,7 +52,10 @@ extension InventoryServiceProvider {
         var skus: [String] = []
         var token: String?
         repeat {
-            let page = try await reader.page(InventoryTables.levels, RecordQuery(prefix: [.string(take.locationID)], pageSize: 500, pageToken: token))
+            let page = try await reader.page(
+                InventoryTables.levels,
+                RecordQuery(prefix: [.string(take.locationID)], pageSize: 500, pageToken: token)
+            )
             skus += page.records.map(\.skuID)
             token = page.nextPageToken
         } while !(token ?? "").isEmpty
@@ -56,7 +67,10 @@ extension InventoryServiceProvider {
         var lines: [StockTakeLine] = []
         var token: String?
         repeat {
-            let page = try await reader.page(InventoryTables.stockTakeLines, RecordQuery(prefix: [.string(takeID)], pageSize: 500, pageToken: token))
+            let page = try await reader.page(
+                InventoryTables.stockTakeLines,
+                RecordQuery(prefix: [.string(takeID)], pageSize: 500, pageToken: token)
+            )
             lines += page.records
             token = page.nextPageToken
         } while !(token ?? "").isEmpty
@@ -64,7 +78,9 @@ extension InventoryServiceProvider {
     }
 
     func openStockTakeImpl(_ request: OpenStockTakeRequest, _ context: RPCServerContext) async throws -> StockTake {
-        guard request.skuIDs.count <= 5000 else { throw RPCError.invalidArgument(field: "sku_ids", "at most 5000, got \(request.skuIDs.count)") }
+        guard request.skuIDs.count <= 5000 else {
+            throw RPCError.invalidArgument(field: "sku_ids", "at most 5000, got \(request.skuIDs.count)")
+        }
         var seen: Set<String> = []
         for (index, sku) in request.skuIDs.enumerated() {
             guard seen.insert(try skuID(sku, field: "sku_ids[\(index)]")).inserted else {
@@ -73,21 +89,33 @@ extension InventoryServiceProvider {
         }
         let note = try Validate.text(request.note, field: "note", max: 1024)
         let actor = try actor(context, request.actor)
-        let (take, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (take, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             let location = try await requireLocation(transaction, request.locationID, field: "location_id")
             let open = try await openTakes(transaction, at: location.id)
             for id in open {
                 guard let other = try await transaction.get(InventoryTables.stockTakes, .string(id)) else { continue }
-                let overlap = other.skuIDs.isEmpty || request.skuIDs.isEmpty ? nil : Set(other.skuIDs).intersection(request.skuIDs).sorted().first
+                let overlap =
+                    other.skuIDs.isEmpty || request.skuIDs.isEmpty
+                    ? nil : Set(other.skuIDs).intersection(request.skuIDs).sorted().first
                 if other.skuIDs.isEmpty || request.skuIDs.isEmpty || overlap != nil {
                     let what = overlap.map { "SKU '\($0)' is" } ?? "the SKUs are"
-                    throw RPCError(code: .failedPrecondition, message: "sku_ids: \(what) already being counted in open stock-take '\(other.id)'")
+                    throw RPCError(
+                        code: .failedPrecondition,
+                        message: "sku_ids: \(what) already being counted in open stock-take '\(other.id)'"
+                    )
                 }
             }
             let time = now()
             var take = StockTake(
-                id: RecordIDs.make(prefix: "stk"), locationID: location.id, status: .unspecified, skuIDs: request.skuIDs, note: note,
-                createdBy: actor, createdAt: time, updatedAt: time
+                id: RecordIDs.make(prefix: "stk"),
+                locationID: location.id,
+                status: .unspecified,
+                skuIDs: request.skuIDs,
+                note: note,
+                createdBy: actor,
+                createdAt: time,
+                updatedAt: time
             )
             change(&take, to: .open, actor: actor, note: note, at: time)
             try await transaction.insert(InventoryTables.stockTakes, take)
@@ -103,54 +131,91 @@ extension InventoryServiceProvider {
 
     func listStockTakesImpl(_ request: ListStockTakesRequest) async throws -> ListStockTakesResponse {
         let location = try request.locationID.map { try Validate.id($0, field: "location_id") }
-        if case .unrecognized(let number) = request.status { throw RPCError.invalidArgument(field: "status", "unknown status \(number)") }
+        if case .unrecognized(let number) = request.status {
+            throw RPCError.invalidArgument(field: "status", "unknown status \(number)")
+        }
         let status = request.status
         let page = try await newestFirst(
-            InventoryTables.stockTakes, by: [(InventoryTables.stockTakes.indexes[0], location)], page: request.page,
+            InventoryTables.stockTakes,
+            by: [(InventoryTables.stockTakes.indexes[0], location)],
+            page: request.page,
             filters: [location ?? "", "\(status.rawValue)"],
             predicate: { status == .unspecified || $0.status == status }
         )
         return ListStockTakesResponse(stockTakes: page.records, nextPageToken: page.nextPageToken)
     }
 
-    func recordStockCountsImpl(_ request: RecordStockCountsRequest, _ context: RPCServerContext) async throws -> RecordStockCountsResponse {
+    func recordStockCountsImpl(
+        _ request: RecordStockCountsRequest,
+        _ context: RPCServerContext
+    ) async throws -> RecordStockCountsResponse {
         try perSkuLines(request.counts, field: "counts", max: 500, sku: \.skuID) { count, path in
             guard (0...1_000_000_000).contains(count.countedQuantity) else {
-                throw RPCError.invalidArgument(field: "\(path).counted_quantity", "must be 0 to 1000000000, got \(count.countedQuantity)")
+                throw RPCError.invalidArgument(
+                    field: "\(path).counted_quantity",
+                    "must be 0 to 1000000000, got \(count.countedQuantity)"
+                )
             }
         }
         let actor = try actor(context, request.actor)
-        let (response, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (response, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var take = try await requireStockTake(transaction, request.stockTakeID, field: "stock_take_id")
             guard take.status == .open else {
-                throw RPCError(code: .failedPrecondition, message: "stock_take_id: stock-take '\(take.id)' is \(take.status.displayName); counts go into an OPEN one")
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message:
+                        "stock_take_id: stock-take '\(take.id)' is \(take.status.displayName); counts go into an OPEN one"
+                )
             }
             let listed = Set(take.skuIDs)
             let time = now()
             var response = RecordStockCountsResponse()
             for (index, count) in request.counts.enumerated() {
-                let level = try await transaction.get(InventoryTables.levels, [.string(take.locationID), .string(count.skuID)])
+                let level = try await transaction.get(
+                    InventoryTables.levels,
+                    [.string(take.locationID), .string(count.skuID)]
+                )
                 if listed.isEmpty ? level == nil : !listed.contains(count.skuID) {
                     throw RPCError.invalidArgument(
                         field: "counts[\(index)].sku_id",
-                        "SKU '\(count.skuID)' is not in stock-take '\(take.id)'" + (listed.isEmpty ? " (no stock level at the location)" : "")
+                        "SKU '\(count.skuID)' is not in stock-take '\(take.id)'"
+                            + (listed.isEmpty ? " (no stock level at the location)" : "")
                     )
                 }
                 let book = level?.onHand ?? 0
-                let old = try await transaction.get(InventoryTables.stockTakeLines, [.string(take.id), .string(count.skuID)])
+                let old = try await transaction.get(
+                    InventoryTables.stockTakeLines,
+                    [.string(take.id), .string(count.skuID)]
+                )
                 // Keep the summary current: take the old count out, put the new one in.
                 if let old, old.counted {
                     take.countedSkuCount -= 1
                     if old.difference != 0 { take.differenceSkuCount -= 1 }
-                    if old.difference > 0 { take.surplusQuantity -= old.difference } else { take.shortageQuantity += old.difference }
+                    if old.difference > 0 {
+                        take.surplusQuantity -= old.difference
+                    } else {
+                        take.shortageQuantity += old.difference
+                    }
                 }
                 let line = StockTakeLine(
-                    stockTakeID: take.id, skuID: count.skuID, counted: true, countedQuantity: count.countedQuantity, bookOnHand: book,
-                    difference: count.countedQuantity - book, countRevision: (old?.countRevision ?? 0) + 1, countedBy: actor, countedAt: time
+                    stockTakeID: take.id,
+                    skuID: count.skuID,
+                    counted: true,
+                    countedQuantity: count.countedQuantity,
+                    bookOnHand: book,
+                    difference: count.countedQuantity - book,
+                    countRevision: (old?.countRevision ?? 0) + 1,
+                    countedBy: actor,
+                    countedAt: time
                 )
                 take.countedSkuCount += 1
                 if line.difference != 0 { take.differenceSkuCount += 1 }
-                if line.difference > 0 { take.surplusQuantity += line.difference } else { take.shortageQuantity -= line.difference }
+                if line.difference > 0 {
+                    take.surplusQuantity += line.difference
+                } else {
+                    take.shortageQuantity -= line.difference
+                }
                 try await transaction.save(InventoryTables.stockTakeLines, line)
                 response.lines.append(line)
             }
@@ -168,7 +233,9 @@ extension InventoryServiceProvider {
             let take = try await requireStockTake(reader, request.stockTakeID, field: "stock_take_id")
             if request.includeUncounted, !request.differencesOnly {
                 // Counted lines and the rest of the scope with today's book, by SKU.
-                let counted = Dictionary(uniqueKeysWithValues: try await lines(of: take.id, reader).map { ($0.skuID, $0) })
+                let counted = Dictionary(
+                    uniqueKeysWithValues: try await lines(of: take.id, reader).map { ($0.skuID, $0) }
+                )
                 var all: [StockTakeLine] = []
                 for sku in Set(try await scope(of: take, reader)).union(counted.keys).sorted() {
                     if let line = counted[sku] {
@@ -185,7 +252,10 @@ extension InventoryServiceProvider {
             var predicate: (@Sendable (StockTakeLine) -> Bool)?
             if differencesOnly { predicate = { $0.difference != 0 } }
             let query = RecordQuery<StockTakeLine>(
-                prefix: [.string(take.id)], pageSize: pageSize, pageToken: request.page?.pageToken, filters: [take.id, "\(differencesOnly)"],
+                prefix: [.string(take.id)],
+                pageSize: pageSize,
+                pageToken: request.page?.pageToken,
+                filters: [take.id, "\(differencesOnly)"],
                 predicate: predicate
             )
             let page = try await reader.page(InventoryTables.stockTakeLines, query)
@@ -201,26 +271,40 @@ extension InventoryServiceProvider {
             return (take.locationID, try await scope(of: take, reader))
         }
         let (take, replayed) = try await withStockLocks(preview.1.map { (preview.0, $0) }) { release in
-            try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) { transaction in
+            try await store.mutation(context, requestID: request.requestID, request: request, applied: { release() }) {
+                transaction in
                 var take = try await requireStockTake(transaction, id, field: "id")
                 try Validate.version(request.expectedVersion, actual: take.version, subject: "stock-take '\(id)'")
                 switch take.status {
                 case .posted: return take
                 case .open: break
-                default: throw RPCError(code: .failedPrecondition, message: "id: stock-take '\(id)' is \(take.status.displayName) and cannot be posted")
+                default:
+                    throw RPCError(
+                        code: .failedPrecondition,
+                        message: "id: stock-take '\(id)' is \(take.status.displayName) and cannot be posted"
+                    )
                 }
                 let time = now()
                 var corrections: [(line: StockTakeLine, delta: Int64)] = []
                 let counted = try await lines(of: take.id, transaction)
-                for line in counted where line.counted && line.difference != 0 { corrections.append((line, line.difference)) }
+                for line in counted where line.counted && line.difference != 0 {
+                    corrections.append((line, line.difference))
+                }
                 if request.uncountedAsZero {
                     let countedSkus = Set(counted.filter(\.counted).map(\.skuID))
                     for sku in try await scope(of: take, transaction) where !countedSkus.contains(sku) {
                         let level = try await StockBook.level(transaction, location: take.locationID, sku: sku)
                         guard level.onHand != 0 else { continue }
                         let line = StockTakeLine(
-                            stockTakeID: take.id, skuID: sku, counted: true, countedQuantity: 0, bookOnHand: level.onHand, difference: -level.onHand,
-                            countRevision: 1, countedBy: actor, countedAt: time
+                            stockTakeID: take.id,
+                            skuID: sku,
+                            counted: true,
+                            countedQuantity: 0,
+                            bookOnHand: level.onHand,
+                            difference: -level.onHand,
+                            countRevision: 1,
+                            countedBy: actor,
+                            countedAt: time
                         )
                         corrections.append((line, -level.onHand))
                     }
@@ -230,21 +314,28 @@ extension InventoryServiceProvider {
                 for (line, delta) in corrections {
                     let level = try await StockBook.level(transaction, location: take.locationID, sku: line.skuID)
                     if level.onHand + delta < level.reserved {
-                        refused.append("SKU '\(line.skuID)' (\(level.onHand) on hand, \(level.reserved) reserved, correction \(delta))")
+                        refused.append(
+                            "SKU '\(line.skuID)' (\(level.onHand) on hand, \(level.reserved) reserved, correction \(delta))"
+                        )
                     }
                 }
                 guard refused.isEmpty else {
                     throw RPCError(
                         code: .failedPrecondition,
-                        message: "id: corrections would take on hand below reserved for \(refused.joined(separator: ", ")); release their reservations first"
+                        message:
+                            "id: corrections would take on hand below reserved for \(refused.joined(separator: ", ")); release their reservations first"
                     )
                 }
                 let book = StockBook(transaction: transaction, actor: actor, requestID: request.requestID, now: time)
                 for (line, delta) in corrections {
                     let outcome = try await book.apply(
                         StockChange(
-                            skuID: line.skuID, locationID: take.locationID, reason: .stockTakeCorrection, onHandDelta: delta,
-                            reference: StockReference(kind: .stockTake, id: take.id), note: "counted \(line.countedQuantity), book \(line.bookOnHand)"
+                            skuID: line.skuID,
+                            locationID: take.locationID,
+                            reason: .stockTakeCorrection,
+                            onHandDelta: delta,
+                            reference: StockReference(kind: .stockTake, id: take.id),
+                            note: "counted \(line.countedQuantity), book \(line.bookOnHand)"
                         )
                     )
                     var posted = line
@@ -254,7 +345,11 @@ extension InventoryServiceProvider {
                 change(&take, to: .posted, actor: actor, at: time)
                 take.postedAt = time
                 try await transaction.update(InventoryTables.stockTakes, take)
-                setOpenTakes(transaction, at: take.locationID, try await openTakes(transaction, at: take.locationID).filter { $0 != take.id })
+                setOpenTakes(
+                    transaction,
+                    at: take.locationID,
+                    try await openTakes(transaction, at: take.locationID).filter { $0 != take.id }
+                )
                 return take
             }
         }
@@ -265,18 +360,27 @@ extension InventoryServiceProvider {
     func cancelStockTakeImpl(_ request: CancelStockTakeRequest, _ context: RPCServerContext) async throws -> StockTake {
         let reason = try Validate.text(request.reason, field: "reason", max: 1024)
         let actor = try actor(context, request.actor)
-        let (take, _) = try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
+        let (take, _) = try await store.mutation(context, requestID: request.requestID, request: request) {
+            transaction in
             var take = try await requireStockTake(transaction, request.id, field: "id")
             switch take.status {
             case .cancelled: return take
             case .open: break
-            default: throw RPCError(code: .failedPrecondition, message: "id: stock-take '\(take.id)' is \(take.status.displayName) and cannot be cancelled")
+            default:
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message: "id: stock-take '\(take.id)' is \(take.status.displayName) and cannot be cancelled"
+                )
             }
             let time = now()
             change(&take, to: .cancelled, actor: actor, note: reason, at: time)
             take.cancelledAt = time
             try await transaction.update(InventoryTables.stockTakes, take)
-            setOpenTakes(transaction, at: take.locationID, try await openTakes(transaction, at: take.locationID).filter { $0 != take.id })
+            setOpenTakes(
+                transaction,
+                at: take.locationID,
+                try await openTakes(transaction, at: take.locationID).filter { $0 != take.id }
+            )
             return take
         }
         return take

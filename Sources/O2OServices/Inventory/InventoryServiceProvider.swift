@@ -25,7 +25,12 @@ public final class InventoryServiceProvider: InventoryServiceProtocol {
     /// - Parameters:
     ///   - currency: The currency of purchase costs.
     ///   - now: The clock reservations expire by.
-    public init(store: RecordStore, currency: String = "CNY", logger: Logger, now: @escaping @Sendable () -> Timestamp = { Clock.now() }) {
+    public init(
+        store: RecordStore,
+        currency: String = "CNY",
+        logger: Logger,
+        now: @escaping @Sendable () -> Timestamp = { Clock.now() }
+    ) {
         self.store = store
         self.currency = currency
         self.logger = logger
@@ -59,23 +64,38 @@ public final class InventoryServiceProvider: InventoryServiceProtocol {
 
     // MARK: - Locations
 
-    public func createStockLocation(request: CreateStockLocationRequest, context: RPCServerContext) async throws -> StockLocation {
+    public func createStockLocation(
+        request: CreateStockLocationRequest,
+        context: RPCServerContext
+    ) async throws -> StockLocation {
         try await run(context) { try await createStockLocationImpl(request, context) }
     }
 
-    public func getStockLocation(request: GetStockLocationRequest, context: RPCServerContext) async throws -> StockLocation {
+    public func getStockLocation(
+        request: GetStockLocationRequest,
+        context: RPCServerContext
+    ) async throws -> StockLocation {
         try await run(context) { try await requireLocation(store.latest, request.id, field: "id") }
     }
 
-    public func listStockLocations(request: ListStockLocationsRequest, context: RPCServerContext) async throws -> ListStockLocationsResponse {
+    public func listStockLocations(
+        request: ListStockLocationsRequest,
+        context: RPCServerContext
+    ) async throws -> ListStockLocationsResponse {
         try await run(context) { try await listStockLocationsImpl(request) }
     }
 
-    public func updateStockLocation(request: UpdateStockLocationRequest, context: RPCServerContext) async throws -> StockLocation {
+    public func updateStockLocation(
+        request: UpdateStockLocationRequest,
+        context: RPCServerContext
+    ) async throws -> StockLocation {
         try await run(context) { try await updateStockLocationImpl(request, context) }
     }
 
-    public func findNearbyStockLocations(request: FindNearbyStockLocationsRequest, context: RPCServerContext) async throws -> FindNearbyStockLocationsResponse {
+    public func findNearbyStockLocations(
+        request: FindNearbyStockLocationsRequest,
+        context: RPCServerContext
+    ) async throws -> FindNearbyStockLocationsResponse {
         try await run(context) { try await findNearbyStockLocationsImpl(request) }
     }
 
@@ -85,89 +105,147 @@ public final class InventoryServiceProvider: InventoryServiceProtocol {
         try await run(context) { try await getStockLevelImpl(request) }
     }
 
-    public func batchGetStockLevels(request: BatchGetStockLevelsRequest, context: RPCServerContext) async throws -> BatchGetStockLevelsResponse {
+    public func batchGetStockLevels(
+        request: BatchGetStockLevelsRequest,
+        context: RPCServerContext
+    ) async throws -> BatchGetStockLevelsResponse {
         try await run(context) { try await batchGetStockLevelsImpl(request) }
     }
 
-    public func listStockLevels(request: ListStockLevelsRequest, context: RPCServerContext) async throws -> ListStockLevelsResponse {
+    public func listStockLevels(
+        request: ListStockLevelsRequest,
+        context: RPCServerContext
+    ) async throws -> ListStockLevelsResponse {
         try await run(context) { try await listStockLevelsImpl(request) }
     }
 
-    public func batchGetSkuStockSummaries(request: BatchGetSkuStockSummariesRequest, context: RPCServerContext) async throws -> BatchGetSkuStockSummariesResponse {
+    public func batchGetSkuStockSummaries(
+        request: BatchGetSkuStockSummariesRequest,
+        context: RPCServerContext
+    ) async throws -> BatchGetSkuStockSummariesResponse {
         try await run(context) { try await batchGetSkuStockSummariesImpl(request) }
     }
 
-    public func setReorderThresholds(request: SetReorderThresholdsRequest, context: RPCServerContext) async throws -> SetReorderThresholdsResponse {
+    public func setReorderThresholds(
+        request: SetReorderThresholdsRequest,
+        context: RPCServerContext
+    ) async throws -> SetReorderThresholdsResponse {
         try await run(context) { try await setReorderThresholdsImpl(request, context) }
     }
 
-    public func checkBasketAvailability(request: CheckBasketAvailabilityRequest, context: RPCServerContext) async throws -> CheckBasketAvailabilityResponse {
+    public func checkBasketAvailability(
+        request: CheckBasketAvailabilityRequest,
+        context: RPCServerContext
+    ) async throws -> CheckBasketAvailabilityResponse {
         try await run(context) { try await checkBasketAvailabilityImpl(request) }
     }
 
     // MARK: - Reservations
 
-    public func reserveStock(request: ReserveStockRequest, context: RPCServerContext) async throws -> ReserveStockResponse {
+    public func reserveStock(
+        request: ReserveStockRequest,
+        context: RPCServerContext
+    ) async throws -> ReserveStockResponse {
         try await run(context) { try await reserveStockImpl(request, context) }
     }
 
-    public func getStockReservation(request: GetStockReservationRequest, context: RPCServerContext) async throws -> StockReservation {
+    public func getStockReservation(
+        request: GetStockReservationRequest,
+        context: RPCServerContext
+    ) async throws -> StockReservation {
         try await run(context) { try await requireReservation(store.latest, request.id, field: "id") }
     }
 
-    public func listStockReservations(request: ListStockReservationsRequest, context: RPCServerContext) async throws -> ListStockReservationsResponse {
+    public func listStockReservations(
+        request: ListStockReservationsRequest,
+        context: RPCServerContext
+    ) async throws -> ListStockReservationsResponse {
         try await run(context) { try await listStockReservationsImpl(request) }
     }
 
-    public func commitStockReservation(request: CommitStockReservationRequest, context: RPCServerContext) async throws -> StockReservation {
+    public func commitStockReservation(
+        request: CommitStockReservationRequest,
+        context: RPCServerContext
+    ) async throws -> StockReservation {
         try await run(context) { try await commitStockReservationImpl(request, context) }
     }
 
-    public func releaseStockReservation(request: ReleaseStockReservationRequest, context: RPCServerContext) async throws -> StockReservation {
+    public func releaseStockReservation(
+        request: ReleaseStockReservationRequest,
+        context: RPCServerContext
+    ) async throws -> StockReservation {
         try await run(context) { try await releaseStockReservationImpl(request, context) }
     }
 
-    public func extendStockReservation(request: ExtendStockReservationRequest, context: RPCServerContext) async throws -> StockReservation {
+    public func extendStockReservation(
+        request: ExtendStockReservationRequest,
+        context: RPCServerContext
+    ) async throws -> StockReservation {
         try await run(context) { try await extendStockReservationImpl(request, context) }
     }
 
     // MARK: - Ledger
 
-    public func listStockLedgerEntries(request: ListStockLedgerEntriesRequest, context: RPCServerContext) async throws -> ListStockLedgerEntriesResponse {
+    public func listStockLedgerEntries(
+        request: ListStockLedgerEntriesRequest,
+        context: RPCServerContext
+    ) async throws -> ListStockLedgerEntriesResponse {
         try await run(context) { try await listStockLedgerEntriesImpl(request) }
     }
 
-    public func adjustStock(request: AdjustStockRequest, context: RPCServerContext) async throws -> AdjustStockResponse {
+    public func adjustStock(request: AdjustStockRequest, context: RPCServerContext) async throws -> AdjustStockResponse
+    {
         try await run(context) { try await adjustStockImpl(request, context) }
     }
 
     // MARK: - Procurement
 
-    public func createPurchaseOrder(request: CreatePurchaseOrderRequest, context: RPCServerContext) async throws -> PurchaseOrder {
+    public func createPurchaseOrder(
+        request: CreatePurchaseOrderRequest,
+        context: RPCServerContext
+    ) async throws -> PurchaseOrder {
         try await run(context) { try await createPurchaseOrderImpl(request, context) }
     }
 
-    public func getPurchaseOrder(request: GetPurchaseOrderRequest, context: RPCServerContext) async throws -> PurchaseOrder {
+    public func getPurchaseOrder(
+        request: GetPurchaseOrderRequest,
+        context: RPCServerContext
+    ) async throws -> PurchaseOrder {
         try await run(context) { try await getPurchaseOrderImpl(request) }
     }
 
-    public func listPurchaseOrders(request: ListPurchaseOrdersRequest, context: RPCServerContext) async throws -> ListPurchaseOrdersResponse {
+    public func listPurchaseOrders(
+        request: ListPurchaseOrdersRequest,
+        context: RPCServerContext
+    ) async throws -> ListPurchaseOrdersResponse {
         try await run(context) { try await listPurchaseOrdersImpl(request) }
     }
 
-    public func updatePurchaseOrder(request: UpdatePurchaseOrderRequest, context: RPCServerContext) async throws -> PurchaseOrder {
+    public func updatePurchaseOrder(
+        request: UpdatePurchaseOrderRequest,
+        context: RPCServerContext
+    ) async throws -> PurchaseOrder {
         try await run(context) { try await updatePurchaseOrderImpl(request, context) }
     }
 
-    public func submitPurchaseOrder(request: SubmitPurchaseOrderRequest, context: RPCServerContext) async throws -> PurchaseOrder {
+    public func submitPurchaseOrder(
+        request: SubmitPurchaseOrderRequest,
+        context: RPCServerContext
+    ) async throws -> PurchaseOrder {
         try await run(context) { try await submitPurchaseOrderImpl(request, context) }
     }
 
-    public func cancelPurchaseOrder(request: CancelPurchaseOrderRequest, context: RPCServerContext) async throws -> PurchaseOrder {
+    public func cancelPurchaseOrder(
+        request: CancelPurchaseOrderRequest,
+        context: RPCServerContext
+    ) async throws -> PurchaseOrder {
         try await run(context) { try await cancelPurchaseOrderImpl(request, context) }
     }
 
-    public func receivePurchaseOrder(request: ReceivePurchaseOrderRequest, context: RPCServerContext) async throws -> ReceivePurchaseOrderResponse {
+    public func receivePurchaseOrder(
+        request: ReceivePurchaseOrderRequest,
+        context: RPCServerContext
+    ) async throws -> ReceivePurchaseOrderResponse {
         try await run(context) { try await receivePurchaseOrderImpl(request, context) }
     }
 
@@ -181,15 +259,24 @@ public final class InventoryServiceProvider: InventoryServiceProtocol {
         try await run(context) { try await getStockTakeImpl(request) }
     }
 
-    public func listStockTakes(request: ListStockTakesRequest, context: RPCServerContext) async throws -> ListStockTakesResponse {
+    public func listStockTakes(
+        request: ListStockTakesRequest,
+        context: RPCServerContext
+    ) async throws -> ListStockTakesResponse {
         try await run(context) { try await listStockTakesImpl(request) }
     }
 
-    public func recordStockCounts(request: RecordStockCountsRequest, context: RPCServerContext) async throws -> RecordStockCountsResponse {
+    public func recordStockCounts(
+        request: RecordStockCountsRequest,
+        context: RPCServerContext
+    ) async throws -> RecordStockCountsResponse {
         try await run(context) { try await recordStockCountsImpl(request, context) }
     }
 
-    public func listStockTakeLines(request: ListStockTakeLinesRequest, context: RPCServerContext) async throws -> ListStockTakeLinesResponse {
+    public func listStockTakeLines(
+        request: ListStockTakeLinesRequest,
+        context: RPCServerContext
+    ) async throws -> ListStockTakeLinesResponse {
         try await run(context) { try await listStockTakeLinesImpl(request) }
     }
 
@@ -203,37 +290,62 @@ public final class InventoryServiceProvider: InventoryServiceProtocol {
 
     // MARK: - Transfers
 
-    public func createStockTransfer(request: CreateStockTransferRequest, context: RPCServerContext) async throws -> StockTransfer {
+    public func createStockTransfer(
+        request: CreateStockTransferRequest,
+        context: RPCServerContext
+    ) async throws -> StockTransfer {
         try await run(context) { try await createStockTransferImpl(request, context) }
     }
 
-    public func getStockTransfer(request: GetStockTransferRequest, context: RPCServerContext) async throws -> StockTransfer {
+    public func getStockTransfer(
+        request: GetStockTransferRequest,
+        context: RPCServerContext
+    ) async throws -> StockTransfer {
         try await run(context) { try await getStockTransferImpl(request) }
     }
 
-    public func listStockTransfers(request: ListStockTransfersRequest, context: RPCServerContext) async throws -> ListStockTransfersResponse {
+    public func listStockTransfers(
+        request: ListStockTransfersRequest,
+        context: RPCServerContext
+    ) async throws -> ListStockTransfersResponse {
         try await run(context) { try await listStockTransfersImpl(request) }
     }
 
-    public func shipStockTransfer(request: ShipStockTransferRequest, context: RPCServerContext) async throws -> StockTransfer {
+    public func shipStockTransfer(
+        request: ShipStockTransferRequest,
+        context: RPCServerContext
+    ) async throws -> StockTransfer {
         try await run(context) { try await shipStockTransferImpl(request, context) }
     }
 
-    public func receiveStockTransfer(request: ReceiveStockTransferRequest, context: RPCServerContext) async throws -> StockTransfer {
+    public func receiveStockTransfer(
+        request: ReceiveStockTransferRequest,
+        context: RPCServerContext
+    ) async throws -> StockTransfer {
         try await run(context) { try await receiveStockTransferImpl(request, context) }
     }
 
-    public func cancelStockTransfer(request: CancelStockTransferRequest, context: RPCServerContext) async throws -> StockTransfer {
+    public func cancelStockTransfer(
+        request: CancelStockTransferRequest,
+        context: RPCServerContext
+    ) async throws -> StockTransfer {
         try await run(context) { try await cancelStockTransferImpl(request, context) }
     }
 
     // MARK: - Alerts
 
-    public func listStockAlerts(request: ListStockAlertsRequest, context: RPCServerContext) async throws -> ListStockAlertsResponse {
+    public func listStockAlerts(
+        request: ListStockAlertsRequest,
+        context: RPCServerContext
+    ) async throws -> ListStockAlertsResponse {
         try await run(context) { try await listStockAlertsImpl(request) }
     }
 
-    public func watchStockAlerts(request: WatchStockAlertsRequest, responses: RPCResponseWriter<WatchStockAlertsResponse>, context: RPCServerContext) async throws {
+    public func watchStockAlerts(
+        request: WatchStockAlertsRequest,
+        responses: RPCResponseWriter<WatchStockAlertsResponse>,
+        context: RPCServerContext
+    ) async throws {
         try await run(context) { try await watchStockAlertsImpl(request, responses) }
     }
 }
@@ -246,7 +358,10 @@ public final class InventoryAdminServiceProvider: InventoryAdminServiceProtocol 
         self.inventory = inventory
     }
 
-    public func checkStockLedger(request: CheckStockLedgerRequest, context: RPCServerContext) async throws -> CheckStockLedgerResponse {
+    public func checkStockLedger(
+        request: CheckStockLedgerRequest,
+        context: RPCServerContext
+    ) async throws -> CheckStockLedgerResponse {
         try await inventory.run(context) { try await inventory.checkStockLedgerImpl(request) }
     }
 

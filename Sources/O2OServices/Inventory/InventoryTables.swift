@@ -9,7 +9,7 @@ public enum InventoryTables {
         name: "stock_locations",
         primaryKey: { .string($0.id) },
         indexes: [
-            RecordIndex(id: 1, name: "code", unique: true) { [[.string($0.code.lowercased())]] },
+            RecordIndex(id: 1, name: "code", unique: true) { [[.string($0.code.lowercased())]] }
         ]
     )
 
@@ -20,7 +20,7 @@ public enum InventoryTables {
         name: "stock_levels",
         primaryKey: { [.string($0.locationID), .string($0.skuID)] },
         indexes: [
-            RecordIndex(id: 1, name: "sku", unique: false) { [[.string($0.skuID), .string($0.locationID)]] },
+            RecordIndex(id: 1, name: "sku", unique: false) { [[.string($0.skuID), .string($0.locationID)]] }
         ]
     )
 
@@ -35,11 +35,19 @@ public enum InventoryTables {
                 [[.string(entry.locationID), .int(nanos(entry.createdAt)), .string(entry.id)]]
             },
             RecordIndex(id: 2, name: "reference", unique: false) { entry in
-                guard let reference = entry.reference, reference.kind != .unspecified, !reference.id.isEmpty else { return [] }
-                return [[.int(Int64(reference.kind.rawValue)), .string(reference.id), .int(nanos(entry.createdAt)), .string(entry.id)]]
+                guard let reference = entry.reference, reference.kind != .unspecified, !reference.id.isEmpty else {
+                    return []
+                }
+                return [
+                    [
+                        .int(Int64(reference.kind.rawValue)), .string(reference.id), .int(nanos(entry.createdAt)),
+                        .string(entry.id),
+                    ]
+                ]
             },
             RecordIndex(id: 3, name: "order", unique: false) { entry in
-                entry.orderID.isEmpty ? [] : [[.string(entry.orderID), .int(nanos(entry.createdAt)), .string(entry.id)]]
+                entry.orderID.isEmpty
+                    ? [] : [[.string(entry.orderID), .int(nanos(entry.createdAt)), .string(entry.id)]]
             },
         ]
     )
@@ -65,8 +73,12 @@ public enum InventoryTables {
         name: "stock_alerts",
         primaryKey: { [.int(AlertCursor.sequence(of: $0))] },
         indexes: [
-            RecordIndex(id: 1, name: "location", unique: false) { [[.string($0.locationID), .int(AlertCursor.sequence(of: $0))]] },
-            RecordIndex(id: 2, name: "sku", unique: false) { [[.string($0.skuID), .int(AlertCursor.sequence(of: $0))]] },
+            RecordIndex(id: 1, name: "location", unique: false) {
+                [[.string($0.locationID), .int(AlertCursor.sequence(of: $0))]]
+            },
+            RecordIndex(id: 2, name: "sku", unique: false) {
+                [[.string($0.skuID), .int(AlertCursor.sequence(of: $0))]]
+            },
         ]
     )
 

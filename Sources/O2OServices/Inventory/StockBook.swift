@@ -47,7 +47,8 @@ struct StockBook {
         guard onHand >= 0, reserved >= 0, reserved <= onHand else {
             throw RPCError(
                 code: .failedPrecondition,
-                message: "SKU '\(change.skuID)' at location '\(change.locationID)': on hand \(level.onHand) and reserved \(level.reserved) "
+                message:
+                    "SKU '\(change.skuID)' at location '\(change.locationID)': on hand \(level.onHand) and reserved \(level.reserved) "
                     + "cannot change by \(change.onHandDelta) and \(change.reservedDelta) (available would be \(onHand - reserved))"
             )
         }
@@ -60,14 +61,31 @@ struct StockBook {
         level.updatedAt = now
         level.version += 1
         let entry = StockLedgerEntry(
-            id: RecordIDs.make(prefix: "sle"), skuID: change.skuID, locationID: change.locationID, sequence: level.ledgerSequence,
-            reason: change.reason, onHandDelta: change.onHandDelta, reservedDelta: change.reservedDelta, onHandAfter: onHand,
-            reservedAfter: reserved, actor: actor, reference: change.reference, orderID: change.orderID, note: change.note,
-            requestID: requestID, createdAt: now
+            id: RecordIDs.make(prefix: "sle"),
+            skuID: change.skuID,
+            locationID: change.locationID,
+            sequence: level.ledgerSequence,
+            reason: change.reason,
+            onHandDelta: change.onHandDelta,
+            reservedDelta: change.reservedDelta,
+            onHandAfter: onHand,
+            reservedAfter: reserved,
+            actor: actor,
+            reference: change.reference,
+            orderID: change.orderID,
+            note: change.note,
+            requestID: requestID,
+            createdAt: now
         )
         try await transaction.save(InventoryTables.levels, level)
         try await transaction.insert(InventoryTables.ledger, entry)
-        let alert = try await Self.recordAlert(transaction, before: before, after: level, ledgerEntryID: entry.id, now: now)
+        let alert = try await Self.recordAlert(
+            transaction,
+            before: before,
+            after: level,
+            ledgerEntryID: entry.id,
+            now: now
+        )
         return Outcome(level: level, entry: entry, alert: alert)
     }
 
@@ -108,9 +126,17 @@ struct StockBook {
         }
         let sequence = try await transaction.nextValue(of: "stock_alerts")
         let alert = StockAlert(
-            id: RecordIDs.make(prefix: "sal"), kind: kind, skuID: after.skuID, locationID: after.locationID, onHand: after.onHand,
-            reserved: after.reserved, available: after.available, reorderThreshold: after.reorderThreshold,
-            ledgerEntryID: ledgerEntryID, createdAt: now, cursor: AlertCursor.make(sequence)
+            id: RecordIDs.make(prefix: "sal"),
+            kind: kind,
+            skuID: after.skuID,
+            locationID: after.locationID,
+            onHand: after.onHand,
+            reserved: after.reserved,
+            available: after.available,
+            reorderThreshold: after.reorderThreshold,
+            ledgerEntryID: ledgerEntryID,
+            createdAt: now,
+            cursor: AlertCursor.make(sequence)
         )
         try await transaction.insert(InventoryTables.alerts, alert)
         return alert

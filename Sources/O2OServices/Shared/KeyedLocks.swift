@@ -22,10 +22,12 @@ final class KeyedLocks: Sendable {
         init(_ locks: KeyedLocks, _ keys: [String]) { pending = Mutex((locks, keys)) }
 
         func callAsFunction() {
-            guard let (locks, keys) = pending.withLock({ held -> (KeyedLocks, [String])? in
-                defer { held = nil }
-                return held
-            }) else { return }
+            guard
+                let (locks, keys) = pending.withLock({ held -> (KeyedLocks, [String])? in
+                    defer { held = nil }
+                    return held
+                })
+            else { return }
             for key in keys.reversed() { locks.unlock(key) }
         }
     }
@@ -33,7 +35,10 @@ final class KeyedLocks: Sendable {
     /// Runs `body` holding the locks of `keys`. `body` may let them go early through
     /// the release it is given (once its writes are visible); they go at the end
     /// otherwise.
-    func withLocks<Result>(_ keys: some Sequence<String>, _ body: (Release) async throws -> Result) async throws -> Result {
+    func withLocks<Result>(
+        _ keys: some Sequence<String>,
+        _ body: (Release) async throws -> Result
+    ) async throws -> Result {
         let ordered = Set(keys).sorted()
         for key in ordered { await lock(key) }
         let release = Release(self, ordered)

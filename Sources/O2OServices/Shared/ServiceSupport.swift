@@ -1,12 +1,13 @@
+public import Logging
+public import O2OMessages
+public import O2ORPC
+public import O2OStorage
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-public import Logging
-public import O2OMessages
-public import O2ORPC
-public import O2OStorage
 
 /// Wall-clock time for records.
 public enum Clock {
@@ -27,7 +28,11 @@ public enum ServiceErrors {
         case let error as RecordError:
             switch error.code {
             case .alreadyExists:
-                return RPCError(code: .alreadyExists, message: error.message, fieldViolations: [.init(field: error.subject, description: error.message)])
+                return RPCError(
+                    code: .alreadyExists,
+                    message: error.message,
+                    fieldViolations: [.init(field: error.subject, description: error.message)]
+                )
             case .notFound:
                 return RPCError(code: .notFound, message: error.message)
             case .invalidPageToken:
@@ -36,15 +41,26 @@ public enum ServiceErrors {
         case let error as StorageError:
             switch error.code {
             case .conflict:
-                return RPCError(code: .aborted, message: "too many concurrent changes to the same data; retry", retryAfter: .milliseconds(50))
+                return RPCError(
+                    code: .aborted,
+                    message: "too many concurrent changes to the same data; retry",
+                    retryAfter: .milliseconds(50)
+                )
             case .closed:
                 return RPCError(code: .unavailable, message: "the store is shutting down")
             default:
                 logger.error(
                     "storage failure",
-                    metadata: ["rpc.request_id": "\(context.requestID)", "rpc.method": "\(context.method.path)", "error": "\(error.detail.isEmpty ? error.message : error.detail)"]
+                    metadata: [
+                        "rpc.request_id": "\(context.requestID)", "rpc.method": "\(context.method.path)",
+                        "error": "\(error.detail.isEmpty ? error.message : error.detail)",
+                    ]
                 )
-                return RPCError(code: .internalError, message: "storage error (request id \(context.requestID))", cause: error)
+                return RPCError(
+                    code: .internalError,
+                    message: "storage error (request id \(context.requestID))",
+                    cause: error
+                )
             }
         case is CancellationError:
             return error
@@ -55,7 +71,11 @@ public enum ServiceErrors {
 }
 
 /// Runs a service method body, mapping errors to statuses.
-public func serve<Result>(_ context: RPCServerContext, logger: Logger, _ body: () async throws -> Result) async throws -> Result {
+public func serve<Result>(
+    _ context: RPCServerContext,
+    logger: Logger,
+    _ body: () async throws -> Result
+) async throws -> Result {
     do {
         return try await body()
     } catch {
@@ -77,12 +97,20 @@ extension RecordStore {
         try RequestIDs.validate(requestID)
         return try await transaction(applied: applied) { transaction in
             if let earlier = try await transaction.rememberedResult(
-                scope: context.method.path, requestID: requestID, request: request, as: Response.self
+                scope: context.method.path,
+                requestID: requestID,
+                request: request,
+                as: Response.self
             ) {
                 return (earlier, true)
             }
             let response = try await body(transaction)
-            transaction.rememberResult(scope: context.method.path, requestID: requestID, request: request, response: response)
+            transaction.rememberResult(
+                scope: context.method.path,
+                requestID: requestID,
+                request: request,
+                response: response
+            )
             return (response, false)
         }
     }

@@ -9,9 +9,14 @@ public enum Validate {
         let trimmed = value.trimmingWhitespace()
         let count = trimmed.count
         if count < min {
-            throw RPCError.invalidArgument(field: field, min == 1 ? "must not be empty" : "must be at least \(min) characters")
+            throw RPCError.invalidArgument(
+                field: field,
+                min == 1 ? "must not be empty" : "must be at least \(min) characters"
+            )
         }
-        guard count <= max else { throw RPCError.invalidArgument(field: field, "must be at most \(max) characters, got \(count)") }
+        guard count <= max else {
+            throw RPCError.invalidArgument(field: field, "must be at most \(max) characters, got \(count)")
+        }
         guard !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" }) else {
             throw RPCError.invalidArgument(field: field, "must not contain control characters")
         }
@@ -28,11 +33,24 @@ public enum Validate {
     }
 
     /// A code of `[A-Za-z0-9._-]` (or the given extra characters).
-    public static func code(_ value: String, field: String, min: Int, max: Int, allowed: String = "._-") throws -> String {
+    public static func code(
+        _ value: String,
+        field: String,
+        min: Int,
+        max: Int,
+        allowed: String = "._-"
+    ) throws -> String {
         let trimmed = try text(value, field: field, min: min, max: max)
         let extra = Set(allowed.utf8)
-        guard trimmed.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7a) || extra.contains($0) }) else {
-            throw RPCError.invalidArgument(field: field, "may only contain letters, digits and \(allowed.map { "'\($0)'" }.joined(separator: " "))")
+        guard
+            trimmed.utf8.allSatisfy({
+                ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7a) || extra.contains($0)
+            })
+        else {
+            throw RPCError.invalidArgument(
+                field: field,
+                "may only contain letters, digits and \(allowed.map { "'\($0)'" }.joined(separator: " "))"
+            )
         }
         return trimmed
     }
@@ -44,9 +62,12 @@ public enum Validate {
             if optional { return "" }
             throw RPCError.invalidArgument(field: field, "must not be empty")
         }
-        guard trimmed.count <= max else { throw RPCError.invalidArgument(field: field, "must be at most \(max) characters") }
+        guard trimmed.count <= max else {
+            throw RPCError.invalidArgument(field: field, "must be at most \(max) characters")
+        }
         let lower = trimmed.lowercased()
-        guard (lower.hasPrefix("https://") || lower.hasPrefix("http://")), !trimmed.contains(" "), trimmed.count > 8 else {
+        guard lower.hasPrefix("https://") || lower.hasPrefix("http://"), !trimmed.contains(" "), trimmed.count > 8
+        else {
             throw RPCError.invalidArgument(field: field, "must be an http(s) URL")
         }
         return trimmed
@@ -77,9 +98,14 @@ public enum Validate {
         return try values.enumerated().map { index, label in
             let key = label.key
             guard (1...64).contains(key.utf8.count),
-                key.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f || $0 == 0x2e || $0 == 0x2d })
+                key.utf8.allSatisfy({
+                    ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f || $0 == 0x2e || $0 == 0x2d
+                })
             else {
-                throw RPCError.invalidArgument(field: "\(field)[\(index)].key", "must be 1 to 64 characters of [a-z0-9_.-]")
+                throw RPCError.invalidArgument(
+                    field: "\(field)[\(index)].key",
+                    "must be 1 to 64 characters of [a-z0-9_.-]"
+                )
             }
             guard keys.insert(key).inserted else {
                 throw RPCError.invalidArgument(field: "\(field)[\(index)].key", "'\(key)' is listed twice")
@@ -90,7 +116,13 @@ public enum Validate {
     }
 
     /// Money in `currency`, at least 0 unless `allowNegative`.
-    public static func money(_ value: Money?, field: String, currency: String, required: Bool = true, allowNegative: Bool = false) throws -> Money? {
+    public static func money(
+        _ value: Money?,
+        field: String,
+        currency: String,
+        required: Bool = true,
+        allowNegative: Bool = false
+    ) throws -> Money? {
         guard let value else {
             if required { throw RPCError.invalidArgument(field: field, "is required") }
             return nil
@@ -118,7 +150,9 @@ public enum Validate {
         if [8, 12, 13, 14].contains(digits.count), digits.allSatisfy({ (0...9).contains($0) }) {
             // GTIN: weights 3 and 1 alternate from the digit next to the check digit.
             var sum = 0
-            for (offset, digit) in digits.dropLast().reversed().enumerated() { sum += digit * (offset % 2 == 0 ? 3 : 1) }
+            for (offset, digit) in digits.dropLast().reversed().enumerated() {
+                sum += digit * (offset % 2 == 0 ? 3 : 1)
+            }
             let check = (10 - sum % 10) % 10
             guard check == digits.last! else {
                 throw RPCError.invalidArgument(field: field, "'\(code)' has a wrong check digit (expected \(check))")
@@ -157,7 +191,8 @@ public enum Validate {
         let trimmed = value.trimmingWhitespace()
         if trimmed.isEmpty { return "" }
         let digits = trimmed.utf8.dropFirst()
-        guard trimmed.hasPrefix("+"), (8...15).contains(digits.count), digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        guard trimmed.hasPrefix("+"), (8...15).contains(digits.count), digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+        else {
             throw RPCError.invalidArgument(field: field, "must be an E.164 number (\"+8613800138000\")")
         }
         return trimmed
@@ -168,7 +203,8 @@ public enum Validate {
         let trimmed = value.trimmingWhitespace()
         if trimmed.isEmpty { return "" }
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
-        guard trimmed.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+        guard trimmed.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
+            !parts[1].hasPrefix("."),
             !trimmed.contains(" ")
         else {
             throw RPCError.invalidArgument(field: field, "is not an email address")

@@ -49,13 +49,19 @@ public final class AdminServiceProvider: AdminServiceProtocol {
         await backend.serverInfo()
     }
 
-    public func listConnections(request: ListConnectionsRequest, context: RPCServerContext) async throws -> ListConnectionsResponse {
+    public func listConnections(
+        request: ListConnectionsRequest,
+        context: RPCServerContext
+    ) async throws -> ListConnectionsResponse {
         let all = await backend.connections()
         let page = try Paging.page(all, request: request.page, field: "page")
         return ListConnectionsResponse(connections: page.items, nextPageToken: page.nextToken)
     }
 
-    public func getMethodStats(request: GetMethodStatsRequest, context: RPCServerContext) async throws -> GetMethodStatsResponse {
+    public func getMethodStats(
+        request: GetMethodStatsRequest,
+        context: RPCServerContext
+    ) async throws -> GetMethodStatsResponse {
         let methods = backend.metrics.snapshot()
             .filter { request.filter.isEmpty || $0.path.contains(request.filter) }
             .filter { request.includeIdle || $0.calls > 0 || $0.inFlight > 0 }
@@ -77,9 +83,14 @@ public final class AdminServiceProvider: AdminServiceProtocol {
         return GetMethodStatsResponse(methods: methods, since: backend.startedAt)
     }
 
-    public func createBackup(request: CreateBackupRequest, context: RPCServerContext) async throws -> CreateBackupResponse {
+    public func createBackup(
+        request: CreateBackupRequest,
+        context: RPCServerContext
+    ) async throws -> CreateBackupResponse {
         try RequestIDs.validate(request.requestID)
-        guard !request.directory.isEmpty else { throw RPCError.invalidArgument(field: "directory", "must not be empty") }
+        guard !request.directory.isEmpty else {
+            throw RPCError.invalidArgument(field: "directory", "must not be empty")
+        }
         guard request.directory.utf8.count <= 4096 else {
             throw RPCError.invalidArgument(field: "directory", "longer than 4096 bytes")
         }
@@ -89,7 +100,10 @@ public final class AdminServiceProvider: AdminServiceProtocol {
         return response
     }
 
-    public func getStorageStats(request: GetStorageStatsRequest, context: RPCServerContext) async throws -> GetStorageStatsResponse {
+    public func getStorageStats(
+        request: GetStorageStatsRequest,
+        context: RPCServerContext
+    ) async throws -> GetStorageStatsResponse {
         try await backend.storageStats()
     }
 }

@@ -27,7 +27,10 @@ public struct EchoServiceProvider: EchoServiceProtocol {
         }
     }
 
-    public func echoCollect(requests: RPCRequestStream<EchoMessage>, context: RPCServerContext) async throws -> EchoCollectResponse {
+    public func echoCollect(
+        requests: RPCRequestStream<EchoMessage>,
+        context: RPCServerContext
+    ) async throws -> EchoCollectResponse {
         var response = EchoCollectResponse()
         for try await message in requests {
             response.count += 1

@@ -66,7 +66,8 @@ public struct HealthServiceProvider: HealthServiceProtocol {
         self.status = status
     }
 
-    public func checkHealth(request: HealthCheckRequest, context: RPCServerContext) async throws -> HealthCheckResponse {
+    public func checkHealth(request: HealthCheckRequest, context: RPCServerContext) async throws -> HealthCheckResponse
+    {
         let serving = status.status(of: request.service)
         return HealthCheckResponse(status: serving, detail: Self.detail(serving, request.service))
     }
@@ -77,7 +78,9 @@ public struct HealthServiceProvider: HealthServiceProtocol {
         context: RPCServerContext
     ) async throws {
         for await serving in status.watch(request.service) {
-            try await responses.write(HealthCheckResponse(status: serving, detail: Self.detail(serving, request.service)))
+            try await responses.write(
+                HealthCheckResponse(status: serving, detail: Self.detail(serving, request.service))
+            )
         }
     }
 

@@ -49,16 +49,28 @@ public struct ReflectionServiceProvider: ReflectionServiceProtocol {
             case .admin?: .admin
             }
         return MethodSchema(
-            name: method.method, path: method.path, kind: kind, requestType: method.requestType,
-            responseType: method.responseType, idempotency: idempotency, requiredRole: role, doc: method.doc
+            name: method.method,
+            path: method.path,
+            kind: kind,
+            requestType: method.requestType,
+            responseType: method.responseType,
+            idempotency: idempotency,
+            requiredRole: role,
+            doc: method.doc
         )
     }
 
-    public func listServices(request: ListServicesRequest, context: RPCServerContext) async throws -> ListServicesResponse {
+    public func listServices(
+        request: ListServicesRequest,
+        context: RPCServerContext
+    ) async throws -> ListServicesResponse {
         ListServicesResponse(services: services)
     }
 
-    public func describeSymbol(request: DescribeSymbolRequest, context: RPCServerContext) async throws -> DescribeSymbolResponse {
+    public func describeSymbol(
+        request: DescribeSymbolRequest,
+        context: RPCServerContext
+    ) async throws -> DescribeSymbolResponse {
         let symbol = request.symbol.trimmingPrefix("/").description
         guard !symbol.isEmpty else { throw RPCError.invalidArgument(field: "symbol", "must not be empty") }
         var response = DescribeSymbolResponse()

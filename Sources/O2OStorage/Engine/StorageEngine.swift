@@ -172,7 +172,8 @@ public struct StorageStatistics: Sendable, Hashable {
     /// Engine-specific figures by name.
     public var properties: [(name: String, value: String)]
 
-    public init(engine: String, sizeBytes: UInt64, approximateKeys: UInt64, properties: [(name: String, value: String)]) {
+    public init(engine: String, sizeBytes: UInt64, approximateKeys: UInt64, properties: [(name: String, value: String)])
+    {
         self.engine = engine
         self.sizeBytes = sizeBytes
         self.approximateKeys = approximateKeys
@@ -181,7 +182,8 @@ public struct StorageStatistics: Sendable, Hashable {
 
     public static func == (lhs: StorageStatistics, rhs: StorageStatistics) -> Bool {
         lhs.engine == rhs.engine && lhs.sizeBytes == rhs.sizeBytes && lhs.approximateKeys == rhs.approximateKeys
-            && lhs.properties.map(\.name) == rhs.properties.map(\.name) && lhs.properties.map(\.value) == rhs.properties.map(\.value)
+            && lhs.properties.map(\.name) == rhs.properties.map(\.name)
+            && lhs.properties.map(\.value) == rhs.properties.map(\.value)
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -109,7 +109,12 @@ public final class MemoryEngine: StorageEngine {
 
     public func statistics() async throws -> StorageStatistics {
         let keys = state.withLock { $0.keyCount }
-        return StorageStatistics(engine: "memory", sizeBytes: 0, approximateKeys: UInt64(keys), properties: [("keys", "\(keys)")])
+        return StorageStatistics(
+            engine: "memory",
+            sizeBytes: 0,
+            approximateKeys: UInt64(keys),
+            properties: [("keys", "\(keys)")]
+        )
     }
 
     public func close() async throws {

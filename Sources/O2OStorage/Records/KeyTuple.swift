@@ -57,7 +57,9 @@ public struct KeyTuple: Sendable, Hashable, ExpressibleByArrayLiteral {
     }
 
     private static func appendBigEndian(_ value: UInt64, into bytes: inout [UInt8]) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+        }
     }
 
     /// Decodes an encoding made by `encoded`; nil when the bytes are not one.

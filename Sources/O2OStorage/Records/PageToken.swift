@@ -21,7 +21,9 @@ public enum PageTokens {
     /// A token for resuming after `lastKey`.
     public static func make(lastKey: [UInt8], filterHash: UInt64) -> String {
         var bytes: [UInt8] = [version]
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: filterHash >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: filterHash >> UInt64(shift)))
+        }
         bytes += lastKey
         return base64URL(bytes)
     }
@@ -49,7 +51,9 @@ public enum PageTokens {
             let chunk = bytes[index..<min(index + 3, bytes.count)]
             var value: UInt32 = 0
             for (offset, byte) in chunk.enumerated() { value |= UInt32(byte) << UInt32(16 - 8 * offset) }
-            for position in 0..<(chunk.count + 1) { output.append(alphabet[Int(value >> UInt32(18 - 6 * position) & 63)]) }
+            for position in 0..<(chunk.count + 1) {
+                output.append(alphabet[Int(value >> UInt32(18 - 6 * position) & 63)])
+            }
             index += 3
         }
         return String(decoding: output, as: UTF8.self)
@@ -68,7 +72,9 @@ public enum PageTokens {
             let chunk = values[index..<min(index + 4, values.count)]
             var value: UInt32 = 0
             for (offset, sextet) in chunk.enumerated() { value |= sextet << UInt32(18 - 6 * offset) }
-            for position in 0..<(chunk.count - 1) { output.append(UInt8(truncatingIfNeeded: value >> UInt32(16 - 8 * position))) }
+            for position in 0..<(chunk.count - 1) {
+                output.append(UInt8(truncatingIfNeeded: value >> UInt32(16 - 8 * position)))
+            }
             index += 4
         }
         return output

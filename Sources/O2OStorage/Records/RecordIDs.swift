@@ -1,4 +1,5 @@
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -40,10 +41,14 @@ public enum RecordIDs {
         }
         var bits: [UInt8] = []
         bits.reserveCapacity(16)
-        for shift in stride(from: 40, through: 0, by: -8) { bits.append(UInt8(truncatingIfNeeded: time >> UInt64(shift))) }
+        for shift in stride(from: 40, through: 0, by: -8) {
+            bits.append(UInt8(truncatingIfNeeded: time >> UInt64(shift)))
+        }
         bits.append(UInt8(high >> 8))
         bits.append(UInt8(high & 0xff))
-        for shift in stride(from: 56, through: 0, by: -8) { bits.append(UInt8(truncatingIfNeeded: low >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            bits.append(UInt8(truncatingIfNeeded: low >> UInt64(shift)))
+        }
         var text = prefix.isEmpty ? "" : prefix + "_"
         text.reserveCapacity(text.count + 26)
         // 128 bits as 26 base32 digits, most significant first (the first digit holds 3 bits).

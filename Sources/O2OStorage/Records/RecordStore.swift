@@ -79,7 +79,11 @@ extension RecordReading {
     }
 
     /// The record a unique index entry points at.
-    public func lookup<Record>(_ table: RecordTable<Record>, _ index: RecordIndex<Record>, _ key: KeyTuple) async throws -> Record? {
+    public func lookup<Record>(
+        _ table: RecordTable<Record>,
+        _ index: RecordIndex<Record>,
+        _ key: KeyTuple
+    ) async throws -> Record? {
         precondition(index.unique, "lookup needs a unique index; \(index.name) is not")
         let entry = table.indexEntry(index, key, primaryKey: [])
         guard let primaryKey = try await storage.get(entry.key) else { return nil }
@@ -88,12 +92,17 @@ extension RecordReading {
     }
 
     /// A page of records.
-    public func page<Record>(_ table: RecordTable<Record>, _ query: RecordQuery<Record>) async throws -> RecordPage<Record> {
+    public func page<Record>(
+        _ table: RecordTable<Record>,
+        _ query: RecordQuery<Record>
+    ) async throws -> RecordPage<Record> {
         let prefix = (query.index.map { table.indexPrefix($0) } ?? table.recordPrefix) + query.prefix.encoded
         var range = KeyRange.prefix(prefix)
         if let lower = query.lowerBound { range.lower = prefix + lower.encoded }
         if let upper = query.upperBound { range.upper = prefix + upper.encoded }
-        let filterHash = PageTokens.filterHash([table.name, query.index?.name ?? ""] + query.filters + ["\(query.direction)"])
+        let filterHash = PageTokens.filterHash(
+            [table.name, query.index?.name ?? ""] + query.filters + ["\(query.direction)"]
+        )
         if let token = query.pageToken, !token.isEmpty {
             let last = try PageTokens.lastKey(from: token, filterHash: filterHash, subject: table.name)
             guard range.contains(last) else {
@@ -168,7 +177,11 @@ public final class RecordTransaction: RecordReading {
         let primaryKey = table.primaryKey(record)
         let key = table.recordKey(primaryKey)
         guard try await transaction.get(key) == nil else {
-            throw RecordError(.alreadyExists, "\(table.name): a record with this key exists already", subject: table.name)
+            throw RecordError(
+                .alreadyExists,
+                "\(table.name): a record with this key exists already",
+                subject: table.name
+            )
         }
         try await writeIndexEntries(table, record, primaryKey: primaryKey, except: [])
         transaction.put(key, record.serializedBytes())
@@ -276,7 +289,9 @@ public final class RecordTransaction: RecordReading {
         let fingerprint = Self.fingerprint(request.serializedBytes())
         guard Array(stored.prefix(8)) == fingerprint else {
             throw RecordError(
-                .alreadyExists, "request_id '\(requestID)' was already used for a different request", subject: "request_id"
+                .alreadyExists,
+                "request_id '\(requestID)' was already used for a different request",
+                subject: "request_id"
             )
         }
         return try Response(serializedBytes: Array(stored.dropFirst(8)))

@@ -69,7 +69,11 @@ public struct RecordTable<Record: O2OMessage>: Sendable {
 
     /// A unique index entry: index key → primary key. A non-unique one: index key and
     /// primary key → nothing.
-    func indexEntry(_ index: RecordIndex<Record>, _ key: KeyTuple, primaryKey: KeyTuple) -> (key: [UInt8], value: [UInt8]) {
+    func indexEntry(
+        _ index: RecordIndex<Record>,
+        _ key: KeyTuple,
+        primaryKey: KeyTuple
+    ) -> (key: [UInt8], value: [UInt8]) {
         if index.unique {
             return (indexPrefix(index) + key.encoded, primaryKey.encoded)
         }

@@ -1,6 +1,7 @@
 internal import CRocksDB
 import NIOPosix
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -105,7 +106,8 @@ public final class RocksDBEngine: StorageEngine {
     /// to the thread pool.
     public func get(_ key: StorageBytes) async throws -> StorageBytes? {
         let database = self.database
-        if case .value(let value) = try inline({ try Self.cachedGet(database.db, database.cacheOnlyReadOptions, key) }) {
+        if case .value(let value) = try inline({ try Self.cachedGet(database.db, database.cacheOnlyReadOptions, key) })
+        {
             return value
         }
         return try await run { try Self.get(database.db, database.readOptions, key) }
@@ -114,7 +116,14 @@ public final class RocksDBEngine: StorageEngine {
     static func cachedGet(_ db: OpaquePointer, _ readOptions: OpaquePointer, _ key: StorageBytes) throws -> CachedRead {
         try key.withUnsafeBufferPointer { key in
             try cachedRead { error, length in
-                rocksdb_get(db, readOptions, UnsafeRawPointer(key.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }, key.count, length, error)
+                rocksdb_get(
+                    db,
+                    readOptions,
+                    UnsafeRawPointer(key.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) },
+                    key.count,
+                    length,
+                    error
+                )
             }
         }
     }
@@ -123,7 +132,14 @@ public final class RocksDBEngine: StorageEngine {
         var length = 0
         let value = try key.withUnsafeBufferPointer { key in
             try RocksDBErrors.check("reading") { error in
-                rocksdb_get(db, readOptions, UnsafeRawPointer(key.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }, key.count, &length, error)
+                rocksdb_get(
+                    db,
+                    readOptions,
+                    UnsafeRawPointer(key.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) },
+                    key.count,
+                    &length,
+                    error
+                )
             }
         }
         return takeValue(value, length: length)
@@ -153,7 +169,11 @@ public final class RocksDBEngine: StorageEngine {
         return values
     }
 
-    static func multiGet(_ db: OpaquePointer, _ readOptions: OpaquePointer, _ keys: [StorageBytes]) throws -> [StorageBytes?] {
+    static func multiGet(
+        _ db: OpaquePointer,
+        _ readOptions: OpaquePointer,
+        _ keys: [StorageBytes]
+    ) throws -> [StorageBytes?] {
         let count = keys.count
         var values = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
         var valueLengths = [Int](repeating: 0, count: count)
@@ -163,11 +183,13 @@ public final class RocksDBEngine: StorageEngine {
         let keyCopies = keys.map { key -> UnsafeMutablePointer<CChar> in
             let copy = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, key.count))
             key.withUnsafeBytes { raw in
-                if let base = raw.baseAddress { UnsafeMutableRawPointer(copy).copyMemory(from: base, byteCount: key.count) }
+                if let base = raw.baseAddress {
+                    UnsafeMutableRawPointer(copy).copyMemory(from: base, byteCount: key.count)
+                }
             }
             return copy
         }
-        defer { keyCopies.forEach { $0.deallocate() } }
+        defer { for copy in keyCopies { copy.deallocate() } }
         var keyPointers = keyCopies.map { UnsafePointer<CChar>?($0) }
         rocksdb_multi_get(db, readOptions, count, &keyPointers, keyLengths, &values, &valueLengths, &errors)
         var result: [StorageBytes?] = []
@@ -188,7 +210,8 @@ public final class RocksDBEngine: StorageEngine {
         return try await run {
             let readOptions = rocksdb_readoptions_create()!
             defer { rocksdb_readoptions_destroy(readOptions) }
-            return try Self.scan(readOptions: readOptions, range: range, direction: direction, limit: limit) { options in
+            return try Self.scan(readOptions: readOptions, range: range, direction: direction, limit: limit) {
+                options in
                 rocksdb_create_iterator(database.db, options)
             }
         }
@@ -209,8 +232,12 @@ public final class RocksDBEngine: StorageEngine {
         let upper = range.upper ?? []
         return try lower.withUnsafeBufferPointer { lowerBuffer in
             try upper.withUnsafeBufferPointer { upperBuffer in
-                let lowerPointer = UnsafeRawPointer(lowerBuffer.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }
-                let upperPointer = UnsafeRawPointer(upperBuffer.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }
+                let lowerPointer = UnsafeRawPointer(lowerBuffer.baseAddress).map {
+                    $0.assumingMemoryBound(to: CChar.self)
+                }
+                let upperPointer = UnsafeRawPointer(upperBuffer.baseAddress).map {
+                    $0.assumingMemoryBound(to: CChar.self)
+                }
                 if range.lower != nil, let lowerPointer {
                     rocksdb_readoptions_set_iterate_lower_bound(readOptions, lowerPointer, lower.count)
                 }
@@ -237,7 +264,9 @@ public final class RocksDBEngine: StorageEngine {
                     let valuePointer = rocksdb_iter_value(iterator, &valueLength)
                     let key = StorageBytes(UnsafeRawBufferPointer(start: keyPointer, count: keyLength))
                     if range.contains(key) {
-                        let value = valuePointer.map { StorageBytes(UnsafeRawBufferPointer(start: $0, count: valueLength)) } ?? []
+                        let value =
+                            valuePointer.map { StorageBytes(UnsafeRawBufferPointer(start: $0, count: valueLength)) }
+                            ?? []
                         result.append(KeyValue(key: key, value: value))
                     } else if direction == .forward ? range.upper != nil : range.lower != nil {
                         // Past the far bound: done (bounds are enforced by RocksDB too).
@@ -266,19 +295,31 @@ public final class RocksDBEngine: StorageEngine {
                     key.withUnsafeBytes { key in
                         value.withUnsafeBytes { value in
                             rocksdb_writebatch_put(
-                                writeBatch, key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count,
-                                value.baseAddress?.assumingMemoryBound(to: CChar.self), value.count
+                                writeBatch,
+                                key.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                key.count,
+                                value.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                value.count
                             )
                         }
                     }
                 case .delete(let key):
                     key.withUnsafeBytes { key in
-                        rocksdb_writebatch_delete(writeBatch, key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count)
+                        rocksdb_writebatch_delete(
+                            writeBatch,
+                            key.baseAddress?.assumingMemoryBound(to: CChar.self),
+                            key.count
+                        )
                     }
                 }
             }
             try RocksDBErrors.check("writing") { error in
-                rocksdb_write(database.db, sync ? database.syncWriteOptions : database.asyncWriteOptions, writeBatch, error)
+                rocksdb_write(
+                    database.db,
+                    sync ? database.syncWriteOptions : database.asyncWriteOptions,
+                    writeBatch,
+                    error
+                )
             }
         }
         try await groupCommit?.waitUntilDurable()
@@ -335,12 +376,25 @@ public final class RocksDBEngine: StorageEngine {
             var size: UInt64 = 0
             try start.withUnsafeBufferPointer { start in
                 try limit.withUnsafeBufferPointer { limit in
-                    var starts: [UnsafePointer<CChar>?] = [UnsafeRawPointer(start.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }]
-                    var limits: [UnsafePointer<CChar>?] = [UnsafeRawPointer(limit.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }]
+                    var starts: [UnsafePointer<CChar>?] = [
+                        UnsafeRawPointer(start.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }
+                    ]
+                    var limits: [UnsafePointer<CChar>?] = [
+                        UnsafeRawPointer(limit.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }
+                    ]
                     var startLengths = [start.count]
                     var limitLengths = [limit.count]
                     try RocksDBErrors.check("measuring") { error in
-                        rocksdb_approximate_sizes(database.db, 1, &starts, &startLengths, &limits, &limitLengths, &size, error)
+                        rocksdb_approximate_sizes(
+                            database.db,
+                            1,
+                            &starts,
+                            &startLengths,
+                            &limits,
+                            &limitLengths,
+                            &size,
+                            error
+                        )
                     }
                 }
             }
@@ -365,8 +419,10 @@ public final class RocksDBEngine: StorageEngine {
             let sst = UInt64(property("rocksdb.total-sst-files-size")) ?? 0
             let memtables = UInt64(property("rocksdb.cur-size-all-mem-tables")) ?? 0
             return StorageStatistics(
-                engine: "rocksdb", sizeBytes: sst + memtables,
-                approximateKeys: UInt64(property("rocksdb.estimate-num-keys")) ?? 0, properties: properties
+                engine: "rocksdb",
+                sizeBytes: sst + memtables,
+                approximateKeys: UInt64(property("rocksdb.estimate-num-keys")) ?? 0,
+                properties: properties
             )
         }
     }
@@ -399,7 +455,9 @@ final class RocksDBSnapshot: StorageSnapshot, @unchecked Sendable {
 
     func get(_ key: StorageBytes) async throws -> StorageBytes? {
         let handle = try currentHandle()
-        if case .value(let value) = try engine.inline({ try RocksDBEngine.cachedGet(handle.database.db, handle.cacheOnlyReadOptions, key) }) {
+        if case .value(let value) = try engine.inline({
+            try RocksDBEngine.cachedGet(handle.database.db, handle.cacheOnlyReadOptions, key)
+        }) {
             return value
         }
         return try await engine.runBlocking { try RocksDBEngine.get(handle.database.db, handle.readOptions, key) }
@@ -453,9 +511,14 @@ final class RocksDBTransaction: StorageTransaction, @unchecked Sendable {
         let cached = try engine.inline {
             try key.withUnsafeBufferPointer { key in
                 try cachedRead { error, length in
-                rocksdb_transaction_get_for_update(
-                    handle.transaction, handle.cacheOnlyReadOptions,
-                        UnsafeRawPointer(key.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }, key.count, length, 1, error
+                    rocksdb_transaction_get_for_update(
+                        handle.transaction,
+                        handle.cacheOnlyReadOptions,
+                        UnsafeRawPointer(key.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) },
+                        key.count,
+                        length,
+                        1,
+                        error
                     )
                 }
             }
@@ -466,9 +529,13 @@ final class RocksDBTransaction: StorageTransaction, @unchecked Sendable {
             let value = try key.withUnsafeBufferPointer { key in
                 try RocksDBErrors.check("reading") { error in
                     rocksdb_transaction_get_for_update(
-                        handle.transaction, handle.readOptions,
-                        UnsafeRawPointer(key.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }, key.count,
-                        &length, 1, error
+                        handle.transaction,
+                        handle.readOptions,
+                        UnsafeRawPointer(key.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) },
+                        key.count,
+                        &length,
+                        1,
+                        error
                     )
                 }
             }
@@ -486,11 +553,21 @@ final class RocksDBTransaction: StorageTransaction, @unchecked Sendable {
                 if let snapshot = rocksdb_transaction_get_snapshot(handle.transaction) {
                     rocksdb_readoptions_set_snapshot(readOptions, snapshot)
                     defer { rocksdb_free(UnsafeMutableRawPointer(snapshot)) }
-                    return try RocksDBEngine.scan(readOptions: readOptions, range: range, direction: direction, limit: limit) {
+                    return try RocksDBEngine.scan(
+                        readOptions: readOptions,
+                        range: range,
+                        direction: direction,
+                        limit: limit
+                    ) {
                         rocksdb_transaction_create_iterator(handle.transaction, $0)
                     }
                 }
-                return try RocksDBEngine.scan(readOptions: readOptions, range: range, direction: direction, limit: limit) {
+                return try RocksDBEngine.scan(
+                    readOptions: readOptions,
+                    range: range,
+                    direction: direction,
+                    limit: limit
+                ) {
                     rocksdb_transaction_create_iterator(handle.transaction, $0)
                 }
             }
@@ -513,8 +590,12 @@ final class RocksDBTransaction: StorageTransaction, @unchecked Sendable {
                         try value.withUnsafeBytes { value in
                             try RocksDBErrors.check("writing") { error in
                                 rocksdb_transaction_put(
-                                    handle.transaction, keyPointer, key.count,
-                                    value.baseAddress?.assumingMemoryBound(to: CChar.self), value.count, error
+                                    handle.transaction,
+                                    keyPointer,
+                                    key.count,
+                                    value.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                    value.count,
+                                    error
                                 )
                             }
                         }
@@ -578,7 +659,9 @@ final class GroupCommitter: Sendable {
                 let target = state.withLock { $0.requested }
                 var failure: (any Error)?
                 do {
-                    try RocksDBErrors.check("syncing the write-ahead log") { error in rocksdb_flush_wal(database.db, 1, error) }
+                    try RocksDBErrors.check("syncing the write-ahead log") { error in
+                        rocksdb_flush_wal(database.db, 1, error)
+                    }
                 } catch {
                     failure = error
                 }

@@ -1,4 +1,5 @@
 internal import CRocksDB
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -185,8 +186,10 @@ final class RocksDBTransactionHandle: @unchecked Sendable {
     init(database: RocksDBDatabase, sync: Bool) {
         self.database = database
         transaction = rocksdb_optimistictransaction_begin(
-            database.transactionDB, sync ? database.syncWriteOptions : database.asyncWriteOptions,
-            database.transactionOptions, nil
+            database.transactionDB,
+            sync ? database.syncWriteOptions : database.asyncWriteOptions,
+            database.transactionOptions,
+            nil
         )
         readOptions = rocksdb_readoptions_create()
         cacheOnlyReadOptions = rocksdb_readoptions_create()
@@ -221,7 +224,11 @@ enum CachedRead {
 }
 
 /// Runs a cache-only read; "Result incomplete" means the data is on disk only.
-func cachedRead(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, UnsafeMutablePointer<Int>) -> UnsafeMutablePointer<CChar>?) throws(StorageError) -> CachedRead {
+func cachedRead(
+    _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>, UnsafeMutablePointer<Int>) -> UnsafeMutablePointer<
+        CChar
+    >?
+) throws(StorageError) -> CachedRead {
     var error: UnsafeMutablePointer<CChar>?
     var length = 0
     let value = body(&error, &length)
