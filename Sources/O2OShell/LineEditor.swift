@@ -6,8 +6,9 @@ import Musl
 
 /// A small line editor for the interactive shell: works over ssh in any VT100-like
 /// terminal with no library. Emacs keys (Ctrl-A/E/B/F/K/U/W/L), arrows, Home/End,
-/// Delete, history (Up/Down, saved between runs), Tab completion, Ctrl-C to drop the
-/// line, Ctrl-D to leave. When standard input is not a terminal it reads plain lines.
+/// Delete, history (Up/Down, Ctrl-R to search it, saved between runs), Tab completion,
+/// Ctrl-C to drop the line, Ctrl-D to leave. When standard input is not a terminal it
+/// reads plain lines.
 public final class LineEditor {
     /// Candidates for the word before the cursor: what replaces it, and what to show.
     public typealias Completer = (_ line: String) -> (replaceFrom: Int, candidates: [String])
@@ -48,7 +49,8 @@ public final class LineEditor {
     /// Remembers a line (not repeated, not blank) and saves the history. A command
     /// typed over several lines is kept as one line, which recalls and edits well.
     public func remember(_ line: String) {
-        let trimmed = line.trimmingTrailingNewline().replacingNewlines()
+        var trimmed = line.trimmingTrailingNewline().replacingNewlines()
+        while trimmed.last == " " { trimmed.removeLast() }
         guard !trimmed.allSatisfy(\.isWhitespace), history.last != trimmed else { return }
         history.append(trimmed)
         if history.count > maximumHistory { history.removeFirst(history.count - maximumHistory) }
@@ -178,6 +180,17 @@ public final class LineEditor {
                 output("\u{1B}[H\u{1B}[2J")
             case 0x10, 0x0E:
                 moveInHistory(up: byte == 0x10, &buffer, &cursor, &historyIndex, &saved)
+            case 0x12:
+                switch reverseSearch(prompt: prompt) {
+                case .run(let line):
+                    output("\r\u{1B}[K" + prompt + line + "\r\n")
+                    return .line(line)
+                case .edit(let found):
+                    buffer = found
+                    cursor = buffer.count
+                case .cancel:
+                    break
+                }
             case 0x09:
                 complete(&buffer, &cursor, listing: lastWasTab, prompt: prompt)
             case 0x1B:
@@ -226,6 +239,64 @@ public final class LineEditor {
             }
             redraw()
         }
+    }
+
+    private enum SearchOutcome {
+        /// Enter: run the line found.
+        case run(String)
+        /// Another key: edit the line found.
+        case edit([Character])
+        /// Ctrl-G or Ctrl-C: back to the line as it was.
+        case cancel
+    }
+
+    /// Ctrl-R: incremental search back through the history, as in bash — typing
+    /// narrows, Ctrl-R again finds the next older match, Backspace widens.
+    private func reverseSearch(prompt: String) -> SearchOutcome {
+        var query: [Character] = []
+        var match: Int? = nil
+        func find(from start: Int) -> Int? {
+            guard !query.isEmpty else { return nil }
+            let text = String(query)
+            var index = min(start, history.count - 1)
+            while index >= 0 {
+                if history[index].contains(text) { return index }
+                index -= 1
+            }
+            return nil
+        }
+        func show() {
+            let failed = !query.isEmpty && match == nil
+            let found = match.map { history[$0] } ?? ""
+            output("\r\u{1B}[K(\(failed ? "failed " : "")reverse-i-search)'\(String(query))': \(found)")
+        }
+        show()
+        while let byte = readByte() {
+            switch byte {
+            case 0x0D, 0x0A:
+                return match.map { .run(history[$0]) } ?? .cancel
+            case 0x07, 0x03:
+                return .cancel
+            case 0x12:
+                if let current = match, let older = find(from: current - 1) { match = older }
+            case 0x7F, 0x08:
+                if !query.isEmpty { query.removeLast() }
+                match = find(from: history.count - 1)
+            default:
+                guard byte >= 0x20 else {
+                    // Any other key (an arrow, Ctrl-A…) keeps the line found for editing.
+                    if byte == 0x1B { _ = readByte().flatMap { $0 == 0x5B || $0 == 0x4F ? readByte() : nil } }
+                    return match.map { .edit(Array(history[$0])) } ?? .cancel
+                }
+                var bytes = [byte]
+                let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+                while bytes.count < length, let more = readByte() { bytes.append(more) }
+                query += Array(String(decoding: bytes, as: UTF8.self))
+                match = find(from: match ?? history.count - 1)
+            }
+            show()
+        }
+        return .cancel
     }
 
     private func moveInHistory(

@@ -597,7 +597,10 @@ public struct ShellRunner: Sendable {
         lines.append(
             "Options anywhere on a command: --json (compact, one JSON per line), --format table|json|csv, --show-pii."
         )
-        lines.append("Tab completes commands, services, methods and JSON field names; Ctrl-C stops a running command.")
+        lines.append(
+            "Tab completes commands, services, methods and JSON field names; Up and Ctrl-R recall history; "
+                + "Ctrl-C stops a running command."
+        )
         io.write(lines.joined(separator: "\n"))
     }
 

@@ -16,9 +16,9 @@ struct ShellMain: AsyncParsableCommand {
         abstract: "The O2O ops shell: discover, call and watch an O2O server.",
         discussion: """
             With a COMMAND, runs it and exits; without one, opens an interactive shell \
-            (line editing, history in ~/.o2o_history, Tab completion, Ctrl-C stops a running \
-            command, Ctrl-D leaves). Everything the shell knows about methods and messages comes \
-            from the server's reflection service.
+            (line editing, history in ~/.o2o_history searched with Ctrl-R, Tab completion, \
+            Ctrl-C stops a running command, Ctrl-D leaves). Everything the shell knows about \
+            methods and messages comes from the server's reflection service.
 
             Commands:
               ls [SERVICE]                          services, or one service's methods

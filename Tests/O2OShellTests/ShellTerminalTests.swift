@@ -115,7 +115,19 @@ struct ShellTerminalTests {
                 try await again.waitForOutput("call METHOD", after: next),
                 "history not restored: \(again.standardOutput)"
             )
-            try again.send("exit\r")
+            // Ctrl-R finds an older command by a piece of it; Enter runs it.
+            try again.send("\u{12}Catal")
+            next = try #require(
+                try await again.waitForOutput("(reverse-i-search)'Catal': ls CatalogService", after: next),
+                "no history search: \(again.standardOutput)"
+            )
+            try again.send("\r")
+            next = try #require(try await again.waitForOutput("GetProduct", after: next))
+            next = try #require(try await again.waitForOutput(prompt, after: next))
+            // A search that finds nothing says so; Ctrl-G leaves the line as it was.
+            try again.send("\u{12}zzz")
+            next = try #require(try await again.waitForOutput("(failed reverse-i-search)'zzz'", after: next))
+            try again.send("\u{07}exit\r")
             #expect(try await again.exitStatus() == 0)
         }
     }
