@@ -47,6 +47,9 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Store of the server o2o-bench starts: memory, or rocksdb (in a scratch directory, --sync group).")
     var store: String = "memory"
 
+    @Option(help: "Where the server o2o-bench starts runs calls: event-loop or global (its --handlers).")
+    var handlers: String = "event-loop"
+
     @Option(
         help:
             "Process id of a running server, for its CPU time. (default: the pid the server reports, when it runs on this machine)"
@@ -54,6 +57,9 @@ struct ServerOptions: ParsableArguments {
     var serverPid: Int32?
 
     func validate() throws {
+        guard ["global", "event-loop"].contains(handlers) else {
+            throw ValidationError("--handlers: '\(handlers)' is not global or event-loop")
+        }
         guard ["memory", "rocksdb"].contains(store) else {
             throw ValidationError("--store: '\(store)' is not memory or rocksdb")
         }
@@ -166,7 +172,7 @@ struct BenchServer: Sendable {
                 "no o2o-server next to o2o-bench (\(executable)); build it (swift build -c release --product o2o-server) or give --server"
             )
         }
-        var arguments = ["--port", "0", "--store", options.store]
+        var arguments = ["--port", "0", "--store", options.store, "--handlers", options.handlers]
         var scratch: String?
         if options.store == "rocksdb" {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("o2o-bench-\(getpid())").path

@@ -28,6 +28,8 @@ struct Compare: AsyncParsableCommand {
     @Option(help: "Seconds of warm-up per run.") var warmup: Double = 3
     @Option(help: "Seconds measured per run.") var duration: Double = 15
     @Option(help: "Runs per measurement; the median (by calls/s) is reported.") var repeats: Int = 1
+    @Option(help: "Where o2o-server runs calls: event-loop or global (its --handlers).") var handlers: String =
+        "event-loop"
     @Flag(help: "Leave grpc-swift-2 out (when its peer is not built).") var noGrpc = false
     @Flag(help: "Print one JSON document instead of tables.") var json = false
 
@@ -63,6 +65,9 @@ struct Compare: AsyncParsableCommand {
             throw ValidationError("--sizes: none given")
         }
         _ = try Self.parsedSizes(zstdSizes, option: "--zstd-sizes")
+        guard ["global", "event-loop"].contains(handlers) else {
+            throw ValidationError("--handlers: '\(handlers)' is not global or event-loop")
+        }
         guard (1...9).contains(repeats) else { throw ValidationError("--repeats: \(repeats) is not from 1 to 9") }
         guard duration > 0, warmup >= 0 else {
             throw ValidationError("--duration must be more than 0 and --warmup 0 or more")
@@ -159,7 +164,7 @@ struct Compare: AsyncParsableCommand {
         if system == "o2o" {
             return try await EchoLoad.workload(size).run(
                 load: load,
-                server: ServerOptions.parse([]),
+                server: ServerOptions.parse(["--handlers", handlers]),
                 compression: compression
             )
         }

@@ -86,6 +86,15 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Currency of catalog prices (ISO 4217). [O2O_CURRENCY] (default: CNY)")
     var currency: String?
 
+    @Option(
+        help: """
+            Where calls run: event-loop (the connection's own thread; no hop per call, the least CPU per \
+            call, cores used by spreading connections) or global (Swift's global executor; one busy \
+            connection of heavy calls uses every core). [O2O_HANDLERS] (default: event-loop)
+            """
+    )
+    var handlers: String?
+
     @Flag(
         name: .customLong("demo-data"),
         help: "Load a sample shop into an empty store (safe to repeat). [O2O_DEMO_DATA=1]"
@@ -181,6 +190,12 @@ struct ServerCommand: AsyncParsableCommand {
                 )
             }
             settings.currency = currency.value
+        }
+        if let handlers = given(handlers, "--handlers", "O2O_HANDLERS") {
+            guard let kind = ServerSettings.Handlers(rawValue: handlers.value) else {
+                throw Failure(description: "\(handlers.source): '\(handlers.value)' is not global or event-loop")
+            }
+            settings.handlers = kind
         }
         settings.demoData = demoData || ["1", "true", "yes"].contains(environment("O2O_DEMO_DATA")?.lowercased() ?? "")
         if settings.tokenFile == nil, !ServerSettings.isLoopback(settings.host) {

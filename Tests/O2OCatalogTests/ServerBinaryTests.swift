@@ -12,7 +12,8 @@ struct ServerBinaryTests {
         #expect(result.status == 0)
         for text in [
             "--port", "--host", "--unix-socket", "--data", "--store", "--sync", "--tls-cert", "--tls-key",
-            "--token-file", "--log-level", "--demo-data", "O2O_PORT", "O2O_DATA", "O2O_STORE", "127.0.0.1:7070",
+            "--token-file", "--log-level", "--demo-data", "--handlers", "O2O_PORT", "O2O_DATA", "O2O_STORE",
+            "O2O_HANDLERS", "127.0.0.1:7070",
         ] {
             #expect(result.output.contains(text), "help mentions \(text)")
         }
@@ -32,6 +33,8 @@ struct ServerBinaryTests {
             (["--token-file", "/nonexistent-tokens"], [:], "--token-file"),
             ([], ["O2O_PORT": "seventy"], "O2O_PORT"),
             ([], ["O2O_STORE": "paper"], "O2O_STORE"),
+            (["--handlers", "fast"], [:], "--handlers"),
+            ([], ["O2O_HANDLERS": "threads"], "O2O_HANDLERS"),
         ] as [([String], [String: String], String)]
     )
     func badSettings(arguments: [String], environment: [String: String], names: String) async throws {

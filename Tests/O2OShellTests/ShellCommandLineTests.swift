@@ -173,7 +173,8 @@ struct ShellCommandLineTests {
 
     @Test("bad JSON, unknown methods and fields, server errors and an unreachable server: message and exit code")
     func failures() async throws {
-        try await withServer { address in
+        // Handlers on the global executor here, so that setting is exercised end to end too.
+        try await withServer(arguments: ["--handlers", "global"]) { address in
             let badJSON = try await shell(address, ["call", "GetProduct", #"{"productId":"#])
             #expect(badJSON.status == 2)
             #expect(badJSON.error.contains("not JSON") && badJSON.error.contains("line 1, column"))
