@@ -165,7 +165,10 @@ let package = Package(
         ),
         // Runs the package's executables as child processes, for their tests.
         .target(name: "O2OProcessTesting", path: "Tests/O2OProcessTesting"),
-        .testTarget(name: "O2OShellTests", dependencies: ["O2OShell", "O2OProcessTesting", "o2o", "o2o-server"]),
+        .testTarget(
+            name: "O2OShellTests",
+            dependencies: ["O2OShell", "O2OMessages", "O2OProcessTesting", "o2o", "o2o-server"]
+        ),
         .testTarget(name: "O2OBenchTests", dependencies: ["O2OProcessTesting", "o2o-bench", "o2o-server"]),
         .testTarget(
             name: "O2OInventoryTests",

@@ -77,6 +77,10 @@ public struct ShellCompletion: Sendable {
         var token = ""
         var tokenStart = characters.count
         var expectingKey = false
+        // After "key": — the field whose value is being typed, and whether the open
+        // string is that value rather than a key.
+        var valueKey: String?
+        var stringIsValue = false
         for index in start..<characters.count {
             let character = characters[index]
             if inString {
@@ -91,7 +95,7 @@ public struct ShellCompletion: Sendable {
                 }
                 if character == "\"" {
                     inString = false
-                    lastKey = token
+                    if stringIsValue { valueKey = nil } else { lastKey = token }
                     continue
                 }
                 token.append(character)
@@ -100,6 +104,7 @@ public struct ShellCompletion: Sendable {
             switch character {
             case "\"":
                 inString = true
+                stringIsValue = valueKey != nil
                 token = ""
                 tokenStart = index
             case "{":
@@ -111,22 +116,47 @@ public struct ShellCompletion: Sendable {
                     .flatMap { $0.type == .message ? $0.typeName : nil }
                 }
                 expectingKey = true
+                valueKey = nil
             case "}":
                 type = stack.popLast() ?? nil
                 expectingKey = false
+                valueKey = nil
             case ",":
                 expectingKey = true
+                valueKey = nil
             case ":":
                 expectingKey = false
-            default:
+                valueKey = lastKey
+            case " ", "\n", "\t":
                 break
+            default:
+                valueKey = nil
             }
         }
-        // The cursor must be where a key goes: right after "{" or ",", maybe inside an
-        // opened quote.
-        guard expectingKey || inString, let message = type.flatMap({ schema.message($0) }) else {
-            return (characters.count, [])
+        guard let message = type.flatMap({ schema.message($0) }) else { return (characters.count, []) }
+        // A value: enum names (short, as the shell accepts them) or true/false.
+        if let key = valueKey, !inString || stringIsValue {
+            guard let field = message.fields.first(where: { $0.jsonName == key || $0.name == key }) else {
+                return (characters.count, [])
+            }
+            let typed = inString ? token : ""
+            let from = inString ? tokenStart : characters.count
+            var values: [String] = []
+            if field.type == .enum, let enumeration = schema.enumeration(field.typeName) {
+                let first = enumeration.values.first?.name ?? ""
+                let prefix = first.hasSuffix("UNSPECIFIED") ? String(first.dropLast("UNSPECIFIED".count)) : ""
+                values = enumeration.values.dropFirst(prefix.isEmpty ? 0 : 1).map { value in
+                    "\"" + (value.name.hasPrefix(prefix) ? String(value.name.dropFirst(prefix.count)) : value.name)
+                        + "\""
+                }
+            } else if field.type == .bool, !inString {
+                values = ["true", "false"]
+            }
+            let wanted = (inString ? "\"" : "") + typed.lowercased()
+            return (from, values.filter { $0.lowercased().hasPrefix(wanted) })
         }
+        // A key: right after "{" or ",", maybe inside an opened quote.
+        guard expectingKey || inString else { return (characters.count, []) }
         let typed = inString ? token : ""
         let from = inString ? tokenStart : characters.count
         let names = message.fields.map(\.jsonName).filter { $0.lowercased().hasPrefix(typed.lowercased()) }

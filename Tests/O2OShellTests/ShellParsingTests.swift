@@ -1,3 +1,4 @@
+import O2OMessages
 import Testing
 
 @testable import O2OShell
@@ -84,5 +85,39 @@ struct ShellParsingTests {
         #expect(ShellOutput.mask("+8613812345678") == "+86138****5678")
         #expect(ShellOutput.mask("li.wei@example.cn") == "l***@example.cn")
         #expect(ShellOutput.mask("李伟") == "李*")
+    }
+
+    @Test("completion: commands, methods, JSON field names, then enum values and booleans for a field's value")
+    func completion() {
+        let schema = ShellSchema(
+            GetSchemaResponse(
+                services: [
+                    ServiceSchema(
+                        name: CatalogService.descriptor.name,
+                        methods: CatalogService.descriptor.methods.map {
+                            MethodSchema(
+                                name: $0.method,
+                                path: $0.path,
+                                requestType: $0.requestType,
+                                responseType: $0.responseType
+                            )
+                        }
+                    )
+                ],
+                messages: O2OGeneratedRegistry.messageTypes.values.map { $0._messageSchema },
+                enums: O2OGeneratedRegistry.enumTypes.values.map { $0._enumSchema }
+            )
+        )
+        let completion = ShellCompletion(schema: schema)
+        func candidates(_ line: String) -> [String] { completion.complete(line).candidates }
+        #expect(candidates("de") == ["describe"])
+        #expect(candidates("call ChangeProductSt") == ["ChangeProductStatus"])
+        #expect(candidates(#"call ChangeProductStatus {"pro"#) == [#""productId":"#])
+        #expect(candidates(#"call ChangeProductStatus {"productId": "p1", "status": "#).contains(#""ON_SHELF""#))
+        #expect(candidates(#"call ChangeProductStatus {"productId": "p1", "status": "on"#) == [#""ON_SHELF""#])
+        #expect(candidates(#"call ChangeProductStatus {"productId": "p"#).isEmpty)
+        #expect(candidates(#"call ImportProducts {"dryRun": "#) == ["true", "false"])
+        let replaced = completion.complete(#"call ChangeProductStatus {"status": "ON_S"#)
+        #expect(replaced.replaceFrom == #"call ChangeProductStatus {"status": "#.count)
     }
 }
