@@ -1,3 +1,5 @@
+import O2OMessages
+
 /// One measured run — ours or a baseline peer's — as ordered `key=value` fields: the
 /// peers print `RESULT key=value …` lines, and ours carry the same keys (plus a few of
 /// our own), so every run can stand in one table and be compared field by field.
@@ -40,13 +42,24 @@ struct BenchResult: Sendable {
         "RESULT " + fields.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
     }
 
-    /// One JSON object; numeric values as numbers.
-    var json: String {
-        "{"
-            + fields.map {
-                "\(jsonString($0.key)):\(Double($0.value) != nil && $0.value != "nan" ? $0.value : jsonString($0.value))"
-            }.joined(separator: ",") + "}"
+    /// The fields as one JSON object: numbers and booleans as such, the rest as strings.
+    var jsonValue: O2OJSONValue {
+        .object(
+            fields.map { field in
+                let value: O2OJSONValue =
+                    if field.value == "true" || field.value == "false" {
+                        .bool(field.value == "true")
+                    } else if let number = Double(field.value), number.isFinite {
+                        .number(field.value)
+                    } else {
+                        .string(field.value)
+                    }
+                return O2OJSONValue.Member(key: field.key, value: value)
+            }
+        )
     }
+
+    var json: String { renderJSON(jsonValue) }
 
     /// For people: the workload, then throughput, latency, CPU and errors.
     var summary: String {
@@ -77,24 +90,11 @@ struct BenchResult: Sendable {
     }
 }
 
-func jsonString(_ text: String) -> String {
-    var escaped = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": escaped += "\\\""
-        case "\\": escaped += "\\\\"
-        case "\n": escaped += "\\n"
-        default:
-            if scalar.value < 0x20 {
-                escaped +=
-                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16)
-            } else {
-                escaped.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return escaped + "\""
+/// Compact JSON text, written by the same writer as every other JSON of the project.
+func renderJSON(_ value: O2OJSONValue) -> String {
+    var writer = O2OJSONWriter()
+    writer.value(value)
+    return writer.string
 }
 
 /// 158234 → "158,234".

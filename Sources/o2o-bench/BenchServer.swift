@@ -196,10 +196,9 @@ struct BenchServer: Sendable {
     static func localServerPID(host: String, port: Int) async throws -> Int32 {
         guard ["127.0.0.1", "::1", "localhost"].contains(host) else { return 0 }
         let channel = try O2OClientChannel(configuration: O2OClientConfiguration(target: .tcp(host: host, port: port)))
-        defer { Task { await channel.close() } }
-        guard let info = try? await AdminServiceClient(transport: channel).getServerInfo(GetServerInfoRequest()) else {
-            return 0
-        }
+        let answer = try? await AdminServiceClient(transport: channel).getServerInfo(GetServerInfoRequest())
+        await channel.close()
+        guard let info = answer else { return 0 }
         let comm = (try? String(contentsOfFile: "/proc/\(info.pid)/comm", encoding: .utf8)) ?? ""
         return comm.hasPrefix("o2o-server") ? Int32(info.pid) : 0
     }

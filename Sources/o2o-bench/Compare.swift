@@ -171,9 +171,38 @@ struct Compare: AsyncParsableCommand {
         let peer = system == "nio" ? "Nio" : "Grpc"
         let extra = system == "grpc-no-coalesce" ? ["--no-coalesce"] : []
         let server = try await ChildServer(peers + "/\(peer)Server", ["0"] + extra, ready: #"listening on \S*:(\d+)"#)
-        defer { Task { await server.stop() } }
-        guard let port = server.port else { throw BenchError("\(peer)Server printed no port") }
+        let data: Data
         let client = Process()
+        do {
+            data = try runPeerClient(client, peer: peer, server: server, shape, size, label: label, extra: extra)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+        let text = String(decoding: data, as: UTF8.self)
+        guard var result = text.split(separator: "\n").lazy.compactMap(BenchResult.parse).first else {
+            throw BenchError(
+                "\(peer)Client printed no RESULT line (exit \(client.terminationStatus)): \(text.suffix(300))"
+            )
+        }
+        result.set("kind", system)
+        result.set("workload", "echo")
+        result.set("compression", "off")
+        return result
+    }
+
+    /// Runs a peer's client against its server to the end; its standard output.
+    func runPeerClient(
+        _ client: Process,
+        peer: String,
+        server: ChildServer,
+        _ shape: Shape,
+        _ size: Int,
+        label: String,
+        extra: [String]
+    ) throws -> Data {
+        guard let port = server.port else { throw BenchError("\(peer)Server printed no port") }
         client.executableURL = URL(fileURLWithPath: peers + "/\(peer)Client")
         client.arguments =
             [
@@ -187,17 +216,7 @@ struct Compare: AsyncParsableCommand {
         try client.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         client.waitUntilExit()
-        await server.stop()
-        let text = String(decoding: data, as: UTF8.self)
-        guard var result = text.split(separator: "\n").lazy.compactMap(BenchResult.parse).first else {
-            throw BenchError(
-                "\(peer)Client printed no RESULT line (exit \(client.terminationStatus)): \(text.suffix(300))"
-            )
-        }
-        result.set("kind", system)
-        result.set("workload", "echo")
-        result.set("compression", "off")
-        return result
+        return data
     }
 
     // MARK: - Report
@@ -277,44 +296,50 @@ struct Compare: AsyncParsableCommand {
     }
 
     func jsonReport(_ entries: [Entry], shapes: [Shape], sizes: [Int], zstdSizes: [Int]) -> String {
-        var ratios: [String] = []
+        var ratios: [BenchResult] = []
         for (index, shape) in shapes.enumerated() {
             for size in index == 0 ? sizes : [sizes[0]] {
                 let ours = find(entries, "o2o", shape, size)
-                var fields = [
-                    "\"conns\":\(shape.conns)", "\"inflight_per_conn\":\(shape.inflight)", "\"payload_bytes\":\(size)",
-                ]
-                if let value = Self.ratio(ours, find(entries, "grpc", shape, size)) {
-                    fields.append("\"o2o_over_grpc\":\(format(value, 3))")
+                var ratio = BenchResult([
+                    ("conns", String(shape.conns)), ("inflight_per_conn", String(shape.inflight)),
+                    ("payload_bytes", String(size)),
+                ])
+                for (key, other, field) in [
+                    ("o2o_over_grpc", "grpc", "calls_per_s"),
+                    ("o2o_over_grpc_no_coalesce", "grpc-no-coalesce", "calls_per_s"),
+                    ("o2o_over_floor", "nio", "calls_per_s"), ("p50_o2o_over_floor", "nio", "p50_us"),
+                ] {
+                    if let value = Self.ratio(ours, find(entries, other, shape, size), field) {
+                        ratio.set(key, format(value, 3))
+                    }
                 }
-                if let value = Self.ratio(ours, find(entries, "grpc-no-coalesce", shape, size)) {
-                    fields.append("\"o2o_over_grpc_no_coalesce\":\(format(value, 3))")
-                }
-                if let value = Self.ratio(ours, find(entries, "nio", shape, size)) {
-                    fields.append("\"o2o_over_floor\":\(format(value, 3))")
-                }
-                if let value = Self.ratio(ours, find(entries, "nio", shape, size), "p50_us") {
-                    fields.append("\"p50_o2o_over_floor\":\(format(value, 3))")
-                }
-                ratios.append("{" + fields.joined(separator: ",") + "}")
+                ratios.append(ratio)
             }
         }
         for size in zstdSizes {
             let off = find(entries, "o2o", shapes[0], size, .off)
             let on = find(entries, "o2o", shapes[0], size, .on)
-            var fields = [
-                "\"zstd\":true", "\"conns\":\(shapes[0].conns)", "\"inflight_per_conn\":\(shapes[0].inflight)",
-                "\"payload_bytes\":\(size)",
-            ]
-            if let value = Self.ratio(on, off) { fields.append("\"calls_on_over_off\":\(format(value, 3))") }
+            var ratio = BenchResult([
+                ("zstd", "true"), ("conns", String(shapes[0].conns)), ("inflight_per_conn", String(shapes[0].inflight)),
+                ("payload_bytes", String(size)),
+            ])
+            if let value = Self.ratio(on, off) { ratio.set("calls_on_over_off", format(value, 3)) }
             if let value = Self.ratio(on, off, "wire_bytes_per_call") {
-                fields.append("\"wire_on_over_off\":\(format(value, 3))")
+                ratio.set("wire_on_over_off", format(value, 3))
             }
-            ratios.append("{" + fields.joined(separator: ",") + "}")
+            ratios.append(ratio)
         }
-        return
-            "{\"machine\":\(jsonString(Self.machine())),\"warmup_s\":\(format(warmup, 1)),\"duration_s\":\(format(duration, 1)),\"repeats\":\(repeats),"
-            + "\"results\":[\(entries.map(\.result.json).joined(separator: ","))],\"ratios\":[\(ratios.joined(separator: ","))]}"
+        var report = BenchResult([
+            ("machine", Self.machine()), ("warmup_s", format(warmup, 1)), ("duration_s", format(duration, 1)),
+            ("repeats", String(repeats)),
+        ])
+        .jsonValue
+        if case .object(var members) = report {
+            members.append(.init(key: "results", value: .array(entries.map(\.result.jsonValue))))
+            members.append(.init(key: "ratios", value: .array(ratios.map(\.jsonValue))))
+            report = .object(members)
+        }
+        return renderJSON(report)
     }
 
     static func align(_ rows: [[String]]) -> [String] {

@@ -44,12 +44,29 @@ struct Workload: Sendable {
         let probe = try O2OClientChannel(
             configuration: O2OClientConfiguration(target: .tcp(host: server.host, port: server.port))
         )
-        defer {
-            Task {
-                for channel in channels { await channel.close() }
-                await probe.close()
-            }
+        do {
+            let result = try await measure(
+                load: load,
+                on: server,
+                channels: channels,
+                probe: probe,
+                compression: compression
+            )
+            for channel in channels + [probe] { await channel.close() }
+            return result
+        } catch {
+            for channel in channels + [probe] { await channel.close() }
+            throw error
         }
+    }
+
+    private func measure(
+        load: LoadOptions,
+        on server: BenchServer,
+        channels: [O2OClientChannel],
+        probe: O2OClientChannel,
+        compression: Compression
+    ) async throws -> BenchResult {
         let prepared = try await prepare(channels[0], load.conns * load.inflight)
         // Every connection up (and warm) before timing starts.
         for (index, channel) in channels.enumerated() {
