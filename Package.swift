@@ -160,19 +160,20 @@ let package = Package(
         .testTarget(
             name: "O2OCatalogTests",
             dependencies: [
-                "O2OClient", "O2OServices", "O2OStorage", "O2ONIOTransport", "O2OProcessTesting", "o2o-server",
+                "O2OClient", "O2OServices", "O2OStorage", "O2ONIOTransport", "O2OTestSupport", "o2o-server",
             ]
         ),
-        // Runs the package's executables as child processes, for their tests.
-        .target(name: "O2OProcessTesting", path: "Tests/O2OProcessTesting"),
+        // What several test targets share: running the package's executables as child
+        // processes, expecting a status, request ids.
+        .target(name: "O2OTestSupport", dependencies: ["O2ORPC"], path: "Tests/O2OTestSupport"),
         .testTarget(
             name: "O2OShellTests",
-            dependencies: ["O2OShell", "O2OMessages", "O2OProcessTesting", "o2o", "o2o-server"]
+            dependencies: ["O2OShell", "O2OMessages", "O2OTestSupport", "o2o", "o2o-server"]
         ),
-        .testTarget(name: "O2OBenchTests", dependencies: ["O2OProcessTesting", "o2o-bench", "o2o-server"]),
+        .testTarget(name: "O2OBenchTests", dependencies: ["O2OTestSupport", "o2o-bench", "o2o-server"]),
         .testTarget(
             name: "O2OInventoryTests",
-            dependencies: ["O2OClient", "O2OServices", "O2OStorage", "O2ONIOTransport"]
+            dependencies: ["O2OClient", "O2OServices", "O2OStorage", "O2ONIOTransport", "O2OTestSupport"]
         ),
         .testTarget(
             name: "O2ONIOTransportTests",

@@ -1,5 +1,5 @@
 import Foundation
-import O2OProcessTesting
+import O2OTestSupport
 import Testing
 
 /// o2o-bench run as people run it, briefly: it starts its own o2o-server, measures, and

@@ -3,6 +3,7 @@ import Logging
 import O2OClient
 import O2OServices
 import O2OStorage
+import O2OTestSupport
 import Testing
 
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
@@ -62,32 +63,7 @@ struct CatalogHarness {
     }
 }
 
-/// Expects an RPCError with this code (and, when given, this exact message).
-@discardableResult
-func expectStatus(
-    _ code: RPCStatusCode,
-    _ message: String? = nil,
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: () async throws -> Void
-) async -> RPCError? {
-    do {
-        try await body()
-        Issue.record("expected \(code.name), got success", sourceLocation: sourceLocation)
-        return nil
-    } catch let error as RPCError {
-        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-        if let message { #expect(error.message == message, sourceLocation: sourceLocation) }
-        return error
-    } catch {
-        Issue.record("expected \(code.name), got \(error)", sourceLocation: sourceLocation)
-        return nil
-    }
-}
-
 func cny(_ fen: Int64) -> Money { Money(minorUnits: fen, currency: "CNY") }
-
-/// A unique request id.
-func rid() -> String { "req-\(UUID().uuidString.prefix(18))" }
 
 /// A product spec with `skus` SKUs whose codes and barcodes derive from `seed`.
 func productSpec(

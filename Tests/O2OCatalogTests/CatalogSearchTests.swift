@@ -1,6 +1,7 @@
 import Foundation
 import O2OClient
 import O2OStorage
+import O2OTestSupport
 import Testing
 
 @testable import O2OServices

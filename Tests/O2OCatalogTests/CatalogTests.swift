@@ -2,6 +2,7 @@ import Foundation
 import O2OClient
 import O2OServices
 import O2OStorage
+import O2OTestSupport
 import Testing
 
 @Suite("Catalog service end to end")

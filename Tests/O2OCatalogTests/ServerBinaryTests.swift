@@ -1,6 +1,6 @@
 import Foundation
 import O2OClient
-import O2OProcessTesting
+import O2OTestSupport
 import Testing
 
 /// o2o-server as an operator meets it: flags, environment, errors, signals, restarts.

@@ -1,5 +1,6 @@
 import Foundation
 import O2OClient
+import O2OTestSupport
 import Testing
 
 /// Purchase orders, stock-takes and transfers: the flows that move stock through the

@@ -3,6 +3,7 @@ import Logging
 import O2OClient
 import O2OServices
 import O2OStorage
+import O2OTestSupport
 import Synchronization
 import Testing
 
@@ -150,30 +151,5 @@ struct InventoryHarness: Sendable {
     func expectLedgerConsistent(sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let check = try await admin.checkStockLedger(CheckStockLedgerRequest())
         #expect(check.discrepancyCount == 0, "\(check.discrepancies)", sourceLocation: sourceLocation)
-    }
-}
-
-/// A unique request id.
-func rid() -> String { "req-\(UUID().uuidString.prefix(18))" }
-
-/// Expects an RPCError with this code (and, when given, a message containing `containing`).
-@discardableResult
-func expectStatus(
-    _ code: RPCStatusCode,
-    containing text: String? = nil,
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ body: () async throws -> Void
-) async -> RPCError? {
-    do {
-        try await body()
-        Issue.record("expected \(code.name), got success", sourceLocation: sourceLocation)
-        return nil
-    } catch let error as RPCError {
-        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-        if let text { #expect(error.message.contains(text), "\(error.message)", sourceLocation: sourceLocation) }
-        return error
-    } catch {
-        Issue.record("expected \(code.name), got \(error)", sourceLocation: sourceLocation)
-        return nil
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import O2OClient
+import O2OTestSupport
 import Testing
 
 /// Random sequences of inventory operations, checked after every step against a plain

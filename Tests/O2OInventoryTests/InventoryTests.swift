@@ -1,5 +1,6 @@
 import Foundation
 import O2OClient
+import O2OTestSupport
 import Testing
 
 @Suite("Inventory service end to end")

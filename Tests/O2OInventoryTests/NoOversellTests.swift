@@ -1,5 +1,6 @@
 import Foundation
 import O2OClient
+import O2OTestSupport
 import Testing
 
 /// The promise the inventory makes: never reserve what is not there, however many

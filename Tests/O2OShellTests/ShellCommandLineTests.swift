@@ -1,5 +1,5 @@
 import Foundation
-import O2OProcessTesting
+import O2OTestSupport
 import Testing
 
 /// The `o2o` binary run one command at a time against a real server, as scripts run it.

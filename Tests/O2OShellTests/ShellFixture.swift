@@ -1,5 +1,5 @@
 import Foundation
-import O2OProcessTesting
+import O2OTestSupport
 import Testing
 
 /// Runs `body` with the address of an o2o-server on a loopback port (in-memory

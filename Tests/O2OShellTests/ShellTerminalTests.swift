@@ -1,5 +1,5 @@
 import Foundation
-import O2OProcessTesting
+import O2OTestSupport
 import Testing
 
 /// The interactive shell driven through a pseudo-terminal, keystroke by keystroke, as
