@@ -154,7 +154,7 @@ let package = Package(
         .executableTarget(name: "o2o-storage-torture", dependencies: ["O2OStorage"], path: "Tests/StorageTorture"),
         .testTarget(
             name: "O2OStorageTests",
-            dependencies: ["O2OStorage", "O2OMessages", "O2OTestProtos", "o2o-storage-torture"]
+            dependencies: ["O2OStorage", "O2OMessages", "O2OTestProtos", "O2OTestSupport", "o2o-storage-torture"]
         ),
         .testTarget(name: "O2OServicesTests", dependencies: ["O2OServices", "O2OMessages", "O2ORPC"]),
         .testTarget(
@@ -178,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "O2ONIOTransportTests",
             dependencies: [
-                "O2ONIOTransport", "O2OServices", "O2OMessages", "O2ORPC", "CZstd",
+                "O2ONIOTransport", "O2OServices", "O2OMessages", "O2ORPC", "CZstd", "O2OTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

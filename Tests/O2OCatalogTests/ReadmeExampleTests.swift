@@ -29,7 +29,7 @@ struct ReadmeExampleTests {
 
                 // Per-call deadline and metadata.
                 let options = RPCCallOptions(
-                    timeout: .milliseconds(300),
+                    timeout: .seconds(2),
                     metadata: RPCMetadata(["x-caller": "pricing-job"])
                 )
                 let product = try await client.catalog.getProduct(

@@ -1,6 +1,7 @@
 import Foundation
 import O2OClient
 import O2OTestSupport
+import Synchronization
 import Testing
 
 @Suite("Inventory service end to end")
@@ -330,17 +331,22 @@ struct InventoryTests {
                     settings: [ReorderThresholdSetting(skuID: sku, locationID: location.id, reorderThreshold: 5)]
                 )
             )
+            let live = Atomic<Bool>(false)
             let watcher = Task {
                 try await harness.inventory.watchStockAlerts(WatchStockAlertsRequest(skuIDs: [sku])) { responses in
+                    var first: WatchStockAlertsResponse?
                     var seen: [StockAlert] = []
                     for try await response in responses {
+                        if first == nil { first = response }
+                        live.store(true, ordering: .relaxed)
                         seen += response.alerts
                         if seen.count >= 3 { break }
                     }
-                    return seen
+                    return (first, seen)
                 }
             }
-            try await Task.sleep(for: .milliseconds(200))
+            // The watch answers at once with a heartbeat: from then on it sees every alert.
+            try await waitUntil("the watch's first heartbeat") { live.load(ordering: .relaxed) }
             func reserve(_ quantity: Int64) async throws -> StockReservation {
                 try await harness.inventory.reserveStock(
                     ReserveStockRequest(
@@ -357,7 +363,8 @@ struct InventoryTests {
             _ = try await harness.inventory.releaseStockReservation(
                 ReleaseStockReservationRequest(requestID: rid(), reservationID: low.id)
             )  // 4: LOW_STOCK again
-            let streamed = try await watcher.value
+            let (heartbeat, streamed) = try await watcher.value
+            #expect(heartbeat?.alerts == [] && heartbeat?.cursor.isEmpty == false, "a heartbeat with a cursor first")
             #expect(streamed.map(\.kind) == [.lowStock, .outOfStock, .lowStock])
             #expect(streamed.map(\.available) == [3, 0, 4])
 
@@ -375,6 +382,18 @@ struct InventoryTests {
                 return seen
             }
             #expect(resumed.map(\.id) == streamed.dropFirst().map(\.id))
+            // Resuming from the first heartbeat replays everything since the watch began.
+            let sinceStart = try await harness.inventory.watchStockAlerts(
+                WatchStockAlertsRequest(resumeCursor: heartbeat?.cursor ?? "")
+            ) { responses in
+                var seen: [StockAlert] = []
+                for try await response in responses {
+                    seen += response.alerts
+                    if seen.count >= 3 { break }
+                }
+                return seen
+            }
+            #expect(sinceStart.map(\.id) == streamed.map(\.id))
             await expectStatus(.invalidArgument, containing: "resume_cursor") {
                 _ = try await harness.inventory.watchStockAlerts(WatchStockAlertsRequest(resumeCursor: "garbage")) {
                     responses in

@@ -4,6 +4,7 @@ import O2OMessages
 import O2ONIOTransport
 import O2ORPC
 import O2OServices
+import O2OTestSupport
 import Testing
 
 @Suite("Call behaviour")
@@ -20,10 +21,9 @@ struct CallBehaviourTests {
                 await expectRPCError(.deadlineExceeded) {
                     _ = try await echo.echo(sleep, options: RPCCallOptions(timeout: .milliseconds(100)))
                 }
-                #expect(ContinuousClock.now - start < .seconds(5))
-                for _ in 0..<200 where probe.cancellations.load(ordering: .relaxed) == 0 {
-                    try await Task.sleep(for: .milliseconds(10))
-                }
+                // Long before the handler's own 60 s sleep ends.
+                #expect(ContinuousClock.now - start < .seconds(30))
+                try await waitUntil("the handler's cancellation") { probe.cancellations.load(ordering: .relaxed) > 0 }
                 #expect(probe.cancellations.load(ordering: .relaxed) == 1)
             }
         }
@@ -37,12 +37,10 @@ struct CallBehaviourTests {
                 let echo = EchoServiceClient(transport: channel)
                 let sleep = self.sleep
                 let call = Task { try await echo.echo(sleep) }
-                while probe.started.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                try await waitUntil("the handler to start") { probe.started.load(ordering: .relaxed) > 0 }
                 call.cancel()
                 await expectRPCError(.cancelled) { _ = try await call.value }
-                for _ in 0..<200 where probe.cancellations.load(ordering: .relaxed) == 0 {
-                    try await Task.sleep(for: .milliseconds(10))
-                }
+                try await waitUntil("the handler's cancellation") { probe.cancellations.load(ordering: .relaxed) > 0 }
                 #expect(probe.cancellations.load(ordering: .relaxed) == 1)
                 // The connection is still good.
                 #expect(try await echo.echo(EchoMessage(sequence: 3)).sequence == 3)
@@ -112,10 +110,21 @@ struct CallBehaviourTests {
         try await withTestServer(probe: probe) { server, port in
             try await withTestClient(port: port) { channel in
                 let echo = EchoServiceClient(transport: channel)
-                let slow = Task { try await echo.echo(EchoMessage(payload: Array("slow".utf8), sequence: 5)) }
-                while probe.started.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                let held = Task { try await echo.echo(EchoMessage(payload: Array("hold".utf8), sequence: 5)) }
+                try await waitUntil("the handler to start") { probe.started.load(ordering: .relaxed) > 0 }
+                // A second connection shows when the drain has begun: it gets a GOAWAY.
+                let observer = try await RawConnection.connect(port: port)
+                try await observer.send(rawClientStart)
+                try await waitUntil("the server to accept the second connection") {
+                    await server.connections().count == 2
+                }
                 server.beginGracefulShutdown()
-                #expect(try await slow.value.sequence == 5, "the call in flight finished")
+                try await waitUntil("a GOAWAY on the second connection") {
+                    try RawConnection.goAway(try await observer.received()) != nil
+                }
+                await observer.close()
+                probe.release()
+                #expect(try await held.value.sequence == 5, "the call in flight finished")
                 await expectRPCError(.unavailable) { _ = try await echo.echo(EchoMessage(sequence: 6)) }
             }
         }
@@ -151,7 +160,7 @@ struct CallBehaviourTests {
             )
             let running = Task { try await server.run() }
             _ = try await server.listeningAddresses()
-            try await Task.sleep(for: .milliseconds(100))
+            // The call waits out the reconnection backoff, then connects to the new server.
             #expect(try await EchoServiceClient(transport: channel).echo(EchoMessage(sequence: 8)).sequence == 8)
             server.beginGracefulShutdown()
             try await running.value
@@ -279,12 +288,11 @@ struct CallBehaviourTests {
                     + rawFrame(0x02, flags: 0x03, stream: 1, bomb)
             )
             var trailers: WireTrailers?
-            for _ in 0..<200 {
+            try await waitUntil("the trailers") {
                 if let frame = RawConnection.frames(try await raw.received()).first(where: { $0.type == 0x03 }) {
                     trailers = try WireTrailers(serializedBytes: frame.payload)
-                    break
                 }
-                try await Task.sleep(for: .milliseconds(10))
+                return trailers != nil
             }
             #expect(trailers?.code == UInt32(RPCStatusCode.resourceExhausted.rawValue))
             #expect(trailers?.message == "compressed message declares 8388608 bytes, more than the limit of 4194304")
@@ -295,24 +303,34 @@ struct CallBehaviourTests {
     @Test("a reader that stops makes the writer wait: bounded memory")
     func backpressure() async throws {
         let probe = Probe()
+        // Window (256 KiB) plus socket buffers: a few thousand 1 KiB messages, not a million.
+        let bound = 8000
         try await withTestServer(probe: probe) { _, port in
             try await withTestClient(port: port) { channel in
                 let echo = EchoServiceClient(transport: channel)
                 try await echo.echoExpand(EchoExpandRequest(count: 1_000_000, payloadSize: 1024)) { responses in
                     var iterator = responses.makeAsyncIterator()
                     _ = try await iterator.next()
-                    // Stop reading for a while.
-                    try await Task.sleep(for: .milliseconds(500))
-                    let written = probe.written.load(ordering: .relaxed)
-                    // Window (256 KiB) plus socket buffers: a few thousand 1 KiB messages, not a million.
-                    #expect(written < 8000, "server wrote \(written) messages to a reader that stopped")
-                    try await Task.sleep(for: .milliseconds(200))
-                    #expect(probe.written.load(ordering: .relaxed) - written < 100, "the writer is waiting")
+                    // Stop reading. The writer must come to a stop below the bound, however
+                    // fast or slow the machine: wait until its count stays the same for a
+                    // while, failing as soon as it passes the bound.
+                    var last = -1
+                    var unchangedSince = ContinuousClock.now
+                    try await waitUntil("the writer to stop") {
+                        let written = probe.written.load(ordering: .relaxed)
+                        if written >= bound { return true }
+                        if written != last { (last, unchangedSince) = (written, .now) }
+                        return written > 0 && ContinuousClock.now - unchangedSince > .milliseconds(300)
+                    }
+                    let stopped = probe.written.load(ordering: .relaxed)
+                    #expect(stopped < bound, "server wrote \(stopped) messages to a reader that stopped")
+                    // It stays stopped while nobody reads.
+                    try await Task.sleep(for: .milliseconds(300))
+                    let later = probe.written.load(ordering: .relaxed)
+                    #expect(later < bound, "server wrote \(later) messages to a reader that stopped")
                 }
                 // Leaving the handler early cancels the call.
-                for _ in 0..<200 where probe.cancellations.load(ordering: .relaxed) == 0 {
-                    try await Task.sleep(for: .milliseconds(10))
-                }
+                try await waitUntil("the handler's cancellation") { probe.cancellations.load(ordering: .relaxed) > 0 }
                 #expect(probe.cancellations.load(ordering: .relaxed) == 1)
             }
         }

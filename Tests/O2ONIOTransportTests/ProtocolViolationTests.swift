@@ -2,6 +2,7 @@ import O2OMessages
 import O2ONIOTransport
 import O2ORPC
 import O2OServices
+import O2OTestSupport
 import Testing
 
 /// Broken or hostile peers get the documented GOAWAY and lose their connection;
@@ -107,12 +108,10 @@ struct ProtocolViolationTests {
                     rawClientStart + rawHeaders(stream: 1, method: "/o2o.rpc.v1.EchoService/Echo")
                         + rawFrame(0x02, flags: 1, stream: 1, message) + half
                 )
-                while probe.started.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                try await waitUntil("the handler to start") { probe.started.load(ordering: .relaxed) > 0 }
                 try await raw.shutdownOutput()
                 _ = try await raw.waitForClose()
-                for _ in 0..<200 where probe.cancellations.load(ordering: .relaxed) == 0 {
-                    try await Task.sleep(for: .milliseconds(10))
-                }
+                try await waitUntil("the handler's cancellation") { probe.cancellations.load(ordering: .relaxed) > 0 }
                 #expect(probe.cancellations.load(ordering: .relaxed) == 1, "the sleeping handler was cancelled")
                 let reply = try await EchoServiceClient(transport: channel).echo(EchoMessage(sequence: 1))
                 #expect(reply.sequence == 1)
@@ -159,12 +158,11 @@ struct ProtocolViolationTests {
                 + rawFrame(0x02, flags: 1, stream: 4, EchoMessage(sequence: 9).serializedBytes())
             try await raw.send(bytes)
             var trailers: [(UInt32, WireTrailers)] = []
-            for _ in 0..<200 {
+            try await waitUntil("two trailers") {
                 trailers = try RawConnection.frames(try await raw.received()).filter { $0.type == 0x03 }.map {
                     ($0.stream, try WireTrailers(serializedBytes: $0.payload))
                 }
-                if trailers.count >= 2 { break }
-                try await Task.sleep(for: .milliseconds(10))
+                return trailers.count >= 2
             }
             #expect(trailers.map(\.0) == [3, 4])
             #expect(trailers.first?.1.code == UInt32(RPCStatusCode.resourceExhausted.rawValue))

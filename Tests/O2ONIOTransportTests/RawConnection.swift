@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import O2OMessages
+import O2OTestSupport
 import Testing
 
 /// A bare TCP connection for sending hand-made bytes to a server and reading back
@@ -54,7 +55,7 @@ final class RawConnection: Sendable {
     }
 
     /// Waits for the server to close the connection; returns every byte it sent.
-    func waitForClose(timeout: Duration = .seconds(5)) async throws -> [UInt8] {
+    func waitForClose(timeout: Duration = hangTimeout) async throws -> [UInt8] {
         let collector = self.collector
         let closed = collector.closed.futureResult
         let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))

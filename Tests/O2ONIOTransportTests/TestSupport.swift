@@ -22,15 +22,20 @@ enum ProcessInfoLite {
     }
 }
 
-/// Records what handlers saw, for tests that check cancellation reached them.
+/// Records what handlers saw, for tests that check cancellation reached them, and
+/// holds the "hold" calls until the test lets them go.
 final class Probe: Sendable {
     let cancellations = Atomic<Int>(0)
     let started = Atomic<Int>(0)
     let written = Atomic<Int>(0)
+    let released = Atomic<Bool>(false)
+
+    func release() { released.store(true, ordering: .relaxed) }
 }
 
 /// An echo service whose unary call can be told to wait: payload "sleep" waits until
-/// cancelled (and counts the cancellation), payload "fail" throws INTERNAL.
+/// cancelled (and counts the cancellation), "hold" until the probe releases it,
+/// payload "fail" throws INTERNAL.
 struct ProbeEchoService: EchoServiceProtocol {
     let probe: Probe
     let base = EchoServiceProvider()
@@ -45,8 +50,8 @@ struct ProbeEchoService: EchoServiceProtocol {
                 probe.cancellations.add(1, ordering: .relaxed)
                 throw error
             }
-        case "slow":
-            try await Task.sleep(for: .milliseconds(300))
+        case "hold":
+            while !probe.released.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(2)) }
         case "fail":
             struct Boom: Error {}
             throw Boom()

@@ -3,6 +3,7 @@ import O2OMessages
 import O2ONIOTransport
 import O2ORPC
 import O2OServices
+import O2OTestSupport
 import Testing
 
 /// The worked example in docs/PROTOCOL.md is the real exchange with a real server:
@@ -41,16 +42,13 @@ struct WorkedExampleTests {
             port in
             let raw = try await RawConnection.connect(port: port)
             try await raw.send(clientParts.flatMap(\.1))
-            for _ in 0..<200 {
-                let received = try await raw.received()
-                if RawConnection.frames(received).contains(where: { $0.type == 0x03 }) {
-                    await raw.close()
-                    return received
-                }
-                try await Task.sleep(for: .milliseconds(10))
+            var received: [UInt8] = []
+            try await waitUntil("the trailers") {
+                received = try await raw.received()
+                return RawConnection.frames(received).contains(where: { $0.type == 0x03 })
             }
             await raw.close()
-            return []
+            return received
         }
         let frames = RawConnection.frames(serverBytes)
         #expect(frames.map(\.type) == [0x00, 0x02, 0x03])

@@ -86,7 +86,11 @@ struct ShellTerminalTests {
 
             // Ctrl-C stops a call that would run forever and keeps the shell.
             try shell.send("call WatchStockAlerts {}\r")
-            try await Task.sleep(for: .milliseconds(800))
+            // The watch's first message, a heartbeat, shows that the call is running.
+            seen = try #require(
+                try await shell.waitForOutput("cursor", after: seen),
+                "the watch did not start: \(shell.standardOutput)"
+            )
             try shell.send("\u{03}")
             seen = try #require(
                 try await shell.waitForOutput("cancelled", after: seen),

@@ -1,5 +1,6 @@
 import Foundation
 import O2OStorage
+import O2OTestSupport
 import Testing
 
 @Suite("RocksDB engine")
@@ -98,32 +99,34 @@ struct RocksDBTests {
         try await engine.close()
     }
 
-    @Test("durability: killed with SIGKILL at random moments, every acknowledged batch is there, none half applied")
+    @Test("durability: SIGKILL in the middle of writing; every acknowledged batch is there, none half applied")
     func durability() async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let torture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".build/debug/o2o-storage-torture").path
-        let binary = FileManager.default.fileExists(atPath: torture) ? torture : Self.locateTorture()
+        let torture = ChildProcess.executable("o2o-storage-torture")
         var acknowledged: [String: Int] = [:]
         for run in 0..<20 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = [directory, "r\(run)"]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            // Let it get going, then kill it somewhere in the middle of its writes.
-            try await Task.sleep(for: .milliseconds(Int.random(in: 80...400)))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            for line in text.split(separator: "\n") where line.hasPrefix("ack ") {
-                let parts = line.split(separator: " ")
-                acknowledged[String(parts[1])] = max(acknowledged[String(parts[1])] ?? 0, Int(parts[2]) ?? 0)
+            let name = "r\(run)"
+            let child = try ChildProcess(torture, [directory, name])
+            // Kill only once it is writing, whatever the speed of the machine: after its
+            // first acknowledged batch, then after a random number of further ones or a
+            // random short delay, so that the kill lands in the middle of a write.
+            guard try await child.waitForOutput("ack \(name) 1\n") != nil else {
+                Issue.record("run \(name): no acknowledged write: \(child.standardOutput) \(child.standardError)")
+                _ = try await child.stop(signal: SIGKILL)
+                continue
+            }
+            if Bool.random() {
+                _ = try await child.waitForLines(startingWith: "ack ", count: 1 + Int.random(in: 1...50))
+            } else {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 0...20)))
+            }
+            #expect(try await child.stop(signal: SIGKILL) == SIGKILL, "run \(name) was still writing when killed")
+            for line in child.standardOutput.split(separator: "\n") where line.hasPrefix("ack \(name) ") {
+                acknowledged[name] = max(acknowledged[name] ?? 0, Int(line.split(separator: " ")[2]) ?? 0)
             }
         }
-        #expect(acknowledged.count >= 10, "the child acknowledged writes in most runs")
+        #expect(acknowledged.count == 20, "every run acknowledged writes before it was killed")
         let engine = try RocksDBEngine(path: directory, syncPolicy: .none, threads: 2)
         for run in 0..<20 {
             let name = "r\(run)"
@@ -140,14 +143,5 @@ struct RocksDBTests {
             #expect(index.count == last, "run \(name): \(index.count) index entries, last \(last)")
         }
         try await engine.close()
-    }
-
-    static func locateTorture() -> String {
-        let build = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".build").path
-        let candidates = (try? FileManager.default.subpathsOfDirectory(atPath: build)) ?? []
-        return candidates.first { $0.hasSuffix("/o2o-storage-torture") && !$0.contains(".dSYM") }.map {
-            build + "/" + $0
-        } ?? "o2o-storage-torture"
     }
 }

@@ -11444,7 +11444,9 @@ public struct WatchStockAlertsResponse: O2OMessage {
     public static let protoName = "o2o.inventory.v1.WatchStockAlertsResponse"
 
     /// New alerts, oldest first, at most 100 per message. Empty in a heartbeat, which
-    /// the server sends after 30 seconds without alerts.
+    /// the server sends at once when a watch starts with nothing to replay (so the
+    /// caller knows the watch is live and holds a cursor from the start) and after 30
+    /// seconds without alerts.
     public var alerts: [StockAlert] = []
 
     /// The position after this message; resume from it after a reconnect.
@@ -11519,7 +11521,7 @@ extension WatchStockAlertsResponse {
         name: "o2o.inventory.v1.WatchStockAlertsResponse",
         doc: "A batch of alerts, or a heartbeat.",
         fields: [
-            FieldSchema(name: "alerts", jsonName: "alerts", number: 1, type: .message, typeName: "o2o.inventory.v1.StockAlert", repeated: true, doc: "New alerts, oldest first, at most 100 per message. Empty in a heartbeat, which\nthe server sends after 30 seconds without alerts."),
+            FieldSchema(name: "alerts", jsonName: "alerts", number: 1, type: .message, typeName: "o2o.inventory.v1.StockAlert", repeated: true, doc: "New alerts, oldest first, at most 100 per message. Empty in a heartbeat, which\nthe server sends at once when a watch starts with nothing to replay (so the\ncaller knows the watch is live and holds a cursor from the start) and after 30\nseconds without alerts."),
             FieldSchema(name: "cursor", jsonName: "cursor", number: 2, type: .string, doc: "The position after this message; resume from it after a reconnect."),
         ]
     )

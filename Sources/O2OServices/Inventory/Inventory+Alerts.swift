@@ -88,6 +88,10 @@ extension InventoryServiceProvider {
             (locations.isEmpty || locations.contains(alert.locationID)) && (skus.isEmpty || skus.contains(alert.skuID))
                 && (kinds.isEmpty || kinds.contains(alert.kind))
         }
+        // The first message goes out at once (the replayed alerts, or a heartbeat when
+        // there are none), so the caller knows the watch is live and holds a cursor
+        // from the start: no alert is lost to a reconnect before the first one.
+        var announced = false
         while !Task.isCancelled {
             // Take the generation before reading, so an alert committed after the read
             // wakes the wait below.
@@ -103,8 +107,13 @@ extension InventoryServiceProvider {
                     try await responses.write(
                         WatchStockAlertsResponse(alerts: batch, cursor: AlertCursor.make(position))
                     )
+                    announced = true
                 }
                 continue
+            }
+            if !announced {
+                try await responses.write(WatchStockAlertsResponse(cursor: AlertCursor.make(position)))
+                announced = true
             }
             let before = ContinuousClock.now
             await alertFeed.wait(after: generation, timeout: Self.alertHeartbeat)

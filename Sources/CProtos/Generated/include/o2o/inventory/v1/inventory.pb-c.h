@@ -3594,7 +3594,9 @@ struct  O2o__Inventory__V1__WatchStockAlertsResponse
   ProtobufCMessage base;
   /*
    * New alerts, oldest first, at most 100 per message. Empty in a heartbeat, which
-   * the server sends after 30 seconds without alerts.
+   * the server sends at once when a watch starts with nothing to replay (so the
+   * caller knows the watch is live and holds a cursor from the start) and after 30
+   * seconds without alerts.
    */
   size_t n_alerts;
   O2o__Inventory__V1__StockAlert **alerts;
