@@ -1,6 +1,7 @@
 import Histogram
 import O2ONIOTransport
 import O2ORPC
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -36,8 +37,10 @@ struct ClosedLoop {
         var serverCores: Double
         var clientCores: Double
         var machineBusy: Double
-        /// What `windowProbe` counted during the measured window (bytes on the wire).
-        var probed: UInt64?
+        /// What `windowProbe` counted between its two readings (bytes on the wire), and
+        /// the calls answered in between: counted at the readings themselves, not at the
+        /// window's edges, so a probe that is slow to answer does not skew the ratio.
+        var probed: (count: UInt64, calls: Double)?
 
         var errors: Int { errorsByStatus.values.reduce(0, +) }
 
@@ -74,7 +77,8 @@ struct ClosedLoop {
         }
         let serverPID = serverPID
         let probe = windowProbe
-        let sampler = Task.detached { () -> (CPUSample, CPUSample, UInt64?) in
+        let answered = AnsweredCalls()
+        let sampler = Task.detached { () -> (CPUSample, CPUSample, (UInt64, Double)?) in
             func sleep(until target: UInt64) {
                 while true {
                     let now = nowNanoseconds()
@@ -84,12 +88,21 @@ struct ClosedLoop {
             }
             sleep(until: measureStart)
             let first = CPUSample.take(serverPID: serverPID)
-            let probedFirst = await probe?()
+            // The calls answered while the probe ran count half: the probe's reading falls
+            // somewhere in that time.
+            func probeWithCalls() async -> (UInt64, Double)? {
+                let before = answered.value
+                guard let reading = await probe?() else { return nil }
+                return (reading, (Double(before) + Double(answered.value)) / 2)
+            }
+            let probedFirst = await probeWithCalls()
             sleep(until: end)
             let last = CPUSample.take(serverPID: serverPID)
-            let probedLast = await probe?()
-            guard let probedFirst, let probedLast, probedLast >= probedFirst else { return (first, last, nil) }
-            return (first, last, probedLast - probedFirst)
+            let probedLast = await probeWithCalls()
+            guard let probedFirst, let probedLast, probedLast.0 >= probedFirst.0, probedLast.1 > probedFirst.1 else {
+                return (first, last, nil)
+            }
+            return (first, last, (probedLast.0 - probedFirst.0, probedLast.1 - probedFirst.1))
         }
         let workersPerChannel = inflightPerChannel
         let results = try await withThrowingTaskGroup(of: WorkerResult.self) { group in
@@ -109,6 +122,7 @@ struct ClosedLoop {
                             do {
                                 let correct = try await call(channel, workerNumber, number)
                                 let received = nowNanoseconds()
+                                answered.add()
                                 if !correct { errors["WRONG_ANSWER", default: 0] += 1 }
                                 if received >= measureStart, received <= end {
                                     _ = histogram.record(received - sent)
@@ -148,7 +162,14 @@ struct ClosedLoop {
             clientCores: Double(last.client - first.client) / ticks / seconds,
             machineBusy: Double(last.machineBusy - first.machineBusy)
                 / Double(max(1, last.machineTotal - first.machineTotal)),
-            probed: probed
+            probed: probed.map { (count: $0.0, calls: $0.1) }
         )
     }
+}
+
+/// Calls answered so far, by every worker, in the window or not.
+private final class AnsweredCalls: Sendable {
+    private let count = Atomic<UInt64>(0)
+    func add() { count.add(1, ordering: .relaxed) }
+    var value: UInt64 { count.load(ordering: .relaxed) }
 }

@@ -96,8 +96,8 @@ struct Workload: Sendable {
         if prepared.messagesPerCall != 1 {
             fields.append(("messages_per_s", format(report.callsPerSecond * Double(prepared.messagesPerCall), 0)))
         }
-        if let wire = report.probed, report.calls > 0 {
-            fields.append(("wire_bytes_per_call", format(Double(wire) / Double(report.calls), 0)))
+        if let wire = report.probed {
+            fields.append(("wire_bytes_per_call", format(Double(wire.count) / wire.calls, 0)))
         }
         if report.errors > 0 {
             fields.append(
