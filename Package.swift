@@ -40,8 +40,16 @@ let package = Package(
         .target(name: "CRocksDB", linkerSettings: [.linkedLibrary("rocksdb")]),
         .target(name: "CProtobufC", cSettings: releaseC, linkerSettings: [.linkedLibrary("protobuf-c")]),
         .target(
-            name: "CProtos",
+            name: "CRPCProtos",
             dependencies: ["CProtobufC"],
+            path: "Sources/CRPCProtos/Generated",
+            sources: ["src"],
+            publicHeadersPath: "include",
+            cSettings: releaseC
+        ),
+        .target(
+            name: "CProtos",
+            dependencies: ["CProtobufC", "CRPCProtos"],
             path: "Sources/CProtos/Generated",
             sources: ["src"],
             publicHeadersPath: "include",
@@ -67,27 +75,29 @@ let package = Package(
         ),
         .target(name: "O2OCodeGen", dependencies: ["CProtocPlugin", "CProtobufC"]),
 
-        // Row 3.
+        // Row 3: the message runtime, then the wire and common messages.
         .target(
-            name: "O2OMessages",
-            dependencies: [
-                "O2ORPC", "CProtos", "CProtobufC",
-                .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            name: "O2OProtobuf",
+            dependencies: ["O2ORPC", "CProtobufC", .product(name: "NIOCore", package: "swift-nio")]
         ),
+        .target(name: "O2ORPCMessages", dependencies: ["O2OProtobuf", "O2ORPC", "CRPCProtos", "CProtobufC"]),
 
         // Row 4.
         .target(
+            name: "O2OMessages",
+            dependencies: ["O2OProtobuf", "O2ORPCMessages", "O2ORPC", "CProtos", "CProtobufC"]
+        ),
+        .target(
             name: "O2OStorage",
             dependencies: [
-                "CRocksDB", "O2OMessages",
+                "CRocksDB", "O2OProtobuf",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(
             name: "O2ONIOTransport",
             dependencies: [
-                "O2ORPC", "O2OMessages", "CZstd",
+                "O2ORPC", "O2OProtobuf", "O2ORPCMessages", "CZstd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -147,7 +157,7 @@ let package = Package(
         ),
         .target(
             name: "O2OTestProtos",
-            dependencies: ["O2OMessages", "O2ORPC", "CTestProtos", "CProtobufC"],
+            dependencies: ["O2OProtobuf", "O2ORPCMessages", "O2ORPC", "CTestProtos", "CProtobufC"],
             path: "Tests/O2OTestProtos"
         ),
         .testTarget(name: "O2OCodeGenTests", dependencies: ["O2OCodeGen"]),

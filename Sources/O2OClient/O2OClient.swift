@@ -16,8 +16,10 @@
 public final class O2OClient: Sendable {
     /// The connection the calls go through.
     public let channel: O2OClientChannel
-    /// Every service's client; reached directly as `client.catalog`, `client.health`, ….
+    /// Every domain service's client; reached directly as `client.catalog`, ….
     public let services: O2OServiceClients
+    /// The built-in services' clients; reached directly as `client.health`, `client.admin`, ….
+    public let builtinServices: O2ORPCServiceClients
 
     /// - Parameters:
     ///   - configuration: Target, TLS, timeouts, retries.
@@ -33,7 +35,9 @@ public final class O2OClient: Sendable {
         var chain: [any RPCClientInterceptor] = [RPCRequestIDClientInterceptor()]
         if let token { chain.append(BearerTokenInterceptor(token: token)) }
         chain += interceptors
-        services = O2OServiceClients(transport: RPCInterceptingTransport(base: channel, interceptors: chain))
+        let transport = RPCInterceptingTransport(base: channel, interceptors: chain)
+        services = O2OServiceClients(transport: transport)
+        builtinServices = O2ORPCServiceClients(transport: transport)
     }
 
     /// - Parameters:
@@ -60,6 +64,10 @@ public final class O2OClient: Sendable {
 
     public subscript<Client>(dynamicMember keyPath: KeyPath<O2OServiceClients, Client>) -> Client {
         services[keyPath: keyPath]
+    }
+
+    public subscript<Client>(dynamicMember keyPath: KeyPath<O2ORPCServiceClients, Client>) -> Client {
+        builtinServices[keyPath: keyPath]
     }
 
     /// Closes the connection; calls in flight fail with UNAVAILABLE.

@@ -50,7 +50,7 @@ struct EnumEmitter {
         let parts = entry.swiftName.split(separator: ".")
         let body: (inout CodeWriter) -> Void = { w in
             w.doc(enumeration.doc)
-            w.block("public enum \(parts.last!): O2OEnum") { w in
+            w.block("public enum \(parts.last!): O2ODescribedEnum") { w in
                 for (value, name) in zip(enumeration.values, cases) {
                     w.doc(value.doc)
                     w.line("case \(Naming.escaped(name))")

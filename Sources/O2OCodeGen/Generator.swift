@@ -1,6 +1,6 @@
 /// protoc-gen-o2o's generator: from the descriptors of a set of .proto files to the
-/// Swift sources of the O2OMessages module — one file per .proto, plus a registry of
-/// every message, enum and service.
+/// Swift sources of a messages module (O2ORPCMessages, O2OMessages) — one file per
+/// .proto, plus a registry of every message, enum and service.
 public enum O2OCodeGenerator {
     /// The generator's version, printed by `protoc-gen-o2o --version`.
     public static let version = "0.1.0"
@@ -9,8 +9,8 @@ public enum O2OCodeGenerator {
     package struct Options: Sendable {
         /// The C module holding the protoc-c output (`c_module=`).
         package var cModule = "CProtos"
-        /// Extra modules the generated files import publicly (`import=`), for code
-        /// generated outside O2OMessages that builds on its runtime.
+        /// Modules the generated files import publicly (`import=`): the message runtime
+        /// (O2OProtobuf) and the modules holding the messages these files use.
         package var imports: [String] = []
         /// The registry enum's name (`registry=`).
         package var registryName = "O2OGeneratedRegistry"
@@ -156,20 +156,21 @@ public enum O2OCodeGenerator {
         var w = CodeWriter()
         w.line(header("every file under Protos/").trimmingCharacters(in: "\n"))
         w.line()
-        for module in options.imports { w.line("public import \(module)") }
+        // Plain imports: which of them holds the schema protocols depends on the module.
+        for module in options.imports { w.line("import \(module)") }
         w.line("public import O2ORPC")
         w.line()
         w.line("/// Every message, enum and service generated into this module.")
         w.block("public enum \(options.registryName)") { w in
             w.line("/// Message types by full protobuf name.")
-            w.line("public static let messageTypes: [String: any O2OMessage.Type] = [")
+            w.line("public static let messageTypes: [String: any O2ODescribedMessage.Type] = [")
             w.indent { w in
                 for name in messages { w.line("\(swiftStringLiteral(name)): \(index[name].swiftName).self,") }
             }
             w.line("]")
             w.line()
             w.line("/// Enum types by full protobuf name.")
-            w.line("public static let enumTypes: [String: any O2OEnum.Type] = [")
+            w.line("public static let enumTypes: [String: any O2ODescribedEnum.Type] = [")
             w.indent { w in
                 for name in enums { w.line("\(swiftStringLiteral(name)): \(index[name].swiftName).self,") }
             }

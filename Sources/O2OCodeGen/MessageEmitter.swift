@@ -366,7 +366,7 @@ struct MessageEmitter {
     // MARK: - Schema
 
     private func emitSchemaExtension(into w: inout CodeWriter) {
-        w.block("extension \(swiftName)") { w in
+        w.block("extension \(swiftName): O2ODescribedMessage") { w in
             w.line("/// The message's shape, for reflection.")
             w.line("public static let _messageSchema = MessageSchema(")
             w.indent { w in

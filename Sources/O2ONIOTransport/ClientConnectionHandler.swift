@@ -1,6 +1,7 @@
 import NIOCore
-import O2OMessages
+import O2OProtobuf
 import O2ORPC
+import O2ORPCMessages
 
 /// One call on a client connection, shared between the caller's task and the event
 /// loop. Its mutable state is touched only on the event loop.

@@ -1,5 +1,6 @@
-import O2OMessages
+import O2OProtobuf
 import O2ORPC
+import O2ORPCMessages
 
 /// The protocol state of one client connection, as a value (the mirror of
 /// `ServerConnectionStateMachine`).

@@ -1,4 +1,5 @@
-import O2OMessages
+import O2OProtobuf
+import O2ORPCMessages
 
 /// What one side of a connection is willing to receive: the contents of its SETTINGS
 /// frame with the protocol's defaults and ranges applied (docs/PROTOCOL.md, 4.1).

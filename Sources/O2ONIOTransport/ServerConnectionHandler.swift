@@ -1,7 +1,8 @@
 import Logging
 import NIOCore
-import O2OMessages
+import O2OProtobuf
 import O2ORPC
+import O2ORPCMessages
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
-import O2OMessages
+import O2OProtobuf
 import O2ORPC
+import O2ORPCMessages
 
 /// The protocol state of one server connection, as a value: frames go in, actions
 /// come out, and the channel handler does the I/O. Tested without sockets.

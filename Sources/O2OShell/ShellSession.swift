@@ -32,7 +32,8 @@ public final class ShellSession: Sendable {
     public let options: ShellConnectionOptions
     let channel: O2OClientChannel
     let transport: any RPCClientTransport
-    public let services: O2OServiceClients
+    /// The built-in services the shell's own commands use (reflection, health, admin).
+    public let services: O2ORPCServiceClients
     private let cachedSchema = Mutex<ShellSchema?>(nil)
 
     public init(options: ShellConnectionOptions) throws {
@@ -48,7 +49,7 @@ public final class ShellSession: Sendable {
         var interceptors: [any RPCClientInterceptor] = [RPCRequestIDClientInterceptor()]
         if let token = options.token { interceptors.append(BearerTokenInterceptor(token: token)) }
         transport = RPCInterceptingTransport(base: channel, interceptors: interceptors)
-        services = O2OServiceClients(transport: transport)
+        services = O2ORPCServiceClients(transport: transport)
     }
 
     public func close() async {

@@ -19,9 +19,9 @@ struct SeededRandom: RandomNumberGenerator {
 /// Every generated message and enum type, from the platform schema and the test-only
 /// conformance schema.
 enum AllTypes {
-    static let messages: [String: any O2OMessage.Type] = O2OGeneratedRegistry.messageTypes
+    static let messages: [String: any O2ODescribedMessage.Type] = O2OSchemaRegistry.messageTypes
         .merging(ConformanceRegistry.messageTypes) { first, _ in first }
-    static let enums: [String: any O2OEnum.Type] = O2OGeneratedRegistry.enumTypes
+    static let enums: [String: any O2ODescribedEnum.Type] = O2OSchemaRegistry.enumTypes
         .merging(ConformanceRegistry.enumTypes) { first, _ in first }
 
     static func schema(_ name: String) -> MessageSchema { messages[name]!._messageSchema }

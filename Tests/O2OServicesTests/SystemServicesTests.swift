@@ -75,7 +75,7 @@ struct SystemServicesTests {
         #expect(missing?.code == .notFound)
         #expect(missing?.message == "symbol: nothing named 'Nope'")
         let schema = try await client.getSchema(GetSchemaRequest())
-        #expect(schema.messages.count == O2OGeneratedRegistry.messageTypes.count)
+        #expect(schema.messages.count == O2OSchemaRegistry.messageTypes.count)
     }
 
     @Test("metrics: calls, errors by code and latency per method")

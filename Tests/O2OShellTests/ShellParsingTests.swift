@@ -104,8 +104,8 @@ struct ShellParsingTests {
                         }
                     )
                 ],
-                messages: O2OGeneratedRegistry.messageTypes.values.map { $0._messageSchema },
-                enums: O2OGeneratedRegistry.enumTypes.values.map { $0._enumSchema }
+                messages: O2OSchemaRegistry.messageTypes.values.map { $0._messageSchema },
+                enums: O2OSchemaRegistry.enumTypes.values.map { $0._enumSchema }
             )
         )
         let completion = ShellCompletion(schema: schema)

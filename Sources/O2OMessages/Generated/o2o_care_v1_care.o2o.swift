@@ -15,10 +15,12 @@
 
 internal import CProtobufC
 internal import CProtos
+public import O2OProtobuf
+public import O2ORPCMessages
 public import O2ORPC
 
 /// Where a ticket came from.
-public enum TicketChannel: O2OEnum {
+public enum TicketChannel: O2ODescribedEnum {
     /// Not set; rejected with INVALID_ARGUMENT.
     case unspecified
     /// A phone call to the service hotline.
@@ -106,7 +108,7 @@ public enum TicketChannel: O2OEnum {
 }
 
 /// What a ticket is about.
-public enum TicketCategory: O2OEnum {
+public enum TicketCategory: O2ODescribedEnum {
     /// Not set; rejected with INVALID_ARGUMENT.
     case unspecified
     /// Product quality: defective, broken, not as described.
@@ -222,7 +224,7 @@ public enum TicketCategory: O2OEnum {
 }
 
 /// How urgent a ticket is; selects the SLA policy.
-public enum TicketSeverity: O2OEnum {
+public enum TicketSeverity: O2ODescribedEnum {
     /// Not set; rejected with INVALID_ARGUMENT.
     case unspecified
     /// Minor inconvenience or question.
@@ -321,7 +323,7 @@ public enum TicketSeverity: O2OEnum {
 /// CLOSED is final: a new complaint about the same matter is a new ticket with
 /// related_ticket_id set. Open states (counted as open tickets) are RECEIVED,
 /// ACKNOWLEDGED, INVESTIGATING and REOPENED.
-public enum TicketStatus: O2OEnum {
+public enum TicketStatus: O2ODescribedEnum {
     /// Not set; never stored.
     case unspecified
     /// Recorded, nobody has responded yet. The acknowledge deadline runs.
@@ -417,7 +419,7 @@ public enum TicketStatus: O2OEnum {
 }
 
 /// What a ticket note is.
-public enum TicketNoteKind: O2OEnum {
+public enum TicketNoteKind: O2ODescribedEnum {
     /// Not set; rejected with INVALID_ARGUMENT.
     case unspecified
     /// Internal working note, staff only.
@@ -491,7 +493,7 @@ public enum TicketNoteKind: O2OEnum {
 }
 
 /// What a ticket history entry records.
-public enum TicketHistoryKind: O2OEnum {
+public enum TicketHistoryKind: O2ODescribedEnum {
     /// Not set; never stored.
     case unspecified
     /// The ticket was created (to_status RECEIVED).
@@ -600,7 +602,7 @@ public enum TicketHistoryKind: O2OEnum {
 }
 
 /// Which SLA deadline was missed.
-public enum SlaBreachKind: O2OEnum {
+public enum SlaBreachKind: O2ODescribedEnum {
     /// Not set; in filters, all kinds.
     case unspecified
     /// The ticket was not acknowledged in time.
@@ -667,7 +669,7 @@ public enum SlaBreachKind: O2OEnum {
 }
 
 /// What the customer asks for.
-public enum AfterSalesKind: O2OEnum {
+public enum AfterSalesKind: O2ODescribedEnum {
     /// Not set; rejected with INVALID_ARGUMENT.
     case unspecified
     /// Return the goods for a refund to the original payment (退货退款).
@@ -741,7 +743,7 @@ public enum AfterSalesKind: O2OEnum {
 }
 
 /// Why a line is claimed.
-public enum AfterSalesReason: O2OEnum {
+public enum AfterSalesReason: O2ODescribedEnum {
     /// Not set; rejected with INVALID_ARGUMENT.
     case unspecified
     /// Does not work or has a manufacturing defect.
@@ -866,7 +868,7 @@ public enum AfterSalesReason: O2OEnum {
 ///   INSPECTED       REJECTED        RejectAfterSalesCase (goods sent back)
 ///
 /// REJECTED, CANCELLED and COMPLETED are final.
-public enum AfterSalesStatus: O2OEnum {
+public enum AfterSalesStatus: O2ODescribedEnum {
     /// Not set; never stored.
     case unspecified
     /// Submitted, waiting for review.
@@ -969,7 +971,7 @@ public enum AfterSalesStatus: O2OEnum {
 }
 
 /// How the goods come back.
-public enum AfterSalesReturnMethod: O2OEnum {
+public enum AfterSalesReturnMethod: O2ODescribedEnum {
     /// Not set; required on approval unless skip_item_return.
     case unspecified
     /// A courier picks the goods up at the customer (上门取件).
@@ -1393,7 +1395,7 @@ extension Ticket {
     }
 }
 
-extension Ticket {
+extension Ticket: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.Ticket",
@@ -1607,7 +1609,7 @@ extension CreateTicketRequest {
     }
 }
 
-extension CreateTicketRequest {
+extension CreateTicketRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.CreateTicketRequest",
@@ -1685,7 +1687,7 @@ extension GetTicketRequest {
     }
 }
 
-extension GetTicketRequest {
+extension GetTicketRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.GetTicketRequest",
@@ -1874,7 +1876,7 @@ extension ListTicketsRequest {
     }
 }
 
-extension ListTicketsRequest {
+extension ListTicketsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ListTicketsRequest",
@@ -1970,7 +1972,7 @@ extension ListTicketsResponse {
     }
 }
 
-extension ListTicketsResponse {
+extension ListTicketsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ListTicketsResponse",
@@ -2178,7 +2180,7 @@ extension UpdateTicketRequest {
     }
 }
 
-extension UpdateTicketRequest {
+extension UpdateTicketRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.UpdateTicketRequest",
@@ -2303,7 +2305,7 @@ extension AssignTicketRequest {
     }
 }
 
-extension AssignTicketRequest {
+extension AssignTicketRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.AssignTicketRequest",
@@ -2457,7 +2459,7 @@ extension TransitionTicketRequest {
     }
 }
 
-extension TransitionTicketRequest {
+extension TransitionTicketRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.TransitionTicketRequest",
@@ -2561,7 +2563,7 @@ extension RecordTicketSatisfactionRequest {
     }
 }
 
-extension RecordTicketSatisfactionRequest {
+extension RecordTicketSatisfactionRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.RecordTicketSatisfactionRequest",
@@ -2593,7 +2595,7 @@ public struct TicketNote: O2OMessage {
     public var text: String = ""
 
     /// Who wrote it.
-    public var author: Actor? = nil
+    public var author: ChangeActor? = nil
 
     /// When it was recorded.
     public var createdAt: Timestamp? = nil
@@ -2607,7 +2609,7 @@ public struct TicketNote: O2OMessage {
         ticketID: String = "",
         kind: TicketNoteKind = .init(rawValue: 0),
         text: String = "",
-        author: Actor? = nil,
+        author: ChangeActor? = nil,
         createdAt: Timestamp? = nil
     ) {
         self.id = id
@@ -2630,7 +2632,7 @@ extension TicketNote {
         if !self.ticketID.isEmpty { c.pointee.ticket_id = arena.string(self.ticketID) }
         c.pointee.kind = O2o__Care__V1__TicketNoteKind(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
         if !self.text.isEmpty { c.pointee.text = arena.string(self.text) }
-        if let value = self.author { c.pointee.author = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.author { c.pointee.author = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
     }
 
@@ -2642,7 +2644,7 @@ extension TicketNote {
         self.kind = TicketNoteKind(rawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         self.text = try _o2oString(c.pointee.text, field: "text")
         if let value = c.pointee.author {
-            self.author = try _o2oNested("author") { try Actor(_protobufC: value) }
+            self.author = try _o2oNested("author") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -2675,7 +2677,7 @@ extension TicketNote {
             case "text":
                 self.text = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "author":
-                self.author = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.author = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             default:
@@ -2685,7 +2687,7 @@ extension TicketNote {
     }
 }
 
-extension TicketNote {
+extension TicketNote: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.TicketNote",
@@ -2695,7 +2697,7 @@ extension TicketNote {
             FieldSchema(name: "ticket_id", jsonName: "ticketId", number: 2, type: .string, doc: "The ticket."),
             FieldSchema(name: "kind", jsonName: "kind", number: 3, type: .`enum`, typeName: "o2o.care.v1.TicketNoteKind", doc: "What it is."),
             FieldSchema(name: "text", jsonName: "text", number: 4, type: .string, doc: "The text; 1 to 4,000 characters. May contain personal data."),
-            FieldSchema(name: "author", jsonName: "author", number: 5, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who wrote it."),
+            FieldSchema(name: "author", jsonName: "author", number: 5, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who wrote it."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 6, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was recorded."),
         ]
     )
@@ -2789,7 +2791,7 @@ extension AddTicketNoteRequest {
     }
 }
 
-extension AddTicketNoteRequest {
+extension AddTicketNoteRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.AddTicketNoteRequest",
@@ -2881,7 +2883,7 @@ extension ListTicketNotesRequest {
     }
 }
 
-extension ListTicketNotesRequest {
+extension ListTicketNotesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ListTicketNotesRequest",
@@ -2968,7 +2970,7 @@ extension ListTicketNotesResponse {
     }
 }
 
-extension ListTicketNotesResponse {
+extension ListTicketNotesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ListTicketNotesResponse",
@@ -3029,7 +3031,7 @@ public struct TicketHistoryEntry: O2OMessage {
     public var note: String = ""
 
     /// Who made the change ("system" for SLA breaches).
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// When.
     public var createdAt: Timestamp? = nil
@@ -3053,7 +3055,7 @@ public struct TicketHistoryEntry: O2OMessage {
         afterSalesCaseID: String = "",
         satisfactionScore: Int32 = 0,
         note: String = "",
-        actor: Actor? = nil,
+        actor: ChangeActor? = nil,
         createdAt: Timestamp? = nil
     ) {
         self.id = id
@@ -3099,7 +3101,7 @@ extension TicketHistoryEntry {
         if !self.afterSalesCaseID.isEmpty { c.pointee.after_sales_case_id = arena.string(self.afterSalesCaseID) }
         c.pointee.satisfaction_score = self.satisfactionScore
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
     }
 
@@ -3121,7 +3123,7 @@ extension TicketHistoryEntry {
         self.satisfactionScore = c.pointee.satisfaction_score
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -3189,7 +3191,7 @@ extension TicketHistoryEntry {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             default:
@@ -3199,7 +3201,7 @@ extension TicketHistoryEntry {
     }
 }
 
-extension TicketHistoryEntry {
+extension TicketHistoryEntry: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.TicketHistoryEntry",
@@ -3219,7 +3221,7 @@ extension TicketHistoryEntry {
             FieldSchema(name: "after_sales_case_id", jsonName: "afterSalesCaseId", number: 12, type: .string, doc: "For AFTER_SALES_LINKED: the case."),
             FieldSchema(name: "satisfaction_score", jsonName: "satisfactionScore", number: 13, type: .int32, doc: "For CLOSED transitions and SATISFACTION_RECORDED: the score, else 0."),
             FieldSchema(name: "note", jsonName: "note", number: 14, type: .string, doc: "The note given with the change; empty if none."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 15, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who made the change (\"system\" for SLA breaches)."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 15, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who made the change (\"system\" for SLA breaches)."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 16, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When."),
         ]
     )
@@ -3293,7 +3295,7 @@ extension ListTicketHistoryRequest {
     }
 }
 
-extension ListTicketHistoryRequest {
+extension ListTicketHistoryRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ListTicketHistoryRequest",
@@ -3379,7 +3381,7 @@ extension ListTicketHistoryResponse {
     }
 }
 
-extension ListTicketHistoryResponse {
+extension ListTicketHistoryResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ListTicketHistoryResponse",
@@ -3498,7 +3500,7 @@ extension WatchTicketEventsRequest {
     }
 }
 
-extension WatchTicketEventsRequest {
+extension WatchTicketEventsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.WatchTicketEventsRequest",
@@ -3624,7 +3626,7 @@ extension TicketEvent {
     }
 }
 
-extension TicketEvent {
+extension TicketEvent: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.TicketEvent",
@@ -3738,7 +3740,7 @@ extension SlaPolicy {
     }
 }
 
-extension SlaPolicy {
+extension SlaPolicy: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.SlaPolicy",
@@ -3792,7 +3794,7 @@ extension ListSlaPoliciesRequest {
     }
 }
 
-extension ListSlaPoliciesRequest {
+extension ListSlaPoliciesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ListSlaPoliciesRequest",
@@ -3867,7 +3869,7 @@ extension ListSlaPoliciesResponse {
     }
 }
 
-extension ListSlaPoliciesResponse {
+extension ListSlaPoliciesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ListSlaPoliciesResponse",
@@ -3962,7 +3964,7 @@ extension SetSlaPolicyRequest {
     }
 }
 
-extension SetSlaPolicyRequest {
+extension SetSlaPolicyRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.SetSlaPolicyRequest",
@@ -4119,7 +4121,7 @@ extension SlaBreach {
     }
 }
 
-extension SlaBreach {
+extension SlaBreach: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.SlaBreach",
@@ -4258,7 +4260,7 @@ extension ListSlaBreachesRequest {
     }
 }
 
-extension ListSlaBreachesRequest {
+extension ListSlaBreachesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ListSlaBreachesRequest",
@@ -4349,7 +4351,7 @@ extension ListSlaBreachesResponse {
     }
 }
 
-extension ListSlaBreachesResponse {
+extension ListSlaBreachesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ListSlaBreachesResponse",
@@ -4384,7 +4386,7 @@ public struct AfterSalesInspection: O2OMessage {
     public var notes: String = ""
 
     /// Who inspected.
-    public var inspectedBy: Actor? = nil
+    public var inspectedBy: ChangeActor? = nil
 
     /// When.
     public var inspectedAt: Timestamp? = nil
@@ -4399,7 +4401,7 @@ public struct AfterSalesInspection: O2OMessage {
         damagedQuantity: Int64 = 0,
         claimConfirmed: Bool = false,
         notes: String = "",
-        inspectedBy: Actor? = nil,
+        inspectedBy: ChangeActor? = nil,
         inspectedAt: Timestamp? = nil
     ) {
         self.receivedQuantity = receivedQuantity
@@ -4424,7 +4426,7 @@ extension AfterSalesInspection {
         c.pointee.damaged_quantity = self.damagedQuantity
         c.pointee.claim_confirmed = self.claimConfirmed ? 1 : 0
         if !self.notes.isEmpty { c.pointee.notes = arena.string(self.notes) }
-        if let value = self.inspectedBy { c.pointee.inspected_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.inspectedBy { c.pointee.inspected_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.inspectedAt { c.pointee.inspected_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
     }
 
@@ -4437,7 +4439,7 @@ extension AfterSalesInspection {
         self.claimConfirmed = c.pointee.claim_confirmed != 0
         self.notes = try _o2oString(c.pointee.notes, field: "notes")
         if let value = c.pointee.inspected_by {
-            self.inspectedBy = try _o2oNested("inspected_by") { try Actor(_protobufC: value) }
+            self.inspectedBy = try _o2oNested("inspected_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.inspected_at {
             self.inspectedAt = try _o2oNested("inspected_at") { try Timestamp(_protobufC: value) }
@@ -4473,7 +4475,7 @@ extension AfterSalesInspection {
             case "notes":
                 self.notes = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "inspectedBy", "inspected_by":
-                self.inspectedBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.inspectedBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "inspectedAt", "inspected_at":
                 self.inspectedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             default:
@@ -4483,7 +4485,7 @@ extension AfterSalesInspection {
     }
 }
 
-extension AfterSalesInspection {
+extension AfterSalesInspection: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.AfterSalesInspection",
@@ -4494,7 +4496,7 @@ extension AfterSalesInspection {
             FieldSchema(name: "damaged_quantity", jsonName: "damagedQuantity", number: 3, type: .int64, doc: "Units damaged or unfit for sale; they do not go back to stock."),
             FieldSchema(name: "claim_confirmed", jsonName: "claimConfirmed", number: 4, type: .bool, doc: "Whether the inspection confirms the customer's claim (defect found, item\nwrong); informs the refund amount or a rejection."),
             FieldSchema(name: "notes", jsonName: "notes", number: 5, type: .string, doc: "Inspector's findings; at most 2,000 characters."),
-            FieldSchema(name: "inspected_by", jsonName: "inspectedBy", number: 6, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who inspected."),
+            FieldSchema(name: "inspected_by", jsonName: "inspectedBy", number: 6, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who inspected."),
             FieldSchema(name: "inspected_at", jsonName: "inspectedAt", number: 7, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When."),
         ]
     )
@@ -4629,7 +4631,7 @@ extension AfterSalesLine {
     }
 }
 
-extension AfterSalesLine {
+extension AfterSalesLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.AfterSalesLine",
@@ -4677,7 +4679,7 @@ public struct AfterSalesResolution: O2OMessage {
     public var repairReturnTrackingNumber: String = ""
 
     /// Who resolved.
-    public var resolvedBy: Actor? = nil
+    public var resolvedBy: ChangeActor? = nil
 
     /// When.
     public var resolvedAt: Timestamp? = nil
@@ -4694,7 +4696,7 @@ public struct AfterSalesResolution: O2OMessage {
         repairNotes: String = "",
         repairReturnCarrier: String = "",
         repairReturnTrackingNumber: String = "",
-        resolvedBy: Actor? = nil,
+        resolvedBy: ChangeActor? = nil,
         resolvedAt: Timestamp? = nil
     ) {
         self.refundAmount = refundAmount
@@ -4723,7 +4725,7 @@ extension AfterSalesResolution {
         if !self.repairNotes.isEmpty { c.pointee.repair_notes = arena.string(self.repairNotes) }
         if !self.repairReturnCarrier.isEmpty { c.pointee.repair_return_carrier = arena.string(self.repairReturnCarrier) }
         if !self.repairReturnTrackingNumber.isEmpty { c.pointee.repair_return_tracking_number = arena.string(self.repairReturnTrackingNumber) }
-        if let value = self.resolvedBy { c.pointee.resolved_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.resolvedBy { c.pointee.resolved_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.resolvedAt { c.pointee.resolved_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
     }
 
@@ -4740,7 +4742,7 @@ extension AfterSalesResolution {
         self.repairReturnCarrier = try _o2oString(c.pointee.repair_return_carrier, field: "repair_return_carrier")
         self.repairReturnTrackingNumber = try _o2oString(c.pointee.repair_return_tracking_number, field: "repair_return_tracking_number")
         if let value = c.pointee.resolved_by {
-            self.resolvedBy = try _o2oNested("resolved_by") { try Actor(_protobufC: value) }
+            self.resolvedBy = try _o2oNested("resolved_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.resolved_at {
             self.resolvedAt = try _o2oNested("resolved_at") { try Timestamp(_protobufC: value) }
@@ -4782,7 +4784,7 @@ extension AfterSalesResolution {
             case "repairReturnTrackingNumber", "repair_return_tracking_number":
                 self.repairReturnTrackingNumber = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "resolvedBy", "resolved_by":
-                self.resolvedBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.resolvedBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "resolvedAt", "resolved_at":
                 self.resolvedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             default:
@@ -4792,7 +4794,7 @@ extension AfterSalesResolution {
     }
 }
 
-extension AfterSalesResolution {
+extension AfterSalesResolution: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.AfterSalesResolution",
@@ -4805,7 +4807,7 @@ extension AfterSalesResolution {
             FieldSchema(name: "repair_notes", jsonName: "repairNotes", number: 5, type: .string, doc: "For REPAIR: what was repaired and how; at most 2,000 characters."),
             FieldSchema(name: "repair_return_carrier", jsonName: "repairReturnCarrier", number: 6, type: .string, doc: "For REPAIR: carrier of the parcel bringing the repaired goods back; empty\nfor on-site repair or store pickup."),
             FieldSchema(name: "repair_return_tracking_number", jsonName: "repairReturnTrackingNumber", number: 7, type: .string, doc: "For REPAIR: tracking number of that parcel."),
-            FieldSchema(name: "resolved_by", jsonName: "resolvedBy", number: 8, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who resolved."),
+            FieldSchema(name: "resolved_by", jsonName: "resolvedBy", number: 8, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who resolved."),
             FieldSchema(name: "resolved_at", jsonName: "resolvedAt", number: 9, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When."),
         ]
     )
@@ -4862,7 +4864,7 @@ public struct AfterSalesCase: O2OMessage {
     public var decisionNote: String = ""
 
     /// Who approved or rejected.
-    public var decidedBy: Actor? = nil
+    public var decidedBy: ChangeActor? = nil
 
     /// When it was approved or rejected.
     public var decidedAt: Timestamp? = nil
@@ -4901,7 +4903,7 @@ public struct AfterSalesCase: O2OMessage {
         returnCarrier: String = "",
         returnTrackingNumber: String = "",
         decisionNote: String = "",
-        decidedBy: Actor? = nil,
+        decidedBy: ChangeActor? = nil,
         decidedAt: Timestamp? = nil,
         receivedAt: Timestamp? = nil,
         resolution: AfterSalesResolution? = nil,
@@ -4957,7 +4959,7 @@ extension AfterSalesCase {
         if !self.returnCarrier.isEmpty { c.pointee.return_carrier = arena.string(self.returnCarrier) }
         if !self.returnTrackingNumber.isEmpty { c.pointee.return_tracking_number = arena.string(self.returnTrackingNumber) }
         if !self.decisionNote.isEmpty { c.pointee.decision_note = arena.string(self.decisionNote) }
-        if let value = self.decidedBy { c.pointee.decided_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.decidedBy { c.pointee.decided_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.decidedAt { c.pointee.decided_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.receivedAt { c.pointee.received_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.resolution { c.pointee.resolution = arena.message(value, as: O2o__Care__V1__AfterSalesResolution.self) }
@@ -4984,7 +4986,7 @@ extension AfterSalesCase {
         self.returnTrackingNumber = try _o2oString(c.pointee.return_tracking_number, field: "return_tracking_number")
         self.decisionNote = try _o2oString(c.pointee.decision_note, field: "decision_note")
         if let value = c.pointee.decided_by {
-            self.decidedBy = try _o2oNested("decided_by") { try Actor(_protobufC: value) }
+            self.decidedBy = try _o2oNested("decided_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.decided_at {
             self.decidedAt = try _o2oNested("decided_at") { try Timestamp(_protobufC: value) }
@@ -5070,7 +5072,7 @@ extension AfterSalesCase {
             case "decisionNote", "decision_note":
                 self.decisionNote = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "decidedBy", "decided_by":
-                self.decidedBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.decidedBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "decidedAt", "decided_at":
                 self.decidedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "receivedAt", "received_at":
@@ -5090,7 +5092,7 @@ extension AfterSalesCase {
     }
 }
 
-extension AfterSalesCase {
+extension AfterSalesCase: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.AfterSalesCase",
@@ -5110,7 +5112,7 @@ extension AfterSalesCase {
             FieldSchema(name: "return_carrier", jsonName: "returnCarrier", number: 12, type: .string, doc: "Carrier of the customer's return parcel; empty if none."),
             FieldSchema(name: "return_tracking_number", jsonName: "returnTrackingNumber", number: 13, type: .string, doc: "Tracking number of the customer's return parcel; empty if none."),
             FieldSchema(name: "decision_note", jsonName: "decisionNote", number: 14, type: .string, doc: "Reviewer's note on approval or rejection; at most 1,000 characters."),
-            FieldSchema(name: "decided_by", jsonName: "decidedBy", number: 15, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who approved or rejected."),
+            FieldSchema(name: "decided_by", jsonName: "decidedBy", number: 15, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who approved or rejected."),
             FieldSchema(name: "decided_at", jsonName: "decidedAt", number: 16, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was approved or rejected."),
             FieldSchema(name: "received_at", jsonName: "receivedAt", number: 17, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the goods arrived."),
             FieldSchema(name: "resolution", jsonName: "resolution", number: 18, type: .message, typeName: "o2o.care.v1.AfterSalesResolution", hasPresence: true, doc: "The resolution; missing until COMPLETED."),
@@ -5218,7 +5220,7 @@ extension AfterSalesLineInput {
     }
 }
 
-extension AfterSalesLineInput {
+extension AfterSalesLineInput: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.AfterSalesLineInput",
@@ -5358,7 +5360,7 @@ extension CreateAfterSalesCaseRequest {
     }
 }
 
-extension CreateAfterSalesCaseRequest {
+extension CreateAfterSalesCaseRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.CreateAfterSalesCaseRequest",
@@ -5431,7 +5433,7 @@ extension GetAfterSalesCaseRequest {
     }
 }
 
-extension GetAfterSalesCaseRequest {
+extension GetAfterSalesCaseRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.GetAfterSalesCaseRequest",
@@ -5580,7 +5582,7 @@ extension ListAfterSalesCasesRequest {
     }
 }
 
-extension ListAfterSalesCasesRequest {
+extension ListAfterSalesCasesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ListAfterSalesCasesRequest",
@@ -5672,7 +5674,7 @@ extension ListAfterSalesCasesResponse {
     }
 }
 
-extension ListAfterSalesCasesResponse {
+extension ListAfterSalesCasesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ListAfterSalesCasesResponse",
@@ -5807,7 +5809,7 @@ extension ApproveAfterSalesCaseRequest {
     }
 }
 
-extension ApproveAfterSalesCaseRequest {
+extension ApproveAfterSalesCaseRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ApproveAfterSalesCaseRequest",
@@ -5916,7 +5918,7 @@ extension RejectAfterSalesCaseRequest {
     }
 }
 
-extension RejectAfterSalesCaseRequest {
+extension RejectAfterSalesCaseRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.RejectAfterSalesCaseRequest",
@@ -6006,7 +6008,7 @@ extension CancelAfterSalesCaseRequest {
     }
 }
 
-extension CancelAfterSalesCaseRequest {
+extension CancelAfterSalesCaseRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.CancelAfterSalesCaseRequest",
@@ -6105,7 +6107,7 @@ extension RecordAfterSalesReturnShipmentRequest {
     }
 }
 
-extension RecordAfterSalesReturnShipmentRequest {
+extension RecordAfterSalesReturnShipmentRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.RecordAfterSalesReturnShipmentRequest",
@@ -6185,7 +6187,7 @@ extension AfterSalesReceivedLine {
     }
 }
 
-extension AfterSalesReceivedLine {
+extension AfterSalesReceivedLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.AfterSalesReceivedLine",
@@ -6301,7 +6303,7 @@ extension ReceiveAfterSalesItemsRequest {
     }
 }
 
-extension ReceiveAfterSalesItemsRequest {
+extension ReceiveAfterSalesItemsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ReceiveAfterSalesItemsRequest",
@@ -6413,7 +6415,7 @@ extension AfterSalesInspectedLine {
     }
 }
 
-extension AfterSalesInspectedLine {
+extension AfterSalesInspectedLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.AfterSalesInspectedLine",
@@ -6513,7 +6515,7 @@ extension InspectAfterSalesItemsRequest {
     }
 }
 
-extension InspectAfterSalesItemsRequest {
+extension InspectAfterSalesItemsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.InspectAfterSalesItemsRequest",
@@ -6673,7 +6675,7 @@ extension ResolveAfterSalesCaseRequest {
     }
 }
 
-extension ResolveAfterSalesCaseRequest {
+extension ResolveAfterSalesCaseRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ResolveAfterSalesCaseRequest",
@@ -6725,7 +6727,7 @@ public struct AfterSalesHistoryEntry: O2OMessage {
     public var note: String = ""
 
     /// Who made the change.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// When.
     public var createdAt: Timestamp? = nil
@@ -6743,7 +6745,7 @@ public struct AfterSalesHistoryEntry: O2OMessage {
         toStatus: AfterSalesStatus = .init(rawValue: 0),
         summary: String = "",
         note: String = "",
-        actor: Actor? = nil,
+        actor: ChangeActor? = nil,
         createdAt: Timestamp? = nil
     ) {
         self.id = id
@@ -6774,7 +6776,7 @@ extension AfterSalesHistoryEntry {
         c.pointee.to_status = O2o__Care__V1__AfterSalesStatus(rawValue: .init(truncatingIfNeeded: self.toStatus.rawValue))
         if !self.summary.isEmpty { c.pointee.summary = arena.string(self.summary) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
     }
 
@@ -6790,7 +6792,7 @@ extension AfterSalesHistoryEntry {
         self.summary = try _o2oString(c.pointee.summary, field: "summary")
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -6835,7 +6837,7 @@ extension AfterSalesHistoryEntry {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             default:
@@ -6845,7 +6847,7 @@ extension AfterSalesHistoryEntry {
     }
 }
 
-extension AfterSalesHistoryEntry {
+extension AfterSalesHistoryEntry: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.AfterSalesHistoryEntry",
@@ -6859,7 +6861,7 @@ extension AfterSalesHistoryEntry {
             FieldSchema(name: "to_status", jsonName: "toStatus", number: 6, type: .`enum`, typeName: "o2o.care.v1.AfterSalesStatus", doc: "State after."),
             FieldSchema(name: "summary", jsonName: "summary", number: 7, type: .string, doc: "What happened, in short (\"approved\", \"return shipment SF123\", \"refund\n12.00 CNY\"); at most 200 characters."),
             FieldSchema(name: "note", jsonName: "note", number: 8, type: .string, doc: "The note given with the change; empty if none."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 9, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who made the change."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 9, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who made the change."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 10, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When."),
         ]
     )
@@ -6933,7 +6935,7 @@ extension ListAfterSalesHistoryRequest {
     }
 }
 
-extension ListAfterSalesHistoryRequest {
+extension ListAfterSalesHistoryRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ListAfterSalesHistoryRequest",
@@ -7019,7 +7021,7 @@ extension ListAfterSalesHistoryResponse {
     }
 }
 
-extension ListAfterSalesHistoryResponse {
+extension ListAfterSalesHistoryResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.ListAfterSalesHistoryResponse",

@@ -23,10 +23,12 @@
 
 internal import CProtobufC
 internal import CProtos
+public import O2OProtobuf
+public import O2ORPCMessages
 public import O2ORPC
 
 /// Whether a product is offered to customers.
-public enum ProductStatus: O2OEnum {
+public enum ProductStatus: O2ODescribedEnum {
     /// Not set; in a create request it means DRAFT.
     case unspecified
     /// Being prepared; not visible to customers and cannot be ordered. The only state
@@ -101,7 +103,7 @@ public enum ProductStatus: O2OEnum {
 }
 
 /// Whether one SKU of a product can be sold.
-public enum SkuStatus: O2OEnum {
+public enum SkuStatus: O2ODescribedEnum {
     /// Not set; in a create request it means ACTIVE.
     case unspecified
     /// Sellable while its product is on shelf.
@@ -168,7 +170,7 @@ public enum SkuStatus: O2OEnum {
 }
 
 /// What search results are sorted by.
-public enum ProductSearchSort: O2OEnum {
+public enum ProductSearchSort: O2ODescribedEnum {
     /// RELEVANCE when a keyword is given, else UPDATED_AT descending.
     case unspecified
     /// How well the keyword matches (name beats tags beats brand and description);
@@ -264,7 +266,7 @@ public enum ProductSearchSort: O2OEnum {
 }
 
 /// What a bulk import does with products that already exist.
-public enum ProductImportMode: O2OEnum {
+public enum ProductImportMode: O2ODescribedEnum {
     /// Same as CREATE_ONLY.
     case unspecified
     /// Every row creates a new product; a row whose product_code is taken fails with
@@ -335,7 +337,7 @@ public enum ProductImportMode: O2OEnum {
 }
 
 /// Where a supplier stands with the platform (seed 4.2).
-public enum SupplierStatus: O2OEnum {
+public enum SupplierStatus: O2ODescribedEnum {
     /// Not set; in a create request it means CANDIDATE.
     case unspecified
     /// Being screened and evaluated (篩選與評估); not yet ordered from.
@@ -416,7 +418,7 @@ public enum SupplierStatus: O2OEnum {
 }
 
 /// What suppliers are sorted by.
-public enum SupplierSort: O2OEnum {
+public enum SupplierSort: O2ODescribedEnum {
     /// Same as NAME.
     case unspecified
     /// Company name.
@@ -491,7 +493,7 @@ public enum SupplierSort: O2OEnum {
 
 /// Where a review stands in moderation. Only APPROVED reviews are shown to
 /// customers and counted in ratings.
-public enum ProductReviewStatus: O2OEnum {
+public enum ProductReviewStatus: O2ODescribedEnum {
     /// Not set.
     case unspecified
     /// Submitted, awaiting moderation.
@@ -572,7 +574,7 @@ public enum ProductReviewStatus: O2OEnum {
 }
 
 /// What reviews are sorted by.
-public enum ProductReviewSort: O2OEnum {
+public enum ProductReviewSort: O2ODescribedEnum {
     /// Same as CREATED_AT.
     case unspecified
     /// Submission time.
@@ -860,7 +862,7 @@ extension Category {
     }
 }
 
-extension Category {
+extension Category: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.Category",
@@ -1043,7 +1045,7 @@ extension CreateCategoryRequest {
     }
 }
 
-extension CreateCategoryRequest {
+extension CreateCategoryRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.CreateCategoryRequest",
@@ -1118,7 +1120,7 @@ extension GetCategoryRequest {
     }
 }
 
-extension GetCategoryRequest {
+extension GetCategoryRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.GetCategoryRequest",
@@ -1194,7 +1196,7 @@ extension CatalogStringList {
     }
 }
 
-extension CatalogStringList {
+extension CatalogStringList: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.CatalogStringList",
@@ -1269,7 +1271,7 @@ extension CatalogLabelList {
     }
 }
 
-extension CatalogLabelList {
+extension CatalogLabelList: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.CatalogLabelList",
@@ -1447,7 +1449,7 @@ extension UpdateCategoryRequest {
     }
 }
 
-extension UpdateCategoryRequest {
+extension UpdateCategoryRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.UpdateCategoryRequest",
@@ -1575,7 +1577,7 @@ extension MoveCategoryRequest {
     }
 }
 
-extension MoveCategoryRequest {
+extension MoveCategoryRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.MoveCategoryRequest",
@@ -1677,7 +1679,7 @@ extension ReorderCategoriesRequest {
     }
 }
 
-extension ReorderCategoriesRequest {
+extension ReorderCategoriesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ReorderCategoriesRequest",
@@ -1754,7 +1756,7 @@ extension ReorderCategoriesResponse {
     }
 }
 
-extension ReorderCategoriesResponse {
+extension ReorderCategoriesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ReorderCategoriesResponse",
@@ -1848,7 +1850,7 @@ extension DeleteCategoryRequest {
     }
 }
 
-extension DeleteCategoryRequest {
+extension DeleteCategoryRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.DeleteCategoryRequest",
@@ -1941,7 +1943,7 @@ extension ListCategoryChildrenRequest {
     }
 }
 
-extension ListCategoryChildrenRequest {
+extension ListCategoryChildrenRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ListCategoryChildrenRequest",
@@ -2028,7 +2030,7 @@ extension ListCategoryChildrenResponse {
     }
 }
 
-extension ListCategoryChildrenResponse {
+extension ListCategoryChildrenResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ListCategoryChildrenResponse",
@@ -2096,7 +2098,7 @@ extension GetCategoryPathRequest {
     }
 }
 
-extension GetCategoryPathRequest {
+extension GetCategoryPathRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.GetCategoryPathRequest",
@@ -2182,7 +2184,7 @@ extension GetCategoryPathResponse {
     }
 }
 
-extension GetCategoryPathResponse {
+extension GetCategoryPathResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.GetCategoryPathResponse",
@@ -2260,7 +2262,7 @@ extension SkuAttribute {
     }
 }
 
-extension SkuAttribute {
+extension SkuAttribute: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.SkuAttribute",
@@ -2336,7 +2338,7 @@ extension SkuAttributeList {
     }
 }
 
-extension SkuAttributeList {
+extension SkuAttributeList: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.SkuAttributeList",
@@ -2545,7 +2547,7 @@ extension Sku {
     }
 }
 
-extension Sku {
+extension Sku: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.Sku",
@@ -2707,7 +2709,7 @@ extension SkuSpec {
     }
 }
 
-extension SkuSpec {
+extension SkuSpec: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.SkuSpec",
@@ -2810,7 +2812,7 @@ extension ProductRatingSummary {
     }
 }
 
-extension ProductRatingSummary {
+extension ProductRatingSummary: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ProductRatingSummary",
@@ -3095,7 +3097,7 @@ extension Product {
     }
 }
 
-extension Product {
+extension Product: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.Product",
@@ -3314,7 +3316,7 @@ extension ProductSpec {
     }
 }
 
-extension ProductSpec {
+extension ProductSpec: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ProductSpec",
@@ -3414,7 +3416,7 @@ extension CreateProductRequest {
     }
 }
 
-extension CreateProductRequest {
+extension CreateProductRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.CreateProductRequest",
@@ -3483,7 +3485,7 @@ extension GetProductRequest {
     }
 }
 
-extension GetProductRequest {
+extension GetProductRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.GetProductRequest",
@@ -3558,7 +3560,7 @@ extension BatchGetProductsRequest {
     }
 }
 
-extension BatchGetProductsRequest {
+extension BatchGetProductsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.BatchGetProductsRequest",
@@ -3651,7 +3653,7 @@ extension BatchGetProductsResponse {
     }
 }
 
-extension BatchGetProductsResponse {
+extension BatchGetProductsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.BatchGetProductsResponse",
@@ -3888,7 +3890,7 @@ extension UpdateProductRequest {
     }
 }
 
-extension UpdateProductRequest {
+extension UpdateProductRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.UpdateProductRequest",
@@ -4006,7 +4008,7 @@ extension ChangeProductStatusRequest {
     }
 }
 
-extension ChangeProductStatusRequest {
+extension ChangeProductStatusRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ChangeProductStatusRequest",
@@ -4103,7 +4105,7 @@ extension DeleteProductRequest {
     }
 }
 
-extension DeleteProductRequest {
+extension DeleteProductRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.DeleteProductRequest",
@@ -4194,7 +4196,7 @@ extension CreateSkuRequest {
     }
 }
 
-extension CreateSkuRequest {
+extension CreateSkuRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.CreateSkuRequest",
@@ -4263,7 +4265,7 @@ extension GetSkuRequest {
     }
 }
 
-extension GetSkuRequest {
+extension GetSkuRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.GetSkuRequest",
@@ -4330,7 +4332,7 @@ extension GetSkuByBarcodeRequest {
     }
 }
 
-extension GetSkuByBarcodeRequest {
+extension GetSkuByBarcodeRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.GetSkuByBarcodeRequest",
@@ -4405,7 +4407,7 @@ extension BatchGetSkusRequest {
     }
 }
 
-extension BatchGetSkusRequest {
+extension BatchGetSkusRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.BatchGetSkusRequest",
@@ -4498,7 +4500,7 @@ extension BatchGetSkusResponse {
     }
 }
 
-extension BatchGetSkusResponse {
+extension BatchGetSkusResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.BatchGetSkusResponse",
@@ -4716,7 +4718,7 @@ extension UpdateSkuRequest {
     }
 }
 
-extension UpdateSkuRequest {
+extension UpdateSkuRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.UpdateSkuRequest",
@@ -4821,7 +4823,7 @@ extension DeleteSkuRequest {
     }
 }
 
-extension DeleteSkuRequest {
+extension DeleteSkuRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.DeleteSkuRequest",
@@ -5008,7 +5010,7 @@ extension SearchProductsRequest {
     }
 }
 
-extension SearchProductsRequest {
+extension SearchProductsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.SearchProductsRequest",
@@ -5140,7 +5142,7 @@ extension ProductSearchHit {
     }
 }
 
-extension ProductSearchHit {
+extension ProductSearchHit: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ProductSearchHit",
@@ -5240,7 +5242,7 @@ extension SearchProductsResponse {
     }
 }
 
-extension SearchProductsResponse {
+extension SearchProductsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.SearchProductsResponse",
@@ -5322,7 +5324,7 @@ extension ListProductTagsRequest {
     }
 }
 
-extension ListProductTagsRequest {
+extension ListProductTagsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ListProductTagsRequest",
@@ -5410,7 +5412,7 @@ extension ProductTagCount {
     }
 }
 
-extension ProductTagCount {
+extension ProductTagCount: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ProductTagCount",
@@ -5497,7 +5499,7 @@ extension ListProductTagsResponse {
     }
 }
 
-extension ListProductTagsResponse {
+extension ListProductTagsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ListProductTagsResponse",
@@ -5589,7 +5591,7 @@ extension ProductImportRow {
     }
 }
 
-extension ProductImportRow {
+extension ProductImportRow: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ProductImportRow",
@@ -5693,7 +5695,7 @@ extension ImportProductsRequest {
     }
 }
 
-extension ImportProductsRequest {
+extension ImportProductsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ImportProductsRequest",
@@ -5795,7 +5797,7 @@ extension ProductImportRowError {
     }
 }
 
-extension ProductImportRowError {
+extension ProductImportRowError: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ProductImportRowError",
@@ -5885,7 +5887,7 @@ extension ProductImportRowResult {
     }
 }
 
-extension ProductImportRowResult {
+extension ProductImportRowResult: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ProductImportRowResult",
@@ -6075,7 +6077,7 @@ extension ImportProductsResponse {
     }
 }
 
-extension ImportProductsResponse {
+extension ImportProductsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ImportProductsResponse",
@@ -6184,7 +6186,7 @@ extension SupplierEvaluationSummary {
     }
 }
 
-extension SupplierEvaluationSummary {
+extension SupplierEvaluationSummary: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.SupplierEvaluationSummary",
@@ -6394,7 +6396,7 @@ extension Supplier {
     }
 }
 
-extension Supplier {
+extension Supplier: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.Supplier",
@@ -6557,7 +6559,7 @@ extension CreateSupplierRequest {
     }
 }
 
-extension CreateSupplierRequest {
+extension CreateSupplierRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.CreateSupplierRequest",
@@ -6632,7 +6634,7 @@ extension GetSupplierRequest {
     }
 }
 
-extension GetSupplierRequest {
+extension GetSupplierRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.GetSupplierRequest",
@@ -6838,7 +6840,7 @@ extension UpdateSupplierRequest {
     }
 }
 
-extension UpdateSupplierRequest {
+extension UpdateSupplierRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.UpdateSupplierRequest",
@@ -6962,7 +6964,7 @@ extension ChangeSupplierStatusRequest {
     }
 }
 
-extension ChangeSupplierStatusRequest {
+extension ChangeSupplierStatusRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ChangeSupplierStatusRequest",
@@ -7084,7 +7086,7 @@ extension ListSuppliersRequest {
     }
 }
 
-extension ListSuppliersRequest {
+extension ListSuppliersRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ListSuppliersRequest",
@@ -7173,7 +7175,7 @@ extension ListSuppliersResponse {
     }
 }
 
-extension ListSuppliersResponse {
+extension ListSuppliersResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ListSuppliersResponse",
@@ -7206,7 +7208,7 @@ public struct SupplierEvaluation: O2OMessage {
     public var notes: String = ""
 
     /// Who recorded it. Output only.
-    public var recordedBy: Actor? = nil
+    public var recordedBy: ChangeActor? = nil
 
     /// When it was recorded. Output only.
     public var createdAt: Timestamp? = nil
@@ -7221,7 +7223,7 @@ public struct SupplierEvaluation: O2OMessage {
         evaluatedOn: CalendarDate? = nil,
         score: Int32 = 0,
         notes: String = "",
-        recordedBy: Actor? = nil,
+        recordedBy: ChangeActor? = nil,
         createdAt: Timestamp? = nil
     ) {
         self.id = id
@@ -7246,7 +7248,7 @@ extension SupplierEvaluation {
         if let value = self.evaluatedOn { c.pointee.evaluated_on = arena.message(value, as: O2o__Common__V1__CalendarDate.self) }
         c.pointee.score = self.score
         if !self.notes.isEmpty { c.pointee.notes = arena.string(self.notes) }
-        if let value = self.recordedBy { c.pointee.recorded_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.recordedBy { c.pointee.recorded_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
     }
 
@@ -7261,7 +7263,7 @@ extension SupplierEvaluation {
         self.score = c.pointee.score
         self.notes = try _o2oString(c.pointee.notes, field: "notes")
         if let value = c.pointee.recorded_by {
-            self.recordedBy = try _o2oNested("recorded_by") { try Actor(_protobufC: value) }
+            self.recordedBy = try _o2oNested("recorded_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -7297,7 +7299,7 @@ extension SupplierEvaluation {
             case "notes":
                 self.notes = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "recordedBy", "recorded_by":
-                self.recordedBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.recordedBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             default:
@@ -7307,7 +7309,7 @@ extension SupplierEvaluation {
     }
 }
 
-extension SupplierEvaluation {
+extension SupplierEvaluation: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.SupplierEvaluation",
@@ -7318,7 +7320,7 @@ extension SupplierEvaluation {
             FieldSchema(name: "evaluated_on", jsonName: "evaluatedOn", number: 3, type: .message, typeName: "o2o.common.v1.CalendarDate", hasPresence: true, doc: "The day the evaluation refers to."),
             FieldSchema(name: "score", jsonName: "score", number: 4, type: .int32, doc: "Score, 1 (poor) to 5 (excellent)."),
             FieldSchema(name: "notes", jsonName: "notes", number: 5, type: .string, doc: "Notes (quality, delivery, service), 0 to 2,000 characters."),
-            FieldSchema(name: "recorded_by", jsonName: "recordedBy", number: 6, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who recorded it. Output only."),
+            FieldSchema(name: "recorded_by", jsonName: "recordedBy", number: 6, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who recorded it. Output only."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 7, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was recorded. Output only."),
         ]
     )
@@ -7422,7 +7424,7 @@ extension RecordSupplierEvaluationRequest {
     }
 }
 
-extension RecordSupplierEvaluationRequest {
+extension RecordSupplierEvaluationRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.RecordSupplierEvaluationRequest",
@@ -7530,7 +7532,7 @@ extension ListSupplierEvaluationsRequest {
     }
 }
 
-extension ListSupplierEvaluationsRequest {
+extension ListSupplierEvaluationsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ListSupplierEvaluationsRequest",
@@ -7631,7 +7633,7 @@ extension ListSupplierEvaluationsResponse {
     }
 }
 
-extension ListSupplierEvaluationsResponse {
+extension ListSupplierEvaluationsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ListSupplierEvaluationsResponse",
@@ -7653,7 +7655,7 @@ public struct ProductReviewReply: O2OMessage {
     public var text: String = ""
 
     /// Who replied.
-    public var repliedBy: Actor? = nil
+    public var repliedBy: ChangeActor? = nil
 
     /// When the reply was last written.
     public var repliedAt: Timestamp? = nil
@@ -7664,7 +7666,7 @@ public struct ProductReviewReply: O2OMessage {
     /// A message with the given fields; the others at their defaults.
     public init(
         text: String = "",
-        repliedBy: Actor? = nil,
+        repliedBy: ChangeActor? = nil,
         repliedAt: Timestamp? = nil
     ) {
         self.text = text
@@ -7681,7 +7683,7 @@ extension ProductReviewReply {
     public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
         let c = message.assumingMemoryBound(to: O2o__Catalog__V1__ProductReviewReply.self)
         if !self.text.isEmpty { c.pointee.text = arena.string(self.text) }
-        if let value = self.repliedBy { c.pointee.replied_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.repliedBy { c.pointee.replied_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.repliedAt { c.pointee.replied_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
     }
 
@@ -7690,7 +7692,7 @@ extension ProductReviewReply {
         let c = message.assumingMemoryBound(to: O2o__Catalog__V1__ProductReviewReply.self)
         self.text = try _o2oString(c.pointee.text, field: "text")
         if let value = c.pointee.replied_by {
-            self.repliedBy = try _o2oNested("replied_by") { try Actor(_protobufC: value) }
+            self.repliedBy = try _o2oNested("replied_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.replied_at {
             self.repliedAt = try _o2oNested("replied_at") { try Timestamp(_protobufC: value) }
@@ -7714,7 +7716,7 @@ extension ProductReviewReply {
             case "text":
                 self.text = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "repliedBy", "replied_by":
-                self.repliedBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.repliedBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "repliedAt", "replied_at":
                 self.repliedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             default:
@@ -7724,14 +7726,14 @@ extension ProductReviewReply {
     }
 }
 
-extension ProductReviewReply {
+extension ProductReviewReply: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ProductReviewReply",
         doc: "The merchant's public answer to a review.",
         fields: [
             FieldSchema(name: "text", jsonName: "text", number: 1, type: .string, doc: "The reply, 1 to 1,000 characters."),
-            FieldSchema(name: "replied_by", jsonName: "repliedBy", number: 2, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who replied."),
+            FieldSchema(name: "replied_by", jsonName: "repliedBy", number: 2, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who replied."),
             FieldSchema(name: "replied_at", jsonName: "repliedAt", number: 3, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the reply was last written."),
         ]
     )
@@ -7777,7 +7779,7 @@ public struct ProductReview: O2OMessage {
     public var moderationReason: String = ""
 
     /// Who made the last moderation decision; absent while PENDING.
-    public var moderatedBy: Actor? = nil
+    public var moderatedBy: ChangeActor? = nil
 
     /// When the last moderation decision was made; absent while PENDING.
     public var moderatedAt: Timestamp? = nil
@@ -7810,7 +7812,7 @@ public struct ProductReview: O2OMessage {
         anonymous: Bool = false,
         status: ProductReviewStatus = .init(rawValue: 0),
         moderationReason: String = "",
-        moderatedBy: Actor? = nil,
+        moderatedBy: ChangeActor? = nil,
         moderatedAt: Timestamp? = nil,
         reply: ProductReviewReply? = nil,
         createdAt: Timestamp? = nil,
@@ -7858,7 +7860,7 @@ extension ProductReview {
         c.pointee.anonymous = self.anonymous ? 1 : 0
         c.pointee.status = O2o__Catalog__V1__ProductReviewStatus(rawValue: .init(truncatingIfNeeded: self.status.rawValue))
         if !self.moderationReason.isEmpty { c.pointee.moderation_reason = arena.string(self.moderationReason) }
-        if let value = self.moderatedBy { c.pointee.moderated_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.moderatedBy { c.pointee.moderated_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.moderatedAt { c.pointee.moderated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.reply { c.pointee.reply = arena.message(value, as: O2o__Catalog__V1__ProductReviewReply.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
@@ -7881,7 +7883,7 @@ extension ProductReview {
         self.status = ProductReviewStatus(rawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
         self.moderationReason = try _o2oString(c.pointee.moderation_reason, field: "moderation_reason")
         if let value = c.pointee.moderated_by {
-            self.moderatedBy = try _o2oNested("moderated_by") { try Actor(_protobufC: value) }
+            self.moderatedBy = try _o2oNested("moderated_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.moderated_at {
             self.moderatedAt = try _o2oNested("moderated_at") { try Timestamp(_protobufC: value) }
@@ -7954,7 +7956,7 @@ extension ProductReview {
             case "moderationReason", "moderation_reason":
                 self.moderationReason = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "moderatedBy", "moderated_by":
-                self.moderatedBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.moderatedBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "moderatedAt", "moderated_at":
                 self.moderatedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "reply":
@@ -7972,7 +7974,7 @@ extension ProductReview {
     }
 }
 
-extension ProductReview {
+extension ProductReview: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ProductReview",
@@ -7989,7 +7991,7 @@ extension ProductReview {
             FieldSchema(name: "anonymous", jsonName: "anonymous", number: 9, type: .bool, doc: "Whether the customer's name is hidden when the review is shown."),
             FieldSchema(name: "status", jsonName: "status", number: 10, type: .`enum`, typeName: "o2o.catalog.v1.ProductReviewStatus", doc: "Moderation state."),
             FieldSchema(name: "moderation_reason", jsonName: "moderationReason", number: 11, type: .string, doc: "The moderator's reason for the last decision, 0 to 500 characters."),
-            FieldSchema(name: "moderated_by", jsonName: "moderatedBy", number: 12, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who made the last moderation decision; absent while PENDING."),
+            FieldSchema(name: "moderated_by", jsonName: "moderatedBy", number: 12, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who made the last moderation decision; absent while PENDING."),
             FieldSchema(name: "moderated_at", jsonName: "moderatedAt", number: 13, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the last moderation decision was made; absent while PENDING."),
             FieldSchema(name: "reply", jsonName: "reply", number: 14, type: .message, typeName: "o2o.catalog.v1.ProductReviewReply", hasPresence: true, doc: "The merchant's reply; absent when there is none."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 15, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the review was submitted. Output only."),
@@ -8145,7 +8147,7 @@ extension CreateProductReviewRequest {
     }
 }
 
-extension CreateProductReviewRequest {
+extension CreateProductReviewRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.CreateProductReviewRequest",
@@ -8220,7 +8222,7 @@ extension GetProductReviewRequest {
     }
 }
 
-extension GetProductReviewRequest {
+extension GetProductReviewRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.GetProductReviewRequest",
@@ -8378,7 +8380,7 @@ extension ListProductReviewsRequest {
     }
 }
 
-extension ListProductReviewsRequest {
+extension ListProductReviewsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ListProductReviewsRequest",
@@ -8470,7 +8472,7 @@ extension ListProductReviewsResponse {
     }
 }
 
-extension ListProductReviewsResponse {
+extension ListProductReviewsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ListProductReviewsResponse",
@@ -8586,7 +8588,7 @@ extension ModerateProductReviewRequest {
     }
 }
 
-extension ModerateProductReviewRequest {
+extension ModerateProductReviewRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ModerateProductReviewRequest",
@@ -8693,7 +8695,7 @@ extension ReplyToProductReviewRequest {
     }
 }
 
-extension ReplyToProductReviewRequest {
+extension ReplyToProductReviewRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.catalog.v1.ReplyToProductReviewRequest",

@@ -14,10 +14,12 @@
 
 internal import CProtobufC
 internal import CProtos
+public import O2OProtobuf
+public import O2ORPCMessages
 public import O2ORPC
 
 /// Whether a customer record is usable.
-public enum CustomerStatus: O2OEnum {
+public enum CustomerStatus: O2ODescribedEnum {
     /// Not set; never stored.
     case unspecified
     /// A normal customer: can order, earn and redeem points.
@@ -94,7 +96,7 @@ public enum CustomerStatus: O2OEnum {
 
 /// What a customer may consent to. Marketing sends and segment exports must check
 /// the matching consent.
-public enum ConsentPurpose: O2OEnum {
+public enum ConsentPurpose: O2ODescribedEnum {
     /// Not set; rejected with INVALID_ARGUMENT.
     case unspecified
     /// Marketing text messages (SMS) to the phone number.
@@ -175,7 +177,7 @@ public enum ConsentPurpose: O2OEnum {
 }
 
 /// Why the points balance changed.
-public enum PointsReason: O2OEnum {
+public enum PointsReason: O2ODescribedEnum {
     /// Not set; never stored.
     case unspecified
     /// Earned on a completed order (positive).
@@ -264,7 +266,7 @@ public enum PointsReason: O2OEnum {
 }
 
 /// How staff were in contact with a customer.
-public enum InteractionChannel: O2OEnum {
+public enum InteractionChannel: O2ODescribedEnum {
     /// Not set; rejected with INVALID_ARGUMENT.
     case unspecified
     /// Phone call.
@@ -447,7 +449,7 @@ extension ConsentGrant {
     }
 }
 
-extension ConsentGrant {
+extension ConsentGrant: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ConsentGrant",
@@ -567,7 +569,7 @@ extension CustomerPurchaseStats {
     }
 }
 
-extension CustomerPurchaseStats {
+extension CustomerPurchaseStats: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.CustomerPurchaseStats",
@@ -848,7 +850,7 @@ extension Customer {
     }
 }
 
-extension Customer {
+extension Customer: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.Customer",
@@ -1040,7 +1042,7 @@ extension CreateCustomerRequest {
     }
 }
 
-extension CreateCustomerRequest {
+extension CreateCustomerRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.CreateCustomerRequest",
@@ -1115,7 +1117,7 @@ extension GetCustomerRequest {
     }
 }
 
-extension GetCustomerRequest {
+extension GetCustomerRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.GetCustomerRequest",
@@ -1214,7 +1216,7 @@ extension FindCustomerByContactRequest {
     }
 }
 
-extension FindCustomerByContactRequest {
+extension FindCustomerByContactRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.FindCustomerByContactRequest",
@@ -1357,7 +1359,7 @@ extension ListCustomersRequest {
     }
 }
 
-extension ListCustomersRequest {
+extension ListCustomersRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ListCustomersRequest",
@@ -1449,7 +1451,7 @@ extension ListCustomersResponse {
     }
 }
 
-extension ListCustomersResponse {
+extension ListCustomersResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ListCustomersResponse",
@@ -1676,7 +1678,7 @@ extension UpdateCustomerRequest {
     }
 }
 
-extension UpdateCustomerRequest {
+extension UpdateCustomerRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.UpdateCustomerRequest",
@@ -1794,7 +1796,7 @@ extension SetCustomerConsentRequest {
     }
 }
 
-extension SetCustomerConsentRequest {
+extension SetCustomerConsentRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.SetCustomerConsentRequest",
@@ -1912,7 +1914,7 @@ extension UpdateCustomerTagsRequest {
     }
 }
 
-extension UpdateCustomerTagsRequest {
+extension UpdateCustomerTagsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.UpdateCustomerTagsRequest",
@@ -2002,7 +2004,7 @@ extension EraseCustomerRequest {
     }
 }
 
-extension EraseCustomerRequest {
+extension EraseCustomerRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.EraseCustomerRequest",
@@ -2138,7 +2140,7 @@ extension CustomerAddress {
     }
 }
 
-extension CustomerAddress {
+extension CustomerAddress: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.CustomerAddress",
@@ -2254,7 +2256,7 @@ extension CreateCustomerAddressRequest {
     }
 }
 
-extension CreateCustomerAddressRequest {
+extension CreateCustomerAddressRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.CreateCustomerAddressRequest",
@@ -2325,7 +2327,7 @@ extension GetCustomerAddressRequest {
     }
 }
 
-extension GetCustomerAddressRequest {
+extension GetCustomerAddressRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.GetCustomerAddressRequest",
@@ -2404,7 +2406,7 @@ extension ListCustomerAddressesRequest {
     }
 }
 
-extension ListCustomerAddressesRequest {
+extension ListCustomerAddressesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ListCustomerAddressesRequest",
@@ -2490,7 +2492,7 @@ extension ListCustomerAddressesResponse {
     }
 }
 
-extension ListCustomerAddressesResponse {
+extension ListCustomerAddressesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ListCustomerAddressesResponse",
@@ -2611,7 +2613,7 @@ extension UpdateCustomerAddressRequest {
     }
 }
 
-extension UpdateCustomerAddressRequest {
+extension UpdateCustomerAddressRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.UpdateCustomerAddressRequest",
@@ -2693,7 +2695,7 @@ extension DeleteCustomerAddressRequest {
     }
 }
 
-extension DeleteCustomerAddressRequest {
+extension DeleteCustomerAddressRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.DeleteCustomerAddressRequest",
@@ -2883,7 +2885,7 @@ extension MembershipTier {
     }
 }
 
-extension MembershipTier {
+extension MembershipTier: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.MembershipTier",
@@ -3034,7 +3036,7 @@ extension CreateMembershipTierRequest {
     }
 }
 
-extension CreateMembershipTierRequest {
+extension CreateMembershipTierRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.CreateMembershipTierRequest",
@@ -3108,7 +3110,7 @@ extension GetMembershipTierRequest {
     }
 }
 
-extension GetMembershipTierRequest {
+extension GetMembershipTierRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.GetMembershipTierRequest",
@@ -3177,7 +3179,7 @@ extension ListMembershipTiersRequest {
     }
 }
 
-extension ListMembershipTiersRequest {
+extension ListMembershipTiersRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ListMembershipTiersRequest",
@@ -3262,7 +3264,7 @@ extension ListMembershipTiersResponse {
     }
 }
 
-extension ListMembershipTiersResponse {
+extension ListMembershipTiersResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ListMembershipTiersResponse",
@@ -3443,7 +3445,7 @@ extension UpdateMembershipTierRequest {
     }
 }
 
-extension UpdateMembershipTierRequest {
+extension UpdateMembershipTierRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.UpdateMembershipTierRequest",
@@ -3528,7 +3530,7 @@ extension DeleteMembershipTierRequest {
     }
 }
 
-extension DeleteMembershipTierRequest {
+extension DeleteMembershipTierRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.DeleteMembershipTierRequest",
@@ -3606,7 +3608,7 @@ extension RecomputeCustomerTierRequest {
     }
 }
 
-extension RecomputeCustomerTierRequest {
+extension RecomputeCustomerTierRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.RecomputeCustomerTierRequest",
@@ -3784,7 +3786,7 @@ extension LoyaltySettings {
     }
 }
 
-extension LoyaltySettings {
+extension LoyaltySettings: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.LoyaltySettings",
@@ -3844,7 +3846,7 @@ extension GetLoyaltySettingsRequest {
     }
 }
 
-extension GetLoyaltySettingsRequest {
+extension GetLoyaltySettingsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.GetLoyaltySettingsRequest",
@@ -3939,7 +3941,7 @@ extension UpdateLoyaltySettingsRequest {
     }
 }
 
-extension UpdateLoyaltySettingsRequest {
+extension UpdateLoyaltySettingsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.UpdateLoyaltySettingsRequest",
@@ -3989,7 +3991,7 @@ public struct PointsEntry: O2OMessage {
     public var note: String = ""
 
     /// Who made the change.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// When it was recorded.
     public var createdAt: Timestamp? = nil
@@ -4008,7 +4010,7 @@ public struct PointsEntry: O2OMessage {
         expiresAt: Timestamp? = nil,
         relatedEntryID: String = "",
         note: String = "",
-        actor: Actor? = nil,
+        actor: ChangeActor? = nil,
         createdAt: Timestamp? = nil
     ) {
         self.id = id
@@ -4041,7 +4043,7 @@ extension PointsEntry {
         if let value = self.expiresAt { c.pointee.expires_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if !self.relatedEntryID.isEmpty { c.pointee.related_entry_id = arena.string(self.relatedEntryID) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
     }
 
@@ -4060,7 +4062,7 @@ extension PointsEntry {
         self.relatedEntryID = try _o2oString(c.pointee.related_entry_id, field: "related_entry_id")
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -4108,7 +4110,7 @@ extension PointsEntry {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             default:
@@ -4118,7 +4120,7 @@ extension PointsEntry {
     }
 }
 
-extension PointsEntry {
+extension PointsEntry: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.PointsEntry",
@@ -4133,7 +4135,7 @@ extension PointsEntry {
             FieldSchema(name: "expires_at", jsonName: "expiresAt", number: 7, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "For positive EARN and ADJUST entries: when these points expire; missing if\nthey never expire."),
             FieldSchema(name: "related_entry_id", jsonName: "relatedEntryId", number: 8, type: .string, doc: "For EXPIRE and REFUND_REVERSAL: the entry whose points are expired or\nreversed."),
             FieldSchema(name: "note", jsonName: "note", number: 9, type: .string, doc: "Staff note (required for ADJUST); at most 500 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 10, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who made the change."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 10, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who made the change."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 11, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was recorded."),
         ]
     )
@@ -4207,7 +4209,7 @@ extension PointsExpiryBucket {
     }
 }
 
-extension PointsExpiryBucket {
+extension PointsExpiryBucket: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.PointsExpiryBucket",
@@ -4345,7 +4347,7 @@ extension PointsBalance {
     }
 }
 
-extension PointsBalance {
+extension PointsBalance: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.PointsBalance",
@@ -4464,7 +4466,7 @@ extension RecordCompletedOrderRequest {
     }
 }
 
-extension RecordCompletedOrderRequest {
+extension RecordCompletedOrderRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.RecordCompletedOrderRequest",
@@ -4560,7 +4562,7 @@ extension RecordCompletedOrderResponse {
     }
 }
 
-extension RecordCompletedOrderResponse {
+extension RecordCompletedOrderResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.RecordCompletedOrderResponse",
@@ -4685,7 +4687,7 @@ extension ReverseOrderPointsRequest {
     }
 }
 
-extension ReverseOrderPointsRequest {
+extension ReverseOrderPointsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ReverseOrderPointsRequest",
@@ -4777,7 +4779,7 @@ extension ReverseOrderPointsResponse {
     }
 }
 
-extension ReverseOrderPointsResponse {
+extension ReverseOrderPointsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ReverseOrderPointsResponse",
@@ -4873,7 +4875,7 @@ extension QuotePointsRedemptionRequest {
     }
 }
 
-extension QuotePointsRedemptionRequest {
+extension QuotePointsRedemptionRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.QuotePointsRedemptionRequest",
@@ -4988,7 +4990,7 @@ extension QuotePointsRedemptionResponse {
     }
 }
 
-extension QuotePointsRedemptionResponse {
+extension QuotePointsRedemptionResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.QuotePointsRedemptionResponse",
@@ -5104,7 +5106,7 @@ extension RedeemPointsRequest {
     }
 }
 
-extension RedeemPointsRequest {
+extension RedeemPointsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.RedeemPointsRequest",
@@ -5189,7 +5191,7 @@ extension RedeemPointsResponse {
     }
 }
 
-extension RedeemPointsResponse {
+extension RedeemPointsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.RedeemPointsResponse",
@@ -5301,7 +5303,7 @@ extension AdjustPointsRequest {
     }
 }
 
-extension AdjustPointsRequest {
+extension AdjustPointsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.AdjustPointsRequest",
@@ -5372,7 +5374,7 @@ extension GetPointsBalanceRequest {
     }
 }
 
-extension GetPointsBalanceRequest {
+extension GetPointsBalanceRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.GetPointsBalanceRequest",
@@ -5483,7 +5485,7 @@ extension ListPointsEntriesRequest {
     }
 }
 
-extension ListPointsEntriesRequest {
+extension ListPointsEntriesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ListPointsEntriesRequest",
@@ -5572,7 +5574,7 @@ extension ListPointsEntriesResponse {
     }
 }
 
-extension ListPointsEntriesResponse {
+extension ListPointsEntriesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ListPointsEntriesResponse",
@@ -5726,7 +5728,7 @@ extension RfmCriteria {
     }
 }
 
-extension RfmCriteria {
+extension RfmCriteria: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.RfmCriteria",
@@ -5912,7 +5914,7 @@ extension SegmentRule {
     }
 }
 
-extension SegmentRule {
+extension SegmentRule: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.SegmentRule",
@@ -6074,7 +6076,7 @@ extension CustomerSegment {
     }
 }
 
-extension CustomerSegment {
+extension CustomerSegment: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.CustomerSegment",
@@ -6191,7 +6193,7 @@ extension CreateCustomerSegmentRequest {
     }
 }
 
-extension CreateCustomerSegmentRequest {
+extension CreateCustomerSegmentRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.CreateCustomerSegmentRequest",
@@ -6262,7 +6264,7 @@ extension GetCustomerSegmentRequest {
     }
 }
 
-extension GetCustomerSegmentRequest {
+extension GetCustomerSegmentRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.GetCustomerSegmentRequest",
@@ -6331,7 +6333,7 @@ extension ListCustomerSegmentsRequest {
     }
 }
 
-extension ListCustomerSegmentsRequest {
+extension ListCustomerSegmentsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ListCustomerSegmentsRequest",
@@ -6416,7 +6418,7 @@ extension ListCustomerSegmentsResponse {
     }
 }
 
-extension ListCustomerSegmentsResponse {
+extension ListCustomerSegmentsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ListCustomerSegmentsResponse",
@@ -6552,7 +6554,7 @@ extension UpdateCustomerSegmentRequest {
     }
 }
 
-extension UpdateCustomerSegmentRequest {
+extension UpdateCustomerSegmentRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.UpdateCustomerSegmentRequest",
@@ -6634,7 +6636,7 @@ extension DeleteCustomerSegmentRequest {
     }
 }
 
-extension DeleteCustomerSegmentRequest {
+extension DeleteCustomerSegmentRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.DeleteCustomerSegmentRequest",
@@ -6713,7 +6715,7 @@ extension RefreshCustomerSegmentRequest {
     }
 }
 
-extension RefreshCustomerSegmentRequest {
+extension RefreshCustomerSegmentRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.RefreshCustomerSegmentRequest",
@@ -6793,7 +6795,7 @@ extension ListSegmentMembersRequest {
     }
 }
 
-extension ListSegmentMembersRequest {
+extension ListSegmentMembersRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ListSegmentMembersRequest",
@@ -6892,7 +6894,7 @@ extension ListSegmentMembersResponse {
     }
 }
 
-extension ListSegmentMembersResponse {
+extension ListSegmentMembersResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ListSegmentMembersResponse",
@@ -6930,7 +6932,7 @@ public struct InteractionNote: O2OMessage {
     public var ticketID: String = ""
 
     /// Who wrote it.
-    public var author: Actor? = nil
+    public var author: ChangeActor? = nil
 
     /// When the contact happened; defaults to created_at.
     public var occurredAt: Timestamp? = nil
@@ -6949,7 +6951,7 @@ public struct InteractionNote: O2OMessage {
         text: String = "",
         orderID: String = "",
         ticketID: String = "",
-        author: Actor? = nil,
+        author: ChangeActor? = nil,
         occurredAt: Timestamp? = nil,
         createdAt: Timestamp? = nil
     ) {
@@ -6978,7 +6980,7 @@ extension InteractionNote {
         if !self.text.isEmpty { c.pointee.text = arena.string(self.text) }
         if !self.orderID.isEmpty { c.pointee.order_id = arena.string(self.orderID) }
         if !self.ticketID.isEmpty { c.pointee.ticket_id = arena.string(self.ticketID) }
-        if let value = self.author { c.pointee.author = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.author { c.pointee.author = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.occurredAt { c.pointee.occurred_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
     }
@@ -6993,7 +6995,7 @@ extension InteractionNote {
         self.orderID = try _o2oString(c.pointee.order_id, field: "order_id")
         self.ticketID = try _o2oString(c.pointee.ticket_id, field: "ticket_id")
         if let value = c.pointee.author {
-            self.author = try _o2oNested("author") { try Actor(_protobufC: value) }
+            self.author = try _o2oNested("author") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.occurred_at {
             self.occurredAt = try _o2oNested("occurred_at") { try Timestamp(_protobufC: value) }
@@ -7036,7 +7038,7 @@ extension InteractionNote {
             case "ticketId", "ticket_id":
                 self.ticketID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "author":
-                self.author = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.author = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "occurredAt", "occurred_at":
                 self.occurredAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
@@ -7048,7 +7050,7 @@ extension InteractionNote {
     }
 }
 
-extension InteractionNote {
+extension InteractionNote: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.InteractionNote",
@@ -7060,7 +7062,7 @@ extension InteractionNote {
             FieldSchema(name: "text", jsonName: "text", number: 4, type: .string, doc: "What was discussed; 1 to 4,000 characters."),
             FieldSchema(name: "order_id", jsonName: "orderId", number: 5, type: .string, doc: "The order it concerned; empty if none."),
             FieldSchema(name: "ticket_id", jsonName: "ticketId", number: 6, type: .string, doc: "The care ticket it concerned; empty if none."),
-            FieldSchema(name: "author", jsonName: "author", number: 7, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who wrote it."),
+            FieldSchema(name: "author", jsonName: "author", number: 7, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who wrote it."),
             FieldSchema(name: "occurred_at", jsonName: "occurredAt", number: 8, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the contact happened; defaults to created_at."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 9, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was recorded."),
         ]
@@ -7185,7 +7187,7 @@ extension AddInteractionNoteRequest {
     }
 }
 
-extension AddInteractionNoteRequest {
+extension AddInteractionNoteRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.AddInteractionNoteRequest",
@@ -7300,7 +7302,7 @@ extension ListInteractionNotesRequest {
     }
 }
 
-extension ListInteractionNotesRequest {
+extension ListInteractionNotesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ListInteractionNotesRequest",
@@ -7389,7 +7391,7 @@ extension ListInteractionNotesResponse {
     }
 }
 
-extension ListInteractionNotesResponse {
+extension ListInteractionNotesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.ListInteractionNotesResponse",
@@ -7467,7 +7469,7 @@ extension GetCustomer360Request {
     }
 }
 
-extension GetCustomer360Request {
+extension GetCustomer360Request: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.GetCustomer360Request",
@@ -7735,7 +7737,7 @@ extension Customer360 {
     }
 }
 
-extension Customer360 {
+extension Customer360: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.Customer360",

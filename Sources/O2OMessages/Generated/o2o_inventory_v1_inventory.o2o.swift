@@ -18,10 +18,12 @@
 
 internal import CProtobufC
 internal import CProtos
+public import O2OProtobuf
+public import O2ORPCMessages
 public import O2ORPC
 
 /// What kind of place a stock location is.
-public enum StockLocationKind: O2OEnum {
+public enum StockLocationKind: O2ODescribedEnum {
     /// Not set; invalid on create (INVALID_ARGUMENT). As a filter: any kind.
     case unspecified
     /// A warehouse (仓库): not open to customers, ships orders.
@@ -89,7 +91,7 @@ public enum StockLocationKind: O2OEnum {
 }
 
 /// Whether a location is operating.
-public enum StockLocationStatus: O2OEnum {
+public enum StockLocationStatus: O2ODescribedEnum {
     /// Not set; on create it means OPEN. As a filter: any status.
     case unspecified
     /// Operating: its stock can be reserved, shipped and picked up.
@@ -167,7 +169,7 @@ public enum StockLocationStatus: O2OEnum {
 
 /// How a customer gets goods from a location, for availability queries and
 /// reservations.
-public enum StockFulfillmentMode: O2OEnum {
+public enum StockFulfillmentMode: O2ODescribedEnum {
     /// Either way: any location that ships or offers pickup.
     case unspecified
     /// Shipped or delivered to the customer: only locations with `ships`; a store is
@@ -236,7 +238,7 @@ public enum StockFulfillmentMode: O2OEnum {
 }
 
 /// Where a reservation is in its life.
-public enum StockReservationStatus: O2OEnum {
+public enum StockReservationStatus: O2ODescribedEnum {
     /// Not set. As a filter: any status.
     case unspecified
     /// Holding stock: reserved includes its lines.
@@ -318,7 +320,7 @@ public enum StockReservationStatus: O2OEnum {
 }
 
 /// Why on hand or reserved changed.
-public enum StockChangeReason: O2OEnum {
+public enum StockChangeReason: O2ODescribedEnum {
     /// Not set. As a filter: any reason.
     case unspecified
     /// Goods received against a purchase order (on hand +).
@@ -455,7 +457,7 @@ public enum StockChangeReason: O2OEnum {
 }
 
 /// What kind of record a ledger entry points at.
-public enum StockReferenceKind: O2OEnum {
+public enum StockReferenceKind: O2ODescribedEnum {
     /// No reference.
     case unspecified
     /// A customer order (o2o.order.v1).
@@ -558,7 +560,7 @@ public enum StockReferenceKind: O2OEnum {
 }
 
 /// Where a purchase order is in its life.
-public enum PurchaseOrderStatus: O2OEnum {
+public enum PurchaseOrderStatus: O2ODescribedEnum {
     /// Not set. As a filter: any status.
     case unspecified
     /// Being prepared; lines can change.
@@ -646,7 +648,7 @@ public enum PurchaseOrderStatus: O2OEnum {
 }
 
 /// Where a stock-take is in its life.
-public enum StockTakeStatus: O2OEnum {
+public enum StockTakeStatus: O2ODescribedEnum {
     /// Not set. As a filter: any status.
     case unspecified
     /// Counting: counts can be recorded and recorded again.
@@ -720,7 +722,7 @@ public enum StockTakeStatus: O2OEnum {
 }
 
 /// Where a transfer is in its life.
-public enum StockTransferStatus: O2OEnum {
+public enum StockTransferStatus: O2ODescribedEnum {
     /// Not set. As a filter: any status.
     case unspecified
     /// Planned; no stock has moved.
@@ -804,7 +806,7 @@ public enum StockTransferStatus: O2OEnum {
 /// What a stock alert reports. Alerts are only recorded for levels with a reorder
 /// threshold above 0, and only when the level crosses a boundary, not on every
 /// change.
-public enum StockAlertKind: O2OEnum {
+public enum StockAlertKind: O2ODescribedEnum {
     /// Not set. As a filter: any kind.
     case unspecified
     /// Available dropped below the reorder threshold (but not to 0).
@@ -955,7 +957,7 @@ extension LocationOpeningHours {
     }
 }
 
-extension LocationOpeningHours {
+extension LocationOpeningHours: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.LocationOpeningHours",
@@ -1033,7 +1035,7 @@ extension LocationOpeningSchedule {
     }
 }
 
-extension LocationOpeningSchedule {
+extension LocationOpeningSchedule: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.LocationOpeningSchedule",
@@ -1263,7 +1265,7 @@ extension StockLocation {
     }
 }
 
-extension StockLocation {
+extension StockLocation: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockLocation",
@@ -1358,7 +1360,7 @@ extension CreateStockLocationRequest {
     }
 }
 
-extension CreateStockLocationRequest {
+extension CreateStockLocationRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.CreateStockLocationRequest",
@@ -1426,7 +1428,7 @@ extension GetStockLocationRequest {
     }
 }
 
-extension GetStockLocationRequest {
+extension GetStockLocationRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.GetStockLocationRequest",
@@ -1545,7 +1547,7 @@ extension ListStockLocationsRequest {
     }
 }
 
-extension ListStockLocationsRequest {
+extension ListStockLocationsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockLocationsRequest",
@@ -1634,7 +1636,7 @@ extension ListStockLocationsResponse {
     }
 }
 
-extension ListStockLocationsResponse {
+extension ListStockLocationsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockLocationsResponse",
@@ -1868,7 +1870,7 @@ extension UpdateStockLocationRequest {
     }
 }
 
-extension UpdateStockLocationRequest {
+extension UpdateStockLocationRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.UpdateStockLocationRequest",
@@ -1997,7 +1999,7 @@ extension FindNearbyStockLocationsRequest {
     }
 }
 
-extension FindNearbyStockLocationsRequest {
+extension FindNearbyStockLocationsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.FindNearbyStockLocationsRequest",
@@ -2080,7 +2082,7 @@ extension NearbyStockLocation {
     }
 }
 
-extension NearbyStockLocation {
+extension NearbyStockLocation: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.NearbyStockLocation",
@@ -2156,7 +2158,7 @@ extension FindNearbyStockLocationsResponse {
     }
 }
 
-extension FindNearbyStockLocationsResponse {
+extension FindNearbyStockLocationsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.FindNearbyStockLocationsResponse",
@@ -2329,7 +2331,7 @@ extension StockLevel {
     }
 }
 
-extension StockLevel {
+extension StockLevel: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockLevel",
@@ -2416,7 +2418,7 @@ extension StockLevelKey {
     }
 }
 
-extension StockLevelKey {
+extension StockLevelKey: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockLevelKey",
@@ -2494,7 +2496,7 @@ extension GetStockLevelRequest {
     }
 }
 
-extension GetStockLevelRequest {
+extension GetStockLevelRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.GetStockLevelRequest",
@@ -2570,7 +2572,7 @@ extension BatchGetStockLevelsRequest {
     }
 }
 
-extension BatchGetStockLevelsRequest {
+extension BatchGetStockLevelsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.BatchGetStockLevelsRequest",
@@ -2645,7 +2647,7 @@ extension BatchGetStockLevelsResponse {
     }
 }
 
-extension BatchGetStockLevelsResponse {
+extension BatchGetStockLevelsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.BatchGetStockLevelsResponse",
@@ -2764,7 +2766,7 @@ extension ListStockLevelsRequest {
     }
 }
 
-extension ListStockLevelsRequest {
+extension ListStockLevelsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockLevelsRequest",
@@ -2853,7 +2855,7 @@ extension ListStockLevelsResponse {
     }
 }
 
-extension ListStockLevelsResponse {
+extension ListStockLevelsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockLevelsResponse",
@@ -2981,7 +2983,7 @@ extension SkuStockSummary {
     }
 }
 
-extension SkuStockSummary {
+extension SkuStockSummary: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.SkuStockSummary",
@@ -3062,7 +3064,7 @@ extension BatchGetSkuStockSummariesRequest {
     }
 }
 
-extension BatchGetSkuStockSummariesRequest {
+extension BatchGetSkuStockSummariesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.BatchGetSkuStockSummariesRequest",
@@ -3137,7 +3139,7 @@ extension BatchGetSkuStockSummariesResponse {
     }
 }
 
-extension BatchGetSkuStockSummariesResponse {
+extension BatchGetSkuStockSummariesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.BatchGetSkuStockSummariesResponse",
@@ -3224,7 +3226,7 @@ extension ReorderThresholdSetting {
     }
 }
 
-extension ReorderThresholdSetting {
+extension ReorderThresholdSetting: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ReorderThresholdSetting",
@@ -3250,7 +3252,7 @@ public struct SetReorderThresholdsRequest: O2OMessage {
 
     /// Who sets them; principal and role are filled in from the caller's token,
     /// on_behalf_of (at most 128 characters) is kept.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -3259,7 +3261,7 @@ public struct SetReorderThresholdsRequest: O2OMessage {
     public init(
         requestID: String = "",
         settings: [ReorderThresholdSetting] = [],
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.settings = settings
@@ -3279,7 +3281,7 @@ extension SetReorderThresholdsRequest {
             c.pointee.n_settings = self.settings.count
             c.pointee.settings = arena.messageArray(self.settings, as: O2o__Inventory__V1__ReorderThresholdSetting.self)
         }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -3288,7 +3290,7 @@ extension SetReorderThresholdsRequest {
         self.requestID = try _o2oString(c.pointee.request_id, field: "request_id")
         self.settings = try _o2oArray(c.pointee.settings, c.pointee.n_settings, field: "settings") { try ReorderThresholdSetting(_protobufC: $0!) }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -3316,7 +3318,7 @@ extension SetReorderThresholdsRequest {
             case "settings":
                 self.settings = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try ReorderThresholdSetting(_json: element, path: elementPath) }
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -3324,7 +3326,7 @@ extension SetReorderThresholdsRequest {
     }
 }
 
-extension SetReorderThresholdsRequest {
+extension SetReorderThresholdsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.SetReorderThresholdsRequest",
@@ -3332,7 +3334,7 @@ extension SetReorderThresholdsRequest {
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "settings", jsonName: "settings", number: 2, type: .message, typeName: "o2o.inventory.v1.ReorderThresholdSetting", repeated: true, doc: "1 to 500 settings, at most one per SKU and location."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 3, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who sets them; principal and role are filled in from the caller's token,\non_behalf_of (at most 128 characters) is kept."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 3, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who sets them; principal and role are filled in from the caller's token,\non_behalf_of (at most 128 characters) is kept."),
         ]
     )
 }
@@ -3402,7 +3404,7 @@ extension SetReorderThresholdsResponse {
     }
 }
 
-extension SetReorderThresholdsResponse {
+extension SetReorderThresholdsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.SetReorderThresholdsResponse",
@@ -3479,7 +3481,7 @@ extension StockBasketLine {
     }
 }
 
-extension StockBasketLine {
+extension StockBasketLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockBasketLine",
@@ -3627,7 +3629,7 @@ extension StockSourcingCriteria {
     }
 }
 
-extension StockSourcingCriteria {
+extension StockSourcingCriteria: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockSourcingCriteria",
@@ -3720,7 +3722,7 @@ extension StockBasketLineAvailability {
     }
 }
 
-extension StockBasketLineAvailability {
+extension StockBasketLineAvailability: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockBasketLineAvailability",
@@ -3829,7 +3831,7 @@ extension StockLocationBasketAvailability {
     }
 }
 
-extension StockLocationBasketAvailability {
+extension StockLocationBasketAvailability: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockLocationBasketAvailability",
@@ -3927,7 +3929,7 @@ extension StockSplitPart {
     }
 }
 
-extension StockSplitPart {
+extension StockSplitPart: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockSplitPart",
@@ -4034,7 +4036,7 @@ extension StockSplitPlan {
     }
 }
 
-extension StockSplitPlan {
+extension StockSplitPlan: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockSplitPlan",
@@ -4143,7 +4145,7 @@ extension CheckBasketAvailabilityRequest {
     }
 }
 
-extension CheckBasketAvailabilityRequest {
+extension CheckBasketAvailabilityRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.CheckBasketAvailabilityRequest",
@@ -4245,7 +4247,7 @@ extension CheckBasketAvailabilityResponse {
     }
 }
 
-extension CheckBasketAvailabilityResponse {
+extension CheckBasketAvailabilityResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.CheckBasketAvailabilityResponse",
@@ -4286,7 +4288,7 @@ public struct StockReservation: O2OMessage {
     public var requestID: String = ""
 
     /// Who reserved.
-    public var createdBy: Actor? = nil
+    public var createdBy: ChangeActor? = nil
 
     /// When it was created.
     public var createdAt: Timestamp? = nil
@@ -4305,7 +4307,7 @@ public struct StockReservation: O2OMessage {
     public var releaseReason: String = ""
 
     /// Who committed or released it ("system" for the sweeper).
-    public var closedBy: Actor? = nil
+    public var closedBy: ChangeActor? = nil
 
     /// Distance from the sourcing point in metres, when chosen by proximity; else 0.
     public var distanceMeters: Int64 = 0
@@ -4325,13 +4327,13 @@ public struct StockReservation: O2OMessage {
         status: StockReservationStatus = .init(rawValue: 0),
         expiresAt: Timestamp? = nil,
         requestID: String = "",
-        createdBy: Actor? = nil,
+        createdBy: ChangeActor? = nil,
         createdAt: Timestamp? = nil,
         updatedAt: Timestamp? = nil,
         committedAt: Timestamp? = nil,
         releasedAt: Timestamp? = nil,
         releaseReason: String = "",
-        closedBy: Actor? = nil,
+        closedBy: ChangeActor? = nil,
         distanceMeters: Int64 = 0,
         version: Int64 = 0
     ) {
@@ -4371,13 +4373,13 @@ extension StockReservation {
         c.pointee.status = O2o__Inventory__V1__StockReservationStatus(rawValue: .init(truncatingIfNeeded: self.status.rawValue))
         if let value = self.expiresAt { c.pointee.expires_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
-        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.updatedAt { c.pointee.updated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.committedAt { c.pointee.committed_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.releasedAt { c.pointee.released_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if !self.releaseReason.isEmpty { c.pointee.release_reason = arena.string(self.releaseReason) }
-        if let value = self.closedBy { c.pointee.closed_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.closedBy { c.pointee.closed_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         c.pointee.distance_meters = self.distanceMeters
         c.pointee.version = self.version
     }
@@ -4395,7 +4397,7 @@ extension StockReservation {
         }
         self.requestID = try _o2oString(c.pointee.request_id, field: "request_id")
         if let value = c.pointee.created_by {
-            self.createdBy = try _o2oNested("created_by") { try Actor(_protobufC: value) }
+            self.createdBy = try _o2oNested("created_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -4411,7 +4413,7 @@ extension StockReservation {
         }
         self.releaseReason = try _o2oString(c.pointee.release_reason, field: "release_reason")
         if let value = c.pointee.closed_by {
-            self.closedBy = try _o2oNested("closed_by") { try Actor(_protobufC: value) }
+            self.closedBy = try _o2oNested("closed_by") { try ChangeActor(_protobufC: value) }
         }
         self.distanceMeters = c.pointee.distance_meters
         self.version = c.pointee.version
@@ -4464,7 +4466,7 @@ extension StockReservation {
             case "requestId", "request_id":
                 self.requestID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "createdBy", "created_by":
-                self.createdBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.createdBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "updatedAt", "updated_at":
@@ -4476,7 +4478,7 @@ extension StockReservation {
             case "releaseReason", "release_reason":
                 self.releaseReason = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "closedBy", "closed_by":
-                self.closedBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.closedBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "distanceMeters", "distance_meters":
                 self.distanceMeters = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
             case "version":
@@ -4488,7 +4490,7 @@ extension StockReservation {
     }
 }
 
-extension StockReservation {
+extension StockReservation: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockReservation",
@@ -4501,13 +4503,13 @@ extension StockReservation {
             FieldSchema(name: "status", jsonName: "status", number: 5, type: .`enum`, typeName: "o2o.inventory.v1.StockReservationStatus", doc: "Where it is in its life."),
             FieldSchema(name: "expires_at", jsonName: "expiresAt", number: 6, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When an ACTIVE reservation is released by the sweeper."),
             FieldSchema(name: "request_id", jsonName: "requestId", number: 7, type: .string, doc: "The request_id of the ReserveStock call that created it."),
-            FieldSchema(name: "created_by", jsonName: "createdBy", number: 8, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who reserved."),
+            FieldSchema(name: "created_by", jsonName: "createdBy", number: 8, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who reserved."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 9, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was created."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 10, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it last changed."),
             FieldSchema(name: "committed_at", jsonName: "committedAt", number: 11, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was committed; missing unless COMMITTED."),
             FieldSchema(name: "released_at", jsonName: "releasedAt", number: 12, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was released or expired; missing unless RELEASED or EXPIRED."),
             FieldSchema(name: "release_reason", jsonName: "releaseReason", number: 13, type: .string, doc: "Why it was released (\"order cancelled\"); \"expired\" for the sweeper. At most 256\ncharacters."),
-            FieldSchema(name: "closed_by", jsonName: "closedBy", number: 14, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who committed or released it (\"system\" for the sweeper)."),
+            FieldSchema(name: "closed_by", jsonName: "closedBy", number: 14, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who committed or released it (\"system\" for the sweeper)."),
             FieldSchema(name: "distance_meters", jsonName: "distanceMeters", number: 15, type: .int64, doc: "Distance from the sourcing point in metres, when chosen by proximity; else 0."),
             FieldSchema(name: "version", jsonName: "version", number: 16, type: .int64, doc: "Optimistic concurrency version, incremented on every change."),
         ]
@@ -4539,7 +4541,7 @@ public struct ReserveStockRequest: O2OMessage {
     public var ttlSeconds: Int32 = 0
 
     /// Who reserves; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// Where to reserve; one of the two is required.
     public enum Placement: Sendable, Hashable {
@@ -4560,7 +4562,7 @@ public struct ReserveStockRequest: O2OMessage {
         lines: [StockBasketLine] = [],
         placement: Placement? = nil,
         ttlSeconds: Int32 = 0,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.orderID = orderID
@@ -4585,7 +4587,7 @@ extension ReserveStockRequest {
             c.pointee.lines = arena.messageArray(self.lines, as: O2o__Inventory__V1__StockBasketLine.self)
         }
         c.pointee.ttl_seconds = self.ttlSeconds
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         switch self.placement {
         case .locationID(let value)?:
             c.pointee.placement_case = .init(rawValue: 4)
@@ -4606,7 +4608,7 @@ extension ReserveStockRequest {
         self.lines = try _o2oArray(c.pointee.lines, c.pointee.n_lines, field: "lines") { try StockBasketLine(_protobufC: $0!) }
         self.ttlSeconds = c.pointee.ttl_seconds
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
         switch c.pointee.placement_case.rawValue {
         case 4:
@@ -4659,7 +4661,7 @@ extension ReserveStockRequest {
             case "ttlSeconds", "ttl_seconds":
                 self.ttlSeconds = value.isNull ? 0 : try value.integer(Int32.self, at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -4667,7 +4669,7 @@ extension ReserveStockRequest {
     }
 }
 
-extension ReserveStockRequest {
+extension ReserveStockRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ReserveStockRequest",
@@ -4679,7 +4681,7 @@ extension ReserveStockRequest {
             FieldSchema(name: "location_id", jsonName: "locationId", number: 4, type: .string, hasPresence: true, oneof: "placement", doc: "At this location."),
             FieldSchema(name: "criteria", jsonName: "criteria", number: 5, type: .message, typeName: "o2o.inventory.v1.StockSourcingCriteria", hasPresence: true, oneof: "placement", doc: "Let the service choose by proximity (nearest location that fills the basket,\nelse the best split when allowed)."),
             FieldSchema(name: "ttl_seconds", jsonName: "ttlSeconds", number: 6, type: .int32, doc: "Seconds until the reservation expires, 60 to 604,800 (7 days); 0 means 900\n(15 minutes)."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 7, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who reserves; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 7, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who reserves; principal and role come from the caller's token."),
         ]
     )
 }
@@ -4748,7 +4750,7 @@ extension ReserveStockResponse {
     }
 }
 
-extension ReserveStockResponse {
+extension ReserveStockResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ReserveStockResponse",
@@ -4815,7 +4817,7 @@ extension GetStockReservationRequest {
     }
 }
 
-extension GetStockReservationRequest {
+extension GetStockReservationRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.GetStockReservationRequest",
@@ -4924,7 +4926,7 @@ extension ListStockReservationsRequest {
     }
 }
 
-extension ListStockReservationsRequest {
+extension ListStockReservationsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockReservationsRequest",
@@ -5012,7 +5014,7 @@ extension ListStockReservationsResponse {
     }
 }
 
-extension ListStockReservationsResponse {
+extension ListStockReservationsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockReservationsResponse",
@@ -5039,7 +5041,7 @@ public struct CommitStockReservationRequest: O2OMessage {
     public var reservationID: String = ""
 
     /// Who commits; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// Free text for the ledger (a shipment id), at most 256 characters.
     public var note: String = ""
@@ -5051,7 +5053,7 @@ public struct CommitStockReservationRequest: O2OMessage {
     public init(
         requestID: String = "",
         reservationID: String = "",
-        actor: Actor? = nil,
+        actor: ChangeActor? = nil,
         note: String = ""
     ) {
         self.requestID = requestID
@@ -5070,7 +5072,7 @@ extension CommitStockReservationRequest {
         let c = message.assumingMemoryBound(to: O2o__Inventory__V1__CommitStockReservationRequest.self)
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.reservationID.isEmpty { c.pointee.reservation_id = arena.string(self.reservationID) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
     }
 
@@ -5080,7 +5082,7 @@ extension CommitStockReservationRequest {
         self.requestID = try _o2oString(c.pointee.request_id, field: "request_id")
         self.reservationID = try _o2oString(c.pointee.reservation_id, field: "reservation_id")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
         self.note = try _o2oString(c.pointee.note, field: "note")
     }
@@ -5105,7 +5107,7 @@ extension CommitStockReservationRequest {
             case "reservationId", "reservation_id":
                 self.reservationID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             default:
@@ -5115,7 +5117,7 @@ extension CommitStockReservationRequest {
     }
 }
 
-extension CommitStockReservationRequest {
+extension CommitStockReservationRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.CommitStockReservationRequest",
@@ -5123,7 +5125,7 @@ extension CommitStockReservationRequest {
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "reservation_id", jsonName: "reservationId", number: 2, type: .string, doc: "The reservation; unknown gives NOT_FOUND."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 3, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who commits; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 3, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who commits; principal and role come from the caller's token."),
             FieldSchema(name: "note", jsonName: "note", number: 4, type: .string, doc: "Free text for the ledger (a shipment id), at most 256 characters."),
         ]
     )
@@ -5146,7 +5148,7 @@ public struct ReleaseStockReservationRequest: O2OMessage {
     public var reason: String = ""
 
     /// Who releases; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -5156,7 +5158,7 @@ public struct ReleaseStockReservationRequest: O2OMessage {
         requestID: String = "",
         reservationID: String = "",
         reason: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.reservationID = reservationID
@@ -5175,7 +5177,7 @@ extension ReleaseStockReservationRequest {
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.reservationID.isEmpty { c.pointee.reservation_id = arena.string(self.reservationID) }
         if !self.reason.isEmpty { c.pointee.reason = arena.string(self.reason) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -5185,7 +5187,7 @@ extension ReleaseStockReservationRequest {
         self.reservationID = try _o2oString(c.pointee.reservation_id, field: "reservation_id")
         self.reason = try _o2oString(c.pointee.reason, field: "reason")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -5211,7 +5213,7 @@ extension ReleaseStockReservationRequest {
             case "reason":
                 self.reason = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -5219,7 +5221,7 @@ extension ReleaseStockReservationRequest {
     }
 }
 
-extension ReleaseStockReservationRequest {
+extension ReleaseStockReservationRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ReleaseStockReservationRequest",
@@ -5228,7 +5230,7 @@ extension ReleaseStockReservationRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "reservation_id", jsonName: "reservationId", number: 2, type: .string, doc: "The reservation; unknown gives NOT_FOUND."),
             FieldSchema(name: "reason", jsonName: "reason", number: 3, type: .string, doc: "Why, at most 256 characters (\"order cancelled\", \"payment timeout\")."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who releases; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who releases; principal and role come from the caller's token."),
         ]
     )
 }
@@ -5249,7 +5251,7 @@ public struct ExtendStockReservationRequest: O2OMessage {
     public var ttlSeconds: Int32 = 0
 
     /// Who extends; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -5259,7 +5261,7 @@ public struct ExtendStockReservationRequest: O2OMessage {
         requestID: String = "",
         reservationID: String = "",
         ttlSeconds: Int32 = 0,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.reservationID = reservationID
@@ -5278,7 +5280,7 @@ extension ExtendStockReservationRequest {
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.reservationID.isEmpty { c.pointee.reservation_id = arena.string(self.reservationID) }
         c.pointee.ttl_seconds = self.ttlSeconds
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -5288,7 +5290,7 @@ extension ExtendStockReservationRequest {
         self.reservationID = try _o2oString(c.pointee.reservation_id, field: "reservation_id")
         self.ttlSeconds = c.pointee.ttl_seconds
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -5314,7 +5316,7 @@ extension ExtendStockReservationRequest {
             case "ttlSeconds", "ttl_seconds":
                 self.ttlSeconds = value.isNull ? 0 : try value.integer(Int32.self, at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -5322,7 +5324,7 @@ extension ExtendStockReservationRequest {
     }
 }
 
-extension ExtendStockReservationRequest {
+extension ExtendStockReservationRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ExtendStockReservationRequest",
@@ -5331,7 +5333,7 @@ extension ExtendStockReservationRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "reservation_id", jsonName: "reservationId", number: 2, type: .string, doc: "The reservation; unknown gives NOT_FOUND."),
             FieldSchema(name: "ttl_seconds", jsonName: "ttlSeconds", number: 3, type: .int32, doc: "New lifetime counted from now, 60 to 2,592,000 seconds (30 days)."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who extends; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who extends; principal and role come from the caller's token."),
         ]
     )
 }
@@ -5402,7 +5404,7 @@ extension StockReference {
     }
 }
 
-extension StockReference {
+extension StockReference: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockReference",
@@ -5449,7 +5451,7 @@ public struct StockLedgerEntry: O2OMessage {
     public var reservedAfter: Int64 = 0
 
     /// Who made the change ("system" for the sweeper and the demo loader).
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// The record it belongs to.
     public var reference: StockReference? = nil
@@ -5480,7 +5482,7 @@ public struct StockLedgerEntry: O2OMessage {
         reservedDelta: Int64 = 0,
         onHandAfter: Int64 = 0,
         reservedAfter: Int64 = 0,
-        actor: Actor? = nil,
+        actor: ChangeActor? = nil,
         reference: StockReference? = nil,
         orderID: String = "",
         note: String = "",
@@ -5521,7 +5523,7 @@ extension StockLedgerEntry {
         c.pointee.reserved_delta = self.reservedDelta
         c.pointee.on_hand_after = self.onHandAfter
         c.pointee.reserved_after = self.reservedAfter
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.reference { c.pointee.reference = arena.message(value, as: O2o__Inventory__V1__StockReference.self) }
         if !self.orderID.isEmpty { c.pointee.order_id = arena.string(self.orderID) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
@@ -5542,7 +5544,7 @@ extension StockLedgerEntry {
         self.onHandAfter = c.pointee.on_hand_after
         self.reservedAfter = c.pointee.reserved_after
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.reference {
             self.reference = try _o2oNested("reference") { try StockReference(_protobufC: value) }
@@ -5600,7 +5602,7 @@ extension StockLedgerEntry {
             case "reservedAfter", "reserved_after":
                 self.reservedAfter = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "reference":
                 self.reference = value.isNull ? nil : try StockReference(_json: value, path: _o2oJSONPath(path, key))
             case "orderId", "order_id":
@@ -5618,7 +5620,7 @@ extension StockLedgerEntry {
     }
 }
 
-extension StockLedgerEntry {
+extension StockLedgerEntry: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockLedgerEntry",
@@ -5633,7 +5635,7 @@ extension StockLedgerEntry {
             FieldSchema(name: "reserved_delta", jsonName: "reservedDelta", number: 7, type: .int64, doc: "Change of reserved, in units; 0 unless a reservation is involved."),
             FieldSchema(name: "on_hand_after", jsonName: "onHandAfter", number: 8, type: .int64, doc: "On hand after this entry."),
             FieldSchema(name: "reserved_after", jsonName: "reservedAfter", number: 9, type: .int64, doc: "Reserved after this entry."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 10, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who made the change (\"system\" for the sweeper and the demo loader)."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 10, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who made the change (\"system\" for the sweeper and the demo loader)."),
             FieldSchema(name: "reference", jsonName: "reference", number: 11, type: .message, typeName: "o2o.inventory.v1.StockReference", hasPresence: true, doc: "The record it belongs to."),
             FieldSchema(name: "order_id", jsonName: "orderId", number: 12, type: .string, doc: "The customer order involved, when there is one; else empty."),
             FieldSchema(name: "note", jsonName: "note", number: 13, type: .string, doc: "Free text, at most 1,024 characters."),
@@ -5785,7 +5787,7 @@ extension ListStockLedgerEntriesRequest {
     }
 }
 
-extension ListStockLedgerEntriesRequest {
+extension ListStockLedgerEntriesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockLedgerEntriesRequest",
@@ -5876,7 +5878,7 @@ extension ListStockLedgerEntriesResponse {
     }
 }
 
-extension ListStockLedgerEntriesResponse {
+extension ListStockLedgerEntriesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockLedgerEntriesResponse",
@@ -5955,7 +5957,7 @@ extension StockAdjustmentLine {
     }
 }
 
-extension StockAdjustmentLine {
+extension StockAdjustmentLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockAdjustmentLine",
@@ -5998,7 +6000,7 @@ public struct AdjustStockRequest: O2OMessage {
     public var note: String = ""
 
     /// Who adjusts; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -6012,7 +6014,7 @@ public struct AdjustStockRequest: O2OMessage {
         reference: StockReference? = nil,
         orderID: String = "",
         note: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.locationID = locationID
@@ -6042,7 +6044,7 @@ extension AdjustStockRequest {
         if let value = self.reference { c.pointee.reference = arena.message(value, as: O2o__Inventory__V1__StockReference.self) }
         if !self.orderID.isEmpty { c.pointee.order_id = arena.string(self.orderID) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -6058,7 +6060,7 @@ extension AdjustStockRequest {
         self.orderID = try _o2oString(c.pointee.order_id, field: "order_id")
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -6101,7 +6103,7 @@ extension AdjustStockRequest {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -6109,7 +6111,7 @@ extension AdjustStockRequest {
     }
 }
 
-extension AdjustStockRequest {
+extension AdjustStockRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.AdjustStockRequest",
@@ -6122,7 +6124,7 @@ extension AdjustStockRequest {
             FieldSchema(name: "reference", jsonName: "reference", number: 5, type: .message, typeName: "o2o.inventory.v1.StockReference", hasPresence: true, doc: "The record behind it (a POS receipt, an after-sales request); may be missing."),
             FieldSchema(name: "order_id", jsonName: "orderId", number: 6, type: .string, doc: "The customer order involved, for returns and sales; may be empty."),
             FieldSchema(name: "note", jsonName: "note", number: 7, type: .string, doc: "Why, at most 1,024 characters; required for MANUAL_ADJUSTMENT."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 8, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who adjusts; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 8, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who adjusts; principal and role come from the caller's token."),
         ]
     )
 }
@@ -6209,7 +6211,7 @@ extension AdjustStockResponse {
     }
 }
 
-extension AdjustStockResponse {
+extension AdjustStockResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.AdjustStockResponse",
@@ -6321,7 +6323,7 @@ extension PurchaseOrderLine {
     }
 }
 
-extension PurchaseOrderLine {
+extension PurchaseOrderLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.PurchaseOrderLine",
@@ -6414,7 +6416,7 @@ extension PurchaseOrderLineDraft {
     }
 }
 
-extension PurchaseOrderLineDraft {
+extension PurchaseOrderLineDraft: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.PurchaseOrderLineDraft",
@@ -6492,7 +6494,7 @@ extension PurchaseOrderLineDrafts {
     }
 }
 
-extension PurchaseOrderLineDrafts {
+extension PurchaseOrderLineDrafts: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.PurchaseOrderLineDrafts",
@@ -6518,7 +6520,7 @@ public struct PurchaseOrderStatusChange: O2OMessage {
     public var changedAt: Timestamp? = nil
 
     /// Who changed it.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// Free text (cancel reason, receipt note), at most 1,024 characters.
     public var note: String = ""
@@ -6531,7 +6533,7 @@ public struct PurchaseOrderStatusChange: O2OMessage {
         fromStatus: PurchaseOrderStatus = .init(rawValue: 0),
         toStatus: PurchaseOrderStatus = .init(rawValue: 0),
         changedAt: Timestamp? = nil,
-        actor: Actor? = nil,
+        actor: ChangeActor? = nil,
         note: String = ""
     ) {
         self.fromStatus = fromStatus
@@ -6552,7 +6554,7 @@ extension PurchaseOrderStatusChange {
         c.pointee.from_status = O2o__Inventory__V1__PurchaseOrderStatus(rawValue: .init(truncatingIfNeeded: self.fromStatus.rawValue))
         c.pointee.to_status = O2o__Inventory__V1__PurchaseOrderStatus(rawValue: .init(truncatingIfNeeded: self.toStatus.rawValue))
         if let value = self.changedAt { c.pointee.changed_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
     }
 
@@ -6565,7 +6567,7 @@ extension PurchaseOrderStatusChange {
             self.changedAt = try _o2oNested("changed_at") { try Timestamp(_protobufC: value) }
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
         self.note = try _o2oString(c.pointee.note, field: "note")
     }
@@ -6593,7 +6595,7 @@ extension PurchaseOrderStatusChange {
             case "changedAt", "changed_at":
                 self.changedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             default:
@@ -6603,7 +6605,7 @@ extension PurchaseOrderStatusChange {
     }
 }
 
-extension PurchaseOrderStatusChange {
+extension PurchaseOrderStatusChange: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.PurchaseOrderStatusChange",
@@ -6612,7 +6614,7 @@ extension PurchaseOrderStatusChange {
             FieldSchema(name: "from_status", jsonName: "fromStatus", number: 1, type: .`enum`, typeName: "o2o.inventory.v1.PurchaseOrderStatus", doc: "The status before; UNSPECIFIED for creation."),
             FieldSchema(name: "to_status", jsonName: "toStatus", number: 2, type: .`enum`, typeName: "o2o.inventory.v1.PurchaseOrderStatus", doc: "The status after."),
             FieldSchema(name: "changed_at", jsonName: "changedAt", number: 3, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it changed."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who changed it."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who changed it."),
             FieldSchema(name: "note", jsonName: "note", number: 5, type: .string, doc: "Free text (cancel reason, receipt note), at most 1,024 characters."),
         ]
     )
@@ -6651,7 +6653,7 @@ public struct PurchaseOrder: O2OMessage {
     public var note: String = ""
 
     /// Who created it.
-    public var createdBy: Actor? = nil
+    public var createdBy: ChangeActor? = nil
 
     /// When it was created.
     public var createdAt: Timestamp? = nil
@@ -6688,7 +6690,7 @@ public struct PurchaseOrder: O2OMessage {
         expectedDeliveryDate: CalendarDate? = nil,
         supplierReference: String = "",
         note: String = "",
-        createdBy: Actor? = nil,
+        createdBy: ChangeActor? = nil,
         createdAt: Timestamp? = nil,
         updatedAt: Timestamp? = nil,
         submittedAt: Timestamp? = nil,
@@ -6736,7 +6738,7 @@ extension PurchaseOrder {
         if let value = self.expectedDeliveryDate { c.pointee.expected_delivery_date = arena.message(value, as: O2o__Common__V1__CalendarDate.self) }
         if !self.supplierReference.isEmpty { c.pointee.supplier_reference = arena.string(self.supplierReference) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.updatedAt { c.pointee.updated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.submittedAt { c.pointee.submitted_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
@@ -6766,7 +6768,7 @@ extension PurchaseOrder {
         self.supplierReference = try _o2oString(c.pointee.supplier_reference, field: "supplier_reference")
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.created_by {
-            self.createdBy = try _o2oNested("created_by") { try Actor(_protobufC: value) }
+            self.createdBy = try _o2oNested("created_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -6844,7 +6846,7 @@ extension PurchaseOrder {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "createdBy", "created_by":
-                self.createdBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.createdBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "updatedAt", "updated_at":
@@ -6866,7 +6868,7 @@ extension PurchaseOrder {
     }
 }
 
-extension PurchaseOrder {
+extension PurchaseOrder: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.PurchaseOrder",
@@ -6881,7 +6883,7 @@ extension PurchaseOrder {
             FieldSchema(name: "expected_delivery_date", jsonName: "expectedDeliveryDate", number: 7, type: .message, typeName: "o2o.common.v1.CalendarDate", hasPresence: true, doc: "The delivery date agreed with the supplier; may be missing."),
             FieldSchema(name: "supplier_reference", jsonName: "supplierReference", number: 8, type: .string, doc: "The supplier's own order or confirmation number, at most 64 characters."),
             FieldSchema(name: "note", jsonName: "note", number: 9, type: .string, doc: "Free text, at most 1,024 characters."),
-            FieldSchema(name: "created_by", jsonName: "createdBy", number: 10, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who created it."),
+            FieldSchema(name: "created_by", jsonName: "createdBy", number: 10, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who created it."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 11, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was created."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 12, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it last changed."),
             FieldSchema(name: "submitted_at", jsonName: "submittedAt", number: 13, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was submitted; missing while DRAFT."),
@@ -6920,7 +6922,7 @@ public struct CreatePurchaseOrderRequest: O2OMessage {
     public var note: String = ""
 
     /// Who creates it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -6934,7 +6936,7 @@ public struct CreatePurchaseOrderRequest: O2OMessage {
         expectedDeliveryDate: CalendarDate? = nil,
         supplierReference: String = "",
         note: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.supplierID = supplierID
@@ -6964,7 +6966,7 @@ extension CreatePurchaseOrderRequest {
         if let value = self.expectedDeliveryDate { c.pointee.expected_delivery_date = arena.message(value, as: O2o__Common__V1__CalendarDate.self) }
         if !self.supplierReference.isEmpty { c.pointee.supplier_reference = arena.string(self.supplierReference) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -6980,7 +6982,7 @@ extension CreatePurchaseOrderRequest {
         self.supplierReference = try _o2oString(c.pointee.supplier_reference, field: "supplier_reference")
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -7023,7 +7025,7 @@ extension CreatePurchaseOrderRequest {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -7031,7 +7033,7 @@ extension CreatePurchaseOrderRequest {
     }
 }
 
-extension CreatePurchaseOrderRequest {
+extension CreatePurchaseOrderRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.CreatePurchaseOrderRequest",
@@ -7044,7 +7046,7 @@ extension CreatePurchaseOrderRequest {
             FieldSchema(name: "expected_delivery_date", jsonName: "expectedDeliveryDate", number: 5, type: .message, typeName: "o2o.common.v1.CalendarDate", hasPresence: true, doc: "Agreed delivery date; may be missing."),
             FieldSchema(name: "supplier_reference", jsonName: "supplierReference", number: 6, type: .string, doc: "The supplier's reference, at most 64 characters."),
             FieldSchema(name: "note", jsonName: "note", number: 7, type: .string, doc: "Free text, at most 1,024 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 8, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who creates it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 8, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who creates it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -7105,7 +7107,7 @@ extension GetPurchaseOrderRequest {
     }
 }
 
-extension GetPurchaseOrderRequest {
+extension GetPurchaseOrderRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.GetPurchaseOrderRequest",
@@ -7234,7 +7236,7 @@ extension ListPurchaseOrdersRequest {
     }
 }
 
-extension ListPurchaseOrdersRequest {
+extension ListPurchaseOrdersRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListPurchaseOrdersRequest",
@@ -7323,7 +7325,7 @@ extension ListPurchaseOrdersResponse {
     }
 }
 
-extension ListPurchaseOrdersResponse {
+extension ListPurchaseOrdersResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListPurchaseOrdersResponse",
@@ -7369,7 +7371,7 @@ public struct UpdatePurchaseOrderRequest: O2OMessage {
     public var note: String? = nil
 
     /// Who changes it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -7385,7 +7387,7 @@ public struct UpdatePurchaseOrderRequest: O2OMessage {
         expectedDeliveryDate: CalendarDate? = nil,
         supplierReference: String? = nil,
         note: String? = nil,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.id = id
@@ -7431,7 +7433,7 @@ extension UpdatePurchaseOrderRequest {
             c.pointee._note_case = .init(rawValue: 9)
             c.pointee.note = arena.string(value)
         }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -7461,7 +7463,7 @@ extension UpdatePurchaseOrderRequest {
             self.note = try _o2oString(c.pointee.note, field: "note")
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -7505,7 +7507,7 @@ extension UpdatePurchaseOrderRequest {
             case "note":
                 self.note = value.isNull ? nil : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -7513,7 +7515,7 @@ extension UpdatePurchaseOrderRequest {
     }
 }
 
-extension UpdatePurchaseOrderRequest {
+extension UpdatePurchaseOrderRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.UpdatePurchaseOrderRequest",
@@ -7528,7 +7530,7 @@ extension UpdatePurchaseOrderRequest {
             FieldSchema(name: "expected_delivery_date", jsonName: "expectedDeliveryDate", number: 7, type: .message, typeName: "o2o.common.v1.CalendarDate", hasPresence: true, doc: "New expected delivery date."),
             FieldSchema(name: "supplier_reference", jsonName: "supplierReference", number: 8, type: .string, hasPresence: true, oneof: "_supplier_reference", doc: "The reference."),
             FieldSchema(name: "note", jsonName: "note", number: 9, type: .string, hasPresence: true, oneof: "_note", doc: "The note."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 10, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who changes it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 10, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who changes it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -7549,7 +7551,7 @@ public struct SubmitPurchaseOrderRequest: O2OMessage {
     public var expectedVersion: Int64? = nil
 
     /// Who submits; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -7559,7 +7561,7 @@ public struct SubmitPurchaseOrderRequest: O2OMessage {
         requestID: String = "",
         id: String = "",
         expectedVersion: Int64? = nil,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.id = id
@@ -7581,7 +7583,7 @@ extension SubmitPurchaseOrderRequest {
             c.pointee._expected_version_case = .init(rawValue: 3)
             c.pointee.expected_version = value
         }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -7593,7 +7595,7 @@ extension SubmitPurchaseOrderRequest {
             self.expectedVersion = c.pointee.expected_version
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -7619,7 +7621,7 @@ extension SubmitPurchaseOrderRequest {
             case "expectedVersion", "expected_version":
                 self.expectedVersion = value.isNull ? nil : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -7627,7 +7629,7 @@ extension SubmitPurchaseOrderRequest {
     }
 }
 
-extension SubmitPurchaseOrderRequest {
+extension SubmitPurchaseOrderRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.SubmitPurchaseOrderRequest",
@@ -7636,7 +7638,7 @@ extension SubmitPurchaseOrderRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "id", jsonName: "id", number: 2, type: .string, doc: "The purchase order; unknown gives NOT_FOUND."),
             FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 3, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "The version the caller read."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who submits; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who submits; principal and role come from the caller's token."),
         ]
     )
 }
@@ -7661,7 +7663,7 @@ public struct CancelPurchaseOrderRequest: O2OMessage {
     public var reason: String = ""
 
     /// Who cancels; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -7672,7 +7674,7 @@ public struct CancelPurchaseOrderRequest: O2OMessage {
         id: String = "",
         expectedVersion: Int64? = nil,
         reason: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.id = id
@@ -7696,7 +7698,7 @@ extension CancelPurchaseOrderRequest {
             c.pointee.expected_version = value
         }
         if !self.reason.isEmpty { c.pointee.reason = arena.string(self.reason) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -7709,7 +7711,7 @@ extension CancelPurchaseOrderRequest {
         }
         self.reason = try _o2oString(c.pointee.reason, field: "reason")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -7738,7 +7740,7 @@ extension CancelPurchaseOrderRequest {
             case "reason":
                 self.reason = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -7746,7 +7748,7 @@ extension CancelPurchaseOrderRequest {
     }
 }
 
-extension CancelPurchaseOrderRequest {
+extension CancelPurchaseOrderRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.CancelPurchaseOrderRequest",
@@ -7756,7 +7758,7 @@ extension CancelPurchaseOrderRequest {
             FieldSchema(name: "id", jsonName: "id", number: 2, type: .string, doc: "The purchase order; unknown gives NOT_FOUND."),
             FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 3, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "The version the caller read."),
             FieldSchema(name: "reason", jsonName: "reason", number: 4, type: .string, doc: "Why, 1 to 1,024 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who cancels; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who cancels; principal and role come from the caller's token."),
         ]
     )
 }
@@ -7828,7 +7830,7 @@ extension PurchaseOrderReceiptLine {
     }
 }
 
-extension PurchaseOrderReceiptLine {
+extension PurchaseOrderReceiptLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.PurchaseOrderReceiptLine",
@@ -7862,7 +7864,7 @@ public struct ReceivePurchaseOrderRequest: O2OMessage {
     public var note: String = ""
 
     /// Who receives; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -7873,7 +7875,7 @@ public struct ReceivePurchaseOrderRequest: O2OMessage {
         purchaseOrderID: String = "",
         lines: [PurchaseOrderReceiptLine] = [],
         note: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.purchaseOrderID = purchaseOrderID
@@ -7897,7 +7899,7 @@ extension ReceivePurchaseOrderRequest {
             c.pointee.lines = arena.messageArray(self.lines, as: O2o__Inventory__V1__PurchaseOrderReceiptLine.self)
         }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -7908,7 +7910,7 @@ extension ReceivePurchaseOrderRequest {
         self.lines = try _o2oArray(c.pointee.lines, c.pointee.n_lines, field: "lines") { try PurchaseOrderReceiptLine(_protobufC: $0!) }
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -7942,7 +7944,7 @@ extension ReceivePurchaseOrderRequest {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -7950,7 +7952,7 @@ extension ReceivePurchaseOrderRequest {
     }
 }
 
-extension ReceivePurchaseOrderRequest {
+extension ReceivePurchaseOrderRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ReceivePurchaseOrderRequest",
@@ -7960,7 +7962,7 @@ extension ReceivePurchaseOrderRequest {
             FieldSchema(name: "purchase_order_id", jsonName: "purchaseOrderId", number: 2, type: .string, doc: "The purchase order; unknown gives NOT_FOUND."),
             FieldSchema(name: "lines", jsonName: "lines", number: 3, type: .message, typeName: "o2o.inventory.v1.PurchaseOrderReceiptLine", repeated: true, doc: "1 to 200 lines with distinct SKU ids."),
             FieldSchema(name: "note", jsonName: "note", number: 4, type: .string, doc: "Free text (delivery note number), at most 1,024 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who receives; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who receives; principal and role come from the caller's token."),
         ]
     )
 }
@@ -8041,7 +8043,7 @@ extension ReceivePurchaseOrderResponse {
     }
 }
 
-extension ReceivePurchaseOrderResponse {
+extension ReceivePurchaseOrderResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ReceivePurchaseOrderResponse",
@@ -8068,7 +8070,7 @@ public struct StockTakeStatusChange: O2OMessage {
     public var changedAt: Timestamp? = nil
 
     /// Who changed it.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// Free text, at most 1,024 characters.
     public var note: String = ""
@@ -8081,7 +8083,7 @@ public struct StockTakeStatusChange: O2OMessage {
         fromStatus: StockTakeStatus = .init(rawValue: 0),
         toStatus: StockTakeStatus = .init(rawValue: 0),
         changedAt: Timestamp? = nil,
-        actor: Actor? = nil,
+        actor: ChangeActor? = nil,
         note: String = ""
     ) {
         self.fromStatus = fromStatus
@@ -8102,7 +8104,7 @@ extension StockTakeStatusChange {
         c.pointee.from_status = O2o__Inventory__V1__StockTakeStatus(rawValue: .init(truncatingIfNeeded: self.fromStatus.rawValue))
         c.pointee.to_status = O2o__Inventory__V1__StockTakeStatus(rawValue: .init(truncatingIfNeeded: self.toStatus.rawValue))
         if let value = self.changedAt { c.pointee.changed_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
     }
 
@@ -8115,7 +8117,7 @@ extension StockTakeStatusChange {
             self.changedAt = try _o2oNested("changed_at") { try Timestamp(_protobufC: value) }
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
         self.note = try _o2oString(c.pointee.note, field: "note")
     }
@@ -8143,7 +8145,7 @@ extension StockTakeStatusChange {
             case "changedAt", "changed_at":
                 self.changedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             default:
@@ -8153,7 +8155,7 @@ extension StockTakeStatusChange {
     }
 }
 
-extension StockTakeStatusChange {
+extension StockTakeStatusChange: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockTakeStatusChange",
@@ -8162,7 +8164,7 @@ extension StockTakeStatusChange {
             FieldSchema(name: "from_status", jsonName: "fromStatus", number: 1, type: .`enum`, typeName: "o2o.inventory.v1.StockTakeStatus", doc: "The status before; UNSPECIFIED for creation."),
             FieldSchema(name: "to_status", jsonName: "toStatus", number: 2, type: .`enum`, typeName: "o2o.inventory.v1.StockTakeStatus", doc: "The status after."),
             FieldSchema(name: "changed_at", jsonName: "changedAt", number: 3, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it changed."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who changed it."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who changed it."),
             FieldSchema(name: "note", jsonName: "note", number: 5, type: .string, doc: "Free text, at most 1,024 characters."),
         ]
     )
@@ -8205,7 +8207,7 @@ public struct StockTake: O2OMessage {
     public var shortageQuantity: Int64 = 0
 
     /// Who opened it.
-    public var createdBy: Actor? = nil
+    public var createdBy: ChangeActor? = nil
 
     /// When it was opened.
     public var createdAt: Timestamp? = nil
@@ -8239,7 +8241,7 @@ public struct StockTake: O2OMessage {
         differenceSkuCount: Int32 = 0,
         surplusQuantity: Int64 = 0,
         shortageQuantity: Int64 = 0,
-        createdBy: Actor? = nil,
+        createdBy: ChangeActor? = nil,
         createdAt: Timestamp? = nil,
         updatedAt: Timestamp? = nil,
         postedAt: Timestamp? = nil,
@@ -8285,7 +8287,7 @@ extension StockTake {
         c.pointee.difference_sku_count = self.differenceSkuCount
         c.pointee.surplus_quantity = self.surplusQuantity
         c.pointee.shortage_quantity = self.shortageQuantity
-        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.updatedAt { c.pointee.updated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.postedAt { c.pointee.posted_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
@@ -8310,7 +8312,7 @@ extension StockTake {
         self.surplusQuantity = c.pointee.surplus_quantity
         self.shortageQuantity = c.pointee.shortage_quantity
         if let value = c.pointee.created_by {
-            self.createdBy = try _o2oNested("created_by") { try Actor(_protobufC: value) }
+            self.createdBy = try _o2oNested("created_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -8384,7 +8386,7 @@ extension StockTake {
             case "shortageQuantity", "shortage_quantity":
                 self.shortageQuantity = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
             case "createdBy", "created_by":
-                self.createdBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.createdBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "updatedAt", "updated_at":
@@ -8404,7 +8406,7 @@ extension StockTake {
     }
 }
 
-extension StockTake {
+extension StockTake: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockTake",
@@ -8419,7 +8421,7 @@ extension StockTake {
             FieldSchema(name: "difference_sku_count", jsonName: "differenceSkuCount", number: 7, type: .int32, doc: "Counted SKUs whose count differs from the book."),
             FieldSchema(name: "surplus_quantity", jsonName: "surplusQuantity", number: 8, type: .int64, doc: "Sum of the positive differences (found units)."),
             FieldSchema(name: "shortage_quantity", jsonName: "shortageQuantity", number: 9, type: .int64, doc: "Sum of the negative differences as a positive number (missing units)."),
-            FieldSchema(name: "created_by", jsonName: "createdBy", number: 10, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who opened it."),
+            FieldSchema(name: "created_by", jsonName: "createdBy", number: 10, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who opened it."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 11, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was opened."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 12, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it last changed."),
             FieldSchema(name: "posted_at", jsonName: "postedAt", number: 13, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was posted; missing unless POSTED."),
@@ -8458,7 +8460,7 @@ public struct StockTakeLine: O2OMessage {
     public var countRevision: Int32 = 0
 
     /// Who recorded the latest count.
-    public var countedBy: Actor? = nil
+    public var countedBy: ChangeActor? = nil
 
     /// When the latest count was recorded.
     public var countedAt: Timestamp? = nil
@@ -8479,7 +8481,7 @@ public struct StockTakeLine: O2OMessage {
         bookOnHand: Int64 = 0,
         difference: Int64 = 0,
         countRevision: Int32 = 0,
-        countedBy: Actor? = nil,
+        countedBy: ChangeActor? = nil,
         countedAt: Timestamp? = nil,
         ledgerEntryID: String = ""
     ) {
@@ -8510,7 +8512,7 @@ extension StockTakeLine {
         c.pointee.book_on_hand = self.bookOnHand
         c.pointee.difference = self.difference
         c.pointee.count_revision = self.countRevision
-        if let value = self.countedBy { c.pointee.counted_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.countedBy { c.pointee.counted_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.countedAt { c.pointee.counted_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if !self.ledgerEntryID.isEmpty { c.pointee.ledger_entry_id = arena.string(self.ledgerEntryID) }
     }
@@ -8526,7 +8528,7 @@ extension StockTakeLine {
         self.difference = c.pointee.difference
         self.countRevision = c.pointee.count_revision
         if let value = c.pointee.counted_by {
-            self.countedBy = try _o2oNested("counted_by") { try Actor(_protobufC: value) }
+            self.countedBy = try _o2oNested("counted_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.counted_at {
             self.countedAt = try _o2oNested("counted_at") { try Timestamp(_protobufC: value) }
@@ -8570,7 +8572,7 @@ extension StockTakeLine {
             case "countRevision", "count_revision":
                 self.countRevision = value.isNull ? 0 : try value.integer(Int32.self, at: _o2oJSONPath(path, key))
             case "countedBy", "counted_by":
-                self.countedBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.countedBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "countedAt", "counted_at":
                 self.countedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "ledgerEntryId", "ledger_entry_id":
@@ -8582,7 +8584,7 @@ extension StockTakeLine {
     }
 }
 
-extension StockTakeLine {
+extension StockTakeLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockTakeLine",
@@ -8595,7 +8597,7 @@ extension StockTakeLine {
             FieldSchema(name: "book_on_hand", jsonName: "bookOnHand", number: 5, type: .int64, doc: "The book on hand when the latest count was recorded (for an uncounted line: the\ncurrent on hand)."),
             FieldSchema(name: "difference", jsonName: "difference", number: 6, type: .int64, doc: "counted_quantity − book_on_hand; 0 when not counted."),
             FieldSchema(name: "count_revision", jsonName: "countRevision", number: 7, type: .int32, doc: "How many times it was counted; a recount replaces the previous count."),
-            FieldSchema(name: "counted_by", jsonName: "countedBy", number: 8, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who recorded the latest count."),
+            FieldSchema(name: "counted_by", jsonName: "countedBy", number: 8, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who recorded the latest count."),
             FieldSchema(name: "counted_at", jsonName: "countedAt", number: 9, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the latest count was recorded."),
             FieldSchema(name: "ledger_entry_id", jsonName: "ledgerEntryId", number: 10, type: .string, doc: "The STOCK_TAKE_CORRECTION ledger entry written when posting; empty before, or\nwhen there was no difference."),
         ]
@@ -8621,7 +8623,7 @@ public struct OpenStockTakeRequest: O2OMessage {
     public var note: String = ""
 
     /// Who opens it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -8632,7 +8634,7 @@ public struct OpenStockTakeRequest: O2OMessage {
         locationID: String = "",
         skuIDs: [String] = [],
         note: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.locationID = locationID
@@ -8656,7 +8658,7 @@ extension OpenStockTakeRequest {
             c.pointee.sku_ids = arena.stringArray(self.skuIDs)
         }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -8667,7 +8669,7 @@ extension OpenStockTakeRequest {
         self.skuIDs = try _o2oArray(c.pointee.sku_ids, c.pointee.n_sku_ids, field: "sku_ids") { try _o2oString($0, field: "sku_ids") }
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -8701,7 +8703,7 @@ extension OpenStockTakeRequest {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -8709,7 +8711,7 @@ extension OpenStockTakeRequest {
     }
 }
 
-extension OpenStockTakeRequest {
+extension OpenStockTakeRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.OpenStockTakeRequest",
@@ -8719,7 +8721,7 @@ extension OpenStockTakeRequest {
             FieldSchema(name: "location_id", jsonName: "locationId", number: 2, type: .string, doc: "The location; unknown gives NOT_FOUND."),
             FieldSchema(name: "sku_ids", jsonName: "skuIds", number: 3, type: .string, repeated: true, doc: "The SKUs to count, at most 5,000 distinct ids; empty means a full count. A SKU\nalready in an OPEN stock-take at the location gives FAILED_PRECONDITION."),
             FieldSchema(name: "note", jsonName: "note", number: 4, type: .string, doc: "Free text, at most 1,024 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who opens it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who opens it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -8780,7 +8782,7 @@ extension GetStockTakeRequest {
     }
 }
 
-extension GetStockTakeRequest {
+extension GetStockTakeRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.GetStockTakeRequest",
@@ -8874,7 +8876,7 @@ extension ListStockTakesRequest {
     }
 }
 
-extension ListStockTakesRequest {
+extension ListStockTakesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockTakesRequest",
@@ -8961,7 +8963,7 @@ extension ListStockTakesResponse {
     }
 }
 
-extension ListStockTakesResponse {
+extension ListStockTakesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockTakesResponse",
@@ -9039,7 +9041,7 @@ extension StockCount {
     }
 }
 
-extension StockCount {
+extension StockCount: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockCount",
@@ -9067,7 +9069,7 @@ public struct RecordStockCountsRequest: O2OMessage {
     public var counts: [StockCount] = []
 
     /// Who counted; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -9077,7 +9079,7 @@ public struct RecordStockCountsRequest: O2OMessage {
         requestID: String = "",
         stockTakeID: String = "",
         counts: [StockCount] = [],
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.stockTakeID = stockTakeID
@@ -9099,7 +9101,7 @@ extension RecordStockCountsRequest {
             c.pointee.n_counts = self.counts.count
             c.pointee.counts = arena.messageArray(self.counts, as: O2o__Inventory__V1__StockCount.self)
         }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -9109,7 +9111,7 @@ extension RecordStockCountsRequest {
         self.stockTakeID = try _o2oString(c.pointee.stock_take_id, field: "stock_take_id")
         self.counts = try _o2oArray(c.pointee.counts, c.pointee.n_counts, field: "counts") { try StockCount(_protobufC: $0!) }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -9140,7 +9142,7 @@ extension RecordStockCountsRequest {
             case "counts":
                 self.counts = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try StockCount(_json: element, path: elementPath) }
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -9148,7 +9150,7 @@ extension RecordStockCountsRequest {
     }
 }
 
-extension RecordStockCountsRequest {
+extension RecordStockCountsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.RecordStockCountsRequest",
@@ -9157,7 +9159,7 @@ extension RecordStockCountsRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "stock_take_id", jsonName: "stockTakeId", number: 2, type: .string, doc: "The stock-take; unknown gives NOT_FOUND."),
             FieldSchema(name: "counts", jsonName: "counts", number: 3, type: .message, typeName: "o2o.inventory.v1.StockCount", repeated: true, doc: "1 to 500 counts with distinct SKU ids."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who counted; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who counted; principal and role come from the caller's token."),
         ]
     )
 }
@@ -9226,7 +9228,7 @@ extension RecordStockCountsResponse {
     }
 }
 
-extension RecordStockCountsResponse {
+extension RecordStockCountsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.RecordStockCountsResponse",
@@ -9326,7 +9328,7 @@ extension ListStockTakeLinesRequest {
     }
 }
 
-extension ListStockTakeLinesRequest {
+extension ListStockTakeLinesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockTakeLinesRequest",
@@ -9414,7 +9416,7 @@ extension ListStockTakeLinesResponse {
     }
 }
 
-extension ListStockTakeLinesResponse {
+extension ListStockTakeLinesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockTakeLinesResponse",
@@ -9449,7 +9451,7 @@ public struct PostStockTakeRequest: O2OMessage {
     public var uncountedAsZero: Bool = false
 
     /// Who posts; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -9460,7 +9462,7 @@ public struct PostStockTakeRequest: O2OMessage {
         id: String = "",
         expectedVersion: Int64? = nil,
         uncountedAsZero: Bool = false,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.id = id
@@ -9484,7 +9486,7 @@ extension PostStockTakeRequest {
             c.pointee.expected_version = value
         }
         c.pointee.uncounted_as_zero = self.uncountedAsZero ? 1 : 0
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -9497,7 +9499,7 @@ extension PostStockTakeRequest {
         }
         self.uncountedAsZero = c.pointee.uncounted_as_zero != 0
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -9526,7 +9528,7 @@ extension PostStockTakeRequest {
             case "uncountedAsZero", "uncounted_as_zero":
                 self.uncountedAsZero = value.isNull ? false : try value.bool(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -9534,7 +9536,7 @@ extension PostStockTakeRequest {
     }
 }
 
-extension PostStockTakeRequest {
+extension PostStockTakeRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.PostStockTakeRequest",
@@ -9544,7 +9546,7 @@ extension PostStockTakeRequest {
             FieldSchema(name: "id", jsonName: "id", number: 2, type: .string, doc: "The stock-take; unknown gives NOT_FOUND."),
             FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 3, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "The version the caller read."),
             FieldSchema(name: "uncounted_as_zero", jsonName: "uncountedAsZero", number: 4, type: .bool, doc: "Treat SKUs in scope that were not counted as counted 0 (a full count writes off\nwhatever nobody found); otherwise they are left alone."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who posts; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who posts; principal and role come from the caller's token."),
         ]
     )
 }
@@ -9565,7 +9567,7 @@ public struct CancelStockTakeRequest: O2OMessage {
     public var reason: String = ""
 
     /// Who cancels; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -9575,7 +9577,7 @@ public struct CancelStockTakeRequest: O2OMessage {
         requestID: String = "",
         id: String = "",
         reason: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.id = id
@@ -9594,7 +9596,7 @@ extension CancelStockTakeRequest {
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.id.isEmpty { c.pointee.id = arena.string(self.id) }
         if !self.reason.isEmpty { c.pointee.reason = arena.string(self.reason) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -9604,7 +9606,7 @@ extension CancelStockTakeRequest {
         self.id = try _o2oString(c.pointee.id, field: "id")
         self.reason = try _o2oString(c.pointee.reason, field: "reason")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -9630,7 +9632,7 @@ extension CancelStockTakeRequest {
             case "reason":
                 self.reason = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -9638,7 +9640,7 @@ extension CancelStockTakeRequest {
     }
 }
 
-extension CancelStockTakeRequest {
+extension CancelStockTakeRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.CancelStockTakeRequest",
@@ -9647,7 +9649,7 @@ extension CancelStockTakeRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "id", jsonName: "id", number: 2, type: .string, doc: "The stock-take; unknown gives NOT_FOUND."),
             FieldSchema(name: "reason", jsonName: "reason", number: 3, type: .string, doc: "Why, at most 1,024 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who cancels; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who cancels; principal and role come from the caller's token."),
         ]
     )
 }
@@ -9729,7 +9731,7 @@ extension StockTransferLine {
     }
 }
 
-extension StockTransferLine {
+extension StockTransferLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockTransferLine",
@@ -9757,7 +9759,7 @@ public struct StockTransferStatusChange: O2OMessage {
     public var changedAt: Timestamp? = nil
 
     /// Who changed it.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// Free text, at most 1,024 characters.
     public var note: String = ""
@@ -9770,7 +9772,7 @@ public struct StockTransferStatusChange: O2OMessage {
         fromStatus: StockTransferStatus = .init(rawValue: 0),
         toStatus: StockTransferStatus = .init(rawValue: 0),
         changedAt: Timestamp? = nil,
-        actor: Actor? = nil,
+        actor: ChangeActor? = nil,
         note: String = ""
     ) {
         self.fromStatus = fromStatus
@@ -9791,7 +9793,7 @@ extension StockTransferStatusChange {
         c.pointee.from_status = O2o__Inventory__V1__StockTransferStatus(rawValue: .init(truncatingIfNeeded: self.fromStatus.rawValue))
         c.pointee.to_status = O2o__Inventory__V1__StockTransferStatus(rawValue: .init(truncatingIfNeeded: self.toStatus.rawValue))
         if let value = self.changedAt { c.pointee.changed_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
     }
 
@@ -9804,7 +9806,7 @@ extension StockTransferStatusChange {
             self.changedAt = try _o2oNested("changed_at") { try Timestamp(_protobufC: value) }
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
         self.note = try _o2oString(c.pointee.note, field: "note")
     }
@@ -9832,7 +9834,7 @@ extension StockTransferStatusChange {
             case "changedAt", "changed_at":
                 self.changedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             default:
@@ -9842,7 +9844,7 @@ extension StockTransferStatusChange {
     }
 }
 
-extension StockTransferStatusChange {
+extension StockTransferStatusChange: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockTransferStatusChange",
@@ -9851,7 +9853,7 @@ extension StockTransferStatusChange {
             FieldSchema(name: "from_status", jsonName: "fromStatus", number: 1, type: .`enum`, typeName: "o2o.inventory.v1.StockTransferStatus", doc: "The status before; UNSPECIFIED for creation."),
             FieldSchema(name: "to_status", jsonName: "toStatus", number: 2, type: .`enum`, typeName: "o2o.inventory.v1.StockTransferStatus", doc: "The status after."),
             FieldSchema(name: "changed_at", jsonName: "changedAt", number: 3, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it changed."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who changed it."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who changed it."),
             FieldSchema(name: "note", jsonName: "note", number: 5, type: .string, doc: "Free text, at most 1,024 characters."),
         ]
     )
@@ -9884,7 +9886,7 @@ public struct StockTransfer: O2OMessage {
     public var note: String = ""
 
     /// Who requested it.
-    public var createdBy: Actor? = nil
+    public var createdBy: ChangeActor? = nil
 
     /// When it was requested.
     public var createdAt: Timestamp? = nil
@@ -9919,7 +9921,7 @@ public struct StockTransfer: O2OMessage {
         lines: [StockTransferLine] = [],
         shippingReference: String = "",
         note: String = "",
-        createdBy: Actor? = nil,
+        createdBy: ChangeActor? = nil,
         createdAt: Timestamp? = nil,
         updatedAt: Timestamp? = nil,
         shippedAt: Timestamp? = nil,
@@ -9963,7 +9965,7 @@ extension StockTransfer {
         }
         if !self.shippingReference.isEmpty { c.pointee.shipping_reference = arena.string(self.shippingReference) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.updatedAt { c.pointee.updated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.shippedAt { c.pointee.shipped_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
@@ -9987,7 +9989,7 @@ extension StockTransfer {
         self.shippingReference = try _o2oString(c.pointee.shipping_reference, field: "shipping_reference")
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.created_by {
-            self.createdBy = try _o2oNested("created_by") { try Actor(_protobufC: value) }
+            self.createdBy = try _o2oNested("created_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -10059,7 +10061,7 @@ extension StockTransfer {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "createdBy", "created_by":
-                self.createdBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.createdBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "updatedAt", "updated_at":
@@ -10081,7 +10083,7 @@ extension StockTransfer {
     }
 }
 
-extension StockTransfer {
+extension StockTransfer: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockTransfer",
@@ -10094,7 +10096,7 @@ extension StockTransfer {
             FieldSchema(name: "lines", jsonName: "lines", number: 5, type: .message, typeName: "o2o.inventory.v1.StockTransferLine", repeated: true, doc: "The lines, at most 200, distinct SKUs."),
             FieldSchema(name: "shipping_reference", jsonName: "shippingReference", number: 6, type: .string, doc: "Carrier or waybill reference given when shipping, at most 64 characters."),
             FieldSchema(name: "note", jsonName: "note", number: 7, type: .string, doc: "Free text, at most 1,024 characters."),
-            FieldSchema(name: "created_by", jsonName: "createdBy", number: 8, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who requested it."),
+            FieldSchema(name: "created_by", jsonName: "createdBy", number: 8, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who requested it."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 9, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was requested."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 10, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it last changed."),
             FieldSchema(name: "shipped_at", jsonName: "shippedAt", number: 11, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was shipped; missing before."),
@@ -10127,7 +10129,7 @@ public struct CreateStockTransferRequest: O2OMessage {
     public var note: String = ""
 
     /// Who requests it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -10139,7 +10141,7 @@ public struct CreateStockTransferRequest: O2OMessage {
         toLocationID: String = "",
         lines: [StockBasketLine] = [],
         note: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.fromLocationID = fromLocationID
@@ -10165,7 +10167,7 @@ extension CreateStockTransferRequest {
             c.pointee.lines = arena.messageArray(self.lines, as: O2o__Inventory__V1__StockBasketLine.self)
         }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -10177,7 +10179,7 @@ extension CreateStockTransferRequest {
         self.lines = try _o2oArray(c.pointee.lines, c.pointee.n_lines, field: "lines") { try StockBasketLine(_protobufC: $0!) }
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -10214,7 +10216,7 @@ extension CreateStockTransferRequest {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -10222,7 +10224,7 @@ extension CreateStockTransferRequest {
     }
 }
 
-extension CreateStockTransferRequest {
+extension CreateStockTransferRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.CreateStockTransferRequest",
@@ -10233,7 +10235,7 @@ extension CreateStockTransferRequest {
             FieldSchema(name: "to_location_id", jsonName: "toLocationId", number: 3, type: .string, doc: "The destination; unknown gives NOT_FOUND, equal to the source INVALID_ARGUMENT."),
             FieldSchema(name: "lines", jsonName: "lines", number: 4, type: .message, typeName: "o2o.inventory.v1.StockBasketLine", repeated: true, doc: "1 to 200 lines with distinct SKU ids."),
             FieldSchema(name: "note", jsonName: "note", number: 5, type: .string, doc: "Free text, at most 1,024 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 6, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who requests it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 6, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who requests it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -10294,7 +10296,7 @@ extension GetStockTransferRequest {
     }
 }
 
-extension GetStockTransferRequest {
+extension GetStockTransferRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.GetStockTransferRequest",
@@ -10403,7 +10405,7 @@ extension ListStockTransfersRequest {
     }
 }
 
-extension ListStockTransfersRequest {
+extension ListStockTransfersRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockTransfersRequest",
@@ -10491,7 +10493,7 @@ extension ListStockTransfersResponse {
     }
 }
 
-extension ListStockTransfersResponse {
+extension ListStockTransfersResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockTransfersResponse",
@@ -10521,7 +10523,7 @@ public struct ShipStockTransferRequest: O2OMessage {
     public var shippingReference: String = ""
 
     /// Who ships; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -10531,7 +10533,7 @@ public struct ShipStockTransferRequest: O2OMessage {
         requestID: String = "",
         id: String = "",
         shippingReference: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.id = id
@@ -10550,7 +10552,7 @@ extension ShipStockTransferRequest {
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.id.isEmpty { c.pointee.id = arena.string(self.id) }
         if !self.shippingReference.isEmpty { c.pointee.shipping_reference = arena.string(self.shippingReference) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -10560,7 +10562,7 @@ extension ShipStockTransferRequest {
         self.id = try _o2oString(c.pointee.id, field: "id")
         self.shippingReference = try _o2oString(c.pointee.shipping_reference, field: "shipping_reference")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -10586,7 +10588,7 @@ extension ShipStockTransferRequest {
             case "shippingReference", "shipping_reference":
                 self.shippingReference = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -10594,7 +10596,7 @@ extension ShipStockTransferRequest {
     }
 }
 
-extension ShipStockTransferRequest {
+extension ShipStockTransferRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ShipStockTransferRequest",
@@ -10603,7 +10605,7 @@ extension ShipStockTransferRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "id", jsonName: "id", number: 2, type: .string, doc: "The transfer; unknown gives NOT_FOUND."),
             FieldSchema(name: "shipping_reference", jsonName: "shippingReference", number: 3, type: .string, doc: "Carrier or waybill reference, at most 64 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who ships; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who ships; principal and role come from the caller's token."),
         ]
     )
 }
@@ -10674,7 +10676,7 @@ extension StockTransferReceiptLine {
     }
 }
 
-extension StockTransferReceiptLine {
+extension StockTransferReceiptLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockTransferReceiptLine",
@@ -10707,7 +10709,7 @@ public struct ReceiveStockTransferRequest: O2OMessage {
     public var note: String = ""
 
     /// Who receives; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -10718,7 +10720,7 @@ public struct ReceiveStockTransferRequest: O2OMessage {
         id: String = "",
         lines: [StockTransferReceiptLine] = [],
         note: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.id = id
@@ -10742,7 +10744,7 @@ extension ReceiveStockTransferRequest {
             c.pointee.lines = arena.messageArray(self.lines, as: O2o__Inventory__V1__StockTransferReceiptLine.self)
         }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -10753,7 +10755,7 @@ extension ReceiveStockTransferRequest {
         self.lines = try _o2oArray(c.pointee.lines, c.pointee.n_lines, field: "lines") { try StockTransferReceiptLine(_protobufC: $0!) }
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -10787,7 +10789,7 @@ extension ReceiveStockTransferRequest {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -10795,7 +10797,7 @@ extension ReceiveStockTransferRequest {
     }
 }
 
-extension ReceiveStockTransferRequest {
+extension ReceiveStockTransferRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ReceiveStockTransferRequest",
@@ -10805,7 +10807,7 @@ extension ReceiveStockTransferRequest {
             FieldSchema(name: "id", jsonName: "id", number: 2, type: .string, doc: "The transfer; unknown gives NOT_FOUND."),
             FieldSchema(name: "lines", jsonName: "lines", number: 3, type: .message, typeName: "o2o.inventory.v1.StockTransferReceiptLine", repeated: true, doc: "What arrived. Empty means every line arrived in full; otherwise every line of\nthe transfer must be listed (INVALID_ARGUMENT)."),
             FieldSchema(name: "note", jsonName: "note", number: 4, type: .string, doc: "Free text (damage on arrival), at most 1,024 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who receives; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who receives; principal and role come from the caller's token."),
         ]
     )
 }
@@ -10826,7 +10828,7 @@ public struct CancelStockTransferRequest: O2OMessage {
     public var reason: String = ""
 
     /// Who cancels; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -10836,7 +10838,7 @@ public struct CancelStockTransferRequest: O2OMessage {
         requestID: String = "",
         id: String = "",
         reason: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.id = id
@@ -10855,7 +10857,7 @@ extension CancelStockTransferRequest {
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.id.isEmpty { c.pointee.id = arena.string(self.id) }
         if !self.reason.isEmpty { c.pointee.reason = arena.string(self.reason) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -10865,7 +10867,7 @@ extension CancelStockTransferRequest {
         self.id = try _o2oString(c.pointee.id, field: "id")
         self.reason = try _o2oString(c.pointee.reason, field: "reason")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -10891,7 +10893,7 @@ extension CancelStockTransferRequest {
             case "reason":
                 self.reason = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -10899,7 +10901,7 @@ extension CancelStockTransferRequest {
     }
 }
 
-extension CancelStockTransferRequest {
+extension CancelStockTransferRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.CancelStockTransferRequest",
@@ -10908,7 +10910,7 @@ extension CancelStockTransferRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "id", jsonName: "id", number: 2, type: .string, doc: "The transfer; unknown gives NOT_FOUND."),
             FieldSchema(name: "reason", jsonName: "reason", number: 3, type: .string, doc: "Why, at most 1,024 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who cancels; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who cancels; principal and role come from the caller's token."),
         ]
     )
 }
@@ -11072,7 +11074,7 @@ extension StockAlert {
     }
 }
 
-extension StockAlert {
+extension StockAlert: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockAlert",
@@ -11211,7 +11213,7 @@ extension ListStockAlertsRequest {
     }
 }
 
-extension ListStockAlertsRequest {
+extension ListStockAlertsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockAlertsRequest",
@@ -11300,7 +11302,7 @@ extension ListStockAlertsResponse {
     }
 }
 
-extension ListStockAlertsResponse {
+extension ListStockAlertsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.ListStockAlertsResponse",
@@ -11424,7 +11426,7 @@ extension WatchStockAlertsRequest {
     }
 }
 
-extension WatchStockAlertsRequest {
+extension WatchStockAlertsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.WatchStockAlertsRequest",
@@ -11515,7 +11517,7 @@ extension WatchStockAlertsResponse {
     }
 }
 
-extension WatchStockAlertsResponse {
+extension WatchStockAlertsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.WatchStockAlertsResponse",
@@ -11614,7 +11616,7 @@ extension CheckStockLedgerRequest {
     }
 }
 
-extension CheckStockLedgerRequest {
+extension CheckStockLedgerRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.CheckStockLedgerRequest",
@@ -11753,7 +11755,7 @@ extension StockLedgerDiscrepancy {
     }
 }
 
-extension StockLedgerDiscrepancy {
+extension StockLedgerDiscrepancy: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.StockLedgerDiscrepancy",
@@ -11877,7 +11879,7 @@ extension CheckStockLedgerResponse {
     }
 }
 
-extension CheckStockLedgerResponse {
+extension CheckStockLedgerResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.CheckStockLedgerResponse",
@@ -11959,7 +11961,7 @@ extension SweepExpiredStockReservationsRequest {
     }
 }
 
-extension SweepExpiredStockReservationsRequest {
+extension SweepExpiredStockReservationsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.SweepExpiredStockReservationsRequest",
@@ -12045,7 +12047,7 @@ extension SweepExpiredStockReservationsResponse {
     }
 }
 
-extension SweepExpiredStockReservationsResponse {
+extension SweepExpiredStockReservationsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.inventory.v1.SweepExpiredStockReservationsResponse",

@@ -30,10 +30,12 @@
 
 internal import CProtobufC
 internal import CProtos
+public import O2OProtobuf
+public import O2ORPCMessages
 public import O2ORPC
 
 /// How the customer gets the goods, and so where the stock is reserved.
-public enum OrderFulfillmentMode: O2OEnum {
+public enum OrderFulfillmentMode: O2ODescribedEnum {
     /// Not set; invalid in checkout (INVALID_ARGUMENT). As a filter: any mode.
     case unspecified
     /// Shipped by a carrier (快递) from warehouses that ship: the nearest to the
@@ -111,7 +113,7 @@ public enum OrderFulfillmentMode: O2OEnum {
 }
 
 /// The steps of the price computation, in the order they apply (see OrderQuote).
-public enum PricingStage: O2OEnum {
+public enum PricingStage: O2ODescribedEnum {
     /// Not set.
     case unspecified
     /// Step 2: a time-limited discount (限时折扣) lowered the unit price.
@@ -199,7 +201,7 @@ public enum PricingStage: O2OEnum {
 }
 
 /// Why a coupon code was not applied.
-public enum CouponRejectionReason: O2OEnum {
+public enum CouponRejectionReason: O2ODescribedEnum {
     /// Not set.
     case unspecified
     /// No coupon and no promotion shared_code has this code.
@@ -395,7 +397,7 @@ public enum CouponRejectionReason: O2OEnum {
 /// CANCELLED and REFUNDED are final; COMPLETED is final except for a whole-order
 /// refund. The risk state (OrderRiskState) is separate: HELD only blocks
 /// PAID → FULFILLING. Every transition writes one OrderHistoryEntry.
-public enum OrderStatus: O2OEnum {
+public enum OrderStatus: O2ODescribedEnum {
     /// Not set; never stored. As a filter: any status.
     case unspecified
     /// Created, stock reserved, waiting for payment until payment_deadline (待付款).
@@ -518,7 +520,7 @@ public enum OrderStatus: O2OEnum {
 }
 
 /// The risk state of an order, set by risk rules at checkout and by reviewers.
-public enum OrderRiskState: O2OEnum {
+public enum OrderRiskState: O2ODescribedEnum {
     /// Not set. As a filter: any state.
     case unspecified
     /// No rule matched and no reviewer acted.
@@ -606,7 +608,7 @@ public enum OrderRiskState: O2OEnum {
 }
 
 /// What an order history entry records.
-public enum OrderHistoryKind: O2OEnum {
+public enum OrderHistoryKind: O2ODescribedEnum {
     /// Not set. As a filter: any kind.
     case unspecified
     /// The order was created (from_status UNSPECIFIED).
@@ -705,7 +707,7 @@ public enum OrderHistoryKind: O2OEnum {
 }
 
 /// A payment channel (支付渠道).
-public enum PaymentChannel: O2OEnum {
+public enum PaymentChannel: O2ODescribedEnum {
     /// Not set; invalid on create (INVALID_ARGUMENT). As a filter: any channel.
     case unspecified
     /// WeChat Pay (微信支付).
@@ -779,7 +781,7 @@ public enum PaymentChannel: O2OEnum {
 }
 
 /// Where a payment attempt is in its life.
-public enum PaymentStatus: O2OEnum {
+public enum PaymentStatus: O2ODescribedEnum {
     /// Not set. As a filter: any status.
     case unspecified
     /// Created; the customer is paying at the channel.
@@ -862,7 +864,7 @@ public enum PaymentStatus: O2OEnum {
 }
 
 /// Why money is given back.
-public enum RefundReason: O2OEnum {
+public enum RefundReason: O2ODescribedEnum {
     /// Not set; invalid on create (INVALID_ARGUMENT). As a filter: any reason.
     case unspecified
     /// The order was cancelled after payment (CancelOrder).
@@ -965,7 +967,7 @@ public enum RefundReason: O2OEnum {
 }
 
 /// Where a refund is in its life.
-public enum RefundStatus: O2OEnum {
+public enum RefundStatus: O2ODescribedEnum {
     /// Not set. As a filter: any status.
     case unspecified
     /// Created; the payment relay submits it to the channel.
@@ -1039,7 +1041,7 @@ public enum RefundStatus: O2OEnum {
 }
 
 /// Where a shipment is, as the carrier reports it.
-public enum ShipmentStatus: O2OEnum {
+public enum ShipmentStatus: O2ODescribedEnum {
     /// Not set. As a filter: any status.
     case unspecified
     /// Handed to the carrier or rider (揽收); the initial status.
@@ -1136,7 +1138,7 @@ public enum ShipmentStatus: O2OEnum {
 
 /// What kind of promotion, which fixes how it is triggered and which benefits it
 /// may have.
-public enum PromotionKind: O2OEnum {
+public enum PromotionKind: O2ODescribedEnum {
     /// Not set; invalid on create (INVALID_ARGUMENT). As a filter: any kind.
     case unspecified
     /// Time-limited discount (限时折扣): automatic, lowers the unit price of the
@@ -1216,7 +1218,7 @@ public enum PromotionKind: O2OEnum {
 
 /// Where a promotion is in its life. SCHEDULED, RUNNING and ENDED follow from the
 /// time window; DEACTIVATED is set by DeactivatePromotion.
-public enum PromotionStatus: O2OEnum {
+public enum PromotionStatus: O2ODescribedEnum {
     /// Not set. As a filter: any status.
     case unspecified
     /// Before starts_at.
@@ -1297,7 +1299,7 @@ public enum PromotionStatus: O2OEnum {
 }
 
 /// Where an issued coupon is in its life.
-public enum CouponStatus: O2OEnum {
+public enum CouponStatus: O2ODescribedEnum {
     /// Not set. As a filter: any status.
     case unspecified
     /// Can be used.
@@ -1387,7 +1389,7 @@ public enum CouponStatus: O2OEnum {
 
 /// What a risk rule looks for. Rules are evaluated at CreateOrder, after pricing,
 /// in the same atomic step; an order of a replacement is never evaluated.
-public enum OrderRiskRuleKind: O2OEnum {
+public enum OrderRiskRuleKind: O2ODescribedEnum {
     /// Not set; invalid on create (INVALID_ARGUMENT). As a filter: any kind.
     case unspecified
     /// Duplicate order (重复下单): another order of the same customer with the same
@@ -1483,7 +1485,7 @@ public enum OrderRiskRuleKind: O2OEnum {
 
 /// What happens to an order a rule matches. When several rules match, each
 /// records a decision and the order takes the strongest action (HOLD over FLAG).
-public enum OrderRiskAction: O2OEnum {
+public enum OrderRiskAction: O2ODescribedEnum {
     /// Not set; invalid on create (INVALID_ARGUMENT).
     case unspecified
     /// Mark the order FLAGGED for review; it proceeds normally.
@@ -1551,7 +1553,7 @@ public enum OrderRiskAction: O2OEnum {
 }
 
 /// What an order settlement records.
-public enum OrderSettlementKind: O2OEnum {
+public enum OrderSettlementKind: O2ODescribedEnum {
     /// Not set. As a filter: any kind.
     case unspecified
     /// The sale: one per successful payment, created when it succeeds.
@@ -1619,7 +1621,7 @@ public enum OrderSettlementKind: O2OEnum {
 }
 
 /// Where an order settlement is in its life.
-public enum OrderSettlementStatus: O2OEnum {
+public enum OrderSettlementStatus: O2ODescribedEnum {
     /// Not set. As a filter: any status.
     case unspecified
     /// The order is not final yet; refunds still change the amounts.
@@ -1701,7 +1703,7 @@ public enum OrderSettlementStatus: O2OEnum {
 }
 
 /// Where a statement is in its life.
-public enum SettlementStatementStatus: O2OEnum {
+public enum SettlementStatementStatus: O2ODescribedEnum {
     /// Not set. As a filter: any status.
     case unspecified
     /// Assembled; waiting for finance.
@@ -1875,7 +1877,7 @@ extension CartItem {
     }
 }
 
-extension CartItem {
+extension CartItem: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CartItem",
@@ -2009,7 +2011,7 @@ extension Cart {
     }
 }
 
-extension Cart {
+extension Cart: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.Cart",
@@ -2091,7 +2093,7 @@ extension CreateCartRequest {
     }
 }
 
-extension CreateCartRequest {
+extension CreateCartRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CreateCartRequest",
@@ -2159,7 +2161,7 @@ extension GetCartRequest {
     }
 }
 
-extension GetCartRequest {
+extension GetCartRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.GetCartRequest",
@@ -2238,7 +2240,7 @@ extension ListCartsRequest {
     }
 }
 
-extension ListCartsRequest {
+extension ListCartsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListCartsRequest",
@@ -2324,7 +2326,7 @@ extension ListCartsResponse {
     }
 }
 
-extension ListCartsResponse {
+extension ListCartsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListCartsResponse",
@@ -2418,7 +2420,7 @@ extension CartItemChange {
     }
 }
 
-extension CartItemChange {
+extension CartItemChange: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CartItemChange",
@@ -2531,7 +2533,7 @@ extension SetCartItemsRequest {
     }
 }
 
-extension SetCartItemsRequest {
+extension SetCartItemsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.SetCartItemsRequest",
@@ -2611,7 +2613,7 @@ extension ClearCartRequest {
     }
 }
 
-extension ClearCartRequest {
+extension ClearCartRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ClearCartRequest",
@@ -2689,7 +2691,7 @@ extension DeleteCartRequest {
     }
 }
 
-extension DeleteCartRequest {
+extension DeleteCartRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.DeleteCartRequest",
@@ -2768,7 +2770,7 @@ extension CheckoutLine {
     }
 }
 
-extension CheckoutLine {
+extension CheckoutLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CheckoutLine",
@@ -2844,7 +2846,7 @@ extension CheckoutLineList {
     }
 }
 
-extension CheckoutLineList {
+extension CheckoutLineList: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CheckoutLineList",
@@ -2950,7 +2952,7 @@ extension CheckoutFulfillment {
     }
 }
 
-extension CheckoutFulfillment {
+extension CheckoutFulfillment: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CheckoutFulfillment",
@@ -3128,7 +3130,7 @@ extension CheckoutSpec {
     }
 }
 
-extension CheckoutSpec {
+extension CheckoutSpec: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CheckoutSpec",
@@ -3235,7 +3237,7 @@ extension LineDiscount {
     }
 }
 
-extension LineDiscount {
+extension LineDiscount: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.LineDiscount",
@@ -3482,7 +3484,7 @@ extension OrderLine {
     }
 }
 
-extension OrderLine {
+extension OrderLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.OrderLine",
@@ -3636,7 +3638,7 @@ extension AppliedPromotion {
     }
 }
 
-extension AppliedPromotion {
+extension AppliedPromotion: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.AppliedPromotion",
@@ -3729,7 +3731,7 @@ extension CouponRejection {
     }
 }
 
-extension CouponRejection {
+extension CouponRejection: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CouponRejection",
@@ -3921,7 +3923,7 @@ extension OrderAmounts {
     }
 }
 
-extension OrderAmounts {
+extension OrderAmounts: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.OrderAmounts",
@@ -4019,7 +4021,7 @@ extension OrderFulfillmentPartLine {
     }
 }
 
-extension OrderFulfillmentPartLine {
+extension OrderFulfillmentPartLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.OrderFulfillmentPartLine",
@@ -4116,7 +4118,7 @@ extension OrderFulfillmentPart {
     }
 }
 
-extension OrderFulfillmentPart {
+extension OrderFulfillmentPart: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.OrderFulfillmentPart",
@@ -4205,7 +4207,7 @@ extension OrderStockShortage {
     }
 }
 
-extension OrderStockShortage {
+extension OrderStockShortage: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.OrderStockShortage",
@@ -4508,7 +4510,7 @@ extension OrderQuote {
     }
 }
 
-extension OrderQuote {
+extension OrderQuote: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.OrderQuote",
@@ -4591,7 +4593,7 @@ extension QuoteOrderRequest {
     }
 }
 
-extension QuoteOrderRequest {
+extension QuoteOrderRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.QuoteOrderRequest",
@@ -4671,7 +4673,7 @@ extension ReplacementOrderSpec {
     }
 }
 
-extension ReplacementOrderSpec {
+extension ReplacementOrderSpec: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ReplacementOrderSpec",
@@ -4706,7 +4708,7 @@ public struct CreateOrderRequest: O2OMessage {
 
     /// Who places the order; principal and role come from the caller's token,
     /// on_behalf_of (at most 128 characters) is kept.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -4717,7 +4719,7 @@ public struct CreateOrderRequest: O2OMessage {
         checkout: CheckoutSpec? = nil,
         expectedPayableTotal: Money? = nil,
         replacement: ReplacementOrderSpec? = nil,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.checkout = checkout
@@ -4738,7 +4740,7 @@ extension CreateOrderRequest {
         if let value = self.checkout { c.pointee.checkout = arena.message(value, as: O2o__Order__V1__CheckoutSpec.self) }
         if let value = self.expectedPayableTotal { c.pointee.expected_payable_total = arena.message(value, as: O2o__Common__V1__Money.self) }
         if let value = self.replacement { c.pointee.replacement = arena.message(value, as: O2o__Order__V1__ReplacementOrderSpec.self) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -4755,7 +4757,7 @@ extension CreateOrderRequest {
             self.replacement = try _o2oNested("replacement") { try ReplacementOrderSpec(_protobufC: value) }
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -4784,7 +4786,7 @@ extension CreateOrderRequest {
             case "replacement":
                 self.replacement = value.isNull ? nil : try ReplacementOrderSpec(_json: value, path: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -4792,7 +4794,7 @@ extension CreateOrderRequest {
     }
 }
 
-extension CreateOrderRequest {
+extension CreateOrderRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CreateOrderRequest",
@@ -4802,7 +4804,7 @@ extension CreateOrderRequest {
             FieldSchema(name: "checkout", jsonName: "checkout", number: 2, type: .message, typeName: "o2o.order.v1.CheckoutSpec", hasPresence: true, doc: "What to buy and how."),
             FieldSchema(name: "expected_payable_total", jsonName: "expectedPayableTotal", number: 3, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "The payable total the customer saw (from QuoteOrder); when present and the\ncomputed payable_total differs, FAILED_PRECONDITION (\"prices changed\") and\nnothing is created."),
             FieldSchema(name: "replacement", jsonName: "replacement", number: 4, type: .message, typeName: "o2o.order.v1.ReplacementOrderSpec", hasPresence: true, doc: "When present, a zero-priced replacement order; coupon_codes and\npoints_to_redeem must be empty (INVALID_ARGUMENT)."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who places the order; principal and role come from the caller's token,\non_behalf_of (at most 128 characters) is kept."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who places the order; principal and role come from the caller's token,\non_behalf_of (at most 128 characters) is kept."),
         ]
     )
 }
@@ -4892,7 +4894,7 @@ public struct Order: O2OMessage {
     public var requestID: String = ""
 
     /// Who placed it.
-    public var createdBy: Actor? = nil
+    public var createdBy: ChangeActor? = nil
 
     /// When it was created (checkout time; prices and promotions are of this
     /// moment).
@@ -4955,7 +4957,7 @@ public struct Order: O2OMessage {
         cancelReason: String = "",
         riskDecisions: [OrderRiskDecision] = [],
         requestID: String = "",
-        createdBy: Actor? = nil,
+        createdBy: ChangeActor? = nil,
         createdAt: Timestamp? = nil,
         updatedAt: Timestamp? = nil,
         paidAt: Timestamp? = nil,
@@ -5056,7 +5058,7 @@ extension Order {
             c.pointee.risk_decisions = arena.messageArray(self.riskDecisions, as: O2o__Order__V1__OrderRiskDecision.self)
         }
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
-        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.updatedAt { c.pointee.updated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.paidAt { c.pointee.paid_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
@@ -5104,7 +5106,7 @@ extension Order {
         self.riskDecisions = try _o2oArray(c.pointee.risk_decisions, c.pointee.n_risk_decisions, field: "risk_decisions") { try OrderRiskDecision(_protobufC: $0!) }
         self.requestID = try _o2oString(c.pointee.request_id, field: "request_id")
         if let value = c.pointee.created_by {
-            self.createdBy = try _o2oNested("created_by") { try Actor(_protobufC: value) }
+            self.createdBy = try _o2oNested("created_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -5262,7 +5264,7 @@ extension Order {
             case "requestId", "request_id":
                 self.requestID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "createdBy", "created_by":
-                self.createdBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.createdBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "updatedAt", "updated_at":
@@ -5290,7 +5292,7 @@ extension Order {
     }
 }
 
-extension Order {
+extension Order: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.Order",
@@ -5321,7 +5323,7 @@ extension Order {
             FieldSchema(name: "cancel_reason", jsonName: "cancelReason", number: 23, type: .string, doc: "Why it was cancelled or fully refunded; empty otherwise."),
             FieldSchema(name: "risk_decisions", jsonName: "riskDecisions", number: 24, type: .message, typeName: "o2o.order.v1.OrderRiskDecision", repeated: true, doc: "The risk decisions recorded on it, oldest first; at most 50."),
             FieldSchema(name: "request_id", jsonName: "requestId", number: 25, type: .string, doc: "The request_id of the CreateOrder call."),
-            FieldSchema(name: "created_by", jsonName: "createdBy", number: 26, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who placed it."),
+            FieldSchema(name: "created_by", jsonName: "createdBy", number: 26, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who placed it."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 27, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was created (checkout time; prices and promotions are of this\nmoment)."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 28, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it last changed."),
             FieldSchema(name: "paid_at", jsonName: "paidAt", number: 29, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it became PAID; missing before."),
@@ -5392,7 +5394,7 @@ extension GetOrderRequest {
     }
 }
 
-extension GetOrderRequest {
+extension GetOrderRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.GetOrderRequest",
@@ -5552,7 +5554,7 @@ extension ListOrdersRequest {
     }
 }
 
-extension ListOrdersRequest {
+extension ListOrdersRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListOrdersRequest",
@@ -5645,7 +5647,7 @@ extension ListOrdersResponse {
     }
 }
 
-extension ListOrdersResponse {
+extension ListOrdersResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListOrdersResponse",
@@ -5673,7 +5675,7 @@ public struct CancelOrderRequest: O2OMessage {
 
     /// Who cancels; principal and role come from the caller's token, on_behalf_of
     /// (the customer or staff member, at most 128 characters) is kept.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -5683,7 +5685,7 @@ public struct CancelOrderRequest: O2OMessage {
         requestID: String = "",
         orderID: String = "",
         reason: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.orderID = orderID
@@ -5702,7 +5704,7 @@ extension CancelOrderRequest {
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.orderID.isEmpty { c.pointee.order_id = arena.string(self.orderID) }
         if !self.reason.isEmpty { c.pointee.reason = arena.string(self.reason) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -5712,7 +5714,7 @@ extension CancelOrderRequest {
         self.orderID = try _o2oString(c.pointee.order_id, field: "order_id")
         self.reason = try _o2oString(c.pointee.reason, field: "reason")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -5738,7 +5740,7 @@ extension CancelOrderRequest {
             case "reason":
                 self.reason = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -5746,7 +5748,7 @@ extension CancelOrderRequest {
     }
 }
 
-extension CancelOrderRequest {
+extension CancelOrderRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CancelOrderRequest",
@@ -5755,7 +5757,7 @@ extension CancelOrderRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "order_id", jsonName: "orderId", number: 2, type: .string, doc: "The order; unknown gives NOT_FOUND."),
             FieldSchema(name: "reason", jsonName: "reason", number: 3, type: .string, doc: "Why, 1 to 256 characters (\"customer changed mind\", \"out of stock\")."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who cancels; principal and role come from the caller's token, on_behalf_of\n(the customer or staff member, at most 128 characters) is kept."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who cancels; principal and role come from the caller's token, on_behalf_of\n(the customer or staff member, at most 128 characters) is kept."),
         ]
     )
 }
@@ -5775,7 +5777,7 @@ public struct StartOrderFulfillmentRequest: O2OMessage {
     public var note: String = ""
 
     /// Who starts it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -5785,7 +5787,7 @@ public struct StartOrderFulfillmentRequest: O2OMessage {
         requestID: String = "",
         orderID: String = "",
         note: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.orderID = orderID
@@ -5804,7 +5806,7 @@ extension StartOrderFulfillmentRequest {
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.orderID.isEmpty { c.pointee.order_id = arena.string(self.orderID) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -5814,7 +5816,7 @@ extension StartOrderFulfillmentRequest {
         self.orderID = try _o2oString(c.pointee.order_id, field: "order_id")
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -5840,7 +5842,7 @@ extension StartOrderFulfillmentRequest {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -5848,7 +5850,7 @@ extension StartOrderFulfillmentRequest {
     }
 }
 
-extension StartOrderFulfillmentRequest {
+extension StartOrderFulfillmentRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.StartOrderFulfillmentRequest",
@@ -5857,7 +5859,7 @@ extension StartOrderFulfillmentRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "order_id", jsonName: "orderId", number: 2, type: .string, doc: "The order; unknown gives NOT_FOUND."),
             FieldSchema(name: "note", jsonName: "note", number: 3, type: .string, doc: "Free text for the history, at most 256 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who starts it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who starts it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -5877,7 +5879,7 @@ public struct MarkOrderReadyForPickupRequest: O2OMessage {
     public var note: String = ""
 
     /// Who marks it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -5887,7 +5889,7 @@ public struct MarkOrderReadyForPickupRequest: O2OMessage {
         requestID: String = "",
         orderID: String = "",
         note: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.orderID = orderID
@@ -5906,7 +5908,7 @@ extension MarkOrderReadyForPickupRequest {
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.orderID.isEmpty { c.pointee.order_id = arena.string(self.orderID) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -5916,7 +5918,7 @@ extension MarkOrderReadyForPickupRequest {
         self.orderID = try _o2oString(c.pointee.order_id, field: "order_id")
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -5942,7 +5944,7 @@ extension MarkOrderReadyForPickupRequest {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -5950,7 +5952,7 @@ extension MarkOrderReadyForPickupRequest {
     }
 }
 
-extension MarkOrderReadyForPickupRequest {
+extension MarkOrderReadyForPickupRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.MarkOrderReadyForPickupRequest",
@@ -5959,7 +5961,7 @@ extension MarkOrderReadyForPickupRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "order_id", jsonName: "orderId", number: 2, type: .string, doc: "The order; unknown gives NOT_FOUND."),
             FieldSchema(name: "note", jsonName: "note", number: 3, type: .string, doc: "Free text for the history (shelf number), at most 256 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who marks it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who marks it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -5985,7 +5987,7 @@ public struct ConfirmOrderPickupRequest: O2OMessage {
 
     /// Who hands over; principal and role come from the caller's token,
     /// on_behalf_of (the clerk, at most 128 characters) is kept.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -5996,7 +5998,7 @@ public struct ConfirmOrderPickupRequest: O2OMessage {
         orderID: String = "",
         pickupCode: String = "",
         locationID: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.orderID = orderID
@@ -6017,7 +6019,7 @@ extension ConfirmOrderPickupRequest {
         if !self.orderID.isEmpty { c.pointee.order_id = arena.string(self.orderID) }
         if !self.pickupCode.isEmpty { c.pointee.pickup_code = arena.string(self.pickupCode) }
         if !self.locationID.isEmpty { c.pointee.location_id = arena.string(self.locationID) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -6028,7 +6030,7 @@ extension ConfirmOrderPickupRequest {
         self.pickupCode = try _o2oString(c.pointee.pickup_code, field: "pickup_code")
         self.locationID = try _o2oString(c.pointee.location_id, field: "location_id")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -6057,7 +6059,7 @@ extension ConfirmOrderPickupRequest {
             case "locationId", "location_id":
                 self.locationID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -6065,7 +6067,7 @@ extension ConfirmOrderPickupRequest {
     }
 }
 
-extension ConfirmOrderPickupRequest {
+extension ConfirmOrderPickupRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ConfirmOrderPickupRequest",
@@ -6075,7 +6077,7 @@ extension ConfirmOrderPickupRequest {
             FieldSchema(name: "order_id", jsonName: "orderId", number: 2, type: .string, doc: "The order; unknown gives NOT_FOUND."),
             FieldSchema(name: "pickup_code", jsonName: "pickupCode", number: 3, type: .string, doc: "The code the customer showed; a wrong code gives INVALID_ARGUMENT (and is\nnever logged). Five wrong codes within an hour give RESOURCE_EXHAUSTED."),
             FieldSchema(name: "location_id", jsonName: "locationId", number: 4, type: .string, doc: "The store handing over; must be the order's pickup_location_id\n(FAILED_PRECONDITION otherwise)."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who hands over; principal and role come from the caller's token,\non_behalf_of (the clerk, at most 128 characters) is kept."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who hands over; principal and role come from the caller's token,\non_behalf_of (the clerk, at most 128 characters) is kept."),
         ]
     )
 }
@@ -6092,7 +6094,7 @@ public struct CompleteOrderRequest: O2OMessage {
     public var orderID: String = ""
 
     /// Who confirms; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -6101,7 +6103,7 @@ public struct CompleteOrderRequest: O2OMessage {
     public init(
         requestID: String = "",
         orderID: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.orderID = orderID
@@ -6118,7 +6120,7 @@ extension CompleteOrderRequest {
         let c = message.assumingMemoryBound(to: O2o__Order__V1__CompleteOrderRequest.self)
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.orderID.isEmpty { c.pointee.order_id = arena.string(self.orderID) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -6127,7 +6129,7 @@ extension CompleteOrderRequest {
         self.requestID = try _o2oString(c.pointee.request_id, field: "request_id")
         self.orderID = try _o2oString(c.pointee.order_id, field: "order_id")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -6150,7 +6152,7 @@ extension CompleteOrderRequest {
             case "orderId", "order_id":
                 self.orderID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -6158,7 +6160,7 @@ extension CompleteOrderRequest {
     }
 }
 
-extension CompleteOrderRequest {
+extension CompleteOrderRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CompleteOrderRequest",
@@ -6166,7 +6168,7 @@ extension CompleteOrderRequest {
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "order_id", jsonName: "orderId", number: 2, type: .string, doc: "The order; unknown gives NOT_FOUND."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 3, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who confirms; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 3, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who confirms; principal and role come from the caller's token."),
         ]
     )
 }
@@ -6202,7 +6204,7 @@ public struct OrderHistoryEntry: O2OMessage {
     public var riskState: OrderRiskState = .init(rawValue: 0)
 
     /// Who made the change ("system" for the sweeper and automatic steps).
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// Why, at most 1,024 characters ("payment timeout", the cancel reason, the
     /// matched risk rule's explanation).
@@ -6240,7 +6242,7 @@ public struct OrderHistoryEntry: O2OMessage {
         fromStatus: OrderStatus = .init(rawValue: 0),
         toStatus: OrderStatus = .init(rawValue: 0),
         riskState: OrderRiskState = .init(rawValue: 0),
-        actor: Actor? = nil,
+        actor: ChangeActor? = nil,
         reason: String = "",
         paymentID: String = "",
         refundID: String = "",
@@ -6283,7 +6285,7 @@ extension OrderHistoryEntry {
         c.pointee.from_status = O2o__Order__V1__OrderStatus(rawValue: .init(truncatingIfNeeded: self.fromStatus.rawValue))
         c.pointee.to_status = O2o__Order__V1__OrderStatus(rawValue: .init(truncatingIfNeeded: self.toStatus.rawValue))
         c.pointee.risk_state = O2o__Order__V1__OrderRiskState(rawValue: .init(truncatingIfNeeded: self.riskState.rawValue))
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if !self.reason.isEmpty { c.pointee.reason = arena.string(self.reason) }
         if !self.paymentID.isEmpty { c.pointee.payment_id = arena.string(self.paymentID) }
         if !self.refundID.isEmpty { c.pointee.refund_id = arena.string(self.refundID) }
@@ -6305,7 +6307,7 @@ extension OrderHistoryEntry {
         self.toStatus = OrderStatus(rawValue: Int32(truncatingIfNeeded: c.pointee.to_status.rawValue))
         self.riskState = OrderRiskState(rawValue: Int32(truncatingIfNeeded: c.pointee.risk_state.rawValue))
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
         self.reason = try _o2oString(c.pointee.reason, field: "reason")
         self.paymentID = try _o2oString(c.pointee.payment_id, field: "payment_id")
@@ -6362,7 +6364,7 @@ extension OrderHistoryEntry {
             case "riskState", "risk_state":
                 self.riskState = value.isNull ? .init(rawValue: 0) : try value.enumValue(OrderRiskState.self, at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "reason":
                 self.reason = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "paymentId", "payment_id":
@@ -6384,7 +6386,7 @@ extension OrderHistoryEntry {
     }
 }
 
-extension OrderHistoryEntry {
+extension OrderHistoryEntry: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.OrderHistoryEntry",
@@ -6398,7 +6400,7 @@ extension OrderHistoryEntry {
             FieldSchema(name: "from_status", jsonName: "fromStatus", number: 6, type: .`enum`, typeName: "o2o.order.v1.OrderStatus", doc: "Status before; equals to_status when the status did not change."),
             FieldSchema(name: "to_status", jsonName: "toStatus", number: 7, type: .`enum`, typeName: "o2o.order.v1.OrderStatus", doc: "Status after."),
             FieldSchema(name: "risk_state", jsonName: "riskState", number: 8, type: .`enum`, typeName: "o2o.order.v1.OrderRiskState", doc: "The risk state after the change."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 9, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who made the change (\"system\" for the sweeper and automatic steps)."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 9, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who made the change (\"system\" for the sweeper and automatic steps)."),
             FieldSchema(name: "reason", jsonName: "reason", number: 10, type: .string, doc: "Why, at most 1,024 characters (\"payment timeout\", the cancel reason, the\nmatched risk rule's explanation)."),
             FieldSchema(name: "payment_id", jsonName: "paymentId", number: 11, type: .string, doc: "The payment involved; else empty."),
             FieldSchema(name: "refund_id", jsonName: "refundId", number: 12, type: .string, doc: "The refund involved; else empty."),
@@ -6496,7 +6498,7 @@ extension ListOrderHistoryRequest {
     }
 }
 
-extension ListOrderHistoryRequest {
+extension ListOrderHistoryRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListOrderHistoryRequest",
@@ -6583,7 +6585,7 @@ extension ListOrderHistoryResponse {
     }
 }
 
-extension ListOrderHistoryResponse {
+extension ListOrderHistoryResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListOrderHistoryResponse",
@@ -6711,7 +6713,7 @@ extension WatchOrderEventsRequest {
     }
 }
 
-extension WatchOrderEventsRequest {
+extension WatchOrderEventsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.WatchOrderEventsRequest",
@@ -6807,7 +6809,7 @@ extension OrderEvent {
     }
 }
 
-extension OrderEvent {
+extension OrderEvent: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.OrderEvent",
@@ -6886,7 +6888,7 @@ extension SweepOverdueOrdersRequest {
     }
 }
 
-extension SweepOverdueOrdersRequest {
+extension SweepOverdueOrdersRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.SweepOverdueOrdersRequest",
@@ -6990,7 +6992,7 @@ extension SweepOverdueOrdersResponse {
     }
 }
 
-extension SweepOverdueOrdersResponse {
+extension SweepOverdueOrdersResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.SweepOverdueOrdersResponse",
@@ -7177,7 +7179,7 @@ extension OrderSettings {
     }
 }
 
-extension OrderSettings {
+extension OrderSettings: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.OrderSettings",
@@ -7237,7 +7239,7 @@ extension GetOrderSettingsRequest {
     }
 }
 
-extension GetOrderSettingsRequest {
+extension GetOrderSettingsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.GetOrderSettingsRequest",
@@ -7329,7 +7331,7 @@ extension UpdateOrderSettingsRequest {
     }
 }
 
-extension UpdateOrderSettingsRequest {
+extension UpdateOrderSettingsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.UpdateOrderSettingsRequest",
@@ -7395,7 +7397,7 @@ public struct Payment: O2OMessage {
     public var requestID: String = ""
 
     /// Who created it.
-    public var createdBy: Actor? = nil
+    public var createdBy: ChangeActor? = nil
 
     /// When it was created.
     public var createdAt: Timestamp? = nil
@@ -7431,7 +7433,7 @@ public struct Payment: O2OMessage {
         failureReason: String = "",
         callbackCount: Int32 = 0,
         requestID: String = "",
-        createdBy: Actor? = nil,
+        createdBy: ChangeActor? = nil,
         createdAt: Timestamp? = nil,
         updatedAt: Timestamp? = nil,
         succeededAt: Timestamp? = nil,
@@ -7482,7 +7484,7 @@ extension Payment {
         if !self.failureReason.isEmpty { c.pointee.failure_reason = arena.string(self.failureReason) }
         c.pointee.callback_count = self.callbackCount
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
-        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.updatedAt { c.pointee.updated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.succeededAt { c.pointee.succeeded_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
@@ -7514,7 +7516,7 @@ extension Payment {
         self.callbackCount = c.pointee.callback_count
         self.requestID = try _o2oString(c.pointee.request_id, field: "request_id")
         if let value = c.pointee.created_by {
-            self.createdBy = try _o2oNested("created_by") { try Actor(_protobufC: value) }
+            self.createdBy = try _o2oNested("created_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -7591,7 +7593,7 @@ extension Payment {
             case "requestId", "request_id":
                 self.requestID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "createdBy", "created_by":
-                self.createdBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.createdBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "updatedAt", "updated_at":
@@ -7609,7 +7611,7 @@ extension Payment {
     }
 }
 
-extension Payment {
+extension Payment: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.Payment",
@@ -7629,7 +7631,7 @@ extension Payment {
             FieldSchema(name: "failure_reason", jsonName: "failureReason", number: 12, type: .string, doc: "For FAILED: the channel's reason, at most 256 characters."),
             FieldSchema(name: "callback_count", jsonName: "callbackCount", number: 13, type: .int32, doc: "Number of callbacks received for it, repeats included."),
             FieldSchema(name: "request_id", jsonName: "requestId", number: 14, type: .string, doc: "The request_id of the CreatePayment call."),
-            FieldSchema(name: "created_by", jsonName: "createdBy", number: 15, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who created it."),
+            FieldSchema(name: "created_by", jsonName: "createdBy", number: 15, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who created it."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 16, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was created."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 17, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it last changed."),
             FieldSchema(name: "succeeded_at", jsonName: "succeededAt", number: 18, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the channel says it succeeded; missing unless SUCCEEDED."),
@@ -7655,7 +7657,7 @@ public struct CreatePaymentRequest: O2OMessage {
     public var channel: PaymentChannel = .init(rawValue: 0)
 
     /// Who starts it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -7665,7 +7667,7 @@ public struct CreatePaymentRequest: O2OMessage {
         requestID: String = "",
         orderID: String = "",
         channel: PaymentChannel = .init(rawValue: 0),
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.orderID = orderID
@@ -7684,7 +7686,7 @@ extension CreatePaymentRequest {
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.orderID.isEmpty { c.pointee.order_id = arena.string(self.orderID) }
         c.pointee.channel = O2o__Order__V1__PaymentChannel(rawValue: .init(truncatingIfNeeded: self.channel.rawValue))
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -7694,7 +7696,7 @@ extension CreatePaymentRequest {
         self.orderID = try _o2oString(c.pointee.order_id, field: "order_id")
         self.channel = PaymentChannel(rawValue: Int32(truncatingIfNeeded: c.pointee.channel.rawValue))
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -7720,7 +7722,7 @@ extension CreatePaymentRequest {
             case "channel":
                 self.channel = value.isNull ? .init(rawValue: 0) : try value.enumValue(PaymentChannel.self, at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -7728,7 +7730,7 @@ extension CreatePaymentRequest {
     }
 }
 
-extension CreatePaymentRequest {
+extension CreatePaymentRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CreatePaymentRequest",
@@ -7737,7 +7739,7 @@ extension CreatePaymentRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "order_id", jsonName: "orderId", number: 2, type: .string, doc: "The order; unknown gives NOT_FOUND, not PENDING_PAYMENT gives\nFAILED_PRECONDITION."),
             FieldSchema(name: "channel", jsonName: "channel", number: 3, type: .`enum`, typeName: "o2o.order.v1.PaymentChannel", doc: "The channel; required."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who starts it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who starts it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -7891,7 +7893,7 @@ extension RecordPaymentCallbackRequest {
     }
 }
 
-extension RecordPaymentCallbackRequest {
+extension RecordPaymentCallbackRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.RecordPaymentCallbackRequest",
@@ -7966,7 +7968,7 @@ extension GetPaymentRequest {
     }
 }
 
-extension GetPaymentRequest {
+extension GetPaymentRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.GetPaymentRequest",
@@ -8087,7 +8089,7 @@ extension ListPaymentsRequest {
     }
 }
 
-extension ListPaymentsRequest {
+extension ListPaymentsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListPaymentsRequest",
@@ -8177,7 +8179,7 @@ extension ListPaymentsResponse {
     }
 }
 
-extension ListPaymentsResponse {
+extension ListPaymentsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListPaymentsResponse",
@@ -8277,7 +8279,7 @@ extension RefundLine {
     }
 }
 
-extension RefundLine {
+extension RefundLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.RefundLine",
@@ -8346,7 +8348,7 @@ public struct Refund: O2OMessage {
     public var requestID: String = ""
 
     /// Who asked for it ("system" for automatic refunds).
-    public var requestedBy: Actor? = nil
+    public var requestedBy: ChangeActor? = nil
 
     /// When it was created.
     public var createdAt: Timestamp? = nil
@@ -8381,7 +8383,7 @@ public struct Refund: O2OMessage {
         failureReason: String = "",
         note: String = "",
         requestID: String = "",
-        requestedBy: Actor? = nil,
+        requestedBy: ChangeActor? = nil,
         createdAt: Timestamp? = nil,
         updatedAt: Timestamp? = nil,
         endedAt: Timestamp? = nil,
@@ -8437,7 +8439,7 @@ extension Refund {
         if !self.failureReason.isEmpty { c.pointee.failure_reason = arena.string(self.failureReason) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
-        if let value = self.requestedBy { c.pointee.requested_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.requestedBy { c.pointee.requested_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.updatedAt { c.pointee.updated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.endedAt { c.pointee.ended_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
@@ -8468,7 +8470,7 @@ extension Refund {
         self.note = try _o2oString(c.pointee.note, field: "note")
         self.requestID = try _o2oString(c.pointee.request_id, field: "request_id")
         if let value = c.pointee.requested_by {
-            self.requestedBy = try _o2oNested("requested_by") { try Actor(_protobufC: value) }
+            self.requestedBy = try _o2oNested("requested_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -8552,7 +8554,7 @@ extension Refund {
             case "requestId", "request_id":
                 self.requestID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "requestedBy", "requested_by":
-                self.requestedBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.requestedBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "updatedAt", "updated_at":
@@ -8568,7 +8570,7 @@ extension Refund {
     }
 }
 
-extension Refund {
+extension Refund: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.Refund",
@@ -8590,7 +8592,7 @@ extension Refund {
             FieldSchema(name: "failure_reason", jsonName: "failureReason", number: 14, type: .string, doc: "For FAILED: the channel's reason, at most 256 characters."),
             FieldSchema(name: "note", jsonName: "note", number: 15, type: .string, doc: "Free text, at most 1,024 characters."),
             FieldSchema(name: "request_id", jsonName: "requestId", number: 16, type: .string, doc: "The request_id of the call that created it; empty for automatic refunds."),
-            FieldSchema(name: "requested_by", jsonName: "requestedBy", number: 17, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who asked for it (\"system\" for automatic refunds)."),
+            FieldSchema(name: "requested_by", jsonName: "requestedBy", number: 17, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who asked for it (\"system\" for automatic refunds)."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 18, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was created."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 19, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it last changed."),
             FieldSchema(name: "ended_at", jsonName: "endedAt", number: 20, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it succeeded or failed; missing while PENDING."),
@@ -8667,7 +8669,7 @@ extension RefundLineSelection {
     }
 }
 
-extension RefundLineSelection {
+extension RefundLineSelection: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.RefundLineSelection",
@@ -8743,7 +8745,7 @@ extension RefundLineSelectionList {
     }
 }
 
-extension RefundLineSelectionList {
+extension RefundLineSelectionList: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.RefundLineSelectionList",
@@ -8787,7 +8789,7 @@ public struct CreateRefundRequest: O2OMessage {
     public var note: String = ""
 
     /// Who asks; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// What to refund; one is required.
     public enum Scope: Sendable, Hashable {
@@ -8814,7 +8816,7 @@ public struct CreateRefundRequest: O2OMessage {
         reason: RefundReason = .init(rawValue: 0),
         afterSalesCaseID: String = "",
         note: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.orderID = orderID
@@ -8842,7 +8844,7 @@ extension CreateRefundRequest {
         c.pointee.reason = O2o__Order__V1__RefundReason(rawValue: .init(truncatingIfNeeded: self.reason.rawValue))
         if !self.afterSalesCaseID.isEmpty { c.pointee.after_sales_case_id = arena.string(self.afterSalesCaseID) }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         switch self.scope {
         case .wholeOrder(let value)?:
             c.pointee.scope_case = .init(rawValue: 4)
@@ -8869,7 +8871,7 @@ extension CreateRefundRequest {
         self.afterSalesCaseID = try _o2oString(c.pointee.after_sales_case_id, field: "after_sales_case_id")
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
         switch c.pointee.scope_case.rawValue {
         case 4:
@@ -8934,7 +8936,7 @@ extension CreateRefundRequest {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -8942,7 +8944,7 @@ extension CreateRefundRequest {
     }
 }
 
-extension CreateRefundRequest {
+extension CreateRefundRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CreateRefundRequest",
@@ -8958,7 +8960,7 @@ extension CreateRefundRequest {
             FieldSchema(name: "reason", jsonName: "reason", number: 8, type: .`enum`, typeName: "o2o.order.v1.RefundReason", doc: "Why; required. CANCELLATION, LATE_PAYMENT, DUPLICATE_PAYMENT and\nRISK_REJECTION are set by the server only (INVALID_ARGUMENT)."),
             FieldSchema(name: "after_sales_case_id", jsonName: "afterSalesCaseId", number: 9, type: .string, doc: "The after-sales case behind it; required for AFTER_SALES_RETURN."),
             FieldSchema(name: "note", jsonName: "note", number: 10, type: .string, doc: "Free text, at most 1,024 characters; required for OTHER."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 11, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who asks; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 11, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who asks; principal and role come from the caller's token."),
         ]
     )
 }
@@ -9097,7 +9099,7 @@ extension RecordRefundCallbackRequest {
     }
 }
 
-extension RecordRefundCallbackRequest {
+extension RecordRefundCallbackRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.RecordRefundCallbackRequest",
@@ -9171,7 +9173,7 @@ extension GetRefundRequest {
     }
 }
 
-extension GetRefundRequest {
+extension GetRefundRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.GetRefundRequest",
@@ -9292,7 +9294,7 @@ extension ListRefundsRequest {
     }
 }
 
-extension ListRefundsRequest {
+extension ListRefundsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListRefundsRequest",
@@ -9382,7 +9384,7 @@ extension ListRefundsResponse {
     }
 }
 
-extension ListRefundsResponse {
+extension ListRefundsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListRefundsResponse",
@@ -9419,7 +9421,7 @@ public struct ShipmentEvent: O2OMessage {
     public var recordedAt: Timestamp? = nil
 
     /// Who recorded it.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -9432,7 +9434,7 @@ public struct ShipmentEvent: O2OMessage {
         place: String = "",
         carrierEventID: String = "",
         recordedAt: Timestamp? = nil,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.status = status
         self.occurredAt = occurredAt
@@ -9457,7 +9459,7 @@ extension ShipmentEvent {
         if !self.place.isEmpty { c.pointee.place = arena.string(self.place) }
         if !self.carrierEventID.isEmpty { c.pointee.carrier_event_id = arena.string(self.carrierEventID) }
         if let value = self.recordedAt { c.pointee.recorded_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -9474,7 +9476,7 @@ extension ShipmentEvent {
             self.recordedAt = try _o2oNested("recorded_at") { try Timestamp(_protobufC: value) }
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -9509,7 +9511,7 @@ extension ShipmentEvent {
             case "recordedAt", "recorded_at":
                 self.recordedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -9517,7 +9519,7 @@ extension ShipmentEvent {
     }
 }
 
-extension ShipmentEvent {
+extension ShipmentEvent: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ShipmentEvent",
@@ -9529,7 +9531,7 @@ extension ShipmentEvent {
             FieldSchema(name: "place", jsonName: "place", number: 4, type: .string, doc: "Where, at most 128 characters; may be empty."),
             FieldSchema(name: "carrier_event_id", jsonName: "carrierEventId", number: 5, type: .string, doc: "The carrier's id of the event, at most 64 characters; a repeated id is\nignored (the shipment is returned unchanged). May be empty."),
             FieldSchema(name: "recorded_at", jsonName: "recordedAt", number: 6, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was recorded."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 7, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who recorded it."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 7, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who recorded it."),
         ]
     )
 }
@@ -9610,7 +9612,7 @@ extension ShipmentLine {
     }
 }
 
-extension ShipmentLine {
+extension ShipmentLine: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ShipmentLine",
@@ -9672,7 +9674,7 @@ public struct Shipment: O2OMessage {
     public var requestID: String = ""
 
     /// Who created it.
-    public var createdBy: Actor? = nil
+    public var createdBy: ChangeActor? = nil
 
     /// When it was created.
     public var createdAt: Timestamp? = nil
@@ -9701,7 +9703,7 @@ public struct Shipment: O2OMessage {
         shippedAt: Timestamp? = nil,
         deliveredAt: Timestamp? = nil,
         requestID: String = "",
-        createdBy: Actor? = nil,
+        createdBy: ChangeActor? = nil,
         createdAt: Timestamp? = nil,
         updatedAt: Timestamp? = nil,
         version: Int64 = 0
@@ -9752,7 +9754,7 @@ extension Shipment {
         if let value = self.shippedAt { c.pointee.shipped_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.deliveredAt { c.pointee.delivered_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
-        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.updatedAt { c.pointee.updated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         c.pointee.version = self.version
@@ -9779,7 +9781,7 @@ extension Shipment {
         }
         self.requestID = try _o2oString(c.pointee.request_id, field: "request_id")
         if let value = c.pointee.created_by {
-            self.createdBy = try _o2oNested("created_by") { try Actor(_protobufC: value) }
+            self.createdBy = try _o2oNested("created_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -9855,7 +9857,7 @@ extension Shipment {
             case "requestId", "request_id":
                 self.requestID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "createdBy", "created_by":
-                self.createdBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.createdBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "updatedAt", "updated_at":
@@ -9869,7 +9871,7 @@ extension Shipment {
     }
 }
 
-extension Shipment {
+extension Shipment: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.Shipment",
@@ -9888,7 +9890,7 @@ extension Shipment {
             FieldSchema(name: "shipped_at", jsonName: "shippedAt", number: 11, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was handed over."),
             FieldSchema(name: "delivered_at", jsonName: "deliveredAt", number: 12, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was delivered; missing before."),
             FieldSchema(name: "request_id", jsonName: "requestId", number: 13, type: .string, doc: "The request_id of the CreateShipment call."),
-            FieldSchema(name: "created_by", jsonName: "createdBy", number: 14, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who created it."),
+            FieldSchema(name: "created_by", jsonName: "createdBy", number: 14, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who created it."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 15, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was created."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 16, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it last changed."),
             FieldSchema(name: "version", jsonName: "version", number: 17, type: .int64, doc: "Optimistic concurrency version, incremented on every change."),
@@ -9924,7 +9926,7 @@ public struct CreateShipmentRequest: O2OMessage {
     public var shippedAt: Timestamp? = nil
 
     /// Who ships; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -9938,7 +9940,7 @@ public struct CreateShipmentRequest: O2OMessage {
         carrierName: String = "",
         trackingNumber: String = "",
         shippedAt: Timestamp? = nil,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.orderID = orderID
@@ -9965,7 +9967,7 @@ extension CreateShipmentRequest {
         if !self.carrierName.isEmpty { c.pointee.carrier_name = arena.string(self.carrierName) }
         if !self.trackingNumber.isEmpty { c.pointee.tracking_number = arena.string(self.trackingNumber) }
         if let value = self.shippedAt { c.pointee.shipped_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -9981,7 +9983,7 @@ extension CreateShipmentRequest {
             self.shippedAt = try _o2oNested("shipped_at") { try Timestamp(_protobufC: value) }
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -10019,7 +10021,7 @@ extension CreateShipmentRequest {
             case "shippedAt", "shipped_at":
                 self.shippedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -10027,7 +10029,7 @@ extension CreateShipmentRequest {
     }
 }
 
-extension CreateShipmentRequest {
+extension CreateShipmentRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CreateShipmentRequest",
@@ -10040,7 +10042,7 @@ extension CreateShipmentRequest {
             FieldSchema(name: "carrier_name", jsonName: "carrierName", number: 5, type: .string, doc: "The carrier's display name, at most 64 characters."),
             FieldSchema(name: "tracking_number", jsonName: "trackingNumber", number: 6, type: .string, doc: "The tracking number; required unless carrier_code is \"STORE\"."),
             FieldSchema(name: "shipped_at", jsonName: "shippedAt", number: 7, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was handed over; missing means now."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 8, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who ships; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 8, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who ships; principal and role come from the caller's token."),
         ]
     )
 }
@@ -10061,7 +10063,7 @@ public struct RecordShipmentEventRequest: O2OMessage {
     public var event: ShipmentEvent? = nil
 
     /// Who records it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -10071,7 +10073,7 @@ public struct RecordShipmentEventRequest: O2OMessage {
         requestID: String = "",
         shipmentID: String = "",
         event: ShipmentEvent? = nil,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.shipmentID = shipmentID
@@ -10090,7 +10092,7 @@ extension RecordShipmentEventRequest {
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.shipmentID.isEmpty { c.pointee.shipment_id = arena.string(self.shipmentID) }
         if let value = self.event { c.pointee.event = arena.message(value, as: O2o__Order__V1__ShipmentEvent.self) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -10102,7 +10104,7 @@ extension RecordShipmentEventRequest {
             self.event = try _o2oNested("event") { try ShipmentEvent(_protobufC: value) }
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -10128,7 +10130,7 @@ extension RecordShipmentEventRequest {
             case "event":
                 self.event = value.isNull ? nil : try ShipmentEvent(_json: value, path: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -10136,7 +10138,7 @@ extension RecordShipmentEventRequest {
     }
 }
 
-extension RecordShipmentEventRequest {
+extension RecordShipmentEventRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.RecordShipmentEventRequest",
@@ -10145,7 +10147,7 @@ extension RecordShipmentEventRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "shipment_id", jsonName: "shipmentId", number: 2, type: .string, doc: "The shipment; unknown gives NOT_FOUND."),
             FieldSchema(name: "event", jsonName: "event", number: 3, type: .message, typeName: "o2o.order.v1.ShipmentEvent", hasPresence: true, doc: "The event; status and occurred_at are required (recorded_at and actor are\nset by the server). SHIPPED gives INVALID_ARGUMENT."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who records it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who records it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -10206,7 +10208,7 @@ extension GetShipmentRequest {
     }
 }
 
-extension GetShipmentRequest {
+extension GetShipmentRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.GetShipmentRequest",
@@ -10337,7 +10339,7 @@ extension ListShipmentsRequest {
     }
 }
 
-extension ListShipmentsRequest {
+extension ListShipmentsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListShipmentsRequest",
@@ -10428,7 +10430,7 @@ extension ListShipmentsResponse {
     }
 }
 
-extension ListShipmentsResponse {
+extension ListShipmentsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListShipmentsResponse",
@@ -10510,7 +10512,7 @@ extension SpendAndSaveTier {
     }
 }
 
-extension SpendAndSaveTier {
+extension SpendAndSaveTier: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.SpendAndSaveTier",
@@ -10599,7 +10601,7 @@ extension SpendAndSaveRule {
     }
 }
 
-extension SpendAndSaveRule {
+extension SpendAndSaveRule: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.SpendAndSaveRule",
@@ -10755,7 +10757,7 @@ extension PromotionBenefit {
     }
 }
 
-extension PromotionBenefit {
+extension PromotionBenefit: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.PromotionBenefit",
@@ -10901,7 +10903,7 @@ extension PromotionScope {
     }
 }
 
-extension PromotionScope {
+extension PromotionScope: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.PromotionScope",
@@ -10980,7 +10982,7 @@ extension PromotionTierList {
     }
 }
 
-extension PromotionTierList {
+extension PromotionTierList: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.PromotionTierList",
@@ -11071,7 +11073,7 @@ public struct Promotion: O2OMessage {
     public var discountTotal: Money? = nil
 
     /// Who created it.
-    public var createdBy: Actor? = nil
+    public var createdBy: ChangeActor? = nil
 
     /// When it was created.
     public var createdAt: Timestamp? = nil
@@ -11115,7 +11117,7 @@ public struct Promotion: O2OMessage {
         usageCount: Int64 = 0,
         issuedCouponCount: Int64 = 0,
         discountTotal: Money? = nil,
-        createdBy: Actor? = nil,
+        createdBy: ChangeActor? = nil,
         createdAt: Timestamp? = nil,
         updatedAt: Timestamp? = nil,
         deactivatedAt: Timestamp? = nil,
@@ -11182,7 +11184,7 @@ extension Promotion {
         c.pointee.usage_count = self.usageCount
         c.pointee.issued_coupon_count = self.issuedCouponCount
         if let value = self.discountTotal { c.pointee.discount_total = arena.message(value, as: O2o__Common__V1__Money.self) }
-        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.updatedAt { c.pointee.updated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.deactivatedAt { c.pointee.deactivated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
@@ -11230,7 +11232,7 @@ extension Promotion {
             self.discountTotal = try _o2oNested("discount_total") { try Money(_protobufC: value) }
         }
         if let value = c.pointee.created_by {
-            self.createdBy = try _o2oNested("created_by") { try Actor(_protobufC: value) }
+            self.createdBy = try _o2oNested("created_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -11329,7 +11331,7 @@ extension Promotion {
             case "discountTotal", "discount_total":
                 self.discountTotal = value.isNull ? nil : try Money(_json: value, path: _o2oJSONPath(path, key))
             case "createdBy", "created_by":
-                self.createdBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.createdBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "updatedAt", "updated_at":
@@ -11347,7 +11349,7 @@ extension Promotion {
     }
 }
 
-extension Promotion {
+extension Promotion: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.Promotion",
@@ -11375,7 +11377,7 @@ extension Promotion {
             FieldSchema(name: "usage_count", jsonName: "usageCount", number: 20, type: .int64, doc: "Orders using it, not counting orders cancelled before payment (usage is\ntaken at CreateOrder, so limits hold under concurrency)."),
             FieldSchema(name: "issued_coupon_count", jsonName: "issuedCouponCount", number: 21, type: .int64, doc: "COUPON: coupons issued."),
             FieldSchema(name: "discount_total", jsonName: "discountTotal", number: 22, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "Total discount it gave on the orders counted in usage_count."),
-            FieldSchema(name: "created_by", jsonName: "createdBy", number: 23, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who created it."),
+            FieldSchema(name: "created_by", jsonName: "createdBy", number: 23, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who created it."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 24, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was created."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 25, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it last changed."),
             FieldSchema(name: "deactivated_at", jsonName: "deactivatedAt", number: 26, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was deactivated; missing unless DEACTIVATED."),
@@ -11399,7 +11401,7 @@ public struct CreatePromotionRequest: O2OMessage {
     public var promotion: Promotion? = nil
 
     /// Who creates it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -11408,7 +11410,7 @@ public struct CreatePromotionRequest: O2OMessage {
     public init(
         requestID: String = "",
         promotion: Promotion? = nil,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.promotion = promotion
@@ -11425,7 +11427,7 @@ extension CreatePromotionRequest {
         let c = message.assumingMemoryBound(to: O2o__Order__V1__CreatePromotionRequest.self)
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if let value = self.promotion { c.pointee.promotion = arena.message(value, as: O2o__Order__V1__Promotion.self) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -11436,7 +11438,7 @@ extension CreatePromotionRequest {
             self.promotion = try _o2oNested("promotion") { try Promotion(_protobufC: value) }
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -11459,7 +11461,7 @@ extension CreatePromotionRequest {
             case "promotion":
                 self.promotion = value.isNull ? nil : try Promotion(_json: value, path: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -11467,7 +11469,7 @@ extension CreatePromotionRequest {
     }
 }
 
-extension CreatePromotionRequest {
+extension CreatePromotionRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CreatePromotionRequest",
@@ -11475,7 +11477,7 @@ extension CreatePromotionRequest {
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "promotion", jsonName: "promotion", number: 2, type: .message, typeName: "o2o.order.v1.Promotion", hasPresence: true, doc: "The promotion; id, status, counters, timestamps, created_by and version are\nset by the server. A combination flag that does not fit the kind gives\nINVALID_ARGUMENT."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 3, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who creates it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 3, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who creates it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -11536,7 +11538,7 @@ extension GetPromotionRequest {
     }
 }
 
-extension GetPromotionRequest {
+extension GetPromotionRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.GetPromotionRequest",
@@ -11655,7 +11657,7 @@ extension ListPromotionsRequest {
     }
 }
 
-extension ListPromotionsRequest {
+extension ListPromotionsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListPromotionsRequest",
@@ -11744,7 +11746,7 @@ extension ListPromotionsResponse {
     }
 }
 
-extension ListPromotionsResponse {
+extension ListPromotionsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListPromotionsResponse",
@@ -11804,7 +11806,7 @@ public struct UpdatePromotionRequest: O2OMessage {
     public var totalUsageLimit: Int64? = nil
 
     /// Who changes it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -11824,7 +11826,7 @@ public struct UpdatePromotionRequest: O2OMessage {
         eligibleTiers: PromotionTierList? = nil,
         perCustomerLimit: Int32? = nil,
         totalUsageLimit: Int64? = nil,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.id = id
@@ -11878,7 +11880,7 @@ extension UpdatePromotionRequest {
             c.pointee._total_usage_limit_case = .init(rawValue: 13)
             c.pointee.total_usage_limit = value
         }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -11920,7 +11922,7 @@ extension UpdatePromotionRequest {
             self.totalUsageLimit = c.pointee.total_usage_limit
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -11976,7 +11978,7 @@ extension UpdatePromotionRequest {
             case "totalUsageLimit", "total_usage_limit":
                 self.totalUsageLimit = value.isNull ? nil : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -11984,7 +11986,7 @@ extension UpdatePromotionRequest {
     }
 }
 
-extension UpdatePromotionRequest {
+extension UpdatePromotionRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.UpdatePromotionRequest",
@@ -12003,7 +12005,7 @@ extension UpdatePromotionRequest {
             FieldSchema(name: "eligible_tiers", jsonName: "eligibleTiers", number: 11, type: .message, typeName: "o2o.order.v1.PromotionTierList", hasPresence: true, doc: "New eligible tiers, replacing the old ones; an empty list opens it to\neveryone."),
             FieldSchema(name: "per_customer_limit", jsonName: "perCustomerLimit", number: 12, type: .int32, hasPresence: true, oneof: "_per_customer_limit", doc: "The limit."),
             FieldSchema(name: "total_usage_limit", jsonName: "totalUsageLimit", number: 13, type: .int64, hasPresence: true, oneof: "_total_usage_limit", doc: "The limit."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 14, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who changes it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 14, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who changes it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -12023,7 +12025,7 @@ public struct DeactivatePromotionRequest: O2OMessage {
     public var reason: String = ""
 
     /// Who deactivates it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -12033,7 +12035,7 @@ public struct DeactivatePromotionRequest: O2OMessage {
         requestID: String = "",
         id: String = "",
         reason: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.id = id
@@ -12052,7 +12054,7 @@ extension DeactivatePromotionRequest {
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.id.isEmpty { c.pointee.id = arena.string(self.id) }
         if !self.reason.isEmpty { c.pointee.reason = arena.string(self.reason) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -12062,7 +12064,7 @@ extension DeactivatePromotionRequest {
         self.id = try _o2oString(c.pointee.id, field: "id")
         self.reason = try _o2oString(c.pointee.reason, field: "reason")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -12088,7 +12090,7 @@ extension DeactivatePromotionRequest {
             case "reason":
                 self.reason = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -12096,7 +12098,7 @@ extension DeactivatePromotionRequest {
     }
 }
 
-extension DeactivatePromotionRequest {
+extension DeactivatePromotionRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.DeactivatePromotionRequest",
@@ -12105,7 +12107,7 @@ extension DeactivatePromotionRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "id", jsonName: "id", number: 2, type: .string, doc: "The promotion's id; unknown gives NOT_FOUND."),
             FieldSchema(name: "reason", jsonName: "reason", number: 3, type: .string, doc: "Why, 1 to 256 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who deactivates it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who deactivates it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -12156,7 +12158,7 @@ public struct Coupon: O2OMessage {
     public var requestID: String = ""
 
     /// Who issued it.
-    public var issuedBy: Actor? = nil
+    public var issuedBy: ChangeActor? = nil
 
     /// When it last changed.
     public var updatedAt: Timestamp? = nil
@@ -12182,7 +12184,7 @@ public struct Coupon: O2OMessage {
         voidedAt: Timestamp? = nil,
         voidReason: String = "",
         requestID: String = "",
-        issuedBy: Actor? = nil,
+        issuedBy: ChangeActor? = nil,
         updatedAt: Timestamp? = nil,
         version: Int64 = 0
     ) {
@@ -12225,7 +12227,7 @@ extension Coupon {
         if let value = self.voidedAt { c.pointee.voided_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if !self.voidReason.isEmpty { c.pointee.void_reason = arena.string(self.voidReason) }
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
-        if let value = self.issuedBy { c.pointee.issued_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.issuedBy { c.pointee.issued_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.updatedAt { c.pointee.updated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         c.pointee.version = self.version
     }
@@ -12257,7 +12259,7 @@ extension Coupon {
         self.voidReason = try _o2oString(c.pointee.void_reason, field: "void_reason")
         self.requestID = try _o2oString(c.pointee.request_id, field: "request_id")
         if let value = c.pointee.issued_by {
-            self.issuedBy = try _o2oNested("issued_by") { try Actor(_protobufC: value) }
+            self.issuedBy = try _o2oNested("issued_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.updated_at {
             self.updatedAt = try _o2oNested("updated_at") { try Timestamp(_protobufC: value) }
@@ -12319,7 +12321,7 @@ extension Coupon {
             case "requestId", "request_id":
                 self.requestID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "issuedBy", "issued_by":
-                self.issuedBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.issuedBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "updatedAt", "updated_at":
                 self.updatedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "version":
@@ -12331,7 +12333,7 @@ extension Coupon {
     }
 }
 
-extension Coupon {
+extension Coupon: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.Coupon",
@@ -12350,7 +12352,7 @@ extension Coupon {
             FieldSchema(name: "voided_at", jsonName: "voidedAt", number: 11, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was voided; missing unless VOIDED."),
             FieldSchema(name: "void_reason", jsonName: "voidReason", number: 12, type: .string, doc: "Why it was voided; empty unless VOIDED."),
             FieldSchema(name: "request_id", jsonName: "requestId", number: 13, type: .string, doc: "The request_id of the IssueCoupons call."),
-            FieldSchema(name: "issued_by", jsonName: "issuedBy", number: 14, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who issued it."),
+            FieldSchema(name: "issued_by", jsonName: "issuedBy", number: 14, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who issued it."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 15, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it last changed."),
             FieldSchema(name: "version", jsonName: "version", number: 16, type: .int64, doc: "Optimistic concurrency version, incremented on every change."),
         ]
@@ -12421,7 +12423,7 @@ extension CouponRecipientList {
     }
 }
 
-extension CouponRecipientList {
+extension CouponRecipientList: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CouponRecipientList",
@@ -12451,7 +12453,7 @@ public struct IssueCouponsRequest: O2OMessage {
     public var expiresAt: Timestamp? = nil
 
     /// Who issues them; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// Who gets them; one is required.
     public enum Recipients: Sendable, Hashable {
@@ -12470,7 +12472,7 @@ public struct IssueCouponsRequest: O2OMessage {
         promotionID: String = "",
         recipients: Recipients? = nil,
         expiresAt: Timestamp? = nil,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.promotionID = promotionID
@@ -12490,7 +12492,7 @@ extension IssueCouponsRequest {
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.promotionID.isEmpty { c.pointee.promotion_id = arena.string(self.promotionID) }
         if let value = self.expiresAt { c.pointee.expires_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         switch self.recipients {
         case .customers(let value)?:
             c.pointee.recipients_case = .init(rawValue: 3)
@@ -12512,7 +12514,7 @@ extension IssueCouponsRequest {
             self.expiresAt = try _o2oNested("expires_at") { try Timestamp(_protobufC: value) }
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
         switch c.pointee.recipients_case.rawValue {
         case 3:
@@ -12557,7 +12559,7 @@ extension IssueCouponsRequest {
             case "expiresAt", "expires_at":
                 self.expiresAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -12565,7 +12567,7 @@ extension IssueCouponsRequest {
     }
 }
 
-extension IssueCouponsRequest {
+extension IssueCouponsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.IssueCouponsRequest",
@@ -12576,7 +12578,7 @@ extension IssueCouponsRequest {
             FieldSchema(name: "customers", jsonName: "customers", number: 3, type: .message, typeName: "o2o.order.v1.CouponRecipientList", hasPresence: true, oneof: "recipients", doc: "One coupon per customer."),
             FieldSchema(name: "bearer_count", jsonName: "bearerCount", number: 4, type: .int32, hasPresence: true, oneof: "recipients", doc: "This many bearer coupons, 1 to 1,000 (printed codes, gifts)."),
             FieldSchema(name: "expires_at", jsonName: "expiresAt", number: 5, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "Earlier expiry than the promotion's rule; missing means the rule (see\nPromotion.coupon_validity_days). Later than ends_at gives INVALID_ARGUMENT."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 6, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who issues them; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 6, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who issues them; principal and role come from the caller's token."),
         ]
     )
 }
@@ -12645,7 +12647,7 @@ extension IssueCouponsResponse {
     }
 }
 
-extension IssueCouponsResponse {
+extension IssueCouponsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.IssueCouponsResponse",
@@ -12743,7 +12745,7 @@ extension GetCouponRequest {
     }
 }
 
-extension GetCouponRequest {
+extension GetCouponRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.GetCouponRequest",
@@ -12844,7 +12846,7 @@ extension ListCouponsRequest {
     }
 }
 
-extension ListCouponsRequest {
+extension ListCouponsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListCouponsRequest",
@@ -12932,7 +12934,7 @@ extension ListCouponsResponse {
     }
 }
 
-extension ListCouponsResponse {
+extension ListCouponsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListCouponsResponse",
@@ -12959,7 +12961,7 @@ public struct VoidCouponRequest: O2OMessage {
     public var reason: String = ""
 
     /// Who voids it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -12969,7 +12971,7 @@ public struct VoidCouponRequest: O2OMessage {
         requestID: String = "",
         id: String = "",
         reason: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.id = id
@@ -12988,7 +12990,7 @@ extension VoidCouponRequest {
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.id.isEmpty { c.pointee.id = arena.string(self.id) }
         if !self.reason.isEmpty { c.pointee.reason = arena.string(self.reason) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -12998,7 +13000,7 @@ extension VoidCouponRequest {
         self.id = try _o2oString(c.pointee.id, field: "id")
         self.reason = try _o2oString(c.pointee.reason, field: "reason")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -13024,7 +13026,7 @@ extension VoidCouponRequest {
             case "reason":
                 self.reason = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -13032,7 +13034,7 @@ extension VoidCouponRequest {
     }
 }
 
-extension VoidCouponRequest {
+extension VoidCouponRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.VoidCouponRequest",
@@ -13041,7 +13043,7 @@ extension VoidCouponRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "id", jsonName: "id", number: 2, type: .string, doc: "The coupon's id; unknown gives NOT_FOUND."),
             FieldSchema(name: "reason", jsonName: "reason", number: 3, type: .string, doc: "Why, 1 to 256 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who voids it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who voids it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -13084,7 +13086,7 @@ public struct OrderRiskRule: O2OMessage {
     public var matchCount: Int64 = 0
 
     /// Who created it.
-    public var createdBy: Actor? = nil
+    public var createdBy: ChangeActor? = nil
 
     /// When it was created.
     public var createdAt: Timestamp? = nil
@@ -13110,7 +13112,7 @@ public struct OrderRiskRule: O2OMessage {
         maxOrders: Int64 = 0,
         amountThreshold: Money? = nil,
         matchCount: Int64 = 0,
-        createdBy: Actor? = nil,
+        createdBy: ChangeActor? = nil,
         createdAt: Timestamp? = nil,
         updatedAt: Timestamp? = nil,
         version: Int64 = 0
@@ -13149,7 +13151,7 @@ extension OrderRiskRule {
         c.pointee.max_orders = self.maxOrders
         if let value = self.amountThreshold { c.pointee.amount_threshold = arena.message(value, as: O2o__Common__V1__Money.self) }
         c.pointee.match_count = self.matchCount
-        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.updatedAt { c.pointee.updated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         c.pointee.version = self.version
@@ -13171,7 +13173,7 @@ extension OrderRiskRule {
         }
         self.matchCount = c.pointee.match_count
         if let value = c.pointee.created_by {
-            self.createdBy = try _o2oNested("created_by") { try Actor(_protobufC: value) }
+            self.createdBy = try _o2oNested("created_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -13228,7 +13230,7 @@ extension OrderRiskRule {
             case "matchCount", "match_count":
                 self.matchCount = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
             case "createdBy", "created_by":
-                self.createdBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.createdBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "updatedAt", "updated_at":
@@ -13242,7 +13244,7 @@ extension OrderRiskRule {
     }
 }
 
-extension OrderRiskRule {
+extension OrderRiskRule: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.OrderRiskRule",
@@ -13258,7 +13260,7 @@ extension OrderRiskRule {
             FieldSchema(name: "max_orders", jsonName: "maxOrders", number: 8, type: .int64, doc: "For the velocity kinds: the most orders allowed in the window, 1 to 10,000;\none more matches."),
             FieldSchema(name: "amount_threshold", jsonName: "amountThreshold", number: 9, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "For LARGE_AMOUNT: the payable total from which it matches, > 0."),
             FieldSchema(name: "match_count", jsonName: "matchCount", number: 10, type: .int64, doc: "Orders it has matched so far."),
-            FieldSchema(name: "created_by", jsonName: "createdBy", number: 11, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who created it."),
+            FieldSchema(name: "created_by", jsonName: "createdBy", number: 11, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who created it."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 12, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was created."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 13, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it last changed."),
             FieldSchema(name: "version", jsonName: "version", number: 14, type: .int64, doc: "Optimistic concurrency version, incremented on every change."),
@@ -13299,7 +13301,7 @@ public struct OrderRiskDecision: O2OMessage {
     public var relatedOrderIDs: [String] = []
 
     /// Who decided ("system" for rules).
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// When it was recorded.
     public var createdAt: Timestamp? = nil
@@ -13317,7 +13319,7 @@ public struct OrderRiskDecision: O2OMessage {
         state: OrderRiskState = .init(rawValue: 0),
         reason: String = "",
         relatedOrderIDs: [String] = [],
-        actor: Actor? = nil,
+        actor: ChangeActor? = nil,
         createdAt: Timestamp? = nil
     ) {
         self.id = id
@@ -13351,7 +13353,7 @@ extension OrderRiskDecision {
             c.pointee.n_related_order_ids = self.relatedOrderIDs.count
             c.pointee.related_order_ids = arena.stringArray(self.relatedOrderIDs)
         }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
     }
 
@@ -13367,7 +13369,7 @@ extension OrderRiskDecision {
         self.reason = try _o2oString(c.pointee.reason, field: "reason")
         self.relatedOrderIDs = try _o2oArray(c.pointee.related_order_ids, c.pointee.n_related_order_ids, field: "related_order_ids") { try _o2oString($0, field: "related_order_ids") }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -13417,7 +13419,7 @@ extension OrderRiskDecision {
             case "relatedOrderIds", "related_order_ids":
                 self.relatedOrderIDs = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.string(at: elementPath) }
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             default:
@@ -13427,7 +13429,7 @@ extension OrderRiskDecision {
     }
 }
 
-extension OrderRiskDecision {
+extension OrderRiskDecision: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.OrderRiskDecision",
@@ -13441,7 +13443,7 @@ extension OrderRiskDecision {
             FieldSchema(name: "state", jsonName: "state", number: 6, type: .`enum`, typeName: "o2o.order.v1.OrderRiskState", doc: "The risk state it set: FLAGGED, HELD, RELEASED or REJECTED."),
             FieldSchema(name: "reason", jsonName: "reason", number: 7, type: .string, doc: "Explanation, at most 1,024 characters (\"device d-123: 7 orders in 3600 s,\nmax 5\"; the reviewer's reason)."),
             FieldSchema(name: "related_order_ids", jsonName: "relatedOrderIds", number: 8, type: .string, repeated: true, doc: "For rule matches: the other orders that made it match (the duplicate, the\norders counted), at most 20."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 9, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who decided (\"system\" for rules)."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 9, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who decided (\"system\" for rules)."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 10, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was recorded."),
         ]
     )
@@ -13460,7 +13462,7 @@ public struct CreateOrderRiskRuleRequest: O2OMessage {
     public var rule: OrderRiskRule? = nil
 
     /// Who creates it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -13469,7 +13471,7 @@ public struct CreateOrderRiskRuleRequest: O2OMessage {
     public init(
         requestID: String = "",
         rule: OrderRiskRule? = nil,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.rule = rule
@@ -13486,7 +13488,7 @@ extension CreateOrderRiskRuleRequest {
         let c = message.assumingMemoryBound(to: O2o__Order__V1__CreateOrderRiskRuleRequest.self)
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if let value = self.rule { c.pointee.rule = arena.message(value, as: O2o__Order__V1__OrderRiskRule.self) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -13497,7 +13499,7 @@ extension CreateOrderRiskRuleRequest {
             self.rule = try _o2oNested("rule") { try OrderRiskRule(_protobufC: value) }
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -13520,7 +13522,7 @@ extension CreateOrderRiskRuleRequest {
             case "rule":
                 self.rule = value.isNull ? nil : try OrderRiskRule(_json: value, path: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -13528,7 +13530,7 @@ extension CreateOrderRiskRuleRequest {
     }
 }
 
-extension CreateOrderRiskRuleRequest {
+extension CreateOrderRiskRuleRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CreateOrderRiskRuleRequest",
@@ -13536,7 +13538,7 @@ extension CreateOrderRiskRuleRequest {
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "rule", jsonName: "rule", number: 2, type: .message, typeName: "o2o.order.v1.OrderRiskRule", hasPresence: true, doc: "The rule; id, match_count, created_by, timestamps and version are set by the\nserver. Fields the kind needs are required (INVALID_ARGUMENT)."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 3, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who creates it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 3, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who creates it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -13597,7 +13599,7 @@ extension GetOrderRiskRuleRequest {
     }
 }
 
-extension GetOrderRiskRuleRequest {
+extension GetOrderRiskRuleRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.GetOrderRiskRuleRequest",
@@ -13691,7 +13693,7 @@ extension ListOrderRiskRulesRequest {
     }
 }
 
-extension ListOrderRiskRulesRequest {
+extension ListOrderRiskRulesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListOrderRiskRulesRequest",
@@ -13778,7 +13780,7 @@ extension ListOrderRiskRulesResponse {
     }
 }
 
-extension ListOrderRiskRulesResponse {
+extension ListOrderRiskRulesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListOrderRiskRulesResponse",
@@ -13826,7 +13828,7 @@ public struct UpdateOrderRiskRuleRequest: O2OMessage {
     public var amountThreshold: Money? = nil
 
     /// Who changes it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -13843,7 +13845,7 @@ public struct UpdateOrderRiskRuleRequest: O2OMessage {
         windowSeconds: Int64? = nil,
         maxOrders: Int64? = nil,
         amountThreshold: Money? = nil,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.id = id
@@ -13897,7 +13899,7 @@ extension UpdateOrderRiskRuleRequest {
             c.pointee.max_orders = value
         }
         if let value = self.amountThreshold { c.pointee.amount_threshold = arena.message(value, as: O2o__Common__V1__Money.self) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -13930,7 +13932,7 @@ extension UpdateOrderRiskRuleRequest {
             self.amountThreshold = try _o2oNested("amount_threshold") { try Money(_protobufC: value) }
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -13977,7 +13979,7 @@ extension UpdateOrderRiskRuleRequest {
             case "amountThreshold", "amount_threshold":
                 self.amountThreshold = value.isNull ? nil : try Money(_json: value, path: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -13985,7 +13987,7 @@ extension UpdateOrderRiskRuleRequest {
     }
 }
 
-extension UpdateOrderRiskRuleRequest {
+extension UpdateOrderRiskRuleRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.UpdateOrderRiskRuleRequest",
@@ -14001,7 +14003,7 @@ extension UpdateOrderRiskRuleRequest {
             FieldSchema(name: "window_seconds", jsonName: "windowSeconds", number: 8, type: .int64, hasPresence: true, oneof: "_window_seconds", doc: "The window."),
             FieldSchema(name: "max_orders", jsonName: "maxOrders", number: 9, type: .int64, hasPresence: true, oneof: "_max_orders", doc: "The maximum."),
             FieldSchema(name: "amount_threshold", jsonName: "amountThreshold", number: 10, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "New threshold for LARGE_AMOUNT."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 11, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who changes it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 11, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who changes it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -14026,7 +14028,7 @@ public struct ReviewOrderRiskRequest: O2OMessage {
 
     /// Who decides; principal and role come from the caller's token, on_behalf_of
     /// (the reviewer, at most 128 characters) is kept.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -14037,7 +14039,7 @@ public struct ReviewOrderRiskRequest: O2OMessage {
         orderID: String = "",
         decision: OrderRiskState = .init(rawValue: 0),
         reason: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.orderID = orderID
@@ -14058,7 +14060,7 @@ extension ReviewOrderRiskRequest {
         if !self.orderID.isEmpty { c.pointee.order_id = arena.string(self.orderID) }
         c.pointee.decision = O2o__Order__V1__OrderRiskState(rawValue: .init(truncatingIfNeeded: self.decision.rawValue))
         if !self.reason.isEmpty { c.pointee.reason = arena.string(self.reason) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -14069,7 +14071,7 @@ extension ReviewOrderRiskRequest {
         self.decision = OrderRiskState(rawValue: Int32(truncatingIfNeeded: c.pointee.decision.rawValue))
         self.reason = try _o2oString(c.pointee.reason, field: "reason")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -14098,7 +14100,7 @@ extension ReviewOrderRiskRequest {
             case "reason":
                 self.reason = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -14106,7 +14108,7 @@ extension ReviewOrderRiskRequest {
     }
 }
 
-extension ReviewOrderRiskRequest {
+extension ReviewOrderRiskRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ReviewOrderRiskRequest",
@@ -14116,7 +14118,7 @@ extension ReviewOrderRiskRequest {
             FieldSchema(name: "order_id", jsonName: "orderId", number: 2, type: .string, doc: "The order; unknown gives NOT_FOUND."),
             FieldSchema(name: "decision", jsonName: "decision", number: 3, type: .`enum`, typeName: "o2o.order.v1.OrderRiskState", doc: "FLAGGED, HELD, RELEASED (only from FLAGGED or HELD) or REJECTED; CLEAR or\nUNSPECIFIED gives INVALID_ARGUMENT, a REJECTED order FAILED_PRECONDITION."),
             FieldSchema(name: "reason", jsonName: "reason", number: 4, type: .string, doc: "Why, 1 to 1,024 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who decides; principal and role come from the caller's token, on_behalf_of\n(the reviewer, at most 128 characters) is kept."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who decides; principal and role come from the caller's token, on_behalf_of\n(the reviewer, at most 128 characters) is kept."),
         ]
     )
 }
@@ -14223,7 +14225,7 @@ extension ListOrderRiskDecisionsRequest {
     }
 }
 
-extension ListOrderRiskDecisionsRequest {
+extension ListOrderRiskDecisionsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListOrderRiskDecisionsRequest",
@@ -14312,7 +14314,7 @@ extension ListOrderRiskDecisionsResponse {
     }
 }
 
-extension ListOrderRiskDecisionsResponse {
+extension ListOrderRiskDecisionsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListOrderRiskDecisionsResponse",
@@ -14587,7 +14589,7 @@ extension OrderSettlement {
     }
 }
 
-extension OrderSettlement {
+extension OrderSettlement: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.OrderSettlement",
@@ -14672,7 +14674,7 @@ extension GetOrderSettlementRequest {
     }
 }
 
-extension GetOrderSettlementRequest {
+extension GetOrderSettlementRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.GetOrderSettlementRequest",
@@ -14803,7 +14805,7 @@ extension ListOrderSettlementsRequest {
     }
 }
 
-extension ListOrderSettlementsRequest {
+extension ListOrderSettlementsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListOrderSettlementsRequest",
@@ -14894,7 +14896,7 @@ extension ListOrderSettlementsResponse {
     }
 }
 
-extension ListOrderSettlementsResponse {
+extension ListOrderSettlementsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListOrderSettlementsResponse",
@@ -15020,7 +15022,7 @@ extension SettlementChannelTotal {
     }
 }
 
-extension SettlementChannelTotal {
+extension SettlementChannelTotal: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.SettlementChannelTotal",
@@ -15080,10 +15082,10 @@ public struct SettlementStatement: O2OMessage {
     public var requestID: String = ""
 
     /// Who created it.
-    public var createdBy: Actor? = nil
+    public var createdBy: ChangeActor? = nil
 
     /// Who confirmed or cancelled it.
-    public var closedBy: Actor? = nil
+    public var closedBy: ChangeActor? = nil
 
     /// When it was created.
     public var createdAt: Timestamp? = nil
@@ -15114,8 +15116,8 @@ public struct SettlementStatement: O2OMessage {
         channelTotals: [SettlementChannelTotal] = [],
         note: String = "",
         requestID: String = "",
-        createdBy: Actor? = nil,
-        closedBy: Actor? = nil,
+        createdBy: ChangeActor? = nil,
+        closedBy: ChangeActor? = nil,
         createdAt: Timestamp? = nil,
         closedAt: Timestamp? = nil,
         updatedAt: Timestamp? = nil,
@@ -15164,8 +15166,8 @@ extension SettlementStatement {
         }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
-        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
-        if let value = self.closedBy { c.pointee.closed_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.createdBy { c.pointee.created_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
+        if let value = self.closedBy { c.pointee.closed_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.closedAt { c.pointee.closed_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.updatedAt { c.pointee.updated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
@@ -15198,10 +15200,10 @@ extension SettlementStatement {
         self.note = try _o2oString(c.pointee.note, field: "note")
         self.requestID = try _o2oString(c.pointee.request_id, field: "request_id")
         if let value = c.pointee.created_by {
-            self.createdBy = try _o2oNested("created_by") { try Actor(_protobufC: value) }
+            self.createdBy = try _o2oNested("created_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.closed_by {
-            self.closedBy = try _o2oNested("closed_by") { try Actor(_protobufC: value) }
+            self.closedBy = try _o2oNested("closed_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.created_at {
             self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
@@ -15274,9 +15276,9 @@ extension SettlementStatement {
             case "requestId", "request_id":
                 self.requestID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "createdBy", "created_by":
-                self.createdBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.createdBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "closedBy", "closed_by":
-                self.closedBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.closedBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "createdAt", "created_at":
                 self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "closedAt", "closed_at":
@@ -15292,7 +15294,7 @@ extension SettlementStatement {
     }
 }
 
-extension SettlementStatement {
+extension SettlementStatement: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.SettlementStatement",
@@ -15310,8 +15312,8 @@ extension SettlementStatement {
             FieldSchema(name: "channel_totals", jsonName: "channelTotals", number: 10, type: .message, typeName: "o2o.order.v1.SettlementChannelTotal", repeated: true, doc: "The same totals per channel."),
             FieldSchema(name: "note", jsonName: "note", number: 11, type: .string, doc: "Free text (the payout reference on confirmation), at most 1,024 characters."),
             FieldSchema(name: "request_id", jsonName: "requestId", number: 12, type: .string, doc: "The request_id of the CreateSettlementStatement call."),
-            FieldSchema(name: "created_by", jsonName: "createdBy", number: 13, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who created it."),
-            FieldSchema(name: "closed_by", jsonName: "closedBy", number: 14, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who confirmed or cancelled it."),
+            FieldSchema(name: "created_by", jsonName: "createdBy", number: 13, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who created it."),
+            FieldSchema(name: "closed_by", jsonName: "closedBy", number: 14, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who confirmed or cancelled it."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 15, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was created."),
             FieldSchema(name: "closed_at", jsonName: "closedAt", number: 16, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was confirmed or cancelled; missing while DRAFT."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 17, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it last changed."),
@@ -15339,7 +15341,7 @@ public struct CreateSettlementStatementRequest: O2OMessage {
     public var note: String = ""
 
     /// Who creates it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -15350,7 +15352,7 @@ public struct CreateSettlementStatementRequest: O2OMessage {
         period: TimeRange? = nil,
         channel: PaymentChannel = .init(rawValue: 0),
         note: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.period = period
@@ -15371,7 +15373,7 @@ extension CreateSettlementStatementRequest {
         if let value = self.period { c.pointee.period = arena.message(value, as: O2o__Common__V1__TimeRange.self) }
         c.pointee.channel = O2o__Order__V1__PaymentChannel(rawValue: .init(truncatingIfNeeded: self.channel.rawValue))
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -15384,7 +15386,7 @@ extension CreateSettlementStatementRequest {
         self.channel = PaymentChannel(rawValue: Int32(truncatingIfNeeded: c.pointee.channel.rawValue))
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -15413,7 +15415,7 @@ extension CreateSettlementStatementRequest {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -15421,7 +15423,7 @@ extension CreateSettlementStatementRequest {
     }
 }
 
-extension CreateSettlementStatementRequest {
+extension CreateSettlementStatementRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CreateSettlementStatementRequest",
@@ -15431,7 +15433,7 @@ extension CreateSettlementStatementRequest {
             FieldSchema(name: "period", jsonName: "period", number: 2, type: .message, typeName: "o2o.common.v1.TimeRange", hasPresence: true, doc: "The period; both ends required, at most 366 days, end not in the future\n(INVALID_ARGUMENT)."),
             FieldSchema(name: "channel", jsonName: "channel", number: 3, type: .`enum`, typeName: "o2o.order.v1.PaymentChannel", doc: "Only this channel; UNSPECIFIED means all."),
             FieldSchema(name: "note", jsonName: "note", number: 4, type: .string, doc: "Free text, at most 1,024 characters."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who creates it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who creates it; principal and role come from the caller's token."),
         ]
     )
 }
@@ -15492,7 +15494,7 @@ extension GetSettlementStatementRequest {
     }
 }
 
-extension GetSettlementStatementRequest {
+extension GetSettlementStatementRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.GetSettlementStatementRequest",
@@ -15583,7 +15585,7 @@ extension ListSettlementStatementsRequest {
     }
 }
 
-extension ListSettlementStatementsRequest {
+extension ListSettlementStatementsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListSettlementStatementsRequest",
@@ -15670,7 +15672,7 @@ extension ListSettlementStatementsResponse {
     }
 }
 
-extension ListSettlementStatementsResponse {
+extension ListSettlementStatementsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListSettlementStatementsResponse",
@@ -15701,7 +15703,7 @@ public struct ConfirmSettlementStatementRequest: O2OMessage {
     public var note: String = ""
 
     /// Who confirms; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -15712,7 +15714,7 @@ public struct ConfirmSettlementStatementRequest: O2OMessage {
         id: String = "",
         expectedVersion: Int64? = nil,
         note: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.id = id
@@ -15736,7 +15738,7 @@ extension ConfirmSettlementStatementRequest {
             c.pointee.expected_version = value
         }
         if !self.note.isEmpty { c.pointee.note = arena.string(self.note) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -15749,7 +15751,7 @@ extension ConfirmSettlementStatementRequest {
         }
         self.note = try _o2oString(c.pointee.note, field: "note")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -15778,7 +15780,7 @@ extension ConfirmSettlementStatementRequest {
             case "note":
                 self.note = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -15786,7 +15788,7 @@ extension ConfirmSettlementStatementRequest {
     }
 }
 
-extension ConfirmSettlementStatementRequest {
+extension ConfirmSettlementStatementRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ConfirmSettlementStatementRequest",
@@ -15796,7 +15798,7 @@ extension ConfirmSettlementStatementRequest {
             FieldSchema(name: "id", jsonName: "id", number: 2, type: .string, doc: "The statement's id; unknown gives NOT_FOUND."),
             FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 3, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "The version the caller read."),
             FieldSchema(name: "note", jsonName: "note", number: 4, type: .string, doc: "The payout reference or remark, at most 1,024 characters; replaces the note\nwhen not empty."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who confirms; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who confirms; principal and role come from the caller's token."),
         ]
     )
 }
@@ -15816,7 +15818,7 @@ public struct CancelSettlementStatementRequest: O2OMessage {
     public var reason: String = ""
 
     /// Who cancels; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -15826,7 +15828,7 @@ public struct CancelSettlementStatementRequest: O2OMessage {
         requestID: String = "",
         id: String = "",
         reason: String = "",
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.id = id
@@ -15845,7 +15847,7 @@ extension CancelSettlementStatementRequest {
         if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
         if !self.id.isEmpty { c.pointee.id = arena.string(self.id) }
         if !self.reason.isEmpty { c.pointee.reason = arena.string(self.reason) }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -15855,7 +15857,7 @@ extension CancelSettlementStatementRequest {
         self.id = try _o2oString(c.pointee.id, field: "id")
         self.reason = try _o2oString(c.pointee.reason, field: "reason")
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -15881,7 +15883,7 @@ extension CancelSettlementStatementRequest {
             case "reason":
                 self.reason = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -15889,7 +15891,7 @@ extension CancelSettlementStatementRequest {
     }
 }
 
-extension CancelSettlementStatementRequest {
+extension CancelSettlementStatementRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.CancelSettlementStatementRequest",
@@ -15898,7 +15900,7 @@ extension CancelSettlementStatementRequest {
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "id", jsonName: "id", number: 2, type: .string, doc: "The statement's id; unknown gives NOT_FOUND."),
             FieldSchema(name: "reason", jsonName: "reason", number: 3, type: .string, doc: "Why, 1 to 1,024 characters; replaces the note."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who cancels; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 4, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who cancels; principal and role come from the caller's token."),
         ]
     )
 }
@@ -15917,7 +15919,7 @@ public struct SettlementFeeRate: O2OMessage {
     public var feeBps: Int32 = 0
 
     /// Who last set it.
-    public var updatedBy: Actor? = nil
+    public var updatedBy: ChangeActor? = nil
 
     /// When it was last set.
     public var updatedAt: Timestamp? = nil
@@ -15932,7 +15934,7 @@ public struct SettlementFeeRate: O2OMessage {
     public init(
         channel: PaymentChannel = .init(rawValue: 0),
         feeBps: Int32 = 0,
-        updatedBy: Actor? = nil,
+        updatedBy: ChangeActor? = nil,
         updatedAt: Timestamp? = nil,
         version: Int64 = 0
     ) {
@@ -15953,7 +15955,7 @@ extension SettlementFeeRate {
         let c = message.assumingMemoryBound(to: O2o__Order__V1__SettlementFeeRate.self)
         c.pointee.channel = O2o__Order__V1__PaymentChannel(rawValue: .init(truncatingIfNeeded: self.channel.rawValue))
         c.pointee.fee_bps = self.feeBps
-        if let value = self.updatedBy { c.pointee.updated_by = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.updatedBy { c.pointee.updated_by = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
         if let value = self.updatedAt { c.pointee.updated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         c.pointee.version = self.version
     }
@@ -15964,7 +15966,7 @@ extension SettlementFeeRate {
         self.channel = PaymentChannel(rawValue: Int32(truncatingIfNeeded: c.pointee.channel.rawValue))
         self.feeBps = c.pointee.fee_bps
         if let value = c.pointee.updated_by {
-            self.updatedBy = try _o2oNested("updated_by") { try Actor(_protobufC: value) }
+            self.updatedBy = try _o2oNested("updated_by") { try ChangeActor(_protobufC: value) }
         }
         if let value = c.pointee.updated_at {
             self.updatedAt = try _o2oNested("updated_at") { try Timestamp(_protobufC: value) }
@@ -15993,7 +15995,7 @@ extension SettlementFeeRate {
             case "feeBps", "fee_bps":
                 self.feeBps = value.isNull ? 0 : try value.integer(Int32.self, at: _o2oJSONPath(path, key))
             case "updatedBy", "updated_by":
-                self.updatedBy = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.updatedBy = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             case "updatedAt", "updated_at":
                 self.updatedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "version":
@@ -16005,7 +16007,7 @@ extension SettlementFeeRate {
     }
 }
 
-extension SettlementFeeRate {
+extension SettlementFeeRate: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.SettlementFeeRate",
@@ -16013,7 +16015,7 @@ extension SettlementFeeRate {
         fields: [
             FieldSchema(name: "channel", jsonName: "channel", number: 1, type: .`enum`, typeName: "o2o.order.v1.PaymentChannel", doc: "The channel."),
             FieldSchema(name: "fee_bps", jsonName: "feeBps", number: 2, type: .int32, doc: "Fee in basis points of each successful payment, 0 to 1,000 (60 = 0.6%);\nthe fee is rounded half up to the minor unit. Used when the callback reports\nno fee."),
-            FieldSchema(name: "updated_by", jsonName: "updatedBy", number: 3, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who last set it."),
+            FieldSchema(name: "updated_by", jsonName: "updatedBy", number: 3, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who last set it."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 4, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was last set."),
             FieldSchema(name: "version", jsonName: "version", number: 5, type: .int64, doc: "Incremented on every change."),
         ]
@@ -16078,7 +16080,7 @@ extension ListSettlementFeeRatesRequest {
     }
 }
 
-extension ListSettlementFeeRatesRequest {
+extension ListSettlementFeeRatesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListSettlementFeeRatesRequest",
@@ -16163,7 +16165,7 @@ extension ListSettlementFeeRatesResponse {
     }
 }
 
-extension ListSettlementFeeRatesResponse {
+extension ListSettlementFeeRatesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.ListSettlementFeeRatesResponse",
@@ -16193,7 +16195,7 @@ public struct SetSettlementFeeRateRequest: O2OMessage {
     public var expectedVersion: Int64? = nil
 
     /// Who sets it; principal and role come from the caller's token.
-    public var actor: Actor? = nil
+    public var actor: ChangeActor? = nil
 
     /// A message with every field at its default.
     public init() {}
@@ -16204,7 +16206,7 @@ public struct SetSettlementFeeRateRequest: O2OMessage {
         channel: PaymentChannel = .init(rawValue: 0),
         feeBps: Int32 = 0,
         expectedVersion: Int64? = nil,
-        actor: Actor? = nil
+        actor: ChangeActor? = nil
     ) {
         self.requestID = requestID
         self.channel = channel
@@ -16228,7 +16230,7 @@ extension SetSettlementFeeRateRequest {
             c.pointee._expected_version_case = .init(rawValue: 4)
             c.pointee.expected_version = value
         }
-        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__Actor.self) }
+        if let value = self.actor { c.pointee.actor = arena.message(value, as: O2o__Common__V1__ChangeActor.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -16241,7 +16243,7 @@ extension SetSettlementFeeRateRequest {
             self.expectedVersion = c.pointee.expected_version
         }
         if let value = c.pointee.actor {
-            self.actor = try _o2oNested("actor") { try Actor(_protobufC: value) }
+            self.actor = try _o2oNested("actor") { try ChangeActor(_protobufC: value) }
         }
     }
 }
@@ -16270,7 +16272,7 @@ extension SetSettlementFeeRateRequest {
             case "expectedVersion", "expected_version":
                 self.expectedVersion = value.isNull ? nil : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
             case "actor":
-                self.actor = value.isNull ? nil : try Actor(_json: value, path: _o2oJSONPath(path, key))
+                self.actor = value.isNull ? nil : try ChangeActor(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -16278,7 +16280,7 @@ extension SetSettlementFeeRateRequest {
     }
 }
 
-extension SetSettlementFeeRateRequest {
+extension SetSettlementFeeRateRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.SetSettlementFeeRateRequest",
@@ -16288,7 +16290,7 @@ extension SetSettlementFeeRateRequest {
             FieldSchema(name: "channel", jsonName: "channel", number: 2, type: .`enum`, typeName: "o2o.order.v1.PaymentChannel", doc: "The channel; UNSPECIFIED gives INVALID_ARGUMENT."),
             FieldSchema(name: "fee_bps", jsonName: "feeBps", number: 3, type: .int32, doc: "The fee in basis points, 0 to 1,000."),
             FieldSchema(name: "expected_version", jsonName: "expectedVersion", number: 4, type: .int64, hasPresence: true, oneof: "_expected_version", doc: "The version the caller read."),
-            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.Actor", hasPresence: true, doc: "Who sets it; principal and role come from the caller's token."),
+            FieldSchema(name: "actor", jsonName: "actor", number: 5, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who sets it; principal and role come from the caller's token."),
         ]
     )
 }

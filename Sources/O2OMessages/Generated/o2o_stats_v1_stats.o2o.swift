@@ -13,10 +13,12 @@
 
 internal import CProtobufC
 internal import CProtos
+public import O2OProtobuf
+public import O2ORPCMessages
 public import O2ORPC
 
 /// What top products are ranked by.
-public enum TopSellingMetric: O2OEnum {
+public enum TopSellingMetric: O2ODescribedEnum {
     /// Not set; means REVENUE.
     case unspecified
     /// Net revenue: line totals (after discounts) of orders paid in the range minus
@@ -85,7 +87,7 @@ public enum TopSellingMetric: O2OEnum {
 }
 
 /// What a top-selling entry stands for.
-public enum TopSellingGrouping: O2OEnum {
+public enum TopSellingGrouping: O2ODescribedEnum {
     /// Not set; means PRODUCT.
     case unspecified
     /// One entry per product, its SKUs summed.
@@ -233,7 +235,7 @@ extension StatisticsDayRange {
     }
 }
 
-extension StatisticsDayRange {
+extension StatisticsDayRange: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.stats.v1.StatisticsDayRange",
@@ -438,7 +440,7 @@ extension DailySalesBucket {
     }
 }
 
-extension DailySalesBucket {
+extension DailySalesBucket: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.stats.v1.DailySalesBucket",
@@ -531,7 +533,7 @@ extension GetSalesStatisticsRequest {
     }
 }
 
-extension GetSalesStatisticsRequest {
+extension GetSalesStatisticsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.stats.v1.GetSalesStatisticsRequest",
@@ -642,7 +644,7 @@ extension SalesStatistics {
     }
 }
 
-extension SalesStatistics {
+extension SalesStatistics: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.stats.v1.SalesStatistics",
@@ -819,7 +821,7 @@ extension TopSellingProduct {
     }
 }
 
-extension TopSellingProduct {
+extension TopSellingProduct: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.stats.v1.TopSellingProduct",
@@ -938,7 +940,7 @@ extension ListTopSellingProductsRequest {
     }
 }
 
-extension ListTopSellingProductsRequest {
+extension ListTopSellingProductsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.stats.v1.ListTopSellingProductsRequest",
@@ -1041,7 +1043,7 @@ extension ListTopSellingProductsResponse {
     }
 }
 
-extension ListTopSellingProductsResponse {
+extension ListTopSellingProductsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.stats.v1.ListTopSellingProductsResponse",
@@ -1225,7 +1227,7 @@ extension DailyTicketBucket {
     }
 }
 
-extension DailyTicketBucket {
+extension DailyTicketBucket: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.stats.v1.DailyTicketBucket",
@@ -1305,7 +1307,7 @@ extension GetTicketStatisticsRequest {
     }
 }
 
-extension GetTicketStatisticsRequest {
+extension GetTicketStatisticsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.stats.v1.GetTicketStatisticsRequest",
@@ -1415,7 +1417,7 @@ extension TicketStatistics {
     }
 }
 
-extension TicketStatistics {
+extension TicketStatistics: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.stats.v1.TicketStatistics",

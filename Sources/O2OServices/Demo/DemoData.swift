@@ -121,7 +121,7 @@ public enum DemoData {
                         notes: ["准时交付 on time", "质量稳定 steady quality", "包装破损 damaged packaging", "价格有竞争力 good prices"][
                             localRandom.next(below: 4)
                         ],
-                        recordedBy: Actor(principal: "system", role: "system"),
+                        recordedBy: ChangeActor(principal: "system", role: "system"),
                         createdAt: now
                     )
                     try await transaction.insert(CatalogTables.evaluations, evaluation)

@@ -45,7 +45,7 @@ public enum DemoStock {
                 plan.append((location.id, sku, quantity, threshold))
             }
         }
-        let actor = Actor(principal: "system", role: "system", onBehalfOf: "demo data")
+        let actor = ChangeActor(principal: "system", role: "system", onBehalfOf: "demo data")
         let reference = StockReference(kind: .external, id: "demo")
         var written = 0
         for start in stride(from: 0, to: plan.count, by: 500) {

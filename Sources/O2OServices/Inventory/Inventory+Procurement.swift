@@ -86,7 +86,7 @@ extension InventoryServiceProvider {
     private func change(
         _ order: inout PurchaseOrder,
         to status: PurchaseOrderStatus,
-        actor: Actor,
+        actor: ChangeActor,
         note: String = "",
         at time: Timestamp
     ) {

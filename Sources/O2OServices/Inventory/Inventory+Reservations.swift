@@ -180,7 +180,7 @@ extension InventoryServiceProvider {
         var orderID: String
         var ttl: Int64
         var requestID: String
-        var actor: Actor
+        var actor: ChangeActor
     }
 
     /// Reserves lines at a location in the transaction: ledger entries and the record.
@@ -230,7 +230,7 @@ extension InventoryServiceProvider {
         _ reservation: StockReservation,
         as status: StockReservationStatus,
         in transaction: RecordTransaction,
-        actor: Actor,
+        actor: ChangeActor,
         requestID: String,
         note: String
     ) async throws -> StockReservation {
@@ -447,7 +447,7 @@ extension InventoryServiceProvider {
         }
         guard !due.isEmpty else { return SweepExpiredStockReservationsResponse() }
         let batch = Array(due.prefix(limit))
-        let system = Actor(principal: "system", role: "system")
+        let system = ChangeActor(principal: "system", role: "system")
         let sweep = { (transaction: RecordTransaction) async throws -> SweepExpiredStockReservationsResponse in
             var response = SweepExpiredStockReservationsResponse(moreRemaining: due.count > limit)
             for candidate in batch {

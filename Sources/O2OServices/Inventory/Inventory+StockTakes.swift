@@ -34,7 +34,7 @@ extension InventoryServiceProvider {
     private func change(
         _ take: inout StockTake,
         to status: StockTakeStatus,
-        actor: Actor,
+        actor: ChangeActor,
         note: String = "",
         at time: Timestamp
     ) {

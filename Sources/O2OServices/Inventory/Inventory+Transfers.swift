@@ -14,7 +14,7 @@ extension InventoryServiceProvider {
     private func change(
         _ transfer: inout StockTransfer,
         to status: StockTransferStatus,
-        actor: Actor,
+        actor: ChangeActor,
         note: String = "",
         at time: Timestamp
     ) {

@@ -56,7 +56,7 @@ public final class InventoryServiceProvider: InventoryServiceProtocol {
     }
 
     /// Who acts: the caller's principal and role, and the request's on_behalf_of.
-    func actor(_ context: RPCServerContext, _ given: Actor?) throws -> Actor {
+    func actor(_ context: RPCServerContext, _ given: ChangeActor?) throws -> ChangeActor {
         var actor = context.actor
         actor.onBehalfOf = try Validate.text(given?.onBehalfOf ?? "", field: "actor.on_behalf_of", max: 128)
         return actor

@@ -23,7 +23,7 @@ struct StockChange {
 /// transaction then writes nothing at all.
 struct StockBook {
     let transaction: RecordTransaction
-    let actor: Actor
+    let actor: ChangeActor
     let requestID: String
     let now: Timestamp
 

@@ -118,8 +118,8 @@ extension RecordStore {
 
 extension RPCServerContext {
     /// Who makes a change, for histories and ledgers.
-    public var actor: Actor {
-        Actor(principal: principal?.name ?? "anonymous", role: principal?.role.rawValue ?? "open")
+    public var actor: ChangeActor {
+        ChangeActor(principal: principal?.name ?? "anonymous", role: principal?.role.rawValue ?? "open")
     }
 }
 

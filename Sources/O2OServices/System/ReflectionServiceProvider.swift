@@ -20,10 +20,10 @@ public struct ReflectionServiceProvider: ReflectionServiceProtocol {
             )
         }
         var messages: [String: MessageSchema] = [:]
-        for (name, type) in O2OGeneratedRegistry.messageTypes { messages[name] = type._messageSchema }
-        self.messages = messages
         var enums: [String: EnumSchema] = [:]
-        for (name, type) in O2OGeneratedRegistry.enumTypes { enums[name] = type._enumSchema }
+        for (name, type) in O2OSchemaRegistry.messageTypes { messages[name] = type._messageSchema }
+        for (name, type) in O2OSchemaRegistry.enumTypes { enums[name] = type._enumSchema }
+        self.messages = messages
         self.enums = enums
     }
 

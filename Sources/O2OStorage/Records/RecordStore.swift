@@ -1,4 +1,4 @@
-public import O2OMessages
+public import O2OProtobuf
 
 /// A page of records and the token for the next one.
 public struct RecordPage<Record: O2OMessage>: Sendable {

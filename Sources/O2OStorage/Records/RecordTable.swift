@@ -1,4 +1,4 @@
-public import O2OMessages
+public import O2OProtobuf
 
 /// A secondary index of a table: one or more keys per record, kept in the same atomic
 /// write as the record.

@@ -6,11 +6,12 @@
 
 internal import CProtobufC
 internal import CTestProtos
-public import O2OMessages
+public import O2OProtobuf
+public import O2ORPCMessages
 public import O2ORPC
 
 /// An enum with a negative value and a gap.
-public enum ConformanceColour: O2OEnum {
+public enum ConformanceColour: O2ODescribedEnum {
     /// Default.
     case unspecified
     /// Red.
@@ -159,7 +160,7 @@ extension ConformanceLeaf {
     }
 }
 
-extension ConformanceLeaf {
+extension ConformanceLeaf: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.testing.v1.Leaf",
@@ -1149,7 +1150,7 @@ extension ConformanceEverything {
     }
 }
 
-extension ConformanceEverything {
+extension ConformanceEverything: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.testing.v1.Everything",
@@ -1295,7 +1296,7 @@ extension ConformanceEverything.Nested {
     }
 }
 
-extension ConformanceEverything.Nested {
+extension ConformanceEverything.Nested: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.testing.v1.Everything.Nested",
@@ -1309,7 +1310,7 @@ extension ConformanceEverything.Nested {
 
 extension ConformanceEverything.Nested {
     /// A nested enum type.
-    public enum Mode: O2OEnum {
+    public enum Mode: O2ODescribedEnum {
         /// Default.
         case unspecified
         /// On.
@@ -1408,7 +1409,7 @@ extension ConformanceNothing {
     }
 }
 
-extension ConformanceNothing {
+extension ConformanceNothing: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.testing.v1.Nothing",

@@ -3,15 +3,9 @@
 #define CProtos_UMBRELLA_H
 #include "o2o/care/v1/care.pb-c.h"
 #include "o2o/catalog/v1/catalog.pb-c.h"
-#include "o2o/common/v1/common.pb-c.h"
 #include "o2o/crm/v1/crm.pb-c.h"
 #include "o2o/inventory/v1/inventory.pb-c.h"
 #include "o2o/order/v1/order.pb-c.h"
-#include "o2o/rpc/v1/admin.pb-c.h"
-#include "o2o/rpc/v1/echo.pb-c.h"
-#include "o2o/rpc/v1/health.pb-c.h"
-#include "o2o/rpc/v1/reflection.pb-c.h"
-#include "o2o/rpc/v1/wire.pb-c.h"
 #include "o2o/stats/v1/stats.pb-c.h"
 
 // Swift cannot take the address of a C global constant reliably, and every
@@ -128,16 +122,6 @@ static inline const ProtobufCMessageDescriptor *o2o__catalog__v1__list_product_r
 static inline const ProtobufCMessageDescriptor *o2o__catalog__v1__list_product_reviews_response__descriptor_ptr(void) { return &o2o__catalog__v1__list_product_reviews_response__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__catalog__v1__moderate_product_review_request__descriptor_ptr(void) { return &o2o__catalog__v1__moderate_product_review_request__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__catalog__v1__reply_to_product_review_request__descriptor_ptr(void) { return &o2o__catalog__v1__reply_to_product_review_request__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__common__v1__money__descriptor_ptr(void) { return &o2o__common__v1__money__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__common__v1__timestamp__descriptor_ptr(void) { return &o2o__common__v1__timestamp__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__common__v1__calendar_date__descriptor_ptr(void) { return &o2o__common__v1__calendar_date__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__common__v1__time_range__descriptor_ptr(void) { return &o2o__common__v1__time_range__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__common__v1__page_request__descriptor_ptr(void) { return &o2o__common__v1__page_request__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__common__v1__geo_point__descriptor_ptr(void) { return &o2o__common__v1__geo_point__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__common__v1__postal_address__descriptor_ptr(void) { return &o2o__common__v1__postal_address__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__common__v1__empty__descriptor_ptr(void) { return &o2o__common__v1__empty__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__common__v1__label__descriptor_ptr(void) { return &o2o__common__v1__label__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__common__v1__actor__descriptor_ptr(void) { return &o2o__common__v1__actor__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__crm__v1__consent_grant__descriptor_ptr(void) { return &o2o__crm__v1__consent_grant__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__crm__v1__customer_purchase_stats__descriptor_ptr(void) { return &o2o__crm__v1__customer_purchase_stats__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__crm__v1__customer__descriptor_ptr(void) { return &o2o__crm__v1__customer__descriptor; }
@@ -413,44 +397,6 @@ static inline const ProtobufCMessageDescriptor *o2o__order__v1__settlement_fee_r
 static inline const ProtobufCMessageDescriptor *o2o__order__v1__list_settlement_fee_rates_request__descriptor_ptr(void) { return &o2o__order__v1__list_settlement_fee_rates_request__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__order__v1__list_settlement_fee_rates_response__descriptor_ptr(void) { return &o2o__order__v1__list_settlement_fee_rates_response__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__order__v1__set_settlement_fee_rate_request__descriptor_ptr(void) { return &o2o__order__v1__set_settlement_fee_rate_request__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__get_server_info_request__descriptor_ptr(void) { return &o2o__rpc__v1__get_server_info_request__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__server_info__descriptor_ptr(void) { return &o2o__rpc__v1__server_info__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__list_connections_request__descriptor_ptr(void) { return &o2o__rpc__v1__list_connections_request__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__connection_info__descriptor_ptr(void) { return &o2o__rpc__v1__connection_info__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__list_connections_response__descriptor_ptr(void) { return &o2o__rpc__v1__list_connections_response__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__get_method_stats_request__descriptor_ptr(void) { return &o2o__rpc__v1__get_method_stats_request__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__status_count__descriptor_ptr(void) { return &o2o__rpc__v1__status_count__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__method_stats__descriptor_ptr(void) { return &o2o__rpc__v1__method_stats__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__get_method_stats_response__descriptor_ptr(void) { return &o2o__rpc__v1__get_method_stats_response__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__create_backup_request__descriptor_ptr(void) { return &o2o__rpc__v1__create_backup_request__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__create_backup_response__descriptor_ptr(void) { return &o2o__rpc__v1__create_backup_response__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__get_storage_stats_request__descriptor_ptr(void) { return &o2o__rpc__v1__get_storage_stats_request__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__storage_property__descriptor_ptr(void) { return &o2o__rpc__v1__storage_property__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__get_storage_stats_response__descriptor_ptr(void) { return &o2o__rpc__v1__get_storage_stats_response__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__echo_message__descriptor_ptr(void) { return &o2o__rpc__v1__echo_message__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__echo_expand_request__descriptor_ptr(void) { return &o2o__rpc__v1__echo_expand_request__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__echo_collect_response__descriptor_ptr(void) { return &o2o__rpc__v1__echo_collect_response__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__health_check_request__descriptor_ptr(void) { return &o2o__rpc__v1__health_check_request__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__health_check_response__descriptor_ptr(void) { return &o2o__rpc__v1__health_check_response__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__method_schema__descriptor_ptr(void) { return &o2o__rpc__v1__method_schema__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__service_schema__descriptor_ptr(void) { return &o2o__rpc__v1__service_schema__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__field_schema__descriptor_ptr(void) { return &o2o__rpc__v1__field_schema__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__message_schema__descriptor_ptr(void) { return &o2o__rpc__v1__message_schema__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__enum_value_schema__descriptor_ptr(void) { return &o2o__rpc__v1__enum_value_schema__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__enum_schema__descriptor_ptr(void) { return &o2o__rpc__v1__enum_schema__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__list_services_request__descriptor_ptr(void) { return &o2o__rpc__v1__list_services_request__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__list_services_response__descriptor_ptr(void) { return &o2o__rpc__v1__list_services_response__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__describe_symbol_request__descriptor_ptr(void) { return &o2o__rpc__v1__describe_symbol_request__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__describe_symbol_response__descriptor_ptr(void) { return &o2o__rpc__v1__describe_symbol_response__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__get_schema_request__descriptor_ptr(void) { return &o2o__rpc__v1__get_schema_request__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__get_schema_response__descriptor_ptr(void) { return &o2o__rpc__v1__get_schema_response__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__wire_settings__descriptor_ptr(void) { return &o2o__rpc__v1__wire_settings__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__wire_metadata_entry__descriptor_ptr(void) { return &o2o__rpc__v1__wire_metadata_entry__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__wire_call_header__descriptor_ptr(void) { return &o2o__rpc__v1__wire_call_header__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__wire_field_violation__descriptor_ptr(void) { return &o2o__rpc__v1__wire_field_violation__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__wire_trailers__descriptor_ptr(void) { return &o2o__rpc__v1__wire_trailers__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__wire_cancel__descriptor_ptr(void) { return &o2o__rpc__v1__wire_cancel__descriptor; }
-static inline const ProtobufCMessageDescriptor *o2o__rpc__v1__wire_go_away__descriptor_ptr(void) { return &o2o__rpc__v1__wire_go_away__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__stats__v1__statistics_day_range__descriptor_ptr(void) { return &o2o__stats__v1__statistics_day_range__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__stats__v1__daily_sales_bucket__descriptor_ptr(void) { return &o2o__stats__v1__daily_sales_bucket__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__stats__v1__get_sales_statistics_request__descriptor_ptr(void) { return &o2o__stats__v1__get_sales_statistics_request__descriptor; }

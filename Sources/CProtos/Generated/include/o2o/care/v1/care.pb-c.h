@@ -1003,7 +1003,7 @@ struct  O2o__Care__V1__TicketNote
   /*
    * Who wrote it.
    */
-  O2o__Common__V1__Actor *author;
+  O2o__Common__V1__ChangeActor *author;
   /*
    * When it was recorded.
    */
@@ -1156,7 +1156,7 @@ struct  O2o__Care__V1__TicketHistoryEntry
   /*
    * Who made the change ("system" for SLA breaches).
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   /*
    * When.
    */
@@ -1523,7 +1523,7 @@ struct  O2o__Care__V1__AfterSalesInspection
   /*
    * Who inspected.
    */
-  O2o__Common__V1__Actor *inspected_by;
+  O2o__Common__V1__ChangeActor *inspected_by;
   /*
    * When.
    */
@@ -1619,7 +1619,7 @@ struct  O2o__Care__V1__AfterSalesResolution
   /*
    * Who resolved.
    */
-  O2o__Common__V1__Actor *resolved_by;
+  O2o__Common__V1__ChangeActor *resolved_by;
   /*
    * When.
    */
@@ -1699,7 +1699,7 @@ struct  O2o__Care__V1__AfterSalesCase
   /*
    * Who approved or rejected.
    */
-  O2o__Common__V1__Actor *decided_by;
+  O2o__Common__V1__ChangeActor *decided_by;
   /*
    * When it was approved or rejected.
    */
@@ -2245,7 +2245,7 @@ struct  O2o__Care__V1__AfterSalesHistoryEntry
   /*
    * Who made the change.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   /*
    * When.
    */

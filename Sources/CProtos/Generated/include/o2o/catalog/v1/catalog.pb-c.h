@@ -2322,7 +2322,7 @@ struct  O2o__Catalog__V1__SupplierEvaluation
   /*
    * Who recorded it. Output only.
    */
-  O2o__Common__V1__Actor *recorded_by;
+  O2o__Common__V1__ChangeActor *recorded_by;
   /*
    * When it was recorded. Output only.
    */
@@ -2433,7 +2433,7 @@ struct  O2o__Catalog__V1__ProductReviewReply
   /*
    * Who replied.
    */
-  O2o__Common__V1__Actor *replied_by;
+  O2o__Common__V1__ChangeActor *replied_by;
   /*
    * When the reply was last written.
    */
@@ -2499,7 +2499,7 @@ struct  O2o__Catalog__V1__ProductReview
   /*
    * Who made the last moderation decision; absent while PENDING.
    */
-  O2o__Common__V1__Actor *moderated_by;
+  O2o__Common__V1__ChangeActor *moderated_by;
   /*
    * When the last moderation decision was made; absent while PENDING.
    */

@@ -1406,7 +1406,7 @@ struct  O2o__Crm__V1__PointsEntry
   /*
    * Who made the change.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   /*
    * When it was recorded.
    */
@@ -2270,7 +2270,7 @@ struct  O2o__Crm__V1__InteractionNote
   /*
    * Who wrote it.
    */
-  O2o__Common__V1__Actor *author;
+  O2o__Common__V1__ChangeActor *author;
   /*
    * When the contact happened; defaults to created_at.
    */

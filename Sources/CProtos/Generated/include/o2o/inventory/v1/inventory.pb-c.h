@@ -1170,7 +1170,7 @@ struct  O2o__Inventory__V1__SetReorderThresholdsRequest
    * Who sets them; principal and role are filled in from the caller's token,
    * on_behalf_of (at most 128 characters) is kept.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__INVENTORY__V1__SET_REORDER_THRESHOLDS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__inventory__v1__set_reorder_thresholds_request__descriptor) \
@@ -1460,7 +1460,7 @@ struct  O2o__Inventory__V1__StockReservation
   /*
    * Who reserved.
    */
-  O2o__Common__V1__Actor *created_by;
+  O2o__Common__V1__ChangeActor *created_by;
   /*
    * When it was created.
    */
@@ -1485,7 +1485,7 @@ struct  O2o__Inventory__V1__StockReservation
   /*
    * Who committed or released it ("system" for the sweeper).
    */
-  O2o__Common__V1__Actor *closed_by;
+  O2o__Common__V1__ChangeActor *closed_by;
   /*
    * Distance from the sourcing point in metres, when chosen by proximity; else 0.
    */
@@ -1537,7 +1537,7 @@ struct  O2o__Inventory__V1__ReserveStockRequest
   /*
    * Who reserves; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   O2o__Inventory__V1__ReserveStockRequest__PlacementCase placement_case;
   union {
     /*
@@ -1676,7 +1676,7 @@ struct  O2o__Inventory__V1__CommitStockReservationRequest
   /*
    * Who commits; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   /*
    * Free text for the ledger (a shipment id), at most 256 characters.
    */
@@ -1710,7 +1710,7 @@ struct  O2o__Inventory__V1__ReleaseStockReservationRequest
   /*
    * Who releases; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__INVENTORY__V1__RELEASE_STOCK_RESERVATION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__inventory__v1__release_stock_reservation_request__descriptor) \
@@ -1739,7 +1739,7 @@ struct  O2o__Inventory__V1__ExtendStockReservationRequest
   /*
    * Who extends; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__INVENTORY__V1__EXTEND_STOCK_RESERVATION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__inventory__v1__extend_stock_reservation_request__descriptor) \
@@ -1813,7 +1813,7 @@ struct  O2o__Inventory__V1__StockLedgerEntry
   /*
    * Who made the change ("system" for the sweeper and the demo loader).
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   /*
    * The record it belongs to.
    */
@@ -1985,7 +1985,7 @@ struct  O2o__Inventory__V1__AdjustStockRequest
   /*
    * Who adjusts; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__INVENTORY__V1__ADJUST_STOCK_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__inventory__v1__adjust_stock_request__descriptor) \
@@ -2109,7 +2109,7 @@ struct  O2o__Inventory__V1__PurchaseOrderStatusChange
   /*
    * Who changed it.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   /*
    * Free text (cancel reason, receipt note), at most 1,024 characters.
    */
@@ -2166,7 +2166,7 @@ struct  O2o__Inventory__V1__PurchaseOrder
   /*
    * Who created it.
    */
-  O2o__Common__V1__Actor *created_by;
+  O2o__Common__V1__ChangeActor *created_by;
   /*
    * When it was created.
    */
@@ -2240,7 +2240,7 @@ struct  O2o__Inventory__V1__CreatePurchaseOrderRequest
   /*
    * Who creates it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__INVENTORY__V1__CREATE_PURCHASE_ORDER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__inventory__v1__create_purchase_order_request__descriptor) \
@@ -2391,7 +2391,7 @@ struct  O2o__Inventory__V1__UpdatePurchaseOrderRequest
   /*
    * Who changes it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   O2o__Inventory__V1__UpdatePurchaseOrderRequest__ExpectedVersionCase _expected_version_case;
   union {
     /*
@@ -2457,7 +2457,7 @@ struct  O2o__Inventory__V1__SubmitPurchaseOrderRequest
   /*
    * Who submits; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   O2o__Inventory__V1__SubmitPurchaseOrderRequest__ExpectedVersionCase _expected_version_case;
   union {
     /*
@@ -2500,7 +2500,7 @@ struct  O2o__Inventory__V1__CancelPurchaseOrderRequest
   /*
    * Who cancels; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   O2o__Inventory__V1__CancelPurchaseOrderRequest__ExpectedVersionCase _expected_version_case;
   union {
     /*
@@ -2565,7 +2565,7 @@ struct  O2o__Inventory__V1__ReceivePurchaseOrderRequest
   /*
    * Who receives; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__INVENTORY__V1__RECEIVE_PURCHASE_ORDER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__inventory__v1__receive_purchase_order_request__descriptor) \
@@ -2614,7 +2614,7 @@ struct  O2o__Inventory__V1__StockTakeStatusChange
   /*
    * Who changed it.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   /*
    * Free text, at most 1,024 characters.
    */
@@ -2675,7 +2675,7 @@ struct  O2o__Inventory__V1__StockTake
   /*
    * Who opened it.
    */
-  O2o__Common__V1__Actor *created_by;
+  O2o__Common__V1__ChangeActor *created_by;
   /*
    * When it was opened.
    */
@@ -2745,7 +2745,7 @@ struct  O2o__Inventory__V1__StockTakeLine
   /*
    * Who recorded the latest count.
    */
-  O2o__Common__V1__Actor *counted_by;
+  O2o__Common__V1__ChangeActor *counted_by;
   /*
    * When the latest count was recorded.
    */
@@ -2788,7 +2788,7 @@ struct  O2o__Inventory__V1__OpenStockTakeRequest
   /*
    * Who opens it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__INVENTORY__V1__OPEN_STOCK_TAKE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__inventory__v1__open_stock_take_request__descriptor) \
@@ -2908,7 +2908,7 @@ struct  O2o__Inventory__V1__RecordStockCountsRequest
   /*
    * Who counted; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__INVENTORY__V1__RECORD_STOCK_COUNTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__inventory__v1__record_stock_counts_request__descriptor) \
@@ -3014,7 +3014,7 @@ struct  O2o__Inventory__V1__PostStockTakeRequest
   /*
    * Who posts; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   O2o__Inventory__V1__PostStockTakeRequest__ExpectedVersionCase _expected_version_case;
   union {
     /*
@@ -3050,7 +3050,7 @@ struct  O2o__Inventory__V1__CancelStockTakeRequest
   /*
    * Who cancels; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__INVENTORY__V1__CANCEL_STOCK_TAKE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__inventory__v1__cancel_stock_take_request__descriptor) \
@@ -3103,7 +3103,7 @@ struct  O2o__Inventory__V1__StockTransferStatusChange
   /*
    * Who changed it.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   /*
    * Free text, at most 1,024 characters.
    */
@@ -3152,7 +3152,7 @@ struct  O2o__Inventory__V1__StockTransfer
   /*
    * Who requested it.
    */
-  O2o__Common__V1__Actor *created_by;
+  O2o__Common__V1__ChangeActor *created_by;
   /*
    * When it was requested.
    */
@@ -3218,7 +3218,7 @@ struct  O2o__Inventory__V1__CreateStockTransferRequest
   /*
    * Who requests it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__INVENTORY__V1__CREATE_STOCK_TRANSFER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__inventory__v1__create_stock_transfer_request__descriptor) \
@@ -3332,7 +3332,7 @@ struct  O2o__Inventory__V1__ShipStockTransferRequest
   /*
    * Who ships; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__INVENTORY__V1__SHIP_STOCK_TRANSFER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__inventory__v1__ship_stock_transfer_request__descriptor) \
@@ -3388,7 +3388,7 @@ struct  O2o__Inventory__V1__ReceiveStockTransferRequest
   /*
    * Who receives; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__INVENTORY__V1__RECEIVE_STOCK_TRANSFER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__inventory__v1__receive_stock_transfer_request__descriptor) \
@@ -3417,7 +3417,7 @@ struct  O2o__Inventory__V1__CancelStockTransferRequest
   /*
    * Who cancels; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__INVENTORY__V1__CANCEL_STOCK_TRANSFER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__inventory__v1__cancel_stock_transfer_request__descriptor) \

@@ -1677,7 +1677,7 @@ struct  O2o__Order__V1__CreateOrderRequest
    * Who places the order; principal and role come from the caller's token,
    * on_behalf_of (at most 128 characters) is kept.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__CREATE_ORDER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__create_order_request__descriptor) \
@@ -1803,7 +1803,7 @@ struct  O2o__Order__V1__Order
   /*
    * Who placed it.
    */
-  O2o__Common__V1__Actor *created_by;
+  O2o__Common__V1__ChangeActor *created_by;
   /*
    * When it was created (checkout time; prices and promotions are of this
    * moment).
@@ -1960,7 +1960,7 @@ struct  O2o__Order__V1__CancelOrderRequest
    * Who cancels; principal and role come from the caller's token, on_behalf_of
    * (the customer or staff member, at most 128 characters) is kept.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__CANCEL_ORDER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__cancel_order_request__descriptor) \
@@ -1988,7 +1988,7 @@ struct  O2o__Order__V1__StartOrderFulfillmentRequest
   /*
    * Who starts it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__START_ORDER_FULFILLMENT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__start_order_fulfillment_request__descriptor) \
@@ -2016,7 +2016,7 @@ struct  O2o__Order__V1__MarkOrderReadyForPickupRequest
   /*
    * Who marks it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__MARK_ORDER_READY_FOR_PICKUP_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__mark_order_ready_for_pickup_request__descriptor) \
@@ -2051,7 +2051,7 @@ struct  O2o__Order__V1__ConfirmOrderPickupRequest
    * Who hands over; principal and role come from the caller's token,
    * on_behalf_of (the clerk, at most 128 characters) is kept.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__CONFIRM_ORDER_PICKUP_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__confirm_order_pickup_request__descriptor) \
@@ -2075,7 +2075,7 @@ struct  O2o__Order__V1__CompleteOrderRequest
   /*
    * Who confirms; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__COMPLETE_ORDER_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__complete_order_request__descriptor) \
@@ -2124,7 +2124,7 @@ struct  O2o__Order__V1__OrderHistoryEntry
   /*
    * Who made the change ("system" for the sweeper and automatic steps).
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   /*
    * Why, at most 1,024 characters ("payment timeout", the cancel reason, the
    * matched risk rule's explanation).
@@ -2495,7 +2495,7 @@ struct  O2o__Order__V1__Payment
   /*
    * Who created it.
    */
-  O2o__Common__V1__Actor *created_by;
+  O2o__Common__V1__ChangeActor *created_by;
   /*
    * When it was created.
    */
@@ -2544,7 +2544,7 @@ struct  O2o__Order__V1__CreatePaymentRequest
   /*
    * Who starts it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__CREATE_PAYMENT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__create_payment_request__descriptor) \
@@ -2782,7 +2782,7 @@ struct  O2o__Order__V1__Refund
   /*
    * Who asked for it ("system" for automatic refunds).
    */
-  O2o__Common__V1__Actor *requested_by;
+  O2o__Common__V1__ChangeActor *requested_by;
   /*
    * When it was created.
    */
@@ -2892,7 +2892,7 @@ struct  O2o__Order__V1__CreateRefundRequest
   /*
    * Who asks; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   O2o__Order__V1__CreateRefundRequest__ScopeCase scope_case;
   union {
     /*
@@ -3071,7 +3071,7 @@ struct  O2o__Order__V1__ShipmentEvent
   /*
    * Who recorded it.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__SHIPMENT_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__shipment_event__descriptor) \
@@ -3169,7 +3169,7 @@ struct  O2o__Order__V1__Shipment
   /*
    * Who created it.
    */
-  O2o__Common__V1__Actor *created_by;
+  O2o__Common__V1__ChangeActor *created_by;
   /*
    * When it was created.
    */
@@ -3226,7 +3226,7 @@ struct  O2o__Order__V1__CreateShipmentRequest
   /*
    * Who ships; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__CREATE_SHIPMENT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__create_shipment_request__descriptor) \
@@ -3255,7 +3255,7 @@ struct  O2o__Order__V1__RecordShipmentEventRequest
   /*
    * Who records it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__RECORD_SHIPMENT_EVENT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__record_shipment_event_request__descriptor) \
@@ -3597,7 +3597,7 @@ struct  O2o__Order__V1__Promotion
   /*
    * Who created it.
    */
-  O2o__Common__V1__Actor *created_by;
+  O2o__Common__V1__ChangeActor *created_by;
   /*
    * When it was created.
    */
@@ -3643,7 +3643,7 @@ struct  O2o__Order__V1__CreatePromotionRequest
   /*
    * Who creates it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__CREATE_PROMOTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__create_promotion_request__descriptor) \
@@ -3794,7 +3794,7 @@ struct  O2o__Order__V1__UpdatePromotionRequest
   /*
    * Who changes it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   O2o__Order__V1__UpdatePromotionRequest__ExpectedVersionCase _expected_version_case;
   union {
     /*
@@ -3857,7 +3857,7 @@ struct  O2o__Order__V1__DeactivatePromotionRequest
   /*
    * Who deactivates it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__DEACTIVATE_PROMOTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__deactivate_promotion_request__descriptor) \
@@ -3926,7 +3926,7 @@ struct  O2o__Order__V1__Coupon
   /*
    * Who issued it.
    */
-  O2o__Common__V1__Actor *issued_by;
+  O2o__Common__V1__ChangeActor *issued_by;
   /*
    * When it last changed.
    */
@@ -3987,7 +3987,7 @@ struct  O2o__Order__V1__IssueCouponsRequest
   /*
    * Who issues them; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   O2o__Order__V1__IssueCouponsRequest__RecipientsCase recipients_case;
   union {
     /*
@@ -4123,7 +4123,7 @@ struct  O2o__Order__V1__VoidCouponRequest
   /*
    * Who voids it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__VOID_COUPON_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__void_coupon_request__descriptor) \
@@ -4181,7 +4181,7 @@ struct  O2o__Order__V1__OrderRiskRule
   /*
    * Who created it.
    */
-  O2o__Common__V1__Actor *created_by;
+  O2o__Common__V1__ChangeActor *created_by;
   /*
    * When it was created.
    */
@@ -4245,7 +4245,7 @@ struct  O2o__Order__V1__OrderRiskDecision
   /*
    * Who decided ("system" for rules).
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   /*
    * When it was recorded.
    */
@@ -4274,7 +4274,7 @@ struct  O2o__Order__V1__CreateOrderRiskRuleRequest
   /*
    * Who creates it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__CREATE_ORDER_RISK_RULE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__create_order_risk_rule_request__descriptor) \
@@ -4414,7 +4414,7 @@ struct  O2o__Order__V1__UpdateOrderRiskRuleRequest
   /*
    * Who changes it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   O2o__Order__V1__UpdateOrderRiskRuleRequest__ExpectedVersionCase _expected_version_case;
   union {
     /*
@@ -4497,7 +4497,7 @@ struct  O2o__Order__V1__ReviewOrderRiskRequest
    * Who decides; principal and role come from the caller's token, on_behalf_of
    * (the reviewer, at most 128 characters) is kept.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__REVIEW_ORDER_RISK_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__review_order_risk_request__descriptor) \
@@ -4824,11 +4824,11 @@ struct  O2o__Order__V1__SettlementStatement
   /*
    * Who created it.
    */
-  O2o__Common__V1__Actor *created_by;
+  O2o__Common__V1__ChangeActor *created_by;
   /*
    * Who confirmed or cancelled it.
    */
-  O2o__Common__V1__Actor *closed_by;
+  O2o__Common__V1__ChangeActor *closed_by;
   /*
    * When it was created.
    */
@@ -4877,7 +4877,7 @@ struct  O2o__Order__V1__CreateSettlementStatementRequest
   /*
    * Who creates it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__CREATE_SETTLEMENT_STATEMENT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__create_settlement_statement_request__descriptor) \
@@ -4973,7 +4973,7 @@ struct  O2o__Order__V1__ConfirmSettlementStatementRequest
   /*
    * Who confirms; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   O2o__Order__V1__ConfirmSettlementStatementRequest__ExpectedVersionCase _expected_version_case;
   union {
     /*
@@ -5008,7 +5008,7 @@ struct  O2o__Order__V1__CancelSettlementStatementRequest
   /*
    * Who cancels; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
 };
 #define O2O__ORDER__V1__CANCEL_SETTLEMENT_STATEMENT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__cancel_settlement_statement_request__descriptor) \
@@ -5034,7 +5034,7 @@ struct  O2o__Order__V1__SettlementFeeRate
   /*
    * Who last set it.
    */
-  O2o__Common__V1__Actor *updated_by;
+  O2o__Common__V1__ChangeActor *updated_by;
   /*
    * When it was last set.
    */
@@ -5113,7 +5113,7 @@ struct  O2o__Order__V1__SetSettlementFeeRateRequest
   /*
    * Who sets it; principal and role come from the caller's token.
    */
-  O2o__Common__V1__Actor *actor;
+  O2o__Common__V1__ChangeActor *actor;
   O2o__Order__V1__SetSettlementFeeRateRequest__ExpectedVersionCase _expected_version_case;
   union {
     /*

@@ -3425,7 +3425,7 @@ static const ProtobufCFieldDescriptor o2o__care__v1__ticket_note__field_descript
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Care__V1__TicketNote, author),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -3840,7 +3840,7 @@ static const ProtobufCFieldDescriptor o2o__care__v1__ticket_history_entry__field
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Care__V1__TicketHistoryEntry, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -4753,7 +4753,7 @@ static const ProtobufCFieldDescriptor o2o__care__v1__after_sales_inspection__fie
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Care__V1__AfterSalesInspection, inspected_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -5022,7 +5022,7 @@ static const ProtobufCFieldDescriptor o2o__care__v1__after_sales_resolution__fie
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Care__V1__AfterSalesResolution, resolved_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -5248,7 +5248,7 @@ static const ProtobufCFieldDescriptor o2o__care__v1__after_sales_case__field_des
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Care__V1__AfterSalesCase, decided_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -6669,7 +6669,7 @@ static const ProtobufCFieldDescriptor o2o__care__v1__after_sales_history_entry__
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Care__V1__AfterSalesHistoryEntry, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */

@@ -7815,7 +7815,7 @@ static const ProtobufCFieldDescriptor o2o__catalog__v1__supplier_evaluation__fie
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Catalog__V1__SupplierEvaluation, recorded_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -8114,7 +8114,7 @@ static const ProtobufCFieldDescriptor o2o__catalog__v1__product_review_reply__fi
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Catalog__V1__ProductReviewReply, replied_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -8298,7 +8298,7 @@ static const ProtobufCFieldDescriptor o2o__catalog__v1__product_review__field_de
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Catalog__V1__ProductReview, moderated_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */

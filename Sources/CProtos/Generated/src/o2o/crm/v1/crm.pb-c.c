@@ -5626,7 +5626,7 @@ static const ProtobufCFieldDescriptor o2o__crm__v1__points_entry__field_descript
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Crm__V1__PointsEntry, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -7708,7 +7708,7 @@ static const ProtobufCFieldDescriptor o2o__crm__v1__interaction_note__field_desc
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Crm__V1__InteractionNote, author),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */

@@ -6131,7 +6131,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__set_reorder_thresholds
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__SetReorderThresholdsRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -6870,7 +6870,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__stock_reservation__fie
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__StockReservation, created_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -6942,7 +6942,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__stock_reservation__fie
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__StockReservation, closed_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -7091,7 +7091,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__reserve_stock_request_
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__ReserveStockRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -7363,7 +7363,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__commit_stock_reservati
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__CommitStockReservationRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -7452,7 +7452,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__release_stock_reservat
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__ReleaseStockReservationRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -7529,7 +7529,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__extend_stock_reservati
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__ExtendStockReservationRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -7729,7 +7729,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__stock_ledger_entry__fi
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__StockLedgerEntry, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -8143,7 +8143,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__adjust_stock_request__
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__AdjustStockRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -8467,7 +8467,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__purchase_order_status_
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__PurchaseOrderStatusChange, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -8629,7 +8629,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__purchase_order__field_
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__PurchaseOrder, created_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -8851,7 +8851,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__create_purchase_order_
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__CreatePurchaseOrderRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -9183,7 +9183,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__update_purchase_order_
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__UpdatePurchaseOrderRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -9266,7 +9266,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__submit_purchase_order_
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__SubmitPurchaseOrderRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -9355,7 +9355,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__cancel_purchase_order_
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__CancelPurchaseOrderRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -9496,7 +9496,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__receive_purchase_order
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__ReceivePurchaseOrderRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -9625,7 +9625,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__stock_take_status_chan
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__StockTakeStatusChange, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -9787,7 +9787,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__stock_take__field_desc
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__StockTake, created_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -9996,7 +9996,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__stock_take_line__field
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__StockTakeLine, counted_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -10115,7 +10115,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__open_stock_take_reques
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__OpenStockTakeRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -10397,7 +10397,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__record_stock_counts_re
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__RecordStockCountsRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -10652,7 +10652,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__post_stock_take_reques
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__PostStockTakeRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -10730,7 +10730,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__cancel_stock_take_requ
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__CancelStockTakeRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -10871,7 +10871,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__stock_transfer_status_
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__StockTransferStatusChange, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -11009,7 +11009,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__stock_transfer__field_
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__StockTransfer, created_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -11205,7 +11205,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__create_stock_transfer_
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__CreateStockTransferRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -11450,7 +11450,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__ship_stock_transfer_re
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__ShipStockTransferRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -11590,7 +11590,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__receive_stock_transfer
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__ReceiveStockTransferRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -11668,7 +11668,7 @@ static const ProtobufCFieldDescriptor o2o__inventory__v1__cancel_stock_transfer_
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Inventory__V1__CancelStockTransferRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */

@@ -7275,7 +7275,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__create_order_request__fiel
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__CreateOrderRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -7617,7 +7617,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__order__field_descriptors[3
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__Order, created_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -8077,7 +8077,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__cancel_order_request__fiel
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__CancelOrderRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -8154,7 +8154,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__start_order_fulfillment_re
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__StartOrderFulfillmentRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -8231,7 +8231,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__mark_order_ready_for_picku
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__MarkOrderReadyForPickupRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -8320,7 +8320,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__confirm_order_pickup_reque
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__ConfirmOrderPickupRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -8386,7 +8386,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__complete_order_request__fi
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__CompleteOrderRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -8522,7 +8522,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__order_history_entry__field
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__OrderHistoryEntry, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -9461,7 +9461,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__payment__field_descriptors
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__Payment, created_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -9614,7 +9614,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__create_payment_request__fi
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__CreatePaymentRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -10258,7 +10258,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__refund__field_descriptors[
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__Refund, requested_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -10573,7 +10573,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__create_refund_request__fie
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__CreateRefundRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -11014,7 +11014,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__shipment_event__field_desc
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__ShipmentEvent, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -11278,7 +11278,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__shipment__field_descriptor
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__Shipment, created_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -11452,7 +11452,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__create_shipment_request__f
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__CreateShipmentRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -11533,7 +11533,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__record_shipment_event_requ
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__RecordShipmentEventRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -12376,7 +12376,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__promotion__field_descripto
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__Promotion, created_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -12525,7 +12525,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__create_promotion_request__
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__CreatePromotionRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -12900,7 +12900,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__update_promotion_request__
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__UpdatePromotionRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -12987,7 +12987,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__deactivate_promotion_reque
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__DeactivatePromotionRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -13184,7 +13184,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__coupon__field_descriptors[
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__Coupon, issued_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -13359,7 +13359,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__issue_coupons_request__fie
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__IssueCouponsRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -13655,7 +13655,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__void_coupon_request__field
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__VoidCouponRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -13816,7 +13816,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__order_risk_rule__field_des
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__OrderRiskRule, created_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -13999,7 +13999,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__order_risk_decision__field
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__OrderRiskDecision, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -14082,7 +14082,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__create_order_risk_rule_req
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__CreateOrderRiskRuleRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -14395,7 +14395,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__update_order_risk_rule_req
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__UpdateOrderRiskRuleRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -14491,7 +14491,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__review_order_risk_request_
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__ReviewOrderRiskRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -15398,7 +15398,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__settlement_statement__fiel
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__SettlementStatement, created_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -15410,7 +15410,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__settlement_statement__fiel
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__SettlementStatement, closed_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -15561,7 +15561,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__create_settlement_statemen
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__CreateSettlementStatementRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -15804,7 +15804,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__confirm_settlement_stateme
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__ConfirmSettlementStatementRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -15882,7 +15882,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__cancel_settlement_statemen
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__CancelSettlementStatementRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -15947,7 +15947,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__settlement_fee_rate__field
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__SettlementFeeRate, updated_by),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -16150,7 +16150,7 @@ static const ProtobufCFieldDescriptor o2o__order__v1__set_settlement_fee_rate_re
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(O2o__Order__V1__SetSettlementFeeRateRequest, actor),
-    &o2o__common__v1__actor__descriptor,
+    &o2o__common__v1__change_actor__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */

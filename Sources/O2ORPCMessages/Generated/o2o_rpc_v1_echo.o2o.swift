@@ -5,7 +5,8 @@
 // server, testing clients written from PROTOCOL.md, and benchmarks.
 
 internal import CProtobufC
-internal import CProtos
+internal import CRPCProtos
+public import O2OProtobuf
 public import O2ORPC
 
 /// An opaque payload.
@@ -74,7 +75,7 @@ extension EchoMessage {
     }
 }
 
-extension EchoMessage {
+extension EchoMessage: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.EchoMessage",
@@ -152,7 +153,7 @@ extension EchoExpandRequest {
     }
 }
 
-extension EchoExpandRequest {
+extension EchoExpandRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.EchoExpandRequest",
@@ -230,7 +231,7 @@ extension EchoCollectResponse {
     }
 }
 
-extension EchoCollectResponse {
+extension EchoCollectResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.EchoCollectResponse",

@@ -24,7 +24,7 @@ typedef struct O2o__Common__V1__GeoPoint O2o__Common__V1__GeoPoint;
 typedef struct O2o__Common__V1__PostalAddress O2o__Common__V1__PostalAddress;
 typedef struct O2o__Common__V1__Empty O2o__Common__V1__Empty;
 typedef struct O2o__Common__V1__Label O2o__Common__V1__Label;
-typedef struct O2o__Common__V1__Actor O2o__Common__V1__Actor;
+typedef struct O2o__Common__V1__ChangeActor O2o__Common__V1__ChangeActor;
 
 
 /* --- enums --- */
@@ -261,7 +261,7 @@ struct  O2o__Common__V1__Label
 /*
  * Who made a change and through what, recorded in histories and ledgers.
  */
-struct  O2o__Common__V1__Actor
+struct  O2o__Common__V1__ChangeActor
 {
   ProtobufCMessage base;
   /*
@@ -277,8 +277,8 @@ struct  O2o__Common__V1__Actor
    */
   char *on_behalf_of;
 };
-#define O2O__COMMON__V1__ACTOR__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&o2o__common__v1__actor__descriptor) \
+#define O2O__COMMON__V1__CHANGE_ACTOR__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__common__v1__change_actor__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
@@ -453,24 +453,24 @@ O2o__Common__V1__Label *
 void   o2o__common__v1__label__free_unpacked
                      (O2o__Common__V1__Label *message,
                       ProtobufCAllocator *allocator);
-/* O2o__Common__V1__Actor methods */
-void   o2o__common__v1__actor__init
-                     (O2o__Common__V1__Actor         *message);
-size_t o2o__common__v1__actor__get_packed_size
-                     (const O2o__Common__V1__Actor   *message);
-size_t o2o__common__v1__actor__pack
-                     (const O2o__Common__V1__Actor   *message,
+/* O2o__Common__V1__ChangeActor methods */
+void   o2o__common__v1__change_actor__init
+                     (O2o__Common__V1__ChangeActor         *message);
+size_t o2o__common__v1__change_actor__get_packed_size
+                     (const O2o__Common__V1__ChangeActor   *message);
+size_t o2o__common__v1__change_actor__pack
+                     (const O2o__Common__V1__ChangeActor   *message,
                       uint8_t             *out);
-size_t o2o__common__v1__actor__pack_to_buffer
-                     (const O2o__Common__V1__Actor   *message,
+size_t o2o__common__v1__change_actor__pack_to_buffer
+                     (const O2o__Common__V1__ChangeActor   *message,
                       ProtobufCBuffer     *buffer);
-O2o__Common__V1__Actor *
-       o2o__common__v1__actor__unpack
+O2o__Common__V1__ChangeActor *
+       o2o__common__v1__change_actor__unpack
                      (ProtobufCAllocator  *allocator,
                       size_t               len,
                       const uint8_t       *data);
-void   o2o__common__v1__actor__free_unpacked
-                     (O2o__Common__V1__Actor *message,
+void   o2o__common__v1__change_actor__free_unpacked
+                     (O2o__Common__V1__ChangeActor *message,
                       ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
@@ -501,8 +501,8 @@ typedef void (*O2o__Common__V1__Empty_Closure)
 typedef void (*O2o__Common__V1__Label_Closure)
                  (const O2o__Common__V1__Label *message,
                   void *closure_data);
-typedef void (*O2o__Common__V1__Actor_Closure)
-                 (const O2o__Common__V1__Actor *message,
+typedef void (*O2o__Common__V1__ChangeActor_Closure)
+                 (const O2o__Common__V1__ChangeActor *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -520,7 +520,7 @@ extern const ProtobufCMessageDescriptor o2o__common__v1__geo_point__descriptor;
 extern const ProtobufCMessageDescriptor o2o__common__v1__postal_address__descriptor;
 extern const ProtobufCMessageDescriptor o2o__common__v1__empty__descriptor;
 extern const ProtobufCMessageDescriptor o2o__common__v1__label__descriptor;
-extern const ProtobufCMessageDescriptor o2o__common__v1__actor__descriptor;
+extern const ProtobufCMessageDescriptor o2o__common__v1__change_actor__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -5,7 +5,8 @@
 // performs, and online backups. Every method needs the admin role.
 
 internal import CProtobufC
-internal import CProtos
+internal import CRPCProtos
+public import O2OProtobuf
 public import O2ORPC
 
 /// No parameters.
@@ -47,7 +48,7 @@ extension GetServerInfoRequest {
     }
 }
 
-extension GetServerInfoRequest {
+extension GetServerInfoRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.GetServerInfoRequest",
@@ -252,7 +253,7 @@ extension ServerInfo {
     }
 }
 
-extension ServerInfo {
+extension ServerInfo: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.ServerInfo",
@@ -334,7 +335,7 @@ extension ListConnectionsRequest {
     }
 }
 
-extension ListConnectionsRequest {
+extension ListConnectionsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.ListConnectionsRequest",
@@ -493,7 +494,7 @@ extension ConnectionInfo {
     }
 }
 
-extension ConnectionInfo {
+extension ConnectionInfo: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.ConnectionInfo",
@@ -587,7 +588,7 @@ extension ListConnectionsResponse {
     }
 }
 
-extension ListConnectionsResponse {
+extension ListConnectionsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.ListConnectionsResponse",
@@ -665,7 +666,7 @@ extension GetMethodStatsRequest {
     }
 }
 
-extension GetMethodStatsRequest {
+extension GetMethodStatsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.GetMethodStatsRequest",
@@ -753,7 +754,7 @@ extension StatusCount {
     }
 }
 
-extension StatusCount {
+extension StatusCount: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.StatusCount",
@@ -910,7 +911,7 @@ extension MethodStats {
     }
 }
 
-extension MethodStats {
+extension MethodStats: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.MethodStats",
@@ -1005,7 +1006,7 @@ extension GetMethodStatsResponse {
     }
 }
 
-extension GetMethodStatsResponse {
+extension GetMethodStatsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.GetMethodStatsResponse",
@@ -1084,7 +1085,7 @@ extension CreateBackupRequest {
     }
 }
 
-extension CreateBackupRequest {
+extension CreateBackupRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.CreateBackupRequest",
@@ -1174,7 +1175,7 @@ extension CreateBackupResponse {
     }
 }
 
-extension CreateBackupResponse {
+extension CreateBackupResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.CreateBackupResponse",
@@ -1226,7 +1227,7 @@ extension GetStorageStatsRequest {
     }
 }
 
-extension GetStorageStatsRequest {
+extension GetStorageStatsRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.GetStorageStatsRequest",
@@ -1301,7 +1302,7 @@ extension StorageProperty {
     }
 }
 
-extension StorageProperty {
+extension StorageProperty: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.StorageProperty",
@@ -1407,7 +1408,7 @@ extension GetStorageStatsResponse {
     }
 }
 
-extension GetStorageStatsResponse {
+extension GetStorageStatsResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.GetStorageStatsResponse",

@@ -412,49 +412,49 @@ void   o2o__common__v1__label__free_unpacked
   assert(message->base.descriptor == &o2o__common__v1__label__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-void   o2o__common__v1__actor__init
-                     (O2o__Common__V1__Actor         *message)
+void   o2o__common__v1__change_actor__init
+                     (O2o__Common__V1__ChangeActor         *message)
 {
-  static const O2o__Common__V1__Actor init_value = O2O__COMMON__V1__ACTOR__INIT;
+  static const O2o__Common__V1__ChangeActor init_value = O2O__COMMON__V1__CHANGE_ACTOR__INIT;
   *message = init_value;
 }
-size_t o2o__common__v1__actor__get_packed_size
-                     (const O2o__Common__V1__Actor *message)
+size_t o2o__common__v1__change_actor__get_packed_size
+                     (const O2o__Common__V1__ChangeActor *message)
 {
-  assert(message->base.descriptor == &o2o__common__v1__actor__descriptor);
+  assert(message->base.descriptor == &o2o__common__v1__change_actor__descriptor);
   return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
 }
-size_t o2o__common__v1__actor__pack
-                     (const O2o__Common__V1__Actor *message,
+size_t o2o__common__v1__change_actor__pack
+                     (const O2o__Common__V1__ChangeActor *message,
                       uint8_t       *out)
 {
-  assert(message->base.descriptor == &o2o__common__v1__actor__descriptor);
+  assert(message->base.descriptor == &o2o__common__v1__change_actor__descriptor);
   return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
 }
-size_t o2o__common__v1__actor__pack_to_buffer
-                     (const O2o__Common__V1__Actor *message,
+size_t o2o__common__v1__change_actor__pack_to_buffer
+                     (const O2o__Common__V1__ChangeActor *message,
                       ProtobufCBuffer *buffer)
 {
-  assert(message->base.descriptor == &o2o__common__v1__actor__descriptor);
+  assert(message->base.descriptor == &o2o__common__v1__change_actor__descriptor);
   return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
 }
-O2o__Common__V1__Actor *
-       o2o__common__v1__actor__unpack
+O2o__Common__V1__ChangeActor *
+       o2o__common__v1__change_actor__unpack
                      (ProtobufCAllocator  *allocator,
                       size_t               len,
                       const uint8_t       *data)
 {
-  return (O2o__Common__V1__Actor *)
-     protobuf_c_message_unpack (&o2o__common__v1__actor__descriptor,
+  return (O2o__Common__V1__ChangeActor *)
+     protobuf_c_message_unpack (&o2o__common__v1__change_actor__descriptor,
                                 allocator, len, data);
 }
-void   o2o__common__v1__actor__free_unpacked
-                     (O2o__Common__V1__Actor *message,
+void   o2o__common__v1__change_actor__free_unpacked
+                     (O2o__Common__V1__ChangeActor *message,
                       ProtobufCAllocator *allocator)
 {
   if(!message)
     return;
-  assert(message->base.descriptor == &o2o__common__v1__actor__descriptor);
+  assert(message->base.descriptor == &o2o__common__v1__change_actor__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 static const ProtobufCFieldDescriptor o2o__common__v1__money__field_descriptors[2] =
@@ -987,7 +987,7 @@ const ProtobufCMessageDescriptor o2o__common__v1__label__descriptor =
   (ProtobufCMessageInit) o2o__common__v1__label__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor o2o__common__v1__actor__field_descriptors[3] =
+static const ProtobufCFieldDescriptor o2o__common__v1__change_actor__field_descriptors[3] =
 {
   {
     "principal",
@@ -995,7 +995,7 @@ static const ProtobufCFieldDescriptor o2o__common__v1__actor__field_descriptors[
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_STRING,
     0,   /* quantifier_offset */
-    offsetof(O2o__Common__V1__Actor, principal),
+    offsetof(O2o__Common__V1__ChangeActor, principal),
     NULL,
     &protobuf_c_empty_string,
     0,             /* flags */
@@ -1007,7 +1007,7 @@ static const ProtobufCFieldDescriptor o2o__common__v1__actor__field_descriptors[
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_STRING,
     0,   /* quantifier_offset */
-    offsetof(O2o__Common__V1__Actor, role),
+    offsetof(O2o__Common__V1__ChangeActor, role),
     NULL,
     &protobuf_c_empty_string,
     0,             /* flags */
@@ -1019,36 +1019,36 @@ static const ProtobufCFieldDescriptor o2o__common__v1__actor__field_descriptors[
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_STRING,
     0,   /* quantifier_offset */
-    offsetof(O2o__Common__V1__Actor, on_behalf_of),
+    offsetof(O2o__Common__V1__ChangeActor, on_behalf_of),
     NULL,
     &protobuf_c_empty_string,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
-static const unsigned o2o__common__v1__actor__field_indices_by_name[] = {
+static const unsigned o2o__common__v1__change_actor__field_indices_by_name[] = {
   2,   /* field[2] = on_behalf_of */
   0,   /* field[0] = principal */
   1,   /* field[1] = role */
 };
-static const ProtobufCIntRange o2o__common__v1__actor__number_ranges[1 + 1] =
+static const ProtobufCIntRange o2o__common__v1__change_actor__number_ranges[1 + 1] =
 {
   { 1, 0 },
   { 0, 3 }
 };
-const ProtobufCMessageDescriptor o2o__common__v1__actor__descriptor =
+const ProtobufCMessageDescriptor o2o__common__v1__change_actor__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
-  "o2o.common.v1.Actor",
-  "Actor",
-  "O2o__Common__V1__Actor",
+  "o2o.common.v1.ChangeActor",
+  "ChangeActor",
+  "O2o__Common__V1__ChangeActor",
   "o2o.common.v1",
-  sizeof(O2o__Common__V1__Actor),
+  sizeof(O2o__Common__V1__ChangeActor),
   3,
-  o2o__common__v1__actor__field_descriptors,
-  o2o__common__v1__actor__field_indices_by_name,
-  1,  o2o__common__v1__actor__number_ranges,
-  (ProtobufCMessageInit) o2o__common__v1__actor__init,
+  o2o__common__v1__change_actor__field_descriptors,
+  o2o__common__v1__change_actor__field_indices_by_name,
+  1,  o2o__common__v1__change_actor__number_ranges,
+  (ProtobufCMessageInit) o2o__common__v1__change_actor__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue o2o__common__v1__sort_order__enum_values_by_number[3] =

@@ -5,10 +5,11 @@
 // specification; these messages are the parts of it that are protobuf.
 
 internal import CProtobufC
-internal import CProtos
+internal import CRPCProtos
+public import O2OProtobuf
 
 /// Why a connection is being closed.
-public enum WireError: O2OEnum {
+public enum WireError: O2ODescribedEnum {
     /// No error: a graceful shutdown, or the idle timeout.
     case noError
     /// The peer broke the protocol: bad preface, unknown frame type, a frame on the
@@ -262,7 +263,7 @@ extension WireSettings {
     }
 }
 
-extension WireSettings {
+extension WireSettings: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.WireSettings",
@@ -379,7 +380,7 @@ extension WireMetadataEntry {
     }
 }
 
-extension WireMetadataEntry {
+extension WireMetadataEntry: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.WireMetadataEntry",
@@ -479,7 +480,7 @@ extension WireCallHeader {
     }
 }
 
-extension WireCallHeader {
+extension WireCallHeader: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.WireCallHeader",
@@ -559,7 +560,7 @@ extension WireFieldViolation {
     }
 }
 
-extension WireFieldViolation {
+extension WireFieldViolation: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.WireFieldViolation",
@@ -693,7 +694,7 @@ extension WireTrailers {
     }
 }
 
-extension WireTrailers {
+extension WireTrailers: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.WireTrailers",
@@ -764,7 +765,7 @@ extension WireCancel {
     }
 }
 
-extension WireCancel {
+extension WireCancel: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.WireCancel",
@@ -853,7 +854,7 @@ extension WireGoAway {
     }
 }
 
-extension WireGoAway {
+extension WireGoAway: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.WireGoAway",

@@ -2,7 +2,8 @@ public import NIOCore
 public import O2ORPC
 
 /// A generated protobuf message: a Swift value type encoded and decoded by
-/// protobuf-c, with the proto3 JSON mapping and a schema for reflection.
+/// protobuf-c, with the proto3 JSON mapping. (Its schema for reflection is
+/// `O2ODescribedMessage`'s, in O2ORPCMessages, where the schema messages live.)
 ///
 /// Members whose names start with `_` are the generated code's hooks, not API.
 public protocol O2OMessage: RPCMessage, Hashable {
@@ -22,8 +23,6 @@ public protocol O2OMessage: RPCMessage, Hashable {
     func _writeJSON(to writer: inout O2OJSONWriter)
     /// Reads the proto3 JSON form; `path` locates `json` in the document, for errors.
     init(_json json: O2OJSONValue, path: String) throws
-    /// The message's fields and docs, for reflection.
-    static var _messageSchema: MessageSchema { get }
 }
 
 /// A generated protobuf enum. Proto3 enums are open: numbers the schema does not
@@ -39,8 +38,6 @@ public protocol O2OEnum: Sendable, Hashable, RawRepresentable where RawValue == 
     var protoValueName: String? { get }
     /// The value with this schema name.
     init?(protoValueName: String)
-    /// The enum's values and docs, for reflection.
-    static var _enumSchema: EnumSchema { get }
 }
 
 extension O2OMessage {

@@ -6,11 +6,12 @@
 // they were not built with.
 
 internal import CProtobufC
-internal import CProtos
+internal import CRPCProtos
+public import O2OProtobuf
 public import O2ORPC
 
 /// How a method exchanges messages.
-public enum CallKind: O2OEnum {
+public enum CallKind: O2ODescribedEnum {
     /// Not known.
     case unspecified
     /// One request, one response.
@@ -91,7 +92,7 @@ public enum CallKind: O2OEnum {
 }
 
 /// Whether a method may be retried, from the .proto's `idempotency_level`.
-public enum Idempotency: O2OEnum {
+public enum Idempotency: O2ODescribedEnum {
     /// Not safe to retry blindly.
     case unspecified
     /// Reads only; always safe to retry; open to the readonly role.
@@ -159,7 +160,7 @@ public enum Idempotency: O2OEnum {
 }
 
 /// The least role that may call a method.
-public enum Role: O2OEnum {
+public enum Role: O2ODescribedEnum {
     /// No role needed (health checks).
     case unspecified
     /// Queries only.
@@ -233,7 +234,7 @@ public enum Role: O2OEnum {
 }
 
 /// The protobuf type of a field's value.
-public enum FieldType: O2OEnum {
+public enum FieldType: O2ODescribedEnum {
     /// Not known.
     case unspecified
     /// double
@@ -530,7 +531,7 @@ extension MethodSchema {
     }
 }
 
-extension MethodSchema {
+extension MethodSchema: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.MethodSchema",
@@ -632,7 +633,7 @@ extension ServiceSchema {
     }
 }
 
-extension ServiceSchema {
+extension ServiceSchema: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.ServiceSchema",
@@ -804,7 +805,7 @@ extension FieldSchema {
     }
 }
 
-extension FieldSchema {
+extension FieldSchema: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.FieldSchema",
@@ -909,7 +910,7 @@ extension MessageSchema {
     }
 }
 
-extension MessageSchema {
+extension MessageSchema: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.MessageSchema",
@@ -998,7 +999,7 @@ extension EnumValueSchema {
     }
 }
 
-extension EnumValueSchema {
+extension EnumValueSchema: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.EnumValueSchema",
@@ -1095,7 +1096,7 @@ extension EnumSchema {
     }
 }
 
-extension EnumSchema {
+extension EnumSchema: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.EnumSchema",
@@ -1147,7 +1148,7 @@ extension ListServicesRequest {
     }
 }
 
-extension ListServicesRequest {
+extension ListServicesRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.ListServicesRequest",
@@ -1220,7 +1221,7 @@ extension ListServicesResponse {
     }
 }
 
-extension ListServicesResponse {
+extension ListServicesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.ListServicesResponse",
@@ -1288,7 +1289,7 @@ extension DescribeSymbolRequest {
     }
 }
 
-extension DescribeSymbolRequest {
+extension DescribeSymbolRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.DescribeSymbolRequest",
@@ -1416,7 +1417,7 @@ extension DescribeSymbolResponse {
     }
 }
 
-extension DescribeSymbolResponse {
+extension DescribeSymbolResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.DescribeSymbolResponse",
@@ -1470,7 +1471,7 @@ extension GetSchemaRequest {
     }
 }
 
-extension GetSchemaRequest {
+extension GetSchemaRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.GetSchemaRequest",
@@ -1579,7 +1580,7 @@ extension GetSchemaResponse {
     }
 }
 
-extension GetSchemaResponse {
+extension GetSchemaResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.GetSchemaResponse",

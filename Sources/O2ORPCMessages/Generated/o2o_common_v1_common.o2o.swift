@@ -4,10 +4,11 @@
 // Types shared by every O2O service: money, time, paging, places.
 
 internal import CProtobufC
-internal import CProtos
+internal import CRPCProtos
+public import O2OProtobuf
 
 /// The direction of a sort.
-public enum SortOrder: O2OEnum {
+public enum SortOrder: O2ODescribedEnum {
     /// The method's default order.
     case unspecified
     /// Smallest first.
@@ -140,7 +141,7 @@ extension Money {
     }
 }
 
-extension Money {
+extension Money: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.common.v1.Money",
@@ -219,7 +220,7 @@ extension Timestamp {
     }
 }
 
-extension Timestamp {
+extension Timestamp: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.common.v1.Timestamp",
@@ -307,7 +308,7 @@ extension CalendarDate {
     }
 }
 
-extension CalendarDate {
+extension CalendarDate: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.common.v1.CalendarDate",
@@ -390,7 +391,7 @@ extension TimeRange {
     }
 }
 
-extension TimeRange {
+extension TimeRange: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.common.v1.TimeRange",
@@ -469,7 +470,7 @@ extension PageRequest {
     }
 }
 
-extension PageRequest {
+extension PageRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.common.v1.PageRequest",
@@ -547,7 +548,7 @@ extension GeoPoint {
     }
 }
 
-extension GeoPoint {
+extension GeoPoint: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.common.v1.GeoPoint",
@@ -698,7 +699,7 @@ extension PostalAddress {
     }
 }
 
-extension PostalAddress {
+extension PostalAddress: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.common.v1.PostalAddress",
@@ -756,7 +757,7 @@ extension Empty {
     }
 }
 
-extension Empty {
+extension Empty: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.common.v1.Empty",
@@ -831,7 +832,7 @@ extension Label {
     }
 }
 
-extension Label {
+extension Label: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.common.v1.Label",
@@ -844,9 +845,9 @@ extension Label {
 }
 
 /// Who made a change and through what, recorded in histories and ledgers.
-public struct Actor: O2OMessage {
+public struct ChangeActor: O2OMessage {
     /// The full protobuf name.
-    public static let protoName = "o2o.common.v1.Actor"
+    public static let protoName = "o2o.common.v1.ChangeActor"
 
     /// The authenticated principal (a token's name), or "system" for the server itself.
     public var principal: String = ""
@@ -872,13 +873,13 @@ public struct Actor: O2OMessage {
     }
 }
 
-extension Actor {
+extension ChangeActor {
     public static var _protobufCDescriptor: UnsafeRawPointer {
-        UnsafeRawPointer(o2o__common__v1__actor__descriptor_ptr())
+        UnsafeRawPointer(o2o__common__v1__change_actor__descriptor_ptr())
     }
 
     public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
-        let c = message.assumingMemoryBound(to: O2o__Common__V1__Actor.self)
+        let c = message.assumingMemoryBound(to: O2o__Common__V1__ChangeActor.self)
         if !self.principal.isEmpty { c.pointee.principal = arena.string(self.principal) }
         if !self.role.isEmpty { c.pointee.role = arena.string(self.role) }
         if !self.onBehalfOf.isEmpty { c.pointee.on_behalf_of = arena.string(self.onBehalfOf) }
@@ -886,14 +887,14 @@ extension Actor {
 
     public init(_protobufC message: UnsafeRawPointer) throws {
         self.init()
-        let c = message.assumingMemoryBound(to: O2o__Common__V1__Actor.self)
+        let c = message.assumingMemoryBound(to: O2o__Common__V1__ChangeActor.self)
         self.principal = try _o2oString(c.pointee.principal, field: "principal")
         self.role = try _o2oString(c.pointee.role, field: "role")
         self.onBehalfOf = try _o2oString(c.pointee.on_behalf_of, field: "on_behalf_of")
     }
 }
 
-extension Actor {
+extension ChangeActor {
     public func _writeJSON(to writer: inout O2OJSONWriter) {
         writer.beginObject()
         if !self.principal.isEmpty { writer.key("principal"); writer.string(self.principal) }
@@ -919,10 +920,10 @@ extension Actor {
     }
 }
 
-extension Actor {
+extension ChangeActor: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
-        name: "o2o.common.v1.Actor",
+        name: "o2o.common.v1.ChangeActor",
         doc: "Who made a change and through what, recorded in histories and ledgers.",
         fields: [
             FieldSchema(name: "principal", jsonName: "principal", number: 1, type: .string, doc: "The authenticated principal (a token's name), or \"system\" for the server itself."),

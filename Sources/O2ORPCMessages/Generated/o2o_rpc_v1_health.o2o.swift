@@ -4,11 +4,12 @@
 // The health service every O2O server exposes, for load balancers and the shell.
 
 internal import CProtobufC
-internal import CProtos
+internal import CRPCProtos
+public import O2OProtobuf
 public import O2ORPC
 
 /// Whether a service is able to take calls.
-public enum ServingStatus: O2OEnum {
+public enum ServingStatus: O2ODescribedEnum {
     /// The status is not known.
     case unspecified
     /// Takes calls.
@@ -138,7 +139,7 @@ extension HealthCheckRequest {
     }
 }
 
-extension HealthCheckRequest {
+extension HealthCheckRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.HealthCheckRequest",
@@ -215,7 +216,7 @@ extension HealthCheckResponse {
     }
 }
 
-extension HealthCheckResponse {
+extension HealthCheckResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.HealthCheckResponse",
