@@ -94,8 +94,7 @@ public final class O2OServer: Service, Sendable {
         self.configuration = configuration
         self.group = eventLoopGroup
         self.shared = ServerSharedState(
-            router: RPCRouter(services: services),
-            interceptors: RPCServerInterceptorChain(interceptors),
+            executor: RPCServerCallExecutor(services: services, interceptors: interceptors),
             options: configuration.connection,
             logger: logger,
             registry: ConnectionRegistry()
@@ -103,7 +102,7 @@ public final class O2OServer: Service, Sendable {
     }
 
     /// The services and methods this server hosts.
-    public var router: RPCRouter { shared.router }
+    public var router: RPCRouter { shared.executor.router }
 
     /// The addresses actually bound (with the real port when 0 was asked for); waits
     /// until `run` has bound them, and throws what binding threw.

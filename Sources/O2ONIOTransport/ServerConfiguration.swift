@@ -44,8 +44,8 @@ public struct O2OServerConnectionOptions: Sendable {
 
 /// Everything a connection handler needs from its server, shared by all connections.
 struct ServerSharedState: Sendable {
-    let router: RPCRouter
-    let interceptors: RPCServerInterceptorChain
+    /// Runs each call: interceptors, handler, error → status.
+    let executor: RPCServerCallExecutor
     let options: O2OServerConnectionOptions
     let logger: Logger
     let registry: ConnectionRegistry

@@ -278,11 +278,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 RPCError(code: .invalidArgument, message: "method path longer than 256 bytes")
             )
         }
-        guard let handler = shared.router.handler(forPath: header.method) else {
-            return rejectOpenStream(
-                streamID,
-                RPCError(code: .unimplemented, message: "unknown method \(header.method)")
-            )
+        guard let handler = shared.executor.router.handler(forPath: header.method) else {
+            return rejectOpenStream(streamID, RPCServerCallExecutor.unknownMethod(header.method))
         }
         if header.metadata.isEmpty, header.timeoutMicros == 0, headerCache.count < 1024 {
             // A copy: the payload is a slice of a large read buffer.
@@ -323,20 +320,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         calls[streamID] = call
         if micros > 0 {
             call.deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .microseconds(micros)) { [self] in
-                failCall(streamID, RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
+                failCall(streamID, RPCServerCallExecutor.deadlineExceeded)
             }
         }
         switch handler.body {
         case .unary:
-            if endStream {
-                failCall(
-                    streamID,
-                    RPCError(
-                        code: .invalidArgument,
-                        message: "\(handler.method.path) expects one request message, got none"
-                    )
-                )
-            }
+            if endStream { failCall(streamID, RPCServerCallExecutor.missingRequest(handler.method)) }
         case .streaming(let body):
             let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
             let queue = RPCMessageQueue(capacity: Int.max) { length in
@@ -345,23 +334,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             call.requests = queue
             if endStream { queue.finish() }
             let sink = ServerStreamSink(handler: loop, streamID: streamID)
-            let interceptors = shared.interceptors
+            let executor = shared.executor
             call.task = spawn { [callContext] in
-                var failure: RPCError?
-                var principal: String?
-                do {
-                    try await interceptors.run(callContext) { context in
-                        principal = context.principal?.name
-                        try await body(queue, sink, context)
-                    }
-                } catch {
-                    failure = rpcError(from: error, requestID: callContext.requestID)
-                }
-                let error = failure
-                let caller = principal
+                let outcome = await executor.runStreaming(body, requests: queue, responses: sink, context: callContext)
                 loop.runOnLoop { handler in
-                    if let caller { handler.lastPrincipal = caller }
-                    handler.finishCall(streamID, error: error)
+                    if let caller = outcome.principal { handler.lastPrincipal = caller.name }
+                    handler.finishCall(streamID, error: outcome.error)
                 }
             }
         }
@@ -379,28 +357,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let loop = NIOLoopBound(self, eventLoop: context.eventLoop)
         let streamID = call.streamID
         let callContext = call.context
-        let interceptors = shared.interceptors
+        let executor = shared.executor
         call.task = spawn {
-            var response: ByteBuffer?
-            var failure: RPCError?
-            var principal: String?
-            do {
-                try await interceptors.run(callContext) { context in
-                    principal = context.principal?.name
-                    response = try await body(request, context)
-                }
-            } catch {
-                failure = rpcError(from: error, requestID: callContext.requestID)
-            }
-            let result = response
-            let error = failure
-            let caller = principal
+            let outcome = await executor.runUnary(body, request: request, context: callContext)
             loop.runOnLoop { handler in
-                if let caller { handler.lastPrincipal = caller }
-                if let error {
-                    handler.finishCall(streamID, error: error)
-                } else if let result {
-                    handler.finishUnary(streamID, response: result)
+                if let caller = outcome.principal { handler.lastPrincipal = caller.name }
+                if let response = outcome.response {
+                    handler.finishUnary(streamID, response: response)
+                } else {
+                    handler.finishCall(streamID, error: outcome.error)
                 }
             }
         }
@@ -426,13 +391,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             // Unary requests are consumed at once: credit the window now.
             writeWindowUpdates(state.consumed(streamID: frame.streamID, length: length))
             guard call.unaryRequest == nil, call.task == nil else {
-                return failCall(
-                    frame.streamID,
-                    RPCError(
-                        code: .invalidArgument,
-                        message: "\(call.handler.method.path) expects one request message, got more"
-                    )
-                )
+                return failCall(frame.streamID, RPCServerCallExecutor.extraRequest(call.handler.method))
             }
             if endStream {
                 startUnary(call, request: message)
@@ -484,13 +443,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 call.unaryRequest = nil
                 startUnary(call, request: request)
             } else if call.task == nil {
-                failCall(
-                    streamID,
-                    RPCError(
-                        code: .invalidArgument,
-                        message: "\(call.handler.method.path) expects one request message, got none"
-                    )
-                )
+                failCall(streamID, RPCServerCallExecutor.missingRequest(call.handler.method))
             }
         case .streaming:
             call.requests?.finish()

@@ -42,7 +42,10 @@ public struct RPCAuthInterceptor: RPCServerInterceptor {
         self.policy = policy
     }
 
-    public func intercept(context: RPCServerContext, next: (RPCServerContext) async throws -> Void) async throws {
+    public func intercept(
+        context: RPCServerContext,
+        next: (RPCServerContext) async throws -> RPCServerResponse
+    ) async throws -> RPCServerResponse {
         guard let required = policy.requiredRole(for: context.method) else { return try await next(context) }
         guard let header = context.metadata[RPCMetadata.Keys.authorization] else {
             throw RPCError(
@@ -62,7 +65,7 @@ public struct RPCAuthInterceptor: RPCServerInterceptor {
         }
         var context = context
         context.principal = principal
-        try await next(context)
+        return try await next(context)
     }
 }
 

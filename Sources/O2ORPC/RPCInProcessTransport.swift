@@ -1,11 +1,10 @@
 public import NIOCore
 
-/// Calls services in the same process, through the same router, interceptors,
-/// encoding and error mapping a network server uses, but without sockets: for tests of
-/// services and of clients.
+/// Calls services in the same process, through the same call executor (router,
+/// interceptors, error mapping) a network server uses, but without sockets: for tests
+/// of services and of clients.
 public final class RPCInProcessTransport: RPCClientTransport {
-    private let router: RPCRouter
-    private let interceptors: RPCServerInterceptorChain
+    private let executor: RPCServerCallExecutor
     /// Bytes a stream may buffer in each direction before the writer waits.
     private let streamBufferBytes: Int
 
@@ -17,8 +16,7 @@ public final class RPCInProcessTransport: RPCClientTransport {
         interceptors: [any RPCServerInterceptor] = [],
         streamBufferBytes: Int = 262_144
     ) {
-        self.router = RPCRouter(services: services)
-        self.interceptors = RPCServerInterceptorChain(interceptors)
+        self.executor = RPCServerCallExecutor(services: services, interceptors: interceptors)
         self.streamBufferBytes = streamBufferBytes
     }
 
@@ -32,8 +30,8 @@ public final class RPCInProcessTransport: RPCClientTransport {
     }
 
     private func handler(for method: RPCMethodDescriptor) throws -> RPCMethodHandler {
-        guard let handler = router.handler(forPath: method.path) else {
-            throw RPCError(code: .unimplemented, message: "unknown method \(method.path)")
+        guard let handler = executor.router.handler(forPath: method.path) else {
+            throw RPCServerCallExecutor.unknownMethod(method.path)
         }
         return handler
     }
@@ -48,18 +46,12 @@ public final class RPCInProcessTransport: RPCClientTransport {
             throw RPCError(code: .unimplemented, message: "\(method.path) is not a unary method")
         }
         let context = context(for: method, options: options)
-        let interceptors = self.interceptors
-        do {
-            return try await withRPCDeadline(options.timeout) {
-                var response: ByteBuffer?
-                try await interceptors.run(context) { context in
-                    response = try await body(request, context)
-                }
-                return response!
-            }
-        } catch {
-            throw rpcError(from: error, requestID: context.requestID)
+        let executor = self.executor
+        let outcome = try await withRPCDeadline(options.timeout) {
+            await executor.runUnary(body, request: request, context: context)
         }
+        if let error = outcome.error { throw error }
+        return outcome.response ?? ByteBuffer()
     }
 
     public func streaming<Result: Sendable>(
@@ -69,29 +61,34 @@ public final class RPCInProcessTransport: RPCClientTransport {
     ) async throws -> Result {
         let handler = try handler(for: method)
         let context = context(for: method, options: options)
-        let interceptors = self.interceptors
+        let executor = self.executor
         let requests = RPCMessageQueue(capacity: streamBufferBytes)
         let responses = RPCMessageQueue(capacity: streamBufferBytes)
         return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
             group.addTask {
                 do {
-                    try await withRPCDeadline(options.timeout) {
-                        try await interceptors.run(context) { context in
-                            switch handler.body {
-                            case .streaming(let serve):
-                                try await serve(requests, QueueSink(queue: responses), context)
-                            case .unary(let serve):
-                                guard let request = try await requests.next() else {
-                                    throw RPCError(
-                                        code: .invalidArgument,
-                                        message: "\(method.path) expects one request message, got none"
-                                    )
-                                }
-                                try await QueueSink(queue: responses).write(try await serve(request, context))
+                    let outcome = try await withRPCDeadline(options.timeout) {
+                        switch handler.body {
+                        case .streaming(let serve):
+                            return await executor.runStreaming(
+                                serve,
+                                requests: requests,
+                                responses: QueueSink(queue: responses),
+                                context: context
+                            )
+                        case .unary(let serve):
+                            guard let request = try await requests.next() else {
+                                return RPCServerCallOutcome(error: RPCServerCallExecutor.missingRequest(method))
                             }
+                            var outcome = await executor.runUnary(serve, request: request, context: context)
+                            if let response = outcome.response {
+                                try await QueueSink(queue: responses).write(response)
+                                outcome.response = nil
+                            }
+                            return outcome
                         }
                     }
-                    responses.finish()
+                    if let error = outcome.error { responses.fail(error) } else { responses.finish() }
                 } catch {
                     responses.fail(rpcError(from: error, requestID: context.requestID))
                 }
@@ -125,7 +122,8 @@ public final class RPCInProcessTransport: RPCClientTransport {
     }
 }
 
-/// Runs `body`, cancelling it and throwing DEADLINE_EXCEEDED once `timeout` has passed.
+/// Runs `body`, cancelling it and throwing DEADLINE_EXCEEDED once `timeout` has passed:
+/// the in-process transport's deadline timer (the NIO server's is its event loop's).
 public func withRPCDeadline<Value: Sendable>(
     _ timeout: Duration?,
     _ body: @escaping @Sendable () async throws -> Value
@@ -138,9 +136,7 @@ public func withRPCDeadline<Value: Sendable>(
             return nil
         }
         defer { group.cancelAll() }
-        guard let value = try await group.next()! else {
-            throw RPCError(code: .deadlineExceeded, message: "deadline of \(timeout) exceeded")
-        }
+        guard let value = try await group.next()! else { throw RPCServerCallExecutor.deadlineExceeded }
         return value
     }
 }

@@ -1,8 +1,13 @@
 /// Runs around every call a server handles: authentication, logging, metrics, or
 /// anything else a deployment needs. Call `next` to go on (with the same or a changed
-/// context); throw to end the call with that error.
+/// context) and return what it returns (or a replacement); throw to end the call with
+/// that error. What `next` returns is the handler's response: a unary call's message,
+/// or `.streamed` when the responses went out as the handler wrote them.
 public protocol RPCServerInterceptor: Sendable {
-    func intercept(context: RPCServerContext, next: (RPCServerContext) async throws -> Void) async throws
+    func intercept(
+        context: RPCServerContext,
+        next: (RPCServerContext) async throws -> RPCServerResponse
+    ) async throws -> RPCServerResponse
 }
 
 /// Runs around every call a client makes: adding metadata, logging, timing. Call
@@ -24,7 +29,10 @@ public struct RPCServerInterceptorChain: Sendable {
     }
 
     /// Runs the interceptors around `body`.
-    public func run(_ context: RPCServerContext, _ body: (RPCServerContext) async throws -> Void) async throws {
+    public func run(
+        _ context: RPCServerContext,
+        _ body: (RPCServerContext) async throws -> RPCServerResponse
+    ) async throws -> RPCServerResponse {
         if interceptors.isEmpty {
             try await body(context)
         } else {
@@ -35,10 +43,10 @@ public struct RPCServerInterceptorChain: Sendable {
     private func run(
         from index: Int,
         _ context: RPCServerContext,
-        _ body: (RPCServerContext) async throws -> Void
-    ) async throws {
+        _ body: (RPCServerContext) async throws -> RPCServerResponse
+    ) async throws -> RPCServerResponse {
         guard index < interceptors.count else { return try await body(context) }
-        try await interceptors[index].intercept(context: context) { context in
+        return try await interceptors[index].intercept(context: context) { context in
             try await run(from: index + 1, context, body)
         }
     }

@@ -1,9 +1,10 @@
 public import Logging
 
-/// Logs every call's end with its method, status, duration and request id: at debug
-/// level when it succeeded, at info for errors the caller caused, at error for the
-/// server's own failures (with the underlying cause, which the caller never sees).
-/// Metadata values are never logged: they may hold tokens or personal data.
+/// Logs every call's end with its method, status, duration and request id (and a
+/// unary response's size): at debug level when it succeeded, at info for errors the
+/// caller caused, at error for the server's own failures (with the underlying cause,
+/// which the caller never sees). Metadata values and messages are never logged: they
+/// may hold tokens or personal data.
 public struct RPCLoggingInterceptor: RPCServerInterceptor {
     private let logger: Logger
 
@@ -11,7 +12,10 @@ public struct RPCLoggingInterceptor: RPCServerInterceptor {
         self.logger = logger
     }
 
-    public func intercept(context: RPCServerContext, next: (RPCServerContext) async throws -> Void) async throws {
+    public func intercept(
+        context: RPCServerContext,
+        next: (RPCServerContext) async throws -> RPCServerResponse
+    ) async throws -> RPCServerResponse {
         let start = ContinuousClock.now
         func metadata(code: RPCStatusCode) -> Logger.Metadata {
             [
@@ -23,12 +27,15 @@ public struct RPCLoggingInterceptor: RPCServerInterceptor {
             ]
         }
         do {
-            try await next(context)
+            let response = try await next(context)
             // Successful calls are logged at debug only: build nothing unless that is on
             // (this runs for every call).
             if logger.logLevel <= .debug {
-                logger.debug("call finished", metadata: metadata(code: .ok))
+                var metadata = metadata(code: .ok)
+                if case .message(let message) = response { metadata["rpc.response_bytes"] = "\(message.readableBytes)" }
+                logger.debug("call finished", metadata: metadata)
             }
+            return response
         } catch {
             let status = rpcError(from: error, requestID: context.requestID)
             var metadata = metadata(code: status.code)

@@ -103,13 +103,17 @@ public struct RPCMetricsInterceptor: RPCServerInterceptor {
         self.metrics = metrics
     }
 
-    public func intercept(context: RPCServerContext, next: (RPCServerContext) async throws -> Void) async throws {
+    public func intercept(
+        context: RPCServerContext,
+        next: (RPCServerContext) async throws -> RPCServerResponse
+    ) async throws -> RPCServerResponse {
         let path = context.method.path
         metrics.started(path)
         let start = ContinuousClock.now
         do {
-            try await next(context)
+            let response = try await next(context)
             metrics.finished(path, code: .ok, duration: ContinuousClock.now - start)
+            return response
         } catch {
             let code = rpcError(from: error, requestID: context.requestID).code
             metrics.finished(path, code: code, duration: ContinuousClock.now - start)

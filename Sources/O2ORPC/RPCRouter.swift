@@ -150,13 +150,9 @@ public struct RPCRouter: Sendable {
         from source: any RPCInboundMessageSource,
         method: RPCMethodDescriptor
     ) async throws -> Request {
-        guard let bytes = try await source.next() else {
-            throw RPCError(code: .invalidArgument, message: "\(method.path) expects one request message, got none")
-        }
+        guard let bytes = try await source.next() else { throw RPCServerCallExecutor.missingRequest(method) }
         let request = try decodeInbound(Request.self, from: bytes)
-        guard try await source.next() == nil else {
-            throw RPCError(code: .invalidArgument, message: "\(method.path) expects one request message, got more")
-        }
+        guard try await source.next() == nil else { throw RPCServerCallExecutor.extraRequest(method) }
         return request
     }
 }
