@@ -106,10 +106,42 @@ let package = Package(
             ]
         ),
 
-        // Row 5.
+        // Row 5: how every service method is written; it knows the common messages and
+        // the store, no domain.
         .target(
-            name: "O2OServices",
-            dependencies: ["O2OMessages", "O2ORPC", "O2OStorage", .product(name: "Logging", package: "swift-log")]
+            name: "O2OServiceKit",
+            dependencies: [
+                "O2ORPCMessages", "O2ORPC", "O2OStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // Row 6: the built-in services and one module per domain, over the kit. A domain
+        // reaches another only through a port the other defines (CatalogReading).
+        .target(name: "O2OBuiltinServices", dependencies: ["O2OServiceKit", "O2ORPCMessages", "O2ORPC"]),
+        .target(
+            name: "O2OCatalog",
+            dependencies: [
+                "O2OServiceKit", "O2OMessages", "O2ORPC", "O2OStorage", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "O2OInventory",
+            dependencies: [
+                "O2OServiceKit", "O2OCatalog", "O2OMessages", "O2ORPC", "O2OStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // Row 7: the sample shop, loaded through the domains' services.
+        .target(
+            name: "O2ODemo",
+            dependencies: [
+                "O2OCatalog", "O2OInventory", "O2OServiceKit", "O2OMessages", "O2ORPC", "O2OStorage",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // Row 6.
@@ -130,7 +162,8 @@ let package = Package(
         .executableTarget(
             name: "o2o-server",
             dependencies: [
-                "O2ONIOTransport", "O2OServices", "O2OMessages", "O2ORPC", "O2OStorage",
+                "O2ONIOTransport", "O2OServiceKit", "O2OBuiltinServices", "O2OCatalog", "O2OInventory", "O2ODemo",
+                "O2OMessages", "O2ORPC", "O2OStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -139,7 +172,7 @@ let package = Package(
         .executableTarget(
             name: "o2o-bench",
             dependencies: [
-                "O2ONIOTransport", "O2OServices", "O2OMessages", "O2ORPC", "O2OStorage", "CRocksDB",
+                "O2ONIOTransport", "O2OBuiltinServices", "O2OMessages", "O2ORPC", "O2OStorage", "CRocksDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -166,11 +199,22 @@ let package = Package(
             name: "O2OStorageTests",
             dependencies: ["O2OStorage", "O2OMessages", "O2OTestProtos", "O2OTestSupport", "o2o-storage-torture"]
         ),
-        .testTarget(name: "O2OServicesTests", dependencies: ["O2OServices", "O2OMessages", "O2ORPC"]),
+        .testTarget(name: "O2OServicesTests", dependencies: ["O2OBuiltinServices", "O2OMessages", "O2ORPC"]),
+        // Every domain over one store behind a real server (or in-process) with a test
+        // clock: the one harness of the domains' tests.
+        .target(
+            name: "O2OServiceTestSupport",
+            dependencies: [
+                "O2OClient", "O2OServiceKit", "O2OCatalog", "O2OInventory", "O2ODemo", "O2OStorage",
+                "O2OTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/O2OServiceTestSupport"
+        ),
         .testTarget(
             name: "O2OCatalogTests",
             dependencies: [
-                "O2OClient", "O2OServices", "O2OStorage", "O2ONIOTransport", "O2OTestSupport", "o2o-server",
+                "O2OClient", "O2OServiceKit", "O2OCatalog", "O2OStorage", "O2OTestSupport", "O2OServiceTestSupport",
+                "o2o-server",
             ]
         ),
         // What several test targets share: running the package's executables as child
@@ -183,12 +227,15 @@ let package = Package(
         .testTarget(name: "O2OBenchTests", dependencies: ["O2OTestSupport", "o2o-bench", "o2o-server"]),
         .testTarget(
             name: "O2OInventoryTests",
-            dependencies: ["O2OClient", "O2OServices", "O2OStorage", "O2ONIOTransport", "O2OTestSupport"]
+            dependencies: [
+                "O2OClient", "O2OServiceKit", "O2OCatalog", "O2OInventory", "O2OStorage", "O2OTestSupport",
+                "O2OServiceTestSupport",
+            ]
         ),
         .testTarget(
             name: "O2ONIOTransportTests",
             dependencies: [
-                "O2ONIOTransport", "O2OServices", "O2OMessages", "O2ORPC", "CZstd", "O2OTestSupport",
+                "O2ONIOTransport", "O2OBuiltinServices", "O2OMessages", "O2ORPC", "CZstd", "O2OTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

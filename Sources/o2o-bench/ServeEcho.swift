@@ -1,7 +1,7 @@
 import ArgumentParser
 import Logging
+import O2OBuiltinServices
 import O2ONIOTransport
-import O2OServices
 
 /// A server with only the echo service, for measuring the RPC layer alone.
 struct ServeEcho: AsyncParsableCommand {

@@ -1,8 +1,12 @@
 import Logging
+import O2OBuiltinServices
+import O2OCatalog
+import O2ODemo
+import O2OInventory
 import O2OMessages
 import O2ONIOTransport
 import O2ORPC
-import O2OServices
+import O2OServiceKit
 import O2OStorage
 import ServiceLifecycle
 import Synchronization
@@ -60,10 +64,11 @@ struct ServerRunner {
         do {
             try await serve(engine: engine, tokens: tokens)
         } catch {
+            // The store service closes the engine on a graceful stop; this covers a
+            // failure before or while starting (closing twice does nothing).
             try? await engine.close()
             throw error
         }
-        try await engine.close()
     }
 
     private func loadTokens() throws -> [String: RPCPrincipal]? {
@@ -100,22 +105,35 @@ struct ServerRunner {
     }
 
     private func serve(engine: any StorageEngine, tokens: [String: RPCPrincipal]?) async throws {
-        let started = Clock.now()
-        let store = RecordStore(engine: engine)
-        let catalog = try await CatalogServiceProvider.open(store: store, currency: settings.currency, logger: logger)
-        let inventory = InventoryServiceProvider(store: store, currency: settings.currency, logger: logger)
+        let clock = ServiceClock.system
+        let started = clock.now()
+        let store = ServiceStore(records: RecordStore(engine: engine), clock: clock)
+        // The domains, each with its services, admin services, jobs and keys: adding one
+        // is adding it here.
+        let catalog = try await CatalogDomain.open(store: store, currency: settings.currency, logger: logger)
+        let inventory = InventoryDomain(store: store, catalog: catalog, currency: settings.currency, logger: logger)
+        let domains: [any ServiceDomain] = [catalog, inventory]
+        do {
+            try Keyspace.check(Keyspace.entries(domains) + DemoData.keyspace)
+        } catch {
+            throw ServerCommand.Failure(description: "the on-disk format is inconsistent: \(error)")
+        }
+        let domainServices = domains.flatMap(\.services)
         if settings.demoData {
-            switch try await DemoData.load(into: store, catalog: catalog, logger: logger) {
+            switch try await DemoData.load(
+                into: store,
+                services: domainServices,
+                currency: settings.currency,
+                logger: logger
+            ) {
             case .loaded: break
             case .alreadyLoaded: logger.info("demo data already loaded")
             case .storeNotEmpty: logger.notice("the store holds other data: demo data not loaded")
             }
-            try await DemoStock.load(into: store, logger: logger)
+            try await DemoStock.load(into: store, services: domainServices, currency: settings.currency, logger: logger)
         }
 
-        let policy = RPCAccessPolicy(adminServices: [
-            "o2o.rpc.v1.AdminService", "o2o.inventory.v1.InventoryAdminService",
-        ])
+        let policy = RPCAccessPolicy(adminServices: Set([AdminService.name] + domains.flatMap(\.adminServices)))
         let metrics = RPCMetrics()
         let health = HealthStatus()
         let serverBox = ServerBox()
@@ -127,7 +145,7 @@ struct ServerRunner {
                     let server = serverBox.server
                     let addresses = (try? await server?.listeningAddresses().map(\.description)) ?? []
                     let statistics = try? await engine.statistics()
-                    let now = Clock.now()
+                    let now = clock.now()
                     return ServerInfo(
                         version: ServerCommand.version,
                         startedAt: started,
@@ -185,7 +203,7 @@ struct ServerRunner {
                     return CreateBackupResponse(
                         directory: absolutePath(target),
                         sizeBytes: directorySize(target),
-                        takenAt: Clock.now()
+                        takenAt: clock.now()
                     )
                 },
                 storageStats: {
@@ -199,14 +217,16 @@ struct ServerRunner {
                 }
             )
         )
-        var services: [any RPCService] = [
-            catalog, inventory, InventoryAdminServiceProvider(inventory: inventory),
-            HealthServiceProvider(status: health), admin,
-            EchoServiceProvider(),
-        ]
+        var services: [any RPCService] =
+            domainServices + [HealthServiceProvider(status: health), admin, EchoServiceProvider()]
         let router = RPCRouter(services: services)
         services.append(
-            ReflectionServiceProvider(services: router.services + [ReflectionService.descriptor], policy: policy)
+            ReflectionServiceProvider(
+                services: router.services + [ReflectionService.descriptor],
+                policy: policy,
+                messageTypes: O2OSchemaRegistry.messageTypes,
+                enumTypes: O2OSchemaRegistry.enumTypes
+            )
         )
         for service in router.services { health.set(.serving, for: service.name) }
         health.set(.serving, for: ReflectionService.name)
@@ -216,6 +236,8 @@ struct ServerRunner {
             RPCLoggingInterceptor(logger: logger), RPCMetricsInterceptor(metrics: metrics),
         ]
         if let tokens { interceptors.append(RPCAuthInterceptor(tokens: tokens, policy: policy)) }
+        // Innermost, so that logging and metrics see the statuses callers get.
+        interceptors.append(ServiceErrorInterceptor(logger: logger))
 
         var listeners: [O2OListenAddress] = [.tcp(host: settings.host, port: settings.port)]
         if let path = settings.unixSocket { listeners.append(.unixSocket(path: path)) }
@@ -236,17 +258,18 @@ struct ServerRunner {
             logger: logger
         )
         serverBox.set(server)
+        // Stopped in reverse order: the domains' jobs, then the server (which drains its
+        // calls), then the store.
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: server)],
+                services: [.init(service: StoreService(engine: engine)), .init(service: server)]
+                    + domains.flatMap(\.jobs).map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            // Releases expired stock reservations until the server stops.
-            tasks.addTask { await inventory.runExpirySweeper() }
             do {
                 listenAddresses = try await server.listeningAddresses().map(\.description)
             } catch {

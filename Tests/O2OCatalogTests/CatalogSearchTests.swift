@@ -1,10 +1,11 @@
 import Foundation
 import O2OClient
+import O2OServiceTestSupport
 import O2OStorage
 import O2OTestSupport
 import Testing
 
-@testable import O2OServices
+@testable import O2OCatalog
 
 /// Search answers are checked against a plain filter over the product records read
 /// straight from the store, written from the request's documentation and sharing no
@@ -13,7 +14,7 @@ import Testing
 struct CatalogSearchTests {
     @Test("every filter, keyword kind, sort and page agrees with the brute-force filter", arguments: StoreKind.allCases)
     func searchMatchesBruteForce(kind: StoreKind) async throws {
-        try await CatalogHarness.run(kind, demo: true) { harness in
+        try await ServiceHarness.run(kind, demo: true) { harness in
             let catalog = harness.client.catalog
             // Vary SKU states beyond the demo data: disabled SKUs must not count for prices.
             let before = try await harness.store.latest.page(

@@ -1,6 +1,9 @@
 import Foundation
+import O2OCatalog
 import O2OClient
-import O2OServices
+import O2ODemo
+import O2OServiceKit
+import O2OServiceTestSupport
 import O2OStorage
 import O2OTestSupport
 import Testing
@@ -9,7 +12,7 @@ import Testing
 struct CatalogTests {
     @Test("categories: tree, sibling names, depth, move, reorder, delete", arguments: StoreKind.allCases)
     func categories(kind: StoreKind) async throws {
-        try await CatalogHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let catalog = harness.client.catalog
             let food = try await catalog.createCategory(
                 CreateCategoryRequest(requestID: rid(), name: "食品", nameEn: "Food")
@@ -119,7 +122,7 @@ struct CatalogTests {
 
     @Test("products and SKUs: create, barcodes, statuses, updates, deletes", arguments: StoreKind.allCases)
     func products(kind: StoreKind) async throws {
-        try await CatalogHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let catalog = harness.client.catalog
             let category = try await catalog.createCategory(CreateCategoryRequest(requestID: rid(), name: "饮料"))
             let product = try await catalog.createProduct(
@@ -232,7 +235,7 @@ struct CatalogTests {
 
     @Test("validation: each rule answers with the right status and names the field")
     func validation() async throws {
-        try await CatalogHarness.run(.memory) { harness in
+        try await ServiceHarness.run(.memory) { harness in
             let catalog = harness.client.catalog
             let category = try await catalog.createCategory(CreateCategoryRequest(requestID: rid(), name: "C"))
             func spec(_ change: (inout ProductSpec) -> Void) -> CreateProductRequest {
@@ -357,7 +360,7 @@ struct CatalogTests {
 
     @Test("request ids: a retry returns the first result and writes nothing twice", arguments: StoreKind.allCases)
     func requestIDs(kind: StoreKind) async throws {
-        try await CatalogHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let catalog = harness.client.catalog
             let request = CreateCategoryRequest(requestID: "create-once", name: "Once")
             let first = try await catalog.createCategory(request)
@@ -390,7 +393,7 @@ struct CatalogTests {
 
     @Test("suppliers: unique names, statuses, evaluations and averages", arguments: StoreKind.allCases)
     func suppliers(kind: StoreKind) async throws {
-        try await CatalogHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let catalog = harness.client.catalog
             let supplier = try await catalog.createSupplier(
                 CreateSupplierRequest(
@@ -448,7 +451,7 @@ struct CatalogTests {
 
     @Test("reviews: moderation transitions and the product's rating", arguments: StoreKind.allCases)
     func reviews(kind: StoreKind) async throws {
-        try await CatalogHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let catalog = harness.client.catalog
             let category = try await catalog.createCategory(CreateCategoryRequest(requestID: rid(), name: "C"))
             let product = try await catalog.createProduct(
@@ -537,7 +540,7 @@ struct CatalogTests {
         arguments: StoreKind.allCases
     )
     func bulkImport(kind: StoreKind) async throws {
-        try await CatalogHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let catalog = harness.client.catalog
             let category = try await catalog.createCategory(CreateCategoryRequest(requestID: rid(), name: "C"))
             func rows(_ count: Int) -> [ProductImportRow] {

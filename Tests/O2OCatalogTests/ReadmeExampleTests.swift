@@ -1,5 +1,6 @@
 import Foundation
 import O2OClient
+import O2OServiceTestSupport
 import Testing
 
 /// The README's client example, run against the demo shop. The test also checks that
@@ -8,8 +9,8 @@ import Testing
 struct ReadmeExampleTests {
     @Test("the example runs against the demo data and matches the README")
     func example() async throws {
-        try await CatalogHarness.run(.memory, demo: true) { harness in
-            let port = harness.port
+        try await ServiceHarness.run(.memory, demo: true) { harness in
+            let port = try #require(harness.port)
             // README example begins
             // One connection; calls run concurrently over it. The token is only needed when the
             // server has a token file; pass tls: O2OClientTLS() for a TLS server.

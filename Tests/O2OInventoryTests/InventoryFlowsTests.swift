@@ -1,5 +1,6 @@
 import Foundation
 import O2OClient
+import O2OServiceTestSupport
 import O2OTestSupport
 import Testing
 
@@ -12,7 +13,7 @@ struct InventoryFlowsTests {
         arguments: StoreKind.allCases
     )
     func purchaseOrders(kind: StoreKind) async throws {
-        try await InventoryHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let location = try await harness.location("WH-1")
             let skus = try await harness.skus(2)
             let supplier = try await harness.client.catalog.createSupplier(
@@ -129,7 +130,7 @@ struct InventoryFlowsTests {
         arguments: StoreKind.allCases
     )
     func stockTakes(kind: StoreKind) async throws {
-        try await InventoryHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let location = try await harness.location("ST-1", kind: .store, pickup: true)
             let skus = try await harness.skus(3)
             for sku in skus { try await harness.stock(sku, at: location.id, 10) }
@@ -248,7 +249,7 @@ struct InventoryFlowsTests {
         arguments: StoreKind.allCases
     )
     func transfers(kind: StoreKind) async throws {
-        try await InventoryHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let from = try await harness.location("WH-1")
             let to = try await harness.location("ST-1", kind: .store, pickup: true)
             let skus = try await harness.skus(2)

@@ -1,5 +1,6 @@
 import Foundation
 import O2OClient
+import O2OServiceTestSupport
 import O2OTestSupport
 import Testing
 
@@ -37,7 +38,7 @@ struct InventoryModelTests {
     func randomSequences(kind: StoreKind) async throws {
         let seed = UInt64.random(in: 1...UInt64.max)
         var random = SplitMix(state: seed)
-        try await InventoryHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let locations = [try await harness.location("A").id, try await harness.location("B").id]
             let skus = try await harness.skus(3)
             var onHand: [Pair: Int64] = [:]

@@ -1,5 +1,6 @@
 import Foundation
 import O2OClient
+import O2OServiceTestSupport
 import O2OTestSupport
 import Synchronization
 import Testing
@@ -8,7 +9,7 @@ import Testing
 struct InventoryTests {
     @Test("bad input: the right status naming the field, and nothing changes", arguments: StoreKind.allCases)
     func badInput(kind: StoreKind) async throws {
-        try await InventoryHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let location = try await harness.location("WH-1")
             let sku = try await harness.skus(1)[0]
             try await harness.stock(sku, at: location.id, 10)
@@ -164,7 +165,7 @@ struct InventoryTests {
         arguments: StoreKind.allCases
     )
     func expiry(kind: StoreKind) async throws {
-        try await InventoryHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let location = try await harness.location("WH-1")
             let sku = try await harness.skus(1)[0]
             try await harness.stock(sku, at: location.id, 5)
@@ -214,7 +215,7 @@ struct InventoryTests {
 
     @Test("proximity: nearest location that fills the basket, else the best split", arguments: StoreKind.allCases)
     func proximity(kind: StoreKind) async throws {
-        try await InventoryHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             // A customer at People's Square; stores 1, 3 and 8 km away, a warehouse 30 km.
             let customer = GeoPoint(latitude: 31.2336, longitude: 121.4752)
             let near = try await harness.location(
@@ -321,7 +322,7 @@ struct InventoryTests {
         arguments: StoreKind.allCases
     )
     func alerts(kind: StoreKind) async throws {
-        try await InventoryHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let location = try await harness.location("WH-1")
             let sku = try await harness.skus(1)[0]
             try await harness.stock(sku, at: location.id, 10)
@@ -408,7 +409,7 @@ struct InventoryTests {
         arguments: StoreKind.allCases
     )
     func locations(kind: StoreKind) async throws {
-        try await InventoryHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let store = try await harness.location("ST-1", kind: .store, ships: false, pickup: true)
             await expectStatus(.alreadyExists, containing: "stock_location.code") {
                 _ = try await harness.location("st-1")

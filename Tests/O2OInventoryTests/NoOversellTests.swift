@@ -1,5 +1,6 @@
 import Foundation
 import O2OClient
+import O2OServiceTestSupport
 import O2OTestSupport
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
 struct NoOversellTests {
     @Test("200 callers for the last 50 units: exactly 50 reserved", arguments: StoreKind.allCases)
     func lastUnits(kind: StoreKind) async throws {
-        try await InventoryHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let location = try await harness.location("WH-1")
             let sku = try await harness.skus(1)[0]
             try await harness.stock(sku, at: location.id, 50)
@@ -51,7 +52,7 @@ struct NoOversellTests {
         arguments: StoreKind.allCases
     )
     func overlappingBaskets(kind: StoreKind) async throws {
-        try await InventoryHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let location = try await harness.location("WH-1")
             let skus = try await harness.skus(3)
             let initial: [Int64] = [50, 30, 20]
@@ -111,7 +112,7 @@ struct NoOversellTests {
 
     @Test("commits and releases racing on one reservation: exactly one wins", arguments: StoreKind.allCases)
     func racingCloses(kind: StoreKind) async throws {
-        try await InventoryHarness.run(kind) { harness in
+        try await ServiceHarness.run(kind) { harness in
             let location = try await harness.location("WH-1")
             let sku = try await harness.skus(1)[0]
             try await harness.stock(sku, at: location.id, 10)

@@ -1,9 +1,9 @@
 import Foundation
 import NIOCore
+import O2OBuiltinServices
 import O2OMessages
 import O2ONIOTransport
 import O2ORPC
-import O2OServices
 import O2OTestSupport
 import Testing
 

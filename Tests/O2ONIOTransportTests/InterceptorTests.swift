@@ -1,8 +1,8 @@
 import NIOCore
+import O2OBuiltinServices
 import O2OMessages
 import O2ONIOTransport
 import O2ORPC
-import O2OServices
 import Synchronization
 import Testing
 

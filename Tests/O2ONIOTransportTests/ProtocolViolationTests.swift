@@ -1,7 +1,7 @@
+import O2OBuiltinServices
 import O2OMessages
 import O2ONIOTransport
 import O2ORPC
-import O2OServices
 import O2OTestSupport
 import Testing
 

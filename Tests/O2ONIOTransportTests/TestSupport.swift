@@ -1,10 +1,10 @@
 import Logging
 import NIOCore
 import NIOPosix
+import O2OBuiltinServices
 import O2OMessages
 import O2ONIOTransport
 import O2ORPC
-import O2OServices
 import Synchronization
 import Testing
 

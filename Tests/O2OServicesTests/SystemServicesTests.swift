@@ -1,6 +1,6 @@
+import O2OBuiltinServices
 import O2OMessages
 import O2ORPC
-import O2OServices
 import Testing
 
 @Suite("Built-in services (in-process)")
@@ -51,7 +51,12 @@ struct SystemServicesTests {
     @Test("reflection: services with kinds and roles, symbols with the types they need")
     func reflection() async throws {
         let router = RPCRouter(services: [EchoServiceProvider(), HealthServiceProvider(status: HealthStatus())])
-        let reflection = ReflectionServiceProvider(services: router.services, policy: RPCAccessPolicy())
+        let reflection = ReflectionServiceProvider(
+            services: router.services,
+            policy: RPCAccessPolicy(),
+            messageTypes: O2OSchemaRegistry.messageTypes,
+            enumTypes: O2OSchemaRegistry.enumTypes
+        )
         let client = ReflectionServiceClient(transport: transport([reflection]))
         let services = try await client.listServices(ListServicesRequest()).services
         #expect(services.map(\.name) == ["o2o.rpc.v1.EchoService", "o2o.rpc.v1.HealthService"])

@@ -265,6 +265,11 @@ public final class RecordTransaction: RecordReading {
         }.joined(separator: ", ")
     }
 
+    /// The raw key prefixes the record layer itself writes, besides tables.
+    public static let reservedPrefixes: [(prefix: [UInt8], what: String)] = [
+        ([0x20], "remembered answers by request id"), ([0x21], "named counters"),
+    ]
+
     // MARK: - Idempotency keys
 
     private static func idempotencyKey(scope: String, requestID: String) -> [UInt8] {

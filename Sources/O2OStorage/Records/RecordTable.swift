@@ -27,18 +27,22 @@ public struct RecordTable<Record: O2OMessage>: Sendable {
     public let id: UInt16
     /// For messages ("products").
     public let name: String
+    /// What one record is called in messages ("product", "SKU", "stock location").
+    public let noun: String
     public let primaryKey: @Sendable (Record) -> KeyTuple
     public let indexes: [RecordIndex<Record>]
 
     public init(
         id: UInt16,
         name: String,
+        noun: String? = nil,
         primaryKey: @escaping @Sendable (Record) -> KeyTuple,
         indexes: [RecordIndex<Record>] = []
     ) {
         precondition(Set(indexes.map(\.id)).count == indexes.count, "index ids of \(name) repeat")
         self.id = id
         self.name = name
+        self.noun = noun ?? name
         self.primaryKey = primaryKey
         self.indexes = indexes
     }
@@ -60,6 +64,12 @@ public struct RecordTable<Record: O2OMessage>: Sendable {
 
     /// Every record of the table starts with this.
     var recordPrefix: [UInt8] { header(.record) }
+
+    /// The key prefixes the table's records and index entries use, for checking that
+    /// no two tables (or raw keys) share one.
+    public var keyPrefixes: [[UInt8]] {
+        [header(.record)] + indexes.map { indexPrefix($0) }
+    }
 
     func recordKey(_ primaryKey: KeyTuple) -> [UInt8] { header(.record) + primaryKey.encoded }
 

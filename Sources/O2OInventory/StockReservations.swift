@@ -1,0 +1,94 @@
+import O2OMessages
+package import O2OServiceKit
+
+/// Where stock is reserved: at one location, or wherever sourcing criteria find it.
+package enum StockPlacement: Sendable {
+    case location(String)
+    case criteria(StockSourcingCriteria)
+}
+
+/// Reserving stock inside another domain's change: checkout reserves the basket in the
+/// order's own transaction, so the order and its reservations commit together or not
+/// at all. Every change of stock still goes through the inventory's one stock book.
+///
+/// A caller holds the locks these methods name around its transaction (the
+/// mutation's `locking:`), as the inventory's own calls do, and passes its request id
+/// and actor for the ledger.
+package protocol StockReservations: Sendable {
+    /// The locks to hold for reserving `lines` with `placement`.
+    func reservationLocks(_ lines: [StockBasketLine], placement: StockPlacement) async throws -> [String]
+    /// Reserves `lines` in `transaction`: one reservation per location drawn on.
+    /// FAILED_PRECONDITION naming the lines that cannot be filled.
+    func reserve(
+        _ lines: [StockBasketLine],
+        placement: StockPlacement,
+        orderID: String,
+        ttlSeconds: Int64,
+        actor: ChangeActor,
+        requestID: String,
+        in transaction: ServiceTransaction
+    ) async throws -> [StockReservation]
+    /// The locks to hold for committing or releasing a reservation.
+    func reservationLocks(_ reservationID: String) async throws -> [String]
+    /// Commits an active reservation (its goods leave) in `transaction`.
+    func commit(
+        reservation id: String,
+        actor: ChangeActor,
+        requestID: String,
+        note: String,
+        in transaction: ServiceTransaction
+    ) async throws -> StockReservation
+    /// Releases an active reservation (its goods are free again) in `transaction`.
+    func release(
+        reservation id: String,
+        actor: ChangeActor,
+        requestID: String,
+        reason: String,
+        in transaction: ServiceTransaction
+    ) async throws -> StockReservation
+}
+
+extension InventoryServiceProvider: StockReservations {
+    package func reservationLocks(_ lines: [StockBasketLine], placement: StockPlacement) async throws -> [String] {
+        try await reservationLocks(lines, planned(placement, field: "criteria"))
+    }
+
+    package func reserve(
+        _ lines: [StockBasketLine],
+        placement: StockPlacement,
+        orderID: String,
+        ttlSeconds: Int64,
+        actor: ChangeActor,
+        requestID: String,
+        in transaction: ServiceTransaction
+    ) async throws -> [StockReservation] {
+        let lines = try basketLines(lines, field: "lines")
+        let draft = ReservationDraft(orderID: orderID, ttl: ttlSeconds, requestID: requestID, actor: actor)
+        return try await reserve(lines, planned(placement, field: "criteria"), draft: draft, in: transaction)
+    }
+
+    package func commit(
+        reservation id: String,
+        actor: ChangeActor,
+        requestID: String,
+        note: String,
+        in transaction: ServiceTransaction
+    ) async throws -> StockReservation {
+        try await commitReservation(id, actor: actor, requestID: requestID, note: note, in: transaction)
+    }
+
+    package func release(
+        reservation id: String,
+        actor: ChangeActor,
+        requestID: String,
+        reason: String,
+        in transaction: ServiceTransaction
+    ) async throws -> StockReservation {
+        try await releaseReservation(id, actor: actor, requestID: requestID, reason: reason, in: transaction)
+    }
+}
+
+extension InventoryDomain {
+    /// Reserving stock inside another domain's change.
+    package var reservations: any StockReservations { provider }
+}
