@@ -1,13 +1,16 @@
 // swift-tools-version:6.0
 // O2O: the backend core of an online-to-offline retail platform.
 // Layers (a module imports only modules on lower rows):
-//   7  executables          o2o-server · o2o · o2o-bench · protoc-gen-o2o (Tools/)
-//   6  O2OClient · O2OShell
-//   5  O2OServices
-//   4  O2OStorage · O2ONIOTransport
-//   3  O2OMessages          generated Swift types, protobuf-c bridge, JSON, stubs
-//   2  O2ORPC · O2OCodeGen
-//   1  CProtos · CProtobufC · CZstd · CRocksDB · CProtocPlugin
+//   9  executables          o2o-server · o2o · o2o-bench · protoc-gen-o2o (Tools/)
+//   8  O2OClient · O2OShell · O2ODemo   the integrator's client · the ops shell · the sample shop
+//   7  O2OInventory         (reads the catalog only through its CatalogReading port)
+//   6  O2OCatalog · O2OBuiltinServices  one module per domain · health, reflection, admin, echo
+//   5  O2OServiceKit        how every service method is written; common messages and the store only
+//   4  O2OMessages · O2OStorage · O2ONIOTransport   domains' messages · records over engines · the wire
+//   3  O2OProtobuf · O2ORPCMessages   the message runtime · wire, common and built-in messages
+//   2  O2ORPC · O2OCodeGen  the transport-independent RPC core · the generator
+//   1  CProtos · CRPCProtos · CProtobufC · CZstd · CRocksDB · CProtocPlugin
+// The transport and the store know no domain: a domain .proto change rebuilds neither.
 import PackageDescription
 
 /// protoc-c's generated C is full of asserts; SwiftPM does not define NDEBUG in release.
@@ -16,6 +19,8 @@ let releaseC: [CSetting] = [.define("NDEBUG", .when(configuration: .release))]
 let package = Package(
     name: "o2o",
     products: [
+        .library(name: "O2OProtobuf", targets: ["O2OProtobuf"]),
+        .library(name: "O2ORPCMessages", targets: ["O2ORPCMessages"]),
         .library(name: "O2OMessages", targets: ["O2OMessages"]),
         .library(name: "O2ORPC", targets: ["O2ORPC"]),
         .library(name: "O2ONIOTransport", targets: ["O2ONIOTransport"]),
@@ -117,8 +122,8 @@ let package = Package(
             ]
         ),
 
-        // Row 6: the built-in services and one module per domain, over the kit. A domain
-        // reaches another only through a port the other defines (CatalogReading).
+        // Rows 6 and 7: the built-in services and one module per domain, over the kit. A
+        // domain reaches another only through a port the other defines (CatalogReading).
         .target(name: "O2OBuiltinServices", dependencies: ["O2OServiceKit", "O2ORPCMessages", "O2ORPC"]),
         .target(
             name: "O2OCatalog",
@@ -135,7 +140,8 @@ let package = Package(
             ]
         ),
 
-        // Row 7: the sample shop, loaded through the domains' services.
+        // Row 8: the sample shop (loaded through the domains' services), the client and
+        // the shell.
         .target(
             name: "O2ODemo",
             dependencies: [
@@ -144,7 +150,6 @@ let package = Package(
             ]
         ),
 
-        // Row 6.
         .target(
             name: "O2OClient",
             dependencies: ["O2OMessages", "O2ORPC", "O2ONIOTransport"]
@@ -157,7 +162,7 @@ let package = Package(
             dependencies: ["O2OShell", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
-        // Row 7.
+        // Row 9.
         .executableTarget(name: "protoc-gen-o2o", dependencies: ["O2OCodeGen"], path: "Tools/protoc-gen-o2o"),
         .executableTarget(
             name: "o2o-server",
@@ -199,7 +204,14 @@ let package = Package(
             name: "O2OStorageTests",
             dependencies: ["O2OStorage", "O2OMessages", "O2OTestProtos", "O2OTestSupport", "o2o-storage-torture"]
         ),
-        .testTarget(name: "O2OServicesTests", dependencies: ["O2OBuiltinServices", "O2OMessages", "O2ORPC"]),
+        .testTarget(name: "O2OBuiltinServicesTests", dependencies: ["O2OBuiltinServices", "O2OMessages", "O2ORPC"]),
+        .testTarget(
+            name: "O2OServiceKitTests",
+            dependencies: [
+                "O2OServiceKit", "O2OCatalog", "O2OInventory", "O2ODemo", "O2OMessages", "O2ORPC", "O2OStorage",
+                "O2OServiceTestSupport", "O2OTestSupport",
+            ]
+        ),
         // Every domain over one store behind a real server (or in-process) with a test
         // clock: the one harness of the domains' tests.
         .target(
@@ -235,7 +247,8 @@ let package = Package(
         .testTarget(
             name: "O2ONIOTransportTests",
             dependencies: [
-                "O2ONIOTransport", "O2OBuiltinServices", "O2OMessages", "O2ORPC", "CZstd", "O2OTestSupport",
+                "O2ONIOTransport", "O2OBuiltinServices", "O2OProtobuf", "O2ORPCMessages", "O2ORPC", "CZstd",
+                "O2OTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

@@ -1,8 +1,9 @@
 import NIOCore
 import O2OBuiltinServices
-import O2OMessages
 import O2ONIOTransport
+import O2OProtobuf
 import O2ORPC
+import O2ORPCMessages
 import Synchronization
 import Testing
 

@@ -1,7 +1,8 @@
 import O2OBuiltinServices
-import O2OMessages
 import O2ONIOTransport
+import O2OProtobuf
 import O2ORPC
+import O2ORPCMessages
 import O2OTestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
-import O2OMessages
+import O2OProtobuf
+import O2ORPCMessages
 import O2OTestSupport
 import Testing
 

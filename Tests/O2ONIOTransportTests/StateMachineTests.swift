@@ -1,5 +1,6 @@
-import O2OMessages
+import O2OProtobuf
 import O2ORPC
+import O2ORPCMessages
 import Testing
 
 @_spi(Benchmarking) @testable import O2ONIOTransport

@@ -2,9 +2,10 @@ import Logging
 import NIOCore
 import NIOPosix
 import O2OBuiltinServices
-import O2OMessages
 import O2ONIOTransport
+import O2OProtobuf
 import O2ORPC
+import O2ORPCMessages
 import Synchronization
 import Testing
 

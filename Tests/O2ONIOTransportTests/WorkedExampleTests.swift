@@ -1,8 +1,9 @@
 import Foundation
 import O2OBuiltinServices
-import O2OMessages
 import O2ONIOTransport
+import O2OProtobuf
 import O2ORPC
+import O2ORPCMessages
 import O2OTestSupport
 import Testing
 
