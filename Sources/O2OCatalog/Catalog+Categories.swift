@@ -119,12 +119,8 @@ extension CatalogServiceProvider {
             var category = try await transaction.require(
                 CatalogTables.categories,
                 request.categoryID,
-                field: "category_id"
-            )
-            try Validate.version(
-                request.expectedVersion,
-                actual: category.version,
-                subject: "category '\(category.id)'"
+                field: "category_id",
+                expectedVersion: request.expectedVersion
             )
             if let name { category.name = name }
             if let nameEn { category.nameEn = nameEn }
@@ -164,12 +160,8 @@ extension CatalogServiceProvider {
             var category = try await transaction.require(
                 CatalogTables.categories,
                 request.categoryID,
-                field: "category_id"
-            )
-            try Validate.version(
-                request.expectedVersion,
-                actual: category.version,
-                subject: "category '\(category.id)'"
+                field: "category_id",
+                expectedVersion: request.expectedVersion
             )
             var newDepth: Int32 = 0
             if !request.newParentID.isEmpty {
@@ -269,12 +261,8 @@ extension CatalogServiceProvider {
             let category = try await transaction.require(
                 CatalogTables.categories,
                 request.categoryID,
-                field: "category_id"
-            )
-            try Validate.version(
-                request.expectedVersion,
-                actual: category.version,
-                subject: "category '\(category.id)'"
+                field: "category_id",
+                expectedVersion: request.expectedVersion
             )
             guard category.childCount == 0 else {
                 throw RPCError(

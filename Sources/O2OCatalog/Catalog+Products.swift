@@ -387,8 +387,12 @@ extension CatalogServiceProvider {
         default: throw RPCError.invalidArgument(field: "status", "must be ON_SHELF or OFF_SHELF")
         }
         return try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
-            var product = try await transaction.require(CatalogTables.products, request.productID, field: "product_id")
-            try Validate.version(request.expectedVersion, actual: product.version, subject: "product '\(product.id)'")
+            var product = try await transaction.require(
+                CatalogTables.products,
+                request.productID,
+                field: "product_id",
+                expectedVersion: request.expectedVersion
+            )
             guard product.status != request.status else { return product }
             try Self.productStatuses.move(
                 &product,
@@ -412,8 +416,12 @@ extension CatalogServiceProvider {
 
     public func deleteProduct(request: DeleteProductRequest, context: RPCServerContext) async throws -> Empty {
         try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
-            let product = try await transaction.require(CatalogTables.products, request.productID, field: "product_id")
-            try Validate.version(request.expectedVersion, actual: product.version, subject: "product '\(product.id)'")
+            let product = try await transaction.require(
+                CatalogTables.products,
+                request.productID,
+                field: "product_id",
+                expectedVersion: request.expectedVersion
+            )
             guard product.status == .draft else {
                 throw RPCError(
                     code: .failedPrecondition,
@@ -547,8 +555,12 @@ extension CatalogServiceProvider {
 
     public func deleteSku(request: DeleteSkuRequest, context: RPCServerContext) async throws -> Empty {
         try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
-            let sku = try await transaction.require(CatalogTables.skus, request.skuID, field: "sku_id")
-            try Validate.version(request.expectedVersion, actual: sku.version, subject: "SKU '\(sku.id)'")
+            let sku = try await transaction.require(
+                CatalogTables.skus,
+                request.skuID,
+                field: "sku_id",
+                expectedVersion: request.expectedVersion
+            )
             var product = try await transaction.require(CatalogTables.products, sku.productID, field: "sku.product_id")
             guard product.status == .draft else {
                 throw RPCError(

@@ -127,12 +127,8 @@ extension CatalogServiceProvider {
             var supplier = try await transaction.require(
                 CatalogTables.suppliers,
                 request.supplierID,
-                field: "supplier_id"
-            )
-            try Validate.version(
-                request.expectedVersion,
-                actual: supplier.version,
-                subject: "supplier '\(supplier.id)'"
+                field: "supplier_id",
+                expectedVersion: request.expectedVersion
             )
             guard supplier.status != request.status else { return supplier }
             try Self.supplierStatuses.move(

@@ -12,7 +12,7 @@ extension InventoryServiceProvider {
         request: ListStockAlertsRequest,
         context: RPCServerContext
     ) async throws -> ListStockAlertsResponse {
-        let pageSize = try Paging.pageSize(request.page, field: "page")
+        _ = try Paging.pageSize(request.page, field: "page")
         let locationID = try request.locationID.map { try Validate.id($0, field: "location_id") }
         let sku = try request.skuID.map { try skuID($0, field: "sku_id") }
         try Validate.known(request.kinds, field: "kinds", noun: "kind")
@@ -29,25 +29,14 @@ extension InventoryServiceProvider {
             locationID ?? "", sku ?? "", request.kinds.map { "\($0.rawValue)" }.joined(separator: ","),
             "\(start ?? -1)", "\(end ?? -1)",
         ]
-        // Through the location's index, else the SKU's, else by primary key; newest first.
-        let (index, prefix): (RecordIndex<StockAlert>?, KeyTuple) =
-            if let locationID {
-                (InventoryTables.alertLocation, [.string(locationID)])
-            } else if let sku {
-                (InventoryTables.alertSku, [.string(sku)])
-            } else {
-                (nil, [])
-            }
-        let query = RecordQuery(
-            index: index,
-            prefix: prefix,
-            direction: .reverse,
-            pageSize: pageSize,
-            pageToken: request.page?.pageToken,
+        // Through the location's index, else the SKU's, else by primary key.
+        let page = try await store.newestFirst(
+            InventoryTables.alerts,
+            by: [(InventoryTables.alertLocation, locationID), (InventoryTables.alertSku, sku)],
+            page: request.page,
             filters: filters,
             predicate: predicate
         )
-        let page = try await store.read { try await $0.page(InventoryTables.alerts, query) }
         return ListStockAlertsResponse(stockAlerts: page.records, nextPageToken: page.nextPageToken)
     }
 

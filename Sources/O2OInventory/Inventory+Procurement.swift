@@ -4,39 +4,6 @@ import O2OServiceKit
 import O2OStorage
 
 extension InventoryServiceProvider {
-    /// A page of a table, newest first (ids sort by creation time): through the first
-    /// index given a value, else the whole table.
-    func newestFirst<Record>(
-        _ table: RecordTable<Record>,
-        by choices: [(index: RecordIndex<Record>, value: String?)],
-        page: PageRequest?,
-        filters: [String],
-        predicate: (@Sendable (Record) -> Bool)?
-    ) async throws -> RecordPage<Record> {
-        let pageSize = try Paging.pageSize(page, field: "page")
-        let query: RecordQuery<Record>
-        if let choice = choices.first(where: { $0.value != nil }) {
-            query = RecordQuery(
-                index: choice.index,
-                prefix: [.string(choice.value!)],
-                direction: .reverse,
-                pageSize: pageSize,
-                pageToken: page?.pageToken,
-                filters: filters,
-                predicate: predicate
-            )
-        } else {
-            query = RecordQuery(
-                direction: .reverse,
-                pageSize: pageSize,
-                pageToken: page?.pageToken,
-                filters: filters,
-                predicate: predicate
-            )
-        }
-        return try await store.read { try await $0.page(table, query) }
-    }
-
     /// Checked purchase order lines with their costs.
     private func purchaseLines(_ drafts: [PurchaseOrderLineDraft], field: String) throws -> [PurchaseOrderLine] {
         try perSkuLines(drafts, field: field, max: 200, sku: \.skuID) { draft, path in
@@ -133,7 +100,7 @@ extension InventoryServiceProvider {
         let statuses = Set(request.statuses)
         let start = request.created?.start.map(InventoryTables.nanos)
         let end = request.created?.end.map(InventoryTables.nanos)
-        let page = try await newestFirst(
+        let page = try await store.newestFirst(
             InventoryTables.purchaseOrders,
             by: [
                 (InventoryTables.purchaseOrderSupplier, supplier),
@@ -209,11 +176,11 @@ extension InventoryServiceProvider {
     ) async throws -> PurchaseOrder {
         let actor = try actor(context, request.actor)
         return try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
-            var order = try await transaction.require(InventoryTables.purchaseOrders, request.id, field: "id")
-            try Validate.version(
-                request.expectedVersion,
-                actual: order.version,
-                subject: "purchase order '\(order.id)'"
+            var order = try await transaction.require(
+                InventoryTables.purchaseOrders,
+                request.id,
+                field: "id",
+                expectedVersion: request.expectedVersion
             )
             guard order.status != .submitted else { return order }
             try Self.purchaseOrderStatuses.move(&order, to: .submitted, field: "id", at: transaction.now, actor: actor)
@@ -230,11 +197,11 @@ extension InventoryServiceProvider {
         let reason = try Validate.text(request.reason, field: "reason", min: 1, max: 1024)
         let actor = try actor(context, request.actor)
         return try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
-            var order = try await transaction.require(InventoryTables.purchaseOrders, request.id, field: "id")
-            try Validate.version(
-                request.expectedVersion,
-                actual: order.version,
-                subject: "purchase order '\(order.id)'"
+            var order = try await transaction.require(
+                InventoryTables.purchaseOrders,
+                request.id,
+                field: "id",
+                expectedVersion: request.expectedVersion
             )
             guard order.status != .cancelled else { return order }
             try Self.purchaseOrderStatuses.move(

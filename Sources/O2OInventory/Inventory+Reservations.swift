@@ -422,7 +422,7 @@ extension InventoryServiceProvider {
         request: ListStockReservationsRequest,
         context: RPCServerContext
     ) async throws -> ListStockReservationsResponse {
-        let pageSize = try Paging.pageSize(request.page, field: "page")
+        _ = try Paging.pageSize(request.page, field: "page")
         let orderID = try request.orderID.map { try Validate.text($0, field: "order_id", min: 1, max: 64) }
         let locationID = try request.locationID.map { try Validate.id($0, field: "location_id") }
         let status = try Validate.known(request.status, field: "status", noun: "status")
@@ -434,25 +434,14 @@ extension InventoryServiceProvider {
             }
         }
         let filters = [orderID ?? "", locationID ?? "", "\(status.rawValue)"]
-        // Through the order's index, else the location's, else by primary key; newest first.
-        let (index, prefix): (RecordIndex<StockReservation>?, KeyTuple) =
-            if let orderID {
-                (InventoryTables.reservationOrder, [.string(orderID)])
-            } else if let locationID {
-                (InventoryTables.reservationLocation, [.string(locationID)])
-            } else {
-                (nil, [])
-            }
-        let query = RecordQuery(
-            index: index,
-            prefix: prefix,
-            direction: .reverse,
-            pageSize: pageSize,
-            pageToken: request.page?.pageToken,
+        // Through the order's index, else the location's, else by primary key.
+        let page = try await store.newestFirst(
+            InventoryTables.reservations,
+            by: [(InventoryTables.reservationOrder, orderID), (InventoryTables.reservationLocation, locationID)],
+            page: request.page,
             filters: filters,
             predicate: predicate
         )
-        let page = try await store.read { try await $0.page(InventoryTables.reservations, query) }
         return ListStockReservationsResponse(stockReservations: page.records, nextPageToken: page.nextPageToken)
     }
 

@@ -108,7 +108,7 @@ extension InventoryServiceProvider {
     ) async throws -> ListStockTakesResponse {
         let location = try request.locationID.map { try Validate.id($0, field: "location_id") }
         let status = try Validate.known(request.status, field: "status", noun: "status")
-        let page = try await newestFirst(
+        let page = try await store.newestFirst(
             InventoryTables.stockTakes,
             by: [(InventoryTables.stockTakeLocation, location)],
             page: request.page,
@@ -252,8 +252,12 @@ extension InventoryServiceProvider {
             request: request,
             locking: Self.stockLocks(preview.1.map { (preview.0, $0) })
         ) { transaction in
-            var take = try await transaction.require(InventoryTables.stockTakes, id, field: "id")
-            try Validate.version(request.expectedVersion, actual: take.version, subject: "stock-take '\(id)'")
+            var take = try await transaction.require(
+                InventoryTables.stockTakes,
+                id,
+                field: "id",
+                expectedVersion: request.expectedVersion
+            )
             guard take.status != .posted else { return take }
             try Self.stockTakeStatuses.check(take.status, .posted, field: "id", id: id)
             let time = transaction.now

@@ -59,7 +59,7 @@ extension InventoryServiceProvider {
         let from = try request.fromLocationID.map { try Validate.id($0, field: "from_location_id") }
         let to = try request.toLocationID.map { try Validate.id($0, field: "to_location_id") }
         let status = try Validate.known(request.status, field: "status", noun: "status")
-        let page = try await newestFirst(
+        let page = try await store.newestFirst(
             InventoryTables.transfers,
             by: [(InventoryTables.transferFrom, from), (InventoryTables.transferTo, to)],
             page: request.page,

@@ -76,6 +76,19 @@ extension ServiceTransaction {
     /// `field`), checks the caller's `expected_version` (FAILED_PRECONDITION when it
     /// moved on), lets `change` edit it, then bumps the version and update time and
     /// writes it. Returns the record as written.
+    /// The record a caller wants to change: NOT_FOUND naming `field`, then
+    /// FAILED_PRECONDITION when the caller's `expected_version` is not the record's.
+    public func require<Record: VersionedRecord & Identified>(
+        _ table: RecordTable<Record>,
+        _ id: String,
+        field: String,
+        expectedVersion: Int64?
+    ) async throws -> Record {
+        let record = try await require(table, id, field: field)
+        try Validate.version(expectedVersion, actual: record.version, subject: "\(table.noun) '\(record.id)'")
+        return record
+    }
+
     @discardableResult
     public func modify<Record: VersionedRecord & Identified>(
         _ table: RecordTable<Record>,
@@ -84,8 +97,7 @@ extension ServiceTransaction {
         expectedVersion: Int64? = nil,
         _ change: (inout Record) async throws -> Void
     ) async throws -> Record {
-        var record = try await require(table, id, field: field)
-        try Validate.version(expectedVersion, actual: record.version, subject: "\(table.noun) '\(record.id)'")
+        var record = try await require(table, id, field: field, expectedVersion: expectedVersion)
         try await change(&record)
         try await updateVersioned(table, &record)
         return record

@@ -101,6 +101,29 @@ public final class ServiceStore: Sendable {
         }
     }
 
+    /// A page of a table, newest first (record ids sort by creation time): through the
+    /// first of `choices` whose value is given (its index, with the value as prefix),
+    /// else the whole table. The page size is checked (INVALID_ARGUMENT naming `page`).
+    public func newestFirst<Record>(
+        _ table: RecordTable<Record>,
+        by choices: [(index: RecordIndex<Record>, value: String?)],
+        page: PageRequest?,
+        filters: [String],
+        predicate: (@Sendable (Record) -> Bool)?
+    ) async throws -> RecordPage<Record> {
+        let choice = choices.first { $0.value != nil }
+        let query = RecordQuery(
+            index: choice?.index,
+            prefix: choice.map { [.string($0.value!)] } ?? [],
+            direction: .reverse,
+            pageSize: try Paging.pageSize(page, field: "page"),
+            pageToken: page?.pageToken,
+            filters: filters,
+            predicate: predicate
+        )
+        return try await read { try await $0.page(table, query) }
+    }
+
     /// Runs `body` in a transaction that is rolled back whatever happens: a dry run
     /// sees its own writes, stores nothing, and runs no effects.
     public func dryRun<Result: Sendable>(_ body: (ServiceTransaction) async throws -> Result) async throws -> Result {
