@@ -12,9 +12,8 @@ struct DemoShop {
     init(services: [any RPCService], logger: Logger) {
         let transport = RPCInProcessTransport(
             services: services,
-            interceptors: [
-                AsPrincipal(RPCPrincipal(name: "demo-data", role: .admin)), ServiceErrorInterceptor(logger: logger),
-            ]
+            interceptors: [AsPrincipal(RPCPrincipal(name: "demo-data", role: .admin))],
+            errorMapping: ServiceErrorMapping(logger: logger)
         )
         catalog = CatalogServiceClient(transport: transport)
         inventory = InventoryServiceClient(transport: transport)

@@ -82,19 +82,21 @@ public final class O2OServer: Service, Sendable {
     ///   - configuration: Listeners, TLS, limits.
     ///   - services: The services to host.
     ///   - interceptors: Server interceptors, outermost first.
+    ///   - errorMapping: What turns the handlers' own errors into statuses.
     ///   - logger: Where the server logs.
     ///   - eventLoopGroup: The event loops; NIO's shared singleton by default.
     public init(
         configuration: O2OServerConfiguration,
         services: [any RPCService],
         interceptors: [any RPCServerInterceptor] = [],
+        errorMapping: (any RPCServerErrorMapping)? = nil,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.configuration = configuration
         self.group = eventLoopGroup
         self.shared = ServerSharedState(
-            executor: RPCServerCallExecutor(services: services, interceptors: interceptors),
+            executor: RPCServerCallExecutor(services: services, interceptors: interceptors, errorMapping: errorMapping),
             options: configuration.connection,
             logger: logger,
             registry: ConnectionRegistry()
@@ -241,10 +243,17 @@ public func withO2OServer<Result: Sendable>(
     configuration: O2OServerConfiguration,
     services: [any RPCService],
     interceptors: [any RPCServerInterceptor] = [],
+    errorMapping: (any RPCServerErrorMapping)? = nil,
     logger: Logger,
     _ body: (O2OServer) async throws -> Result
 ) async throws -> Result {
-    let server = O2OServer(configuration: configuration, services: services, interceptors: interceptors, logger: logger)
+    let server = O2OServer(
+        configuration: configuration,
+        services: services,
+        interceptors: interceptors,
+        errorMapping: errorMapping,
+        logger: logger
+    )
     return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
         group.addTask { try await server.run() }
         do {

@@ -11,12 +11,18 @@ public final class RPCInProcessTransport: RPCClientTransport {
     /// - Parameters:
     ///   - services: The services to host.
     ///   - interceptors: Server interceptors, outermost first.
+    ///   - errorMapping: What turns the handlers' own errors into statuses.
     public init(
         services: [any RPCService],
         interceptors: [any RPCServerInterceptor] = [],
+        errorMapping: (any RPCServerErrorMapping)? = nil,
         streamBufferBytes: Int = 262_144
     ) {
-        self.executor = RPCServerCallExecutor(services: services, interceptors: interceptors)
+        self.executor = RPCServerCallExecutor(
+            services: services,
+            interceptors: interceptors,
+            errorMapping: errorMapping
+        )
         self.streamBufferBytes = streamBufferBytes
     }
 

@@ -26,6 +26,15 @@ public struct RPCServerCallOutcome: Sendable {
     }
 }
 
+/// Turns what a handler threw into the error its caller sees, before any interceptor
+/// sees it: a service layer maps its own errors (storage, records) to statuses here, so
+/// that its methods are the generated protocol's, with no wrapper, and logging and
+/// metrics count the mapped status. It runs only when a handler fails: an interceptor
+/// layer would cost every call.
+public protocol RPCServerErrorMapping: Sendable {
+    func map(_ error: any Error, context: RPCServerContext) -> any Error
+}
+
 /// Runs calls the one way every server transport must: the interceptors around the
 /// method's handler, and whatever the handler threw turned into the status the caller
 /// sees. The NIO server and the in-process transport both run every call through it,
@@ -34,14 +43,29 @@ public struct RPCServerCallOutcome: Sendable {
 public struct RPCServerCallExecutor: Sendable {
     public let router: RPCRouter
     public let interceptors: RPCServerInterceptorChain
+    /// Applied to a handler's error, innermost.
+    public let errorMapping: (any RPCServerErrorMapping)?
 
-    public init(router: RPCRouter, interceptors: [any RPCServerInterceptor]) {
+    public init(
+        router: RPCRouter,
+        interceptors: [any RPCServerInterceptor],
+        errorMapping: (any RPCServerErrorMapping)? = nil
+    ) {
         self.router = router
         self.interceptors = RPCServerInterceptorChain(interceptors)
+        self.errorMapping = errorMapping
     }
 
-    public init(services: [any RPCService], interceptors: [any RPCServerInterceptor]) {
-        self.init(router: RPCRouter(services: services), interceptors: interceptors)
+    public init(
+        services: [any RPCService],
+        interceptors: [any RPCServerInterceptor],
+        errorMapping: (any RPCServerErrorMapping)? = nil
+    ) {
+        self.init(router: RPCRouter(services: services), interceptors: interceptors, errorMapping: errorMapping)
+    }
+
+    private func mapped(_ error: any Error, _ context: RPCServerContext) -> any Error {
+        errorMapping?.map(error, context: context) ?? error
     }
 
     /// The status of a call to a method nobody serves.
@@ -72,7 +96,11 @@ public struct RPCServerCallExecutor: Sendable {
         do {
             let response = try await interceptors.run(context) { context in
                 outcome.principal = context.principal
-                return .message(try await body(request, context))
+                do {
+                    return .message(try await body(request, context))
+                } catch {
+                    throw mapped(error, context)
+                }
             }
             if case .message(let message) = response { outcome.response = message }
         } catch {
@@ -92,7 +120,11 @@ public struct RPCServerCallExecutor: Sendable {
         do {
             _ = try await interceptors.run(context) { context in
                 outcome.principal = context.principal
-                try await body(requests, responses, context)
+                do {
+                    try await body(requests, responses, context)
+                } catch {
+                    throw mapped(error, context)
+                }
                 return .streamed
             }
         } catch {

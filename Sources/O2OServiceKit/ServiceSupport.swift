@@ -56,24 +56,18 @@ public enum ServiceErrors {
 
 /// Maps what a service method threw — record and storage errors among them — to the
 /// status its caller sees, so that methods are written as the generated protocol
-/// declares them, with no wrapper. Runs innermost, so that logging and metrics see
-/// the mapped status; engine text is logged with the request id, never sent.
-public struct ServiceErrorInterceptor: RPCServerInterceptor {
+/// declares them, with no wrapper. The server applies it innermost (before logging and
+/// metrics see the status) and only when a call fails; engine text is logged with the
+/// request id, never sent.
+public struct ServiceErrorMapping: RPCServerErrorMapping {
     private let logger: Logger
 
     public init(logger: Logger) {
         self.logger = logger
     }
 
-    public func intercept(
-        context: RPCServerContext,
-        next: (RPCServerContext) async throws -> RPCServerResponse
-    ) async throws -> RPCServerResponse {
-        do {
-            return try await next(context)
-        } catch {
-            throw ServiceErrors.map(error, logger: logger, context: context)
-        }
+    public func map(_ error: any Error, context: RPCServerContext) -> any Error {
+        ServiceErrors.map(error, logger: logger, context: context)
     }
 }
 

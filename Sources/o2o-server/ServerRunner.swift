@@ -236,8 +236,6 @@ struct ServerRunner {
             RPCLoggingInterceptor(logger: logger), RPCMetricsInterceptor(metrics: metrics),
         ]
         if let tokens { interceptors.append(RPCAuthInterceptor(tokens: tokens, policy: policy)) }
-        // Innermost, so that logging and metrics see the statuses callers get.
-        interceptors.append(ServiceErrorInterceptor(logger: logger))
 
         var listeners: [O2OListenAddress] = [.tcp(host: settings.host, port: settings.port)]
         if let path = settings.unixSocket { listeners.append(.unixSocket(path: path)) }
@@ -255,6 +253,9 @@ struct ServerRunner {
             configuration: O2OServerConfiguration(listeners: listeners, tls: tls, connection: connectionOptions),
             services: services,
             interceptors: interceptors,
+            // Innermost and only on failure, so that logging and metrics see the statuses
+            // callers get.
+            errorMapping: ServiceErrorMapping(logger: logger),
             logger: logger
         )
         serverBox.set(server)

@@ -79,3 +79,59 @@ struct InterceptorTests {
         #expect(local.seen.withLock { $0 } == expectedSeen)
     }
 }
+
+extension InterceptorTests {
+    /// Turns every error that is not a status into FAILED_PRECONDITION.
+    struct MapEverything: RPCServerErrorMapping {
+        func map(_ error: any Error, context: RPCServerContext) -> any Error {
+            error is RPCError ? error : RPCError(code: .failedPrecondition, message: "mapped: \(context.method.method)")
+        }
+    }
+
+    /// Records the status each failed call ended with, as an interceptor sees it.
+    final class StatusRecorder: RPCServerInterceptor {
+        let seen = Mutex<[String]>([])
+
+        func intercept(
+            context: RPCServerContext,
+            next: (RPCServerContext) async throws -> RPCServerResponse
+        ) async throws -> RPCServerResponse {
+            do {
+                return try await next(context)
+            } catch {
+                seen.withLock { $0.append(rpcError(from: error, requestID: context.requestID).code.name) }
+                throw error
+            }
+        }
+    }
+
+    @Test("the error mapping runs innermost: interceptors and the caller see the mapped status, on both transports")
+    func errorMapping() async throws {
+        let failing = EchoMessage(payload: Array("fail".utf8))
+        let network = StatusRecorder()
+        let overNetwork = try await withTestServer(
+            services: [ProbeEchoService(probe: Probe())],
+            interceptors: [network],
+            errorMapping: MapEverything()
+        ) { _, port in
+            try await withTestClient(port: port) { channel in
+                await expectRPCError(.failedPrecondition) {
+                    _ = try await EchoServiceClient(transport: channel).echo(failing)
+                }
+            }
+        }
+        let local = StatusRecorder()
+        let inProcess = await expectRPCError(.failedPrecondition) {
+            _ = try await EchoServiceClient(
+                transport: RPCInProcessTransport(
+                    services: [ProbeEchoService(probe: Probe())],
+                    interceptors: [local],
+                    errorMapping: MapEverything()
+                )
+            ).echo(failing)
+        }
+        #expect(overNetwork?.message == "mapped: Echo" && inProcess?.message == "mapped: Echo")
+        #expect(network.seen.withLock { $0 } == ["FAILED_PRECONDITION"])
+        #expect(local.seen.withLock { $0 } == ["FAILED_PRECONDITION"])
+    }
+}

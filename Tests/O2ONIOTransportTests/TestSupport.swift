@@ -109,6 +109,7 @@ func withTestServer<Result: Sendable>(
     services: [any RPCService]? = nil,
     probe: Probe = Probe(),
     interceptors: [any RPCServerInterceptor] = [],
+    errorMapping: (any RPCServerErrorMapping)? = nil,
     options: O2OServerConnectionOptions = O2OServerConnectionOptions(),
     gracePeriod: Duration = .seconds(2),
     _ body: (O2OServer, Int) async throws -> Result
@@ -123,6 +124,7 @@ func withTestServer<Result: Sendable>(
         configuration: configuration,
         services: services,
         interceptors: interceptors,
+        errorMapping: errorMapping,
         logger: testLogger
     ) { server in
         guard case .tcp(_, let port) = try await server.listeningAddresses().first! else {

@@ -154,16 +154,11 @@ struct ServiceKitTests {
         #expect(try await store.latest.get(table, .string("c1"))?.name == "b")
     }
 
-    @Test("the error interceptor turns record and storage errors into statuses, never engine text")
+    @Test("the error mapping turns record and storage errors into statuses, never engine text")
     func errorMapping() async throws {
-        let interceptor = ServiceErrorInterceptor(logger: quietLogger)
+        let mapping = ServiceErrorMapping(logger: quietLogger)
         func status(of error: any Error) async -> RPCError? {
-            do {
-                _ = try await interceptor.intercept(context: context()) { _ in throw error }
-                return nil
-            } catch {
-                return error as? RPCError
-            }
+            mapping.map(error, context: context()) as? RPCError
         }
         #expect(
             await status(of: RecordError(.notFound, "cats: no record with this key", subject: "cats"))?.code

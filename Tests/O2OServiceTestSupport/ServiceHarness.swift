@@ -31,7 +31,7 @@ public let quietLogger: Logger = {
 }()
 
 /// Every domain over one store, as the server composes them (with the error mapping
-/// the server puts in front of them), reached through a real client, with a clock the
+/// the server applies), reached through a real client, with a clock the
 /// test moves. One harness for every domain's tests.
 public struct ServiceHarness: Sendable {
     /// The domains' typed clients.
@@ -73,14 +73,14 @@ public struct ServiceHarness: Sendable {
                 _ = try await DemoData.load(into: store, services: services, logger: quietLogger)
                 _ = try await DemoStock.load(into: store, services: services, logger: quietLogger)
             }
-            let interceptors: [any RPCServerInterceptor] = [ServiceErrorInterceptor(logger: quietLogger)]
+            let errorMapping = ServiceErrorMapping(logger: quietLogger)
             func harness(_ client: O2OServiceClients, port: Int?) -> ServiceHarness {
                 ServiceHarness(client: client, port: port, store: store, clock: clock)
             }
             let result: Result
             switch transport {
             case .inProcess:
-                let local = RPCInProcessTransport(services: services, interceptors: interceptors)
+                let local = RPCInProcessTransport(services: services, errorMapping: errorMapping)
                 result = try await body(harness(O2OServiceClients(transport: local), port: nil))
             case .loopback:
                 let configuration = O2OServerConfiguration(
@@ -90,7 +90,7 @@ public struct ServiceHarness: Sendable {
                 result = try await withO2OServer(
                     configuration: configuration,
                     services: services,
-                    interceptors: interceptors,
+                    errorMapping: errorMapping,
                     logger: quietLogger
                 ) { server in
                     guard case .tcp(_, let port) = try await server.listeningAddresses()[0] else {
