@@ -21,7 +21,7 @@ struct ReferenceCompatibilityTests {
     }
 
     @Test("Python decodes our bytes to our JSON, and we decode Python's bytes to equal values")
-    func compatibility() throws {
+    func compatibility() async throws {
         var samples: [Sample] = []
         for name in AllTypes.messages.keys.sorted() {
             for variant in 0..<4 {
@@ -29,7 +29,7 @@ struct ReferenceCompatibilityTests {
                 samples.append(Sample(name: name, message: try randomMessage(name, seed: seed, variant: variant)))
             }
         }
-        let results = try runPython(samples)
+        let results = try await runPython(samples)
         #expect(results.count == samples.count)
         var mismatches: [String] = []
         for (sample, result) in zip(samples, results) {
@@ -75,7 +75,7 @@ struct ReferenceCompatibilityTests {
     }
 
     /// Runs the Python side over every sample and returns one result object each.
-    private func runPython(_ samples: [Sample]) throws -> [[String: Any]] {
+    private func runPython(_ samples: [Sample]) async throws -> [[String: Any]] {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("o2o-python-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -85,7 +85,7 @@ struct ReferenceCompatibilityTests {
             let protoRoot = Self.repositoryRoot.appendingPathComponent(root)
             let files = FileManager.default.enumerator(atPath: protoRoot.path)!.compactMap { $0 as? String }
                 .filter { $0.hasSuffix(".proto") }.sorted()
-            try run(
+            try await run(
                 "/usr/bin/env",
                 ["protoc", "--proto_path=\(protoRoot.path)", "--python_out=\(scratch.path)"] + files,
                 what: "protoc --python_out for \(sub)"
@@ -106,14 +106,28 @@ struct ReferenceCompatibilityTests {
         let script = scratch.appendingPathComponent("check.py")
         try Self.checker.write(to: script, atomically: true, encoding: .utf8)
 
-        let output = try run(Self.python, [script.path, scratch.path, inputFile.path], what: "the Python checker")
+        let output = try await run(
+            Self.python,
+            [script.path, scratch.path, inputFile.path],
+            what: "the Python checker"
+        )
         return try output.split(separator: "\n").map {
             try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
         }
     }
 
+    /// Runs a program to its end on a thread of its own: waiting for it on one of the
+    /// few threads that run every test's tasks would stall the other tests meanwhile.
     @discardableResult
-    private func run(_ executable: String, _ arguments: [String], what: String) throws -> String {
+    private func run(_ executable: String, _ arguments: [String], what: String) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try Self.runBlocking(executable, arguments, what: what) })
+            }
+        }
+    }
+
+    private static func runBlocking(_ executable: String, _ arguments: [String], what: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

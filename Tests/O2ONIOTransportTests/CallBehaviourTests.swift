@@ -18,12 +18,10 @@ struct CallBehaviourTests {
         try await withTestServer(probe: probe) { _, port in
             try await withTestClient(port: port) { channel in
                 let echo = EchoServiceClient(transport: channel)
-                let start = ContinuousClock.now
                 await expectRPCError(.deadlineExceeded) {
                     _ = try await echo.echo(sleep, options: RPCCallOptions(timeout: .milliseconds(100)))
                 }
-                // Long before the handler's own 60 s sleep ends.
-                #expect(ContinuousClock.now - start < .seconds(30))
+                // The handler's own 60 s sleep did not end the call: it was cancelled.
                 try await waitUntil("the handler's cancellation") { probe.cancellations.load(ordering: .relaxed) > 0 }
                 #expect(probe.cancellations.load(ordering: .relaxed) == 1)
             }
@@ -401,16 +399,15 @@ struct CallBehaviourTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let key = directory.appendingPathComponent("key.pem").path
         let certificate = directory.appendingPathComponent("cert.pem").path
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        openssl.arguments = [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out",
-            certificate, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-        ]
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        #expect(openssl.terminationStatus == 0)
+        // Waited for without holding one of the threads every test's tasks share.
+        let openssl = try await ChildProcess.run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                "-out", certificate, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+            ]
+        )
+        #expect(openssl.status == 0, "\(openssl.error)")
         let configuration = O2OServerConfiguration(
             listeners: [.tcp(host: "127.0.0.1", port: 0)],
             tls: O2OTLSFiles(certificateChainPath: certificate, privateKeyPath: key)

@@ -6,6 +6,7 @@ import O2ONIOTransport
 import O2OProtobuf
 import O2ORPC
 import O2ORPCMessages
+import O2OTestSupport
 import Synchronization
 import Testing
 
@@ -115,6 +116,11 @@ func withTestServer<Result: Sendable>(
     _ body: (O2OServer, Int) async throws -> Result
 ) async throws -> Result {
     let services = services ?? [ProbeEchoService(probe: probe), HealthServiceProvider(status: HealthStatus())]
+    // A test connects, then sends its preface in a later step; on a busy machine the
+    // test's task may wait a long time for a thread in between. The settings timeout
+    // (10 s in production) must not close the connection meanwhile.
+    var options = options
+    options.settingsTimeout = hangTimeout
     let configuration = O2OServerConfiguration(
         listeners: [.tcp(host: "127.0.0.1", port: 0)],
         connection: options,

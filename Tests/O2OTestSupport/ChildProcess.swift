@@ -120,7 +120,7 @@ public final class ChildProcess: Sendable {
     public var standardOutput: String { outputText.value }
 
     /// The TCP port from the start line, once the server listens; nil if it exits first.
-    public func listeningPort(timeout: Duration = hangTimeout) async throws -> Int? {
+    public func listeningPort(timeout: Duration = startTimeout) async throws -> Int? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let ended = errorText.ended

@@ -6,6 +6,11 @@ import Testing
 /// bound only turns a hang into a clear failure.
 public let hangTimeout: Duration = .seconds(60)
 
+/// How long a server started by a test may take before it listens: loading the demo
+/// shop through its services takes seconds in a debug build and several times that on
+/// a slow, busy machine. Also only a bound for hangs.
+public let startTimeout: Duration = .seconds(300)
+
 /// Waits until `condition` holds, checking it every few milliseconds. Returns true
 /// once it does; records an issue that names `what` and returns false after
 /// `timeout`.
