@@ -1,10 +1,11 @@
 // swift-tools-version:6.0
 // O2O: the backend core of an online-to-offline retail platform.
 // Layers (a module imports only modules on lower rows):
-//   9  executables          o2o-server · o2o · o2o-bench · protoc-gen-o2o (Tools/)
+//  10  executables          o2o-server · o2o · o2o-bench · protoc-gen-o2o (Tools/)
+//   9  O2OPlatform          every domain wired together (the server's and the tests')
 //   8  O2OClient · O2OShell · O2ODemo   the integrator's client · the ops shell · the sample shop
 //   7  O2OInventory         (reads the catalog only through its CatalogReading port)
-//   6  O2OCatalog · O2OBuiltinServices  one module per domain · health, reflection, admin, echo
+//   6  O2OCatalog · O2OCRM · O2OBuiltinServices  one module per domain · health, reflection, admin, echo
 //   5  O2OServiceKit        how every service method is written; common messages and the store only
 //   4  O2OMessages · O2OStorage · O2ONIOTransport   domains' messages · records over engines · the wire
 //   3  O2OProtobuf · O2ORPCMessages   the message runtime · wire, common and built-in messages
@@ -140,6 +141,15 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "O2OCRM",
+            dependencies: [
+                "O2OServiceKit", "O2OMessages", "O2ORPC", "O2OStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // Row 8: the sample shop (loaded through the domains' services), the client and
         // the shell.
         .target(
@@ -150,6 +160,16 @@ let package = Package(
             ]
         ),
 
+        // Row 9: every domain wired together, for the server and the tests (row 8's
+        // client and shell do not need it).
+        .target(
+            name: "O2OPlatform",
+            dependencies: [
+                "O2OCatalog", "O2OInventory", "O2OCRM", "O2ODemo", "O2OServiceKit", "O2ORPC", "O2OStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "O2OClient",
             dependencies: ["O2OMessages", "O2ORPC", "O2ONIOTransport"]
@@ -162,13 +182,13 @@ let package = Package(
             dependencies: ["O2OShell", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
-        // Row 9.
+        // Row 10.
         .executableTarget(name: "protoc-gen-o2o", dependencies: ["O2OCodeGen"], path: "Tools/protoc-gen-o2o"),
         .executableTarget(
             name: "o2o-server",
             dependencies: [
-                "O2ONIOTransport", "O2OServiceKit", "O2OBuiltinServices", "O2OCatalog", "O2OInventory", "O2ODemo",
-                "O2OMessages", "O2ORPC", "O2OStorage",
+                "O2ONIOTransport", "O2OServiceKit", "O2OBuiltinServices", "O2OPlatform", "O2ODemo", "O2OMessages",
+                "O2ORPC", "O2OStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -217,8 +237,8 @@ let package = Package(
         .target(
             name: "O2OServiceTestSupport",
             dependencies: [
-                "O2OClient", "O2OServiceKit", "O2OCatalog", "O2OInventory", "O2ODemo", "O2OStorage",
-                "O2OTestSupport", .product(name: "Logging", package: "swift-log"),
+                "O2OClient", "O2OServiceKit", "O2OPlatform", "O2OStorage", "O2OTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/O2OServiceTestSupport"
         ),

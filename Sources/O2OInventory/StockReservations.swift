@@ -1,5 +1,6 @@
 import O2OMessages
 package import O2OServiceKit
+import O2OStorage
 
 /// Where stock is reserved: at one location, or wherever sourcing criteria find it.
 package enum StockPlacement: Sendable {
@@ -91,4 +92,22 @@ extension InventoryServiceProvider: StockReservations {
 extension InventoryDomain {
     /// Reserving stock inside another domain's change.
     package var reservations: any StockReservations { provider }
+}
+
+/// Reading the inventory's locations inside another domain's transaction (the CRM
+/// checks a customer's home store).
+package protocol StockLocationReading: Sendable {
+    /// The location, or nil.
+    func location(_ id: String, in reader: some RecordReading) async throws -> StockLocation?
+}
+
+struct InventoryLocations: StockLocationReading {
+    func location(_ id: String, in reader: some RecordReading) async throws -> StockLocation? {
+        try await reader.get(InventoryTables.locations, .string(id))
+    }
+}
+
+extension InventoryDomain {
+    /// The locations, for other domains.
+    package var locations: any StockLocationReading { InventoryLocations() }
 }

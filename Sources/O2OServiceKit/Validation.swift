@@ -243,6 +243,18 @@ public enum Validate {
         return values
     }
 
+    /// A timestamp a caller sent: nanos 0 to 999,999,999 (as common.proto says) and a
+    /// time from 1970 to the end of 9999, so that nothing computed from it overflows.
+    public static func timestamp(_ value: Timestamp, field: String) throws -> Timestamp {
+        guard (0...999_999_999).contains(value.nanos) else {
+            throw RPCError.invalidArgument(field: "\(field).nanos", "must be 0 to 999999999, got \(value.nanos)")
+        }
+        guard (0...253_402_300_799).contains(value.seconds) else {
+            throw RPCError.invalidArgument(field: "\(field).seconds", "must be within the years 1970 to 9999")
+        }
+        return value
+    }
+
     /// `expected_version` against the record's version.
     public static func version(_ expected: Int64?, actual: Int64, subject: String) throws {
         if let expected, expected != actual {

@@ -2,11 +2,9 @@ import ArgumentParser
 import Logging
 import NIOCore
 import O2OBuiltinServices
-import O2OCatalog
-import O2ODemo
-import O2OInventory
 import O2OMessages
 import O2ONIOTransport
+import O2OPlatform
 import O2ORPC
 import O2OServiceKit
 import O2OStorage

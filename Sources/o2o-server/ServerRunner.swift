@@ -1,10 +1,9 @@
 import Logging
 import O2OBuiltinServices
-import O2OCatalog
 import O2ODemo
-import O2OInventory
 import O2OMessages
 import O2ONIOTransport
+import O2OPlatform
 import O2ORPC
 import O2OServiceKit
 import O2OStorage
@@ -108,32 +107,22 @@ struct ServerRunner {
         let clock = ServiceClock.system
         let started = clock.now()
         let store = ServiceStore(records: RecordStore(engine: engine), clock: clock)
-        // The domains, each with its services, admin services, jobs and keys: adding one
-        // is adding it here.
-        let catalog = try await CatalogDomain.open(store: store, currency: settings.currency, logger: logger)
-        let inventory = InventoryDomain(store: store, catalog: catalog, currency: settings.currency, logger: logger)
-        let domains: [any ServiceDomain] = [catalog, inventory]
+        // Every domain with its services, admin services, jobs and keys.
+        let platform: O2OPlatform
         do {
-            try Keyspace.check(Keyspace.entries(domains) + DemoData.keyspace)
-        } catch {
-            throw ServerCommand.Failure(description: "the on-disk format is inconsistent: \(error)")
+            platform = try await O2OPlatform.open(store: store, currency: settings.currency, logger: logger)
+        } catch let conflict as Keyspace.Conflict {
+            throw ServerCommand.Failure(description: "the on-disk format is inconsistent: \(conflict)")
         }
-        let domainServices = domains.flatMap(\.services)
         if settings.demoData {
-            switch try await DemoData.load(
-                into: store,
-                services: domainServices,
-                currency: settings.currency,
-                logger: logger
-            ) {
+            switch try await platform.loadDemo(logger: logger) {
             case .loaded: break
             case .alreadyLoaded: logger.info("demo data already loaded")
             case .storeNotEmpty: logger.notice("the store holds other data: demo data not loaded")
             }
-            try await DemoStock.load(into: store, services: domainServices, currency: settings.currency, logger: logger)
         }
 
-        let policy = RPCAccessPolicy(adminServices: Set([AdminService.name] + domains.flatMap(\.adminServices)))
+        let policy = RPCAccessPolicy(adminServices: Set([AdminService.name] + platform.adminServices))
         let metrics = RPCMetrics()
         let health = HealthStatus()
         let serverBox = ServerBox()
@@ -218,7 +207,7 @@ struct ServerRunner {
             )
         )
         var services: [any RPCService] =
-            domainServices + [HealthServiceProvider(status: health), admin, EchoServiceProvider()]
+            platform.services + [HealthServiceProvider(status: health), admin, EchoServiceProvider()]
         let router = RPCRouter(services: services)
         services.append(
             ReflectionServiceProvider(
@@ -264,7 +253,7 @@ struct ServerRunner {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: StoreService(engine: engine)), .init(service: server)]
-                    + domains.flatMap(\.jobs).map { .init(service: $0) },
+                    + platform.jobs.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -1,9 +1,7 @@
 import Foundation
 public import Logging
-import O2OCatalog
 public import O2OClient
-import O2ODemo
-import O2OInventory
+import O2OPlatform
 public import O2OServiceKit
 import O2OStorage
 import Testing
@@ -64,15 +62,9 @@ public struct ServiceHarness: Sendable {
         let clock = AdjustableClock()
         let store = ServiceStore(records: RecordStore(engine: engine), clock: clock.clock)
         do {
-            let catalog = try await CatalogDomain.open(store: store, logger: quietLogger)
-            let inventory = InventoryDomain(store: store, catalog: catalog, logger: quietLogger)
-            let domains: [any ServiceDomain] = [catalog, inventory]
-            try Keyspace.check(Keyspace.entries(domains) + DemoData.keyspace)
-            let services = domains.flatMap(\.services)
-            if demo {
-                _ = try await DemoData.load(into: store, services: services, logger: quietLogger)
-                _ = try await DemoStock.load(into: store, services: services, logger: quietLogger)
-            }
+            let platform = try await O2OPlatform.open(store: store, logger: quietLogger)
+            let services = platform.services
+            if demo { try await platform.loadDemo(logger: quietLogger) }
             let errorMapping = ServiceErrorMapping(logger: quietLogger)
             func harness(_ client: O2OServiceClients, port: Int?) -> ServiceHarness {
                 ServiceHarness(client: client, port: port, store: store, clock: clock)

@@ -168,6 +168,7 @@ public enum O2OGeneratedRegistry {
         "o2o.crm.v1.ListPointsEntriesResponse": ListPointsEntriesResponse.self,
         "o2o.crm.v1.RfmCriteria": RfmCriteria.self,
         "o2o.crm.v1.SegmentRule": SegmentRule.self,
+        "o2o.crm.v1.RfmScoreCriteria": RfmScoreCriteria.self,
         "o2o.crm.v1.CustomerSegment": CustomerSegment.self,
         "o2o.crm.v1.CreateCustomerSegmentRequest": CreateCustomerSegmentRequest.self,
         "o2o.crm.v1.GetCustomerSegmentRequest": GetCustomerSegmentRequest.self,
@@ -184,6 +185,15 @@ public enum O2OGeneratedRegistry {
         "o2o.crm.v1.ListInteractionNotesResponse": ListInteractionNotesResponse.self,
         "o2o.crm.v1.GetCustomer360Request": GetCustomer360Request.self,
         "o2o.crm.v1.Customer360": Customer360.self,
+        "o2o.crm.v1.CheckPointsLedgerRequest": CheckPointsLedgerRequest.self,
+        "o2o.crm.v1.PointsLedgerDiscrepancy": PointsLedgerDiscrepancy.self,
+        "o2o.crm.v1.CheckPointsLedgerResponse": CheckPointsLedgerResponse.self,
+        "o2o.crm.v1.SweepExpiredPointsRequest": SweepExpiredPointsRequest.self,
+        "o2o.crm.v1.SweepExpiredPointsResponse": SweepExpiredPointsResponse.self,
+        "o2o.crm.v1.PointsLot": PointsLot.self,
+        "o2o.crm.v1.RedeemedLot": RedeemedLot.self,
+        "o2o.crm.v1.OrderLoyaltyRecord": OrderLoyaltyRecord.self,
+        "o2o.crm.v1.SegmentMember": SegmentMember.self,
         "o2o.inventory.v1.LocationOpeningHours": LocationOpeningHours.self,
         "o2o.inventory.v1.LocationOpeningSchedule": LocationOpeningSchedule.self,
         "o2o.inventory.v1.StockLocation": StockLocation.self,
@@ -471,6 +481,7 @@ public enum O2OGeneratedRegistry {
         CareService.descriptor,
         CatalogService.descriptor,
         CrmService.descriptor,
+        CrmAdminService.descriptor,
         InventoryService.descriptor,
         InventoryAdminService.descriptor,
         OrderService.descriptor,
@@ -491,6 +502,8 @@ public struct O2OServiceClients: Sendable {
     /// Customers, addresses, membership tiers, points, segments, notes and the
     /// customer-360 view.
     public let crm: CrmServiceClient
+    /// Points ledger maintenance for operators. Every method needs the admin role.
+    public let crmAdmin: CrmAdminServiceClient
     /// Stock locations, stock levels, basket availability, reservations, the stock
     /// ledger, purchase orders, stock-takes, transfers and low-stock alerts. Reads need
     /// the readonly role, changes the service role.
@@ -517,6 +530,7 @@ public struct O2OServiceClients: Sendable {
         self.care = CareServiceClient(transport: transport)
         self.catalog = CatalogServiceClient(transport: transport)
         self.crm = CrmServiceClient(transport: transport)
+        self.crmAdmin = CrmAdminServiceClient(transport: transport)
         self.inventory = InventoryServiceClient(transport: transport)
         self.inventoryAdmin = InventoryAdminServiceClient(transport: transport)
         self.order = OrderServiceClient(transport: transport)

@@ -9,8 +9,14 @@
 // are referred to only by id (`order_id`, `ticket_id`).
 //
 // Personal data: phone numbers, emails, birthdays, addresses and free-text notes
-// about a customer are personal data. The server never writes them to logs, and
-// the shell masks them unless `--show-pii` is given (admin only).
+// about a customer are personal data. The server never writes them to logs (nor
+// into error messages, which are logged), and returns them in full only to callers
+// with the admin or service role, and to every caller of a server without a token
+// file (which listens on loopback only). A readonly caller gets them masked: phone
+// "+86138****8000", email "z***@example.com", no birthday, addresses without street,
+// postal code, recipient name and phone (country, province, city and district stay),
+// note texts "(hidden)". The shell also masks them unless `--show-pii` is given
+// (admin only).
 
 internal import CProtobufC
 internal import CProtos
@@ -5774,6 +5780,14 @@ public struct SegmentRule: O2OMessage {
     /// Only customers of these home stores; empty means any.
     public var homeStoreIDs: [String] = []
 
+    /// Only customers whose default address is in one of these cities (compared
+    /// exactly, "上海市"); empty means any; at most 50.
+    public var cities: [String] = []
+
+    /// RFM scores: quintiles over all ACTIVE customers at the refresh; missing means
+    /// no condition.
+    public var rfmScores: RfmScoreCriteria? = nil
+
     /// A message with every field at its default.
     public init() {}
 
@@ -5785,7 +5799,9 @@ public struct SegmentRule: O2OMessage {
         tierIDs: [String] = [],
         rfm: RfmCriteria? = nil,
         requiredConsents: [ConsentPurpose] = [],
-        homeStoreIDs: [String] = []
+        homeStoreIDs: [String] = [],
+        cities: [String] = [],
+        rfmScores: RfmScoreCriteria? = nil
     ) {
         self.allTags = allTags
         self.anyTags = anyTags
@@ -5794,6 +5810,8 @@ public struct SegmentRule: O2OMessage {
         self.rfm = rfm
         self.requiredConsents = requiredConsents
         self.homeStoreIDs = homeStoreIDs
+        self.cities = cities
+        self.rfmScores = rfmScores
     }
 }
 
@@ -5829,6 +5847,11 @@ extension SegmentRule {
             c.pointee.n_home_store_ids = self.homeStoreIDs.count
             c.pointee.home_store_ids = arena.stringArray(self.homeStoreIDs)
         }
+        if !self.cities.isEmpty {
+            c.pointee.n_cities = self.cities.count
+            c.pointee.cities = arena.stringArray(self.cities)
+        }
+        if let value = self.rfmScores { c.pointee.rfm_scores = arena.message(value, as: O2o__Crm__V1__RfmScoreCriteria.self) }
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -5843,6 +5866,10 @@ extension SegmentRule {
         }
         self.requiredConsents = try _o2oArray(c.pointee.required_consents, c.pointee.n_required_consents, field: "required_consents") { ConsentPurpose(rawValue: Int32(truncatingIfNeeded: $0.rawValue)) }
         self.homeStoreIDs = try _o2oArray(c.pointee.home_store_ids, c.pointee.n_home_store_ids, field: "home_store_ids") { try _o2oString($0, field: "home_store_ids") }
+        self.cities = try _o2oArray(c.pointee.cities, c.pointee.n_cities, field: "cities") { try _o2oString($0, field: "cities") }
+        if let value = c.pointee.rfm_scores {
+            self.rfmScores = try _o2oNested("rfm_scores") { try RfmScoreCriteria(_protobufC: value) }
+        }
     }
 }
 
@@ -5886,6 +5913,13 @@ extension SegmentRule {
             for element in self.homeStoreIDs { writer.arrayElement(); writer.string(element) }
             writer.endArray()
         }
+        if !self.cities.isEmpty {
+            writer.key("cities")
+            writer.beginArray()
+            for element in self.cities { writer.arrayElement(); writer.string(element) }
+            writer.endArray()
+        }
+        if let value = self.rfmScores { writer.key("rfmScores"); value._writeJSON(to: &writer) }
         writer.endObject()
     }
 
@@ -5907,6 +5941,10 @@ extension SegmentRule {
                 self.requiredConsents = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.enumValue(ConsentPurpose.self, at: elementPath) }
             case "homeStoreIds", "home_store_ids":
                 self.homeStoreIDs = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.string(at: elementPath) }
+            case "cities":
+                self.cities = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.string(at: elementPath) }
+            case "rfmScores", "rfm_scores":
+                self.rfmScores = value.isNull ? nil : try RfmScoreCriteria(_json: value, path: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -5927,6 +5965,124 @@ extension SegmentRule: O2ODescribedMessage {
             FieldSchema(name: "rfm", jsonName: "rfm", number: 5, type: .message, typeName: "o2o.crm.v1.RfmCriteria", hasPresence: true, doc: "RFM thresholds; missing means no condition."),
             FieldSchema(name: "required_consents", jsonName: "requiredConsents", number: 6, type: .`enum`, typeName: "o2o.crm.v1.ConsentPurpose", repeated: true, doc: "Customer must have granted all of these consents (e.g. MARKETING_SMS for an\nSMS campaign)."),
             FieldSchema(name: "home_store_ids", jsonName: "homeStoreIds", number: 7, type: .string, repeated: true, doc: "Only customers of these home stores; empty means any."),
+            FieldSchema(name: "cities", jsonName: "cities", number: 8, type: .string, repeated: true, doc: "Only customers whose default address is in one of these cities (compared\nexactly, \"上海市\"); empty means any; at most 50."),
+            FieldSchema(name: "rfm_scores", jsonName: "rfmScores", number: 9, type: .message, typeName: "o2o.crm.v1.RfmScoreCriteria", hasPresence: true, doc: "RFM scores: quintiles over all ACTIVE customers at the refresh; missing means\nno condition."),
+        ]
+    )
+}
+
+/// Conditions on RFM scores (1 to 5 each): every ACTIVE customer is scored by
+/// quintiles of the whole customer base at each refresh — 5 for the most recent
+/// fifth of last orders (customers who never ordered score 1), the fifth with the
+/// most completed orders, the fifth with the highest spend. 0 means no condition.
+public struct RfmScoreCriteria: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.crm.v1.RfmScoreCriteria"
+
+    /// Window for frequency and monetary, in days back from the evaluation; 0
+    /// means lifetime.
+    public var windowDays: Int32 = 0
+
+    /// Recency score at least this, 0 to 5.
+    public var minRecencyScore: Int32 = 0
+
+    /// Frequency score at least this, 0 to 5.
+    public var minFrequencyScore: Int32 = 0
+
+    /// Monetary score at least this, 0 to 5.
+    public var minMonetaryScore: Int32 = 0
+
+    /// Recency score at most this, 0 to 5 (at-risk customers: a low maximum); 0
+    /// means no upper bound.
+    public var maxRecencyScore: Int32 = 0
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        windowDays: Int32 = 0,
+        minRecencyScore: Int32 = 0,
+        minFrequencyScore: Int32 = 0,
+        minMonetaryScore: Int32 = 0,
+        maxRecencyScore: Int32 = 0
+    ) {
+        self.windowDays = windowDays
+        self.minRecencyScore = minRecencyScore
+        self.minFrequencyScore = minFrequencyScore
+        self.minMonetaryScore = minMonetaryScore
+        self.maxRecencyScore = maxRecencyScore
+    }
+}
+
+extension RfmScoreCriteria {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__crm__v1__rfm_score_criteria__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__RfmScoreCriteria.self)
+        c.pointee.window_days = self.windowDays
+        c.pointee.min_recency_score = self.minRecencyScore
+        c.pointee.min_frequency_score = self.minFrequencyScore
+        c.pointee.min_monetary_score = self.minMonetaryScore
+        c.pointee.max_recency_score = self.maxRecencyScore
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__RfmScoreCriteria.self)
+        self.windowDays = c.pointee.window_days
+        self.minRecencyScore = c.pointee.min_recency_score
+        self.minFrequencyScore = c.pointee.min_frequency_score
+        self.minMonetaryScore = c.pointee.min_monetary_score
+        self.maxRecencyScore = c.pointee.max_recency_score
+    }
+}
+
+extension RfmScoreCriteria {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if self.windowDays != 0 { writer.key("windowDays"); writer.integer(self.windowDays) }
+        if self.minRecencyScore != 0 { writer.key("minRecencyScore"); writer.integer(self.minRecencyScore) }
+        if self.minFrequencyScore != 0 { writer.key("minFrequencyScore"); writer.integer(self.minFrequencyScore) }
+        if self.minMonetaryScore != 0 { writer.key("minMonetaryScore"); writer.integer(self.minMonetaryScore) }
+        if self.maxRecencyScore != 0 { writer.key("maxRecencyScore"); writer.integer(self.maxRecencyScore) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "windowDays", "window_days":
+                self.windowDays = value.isNull ? 0 : try value.integer(Int32.self, at: _o2oJSONPath(path, key))
+            case "minRecencyScore", "min_recency_score":
+                self.minRecencyScore = value.isNull ? 0 : try value.integer(Int32.self, at: _o2oJSONPath(path, key))
+            case "minFrequencyScore", "min_frequency_score":
+                self.minFrequencyScore = value.isNull ? 0 : try value.integer(Int32.self, at: _o2oJSONPath(path, key))
+            case "minMonetaryScore", "min_monetary_score":
+                self.minMonetaryScore = value.isNull ? 0 : try value.integer(Int32.self, at: _o2oJSONPath(path, key))
+            case "maxRecencyScore", "max_recency_score":
+                self.maxRecencyScore = value.isNull ? 0 : try value.integer(Int32.self, at: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension RfmScoreCriteria: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.crm.v1.RfmScoreCriteria",
+        doc: "Conditions on RFM scores (1 to 5 each): every ACTIVE customer is scored by\nquintiles of the whole customer base at each refresh — 5 for the most recent\nfifth of last orders (customers who never ordered score 1), the fifth with the\nmost completed orders, the fifth with the highest spend. 0 means no condition.",
+        fields: [
+            FieldSchema(name: "window_days", jsonName: "windowDays", number: 1, type: .int32, doc: "Window for frequency and monetary, in days back from the evaluation; 0\nmeans lifetime."),
+            FieldSchema(name: "min_recency_score", jsonName: "minRecencyScore", number: 2, type: .int32, doc: "Recency score at least this, 0 to 5."),
+            FieldSchema(name: "min_frequency_score", jsonName: "minFrequencyScore", number: 3, type: .int32, doc: "Frequency score at least this, 0 to 5."),
+            FieldSchema(name: "min_monetary_score", jsonName: "minMonetaryScore", number: 4, type: .int32, doc: "Monetary score at least this, 0 to 5."),
+            FieldSchema(name: "max_recency_score", jsonName: "maxRecencyScore", number: 5, type: .int32, doc: "Recency score at most this, 0 to 5 (at-risk customers: a low maximum); 0\nmeans no upper bound."),
         ]
     )
 }
@@ -5964,6 +6120,10 @@ public struct CustomerSegment: O2OMessage {
     /// Incremented on every change; for optimistic concurrency.
     public var version: Int64 = 0
 
+    /// Number of the latest member snapshot (1 after the first refresh, 0 before);
+    /// page tokens of ListSegmentMembers belong to one snapshot.
+    public var snapshotGeneration: Int64 = 0
+
     /// A message with every field at its default.
     public init() {}
 
@@ -5977,7 +6137,8 @@ public struct CustomerSegment: O2OMessage {
         refreshedAt: Timestamp? = nil,
         createdAt: Timestamp? = nil,
         updatedAt: Timestamp? = nil,
-        version: Int64 = 0
+        version: Int64 = 0,
+        snapshotGeneration: Int64 = 0
     ) {
         self.id = id
         self.name = name
@@ -5988,6 +6149,7 @@ public struct CustomerSegment: O2OMessage {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.version = version
+        self.snapshotGeneration = snapshotGeneration
     }
 }
 
@@ -6007,6 +6169,7 @@ extension CustomerSegment {
         if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.updatedAt { c.pointee.updated_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         c.pointee.version = self.version
+        c.pointee.snapshot_generation = self.snapshotGeneration
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -6029,6 +6192,7 @@ extension CustomerSegment {
             self.updatedAt = try _o2oNested("updated_at") { try Timestamp(_protobufC: value) }
         }
         self.version = c.pointee.version
+        self.snapshotGeneration = c.pointee.snapshot_generation
     }
 }
 
@@ -6044,6 +6208,7 @@ extension CustomerSegment {
         if let value = self.createdAt { writer.key("createdAt"); value._writeJSON(to: &writer) }
         if let value = self.updatedAt { writer.key("updatedAt"); value._writeJSON(to: &writer) }
         if self.version != 0 { writer.key("version"); writer.quotedInteger(self.version) }
+        if self.snapshotGeneration != 0 { writer.key("snapshotGeneration"); writer.quotedInteger(self.snapshotGeneration) }
         writer.endObject()
     }
 
@@ -6069,6 +6234,8 @@ extension CustomerSegment {
                 self.updatedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "version":
                 self.version = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "snapshotGeneration", "snapshot_generation":
+                self.snapshotGeneration = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -6091,6 +6258,7 @@ extension CustomerSegment: O2ODescribedMessage {
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 7, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was created."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 8, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it last changed."),
             FieldSchema(name: "version", jsonName: "version", number: 9, type: .int64, doc: "Incremented on every change; for optimistic concurrency."),
+            FieldSchema(name: "snapshot_generation", jsonName: "snapshotGeneration", number: 10, type: .int64, doc: "Number of the latest member snapshot (1 after the first refresh, 0 before);\npage tokens of ListSegmentMembers belong to one snapshot."),
         ]
     )
 }
@@ -7482,7 +7650,9 @@ extension GetCustomer360Request: O2ODescribedMessage {
 }
 
 /// A summary of everything about one customer (客户360视图), computed at call
-/// time. Order and ticket figures come from the orders and care services.
+/// time. Order and ticket figures come from the orders and care services; on a
+/// server that does not serve them yet they are zero and empty, and
+/// `orders_included` / `tickets_included` say so.
 public struct Customer360: O2OMessage {
     /// The full protobuf name.
     public static let protoName = "o2o.crm.v1.Customer360"
@@ -7539,6 +7709,13 @@ public struct Customer360: O2OMessage {
     /// When this summary was computed.
     public var computedAt: Timestamp? = nil
 
+    /// Whether the order figures (order_count, total_spend, average_order_value,
+    /// last_order_at, open_order_count, recent_order_ids) come from an orders service.
+    public var ordersIncluded: Bool = false
+
+    /// Whether the ticket and after-sales figures come from a care service.
+    public var ticketsIncluded: Bool = false
+
     /// A message with every field at its default.
     public init() {}
 
@@ -7560,7 +7737,9 @@ public struct Customer360: O2OMessage {
         recentTicketIDs: [String] = [],
         segmentIDs: [String] = [],
         lastInteractionAt: Timestamp? = nil,
-        computedAt: Timestamp? = nil
+        computedAt: Timestamp? = nil,
+        ordersIncluded: Bool = false,
+        ticketsIncluded: Bool = false
     ) {
         self.customer = customer
         self.tier = tier
@@ -7579,6 +7758,8 @@ public struct Customer360: O2OMessage {
         self.segmentIDs = segmentIDs
         self.lastInteractionAt = lastInteractionAt
         self.computedAt = computedAt
+        self.ordersIncluded = ordersIncluded
+        self.ticketsIncluded = ticketsIncluded
     }
 }
 
@@ -7615,6 +7796,8 @@ extension Customer360 {
         }
         if let value = self.lastInteractionAt { c.pointee.last_interaction_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.computedAt { c.pointee.computed_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
+        c.pointee.orders_included = self.ordersIncluded ? 1 : 0
+        c.pointee.tickets_included = self.ticketsIncluded ? 1 : 0
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -7651,6 +7834,8 @@ extension Customer360 {
         if let value = c.pointee.computed_at {
             self.computedAt = try _o2oNested("computed_at") { try Timestamp(_protobufC: value) }
         }
+        self.ordersIncluded = c.pointee.orders_included != 0
+        self.ticketsIncluded = c.pointee.tickets_included != 0
     }
 }
 
@@ -7689,6 +7874,8 @@ extension Customer360 {
         }
         if let value = self.lastInteractionAt { writer.key("lastInteractionAt"); value._writeJSON(to: &writer) }
         if let value = self.computedAt { writer.key("computedAt"); value._writeJSON(to: &writer) }
+        if self.ordersIncluded { writer.key("ordersIncluded"); writer.bool(self.ordersIncluded) }
+        if self.ticketsIncluded { writer.key("ticketsIncluded"); writer.bool(self.ticketsIncluded) }
         writer.endObject()
     }
 
@@ -7730,6 +7917,10 @@ extension Customer360 {
                 self.lastInteractionAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "computedAt", "computed_at":
                 self.computedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
+            case "ordersIncluded", "orders_included":
+                self.ordersIncluded = value.isNull ? false : try value.bool(at: _o2oJSONPath(path, key))
+            case "ticketsIncluded", "tickets_included":
+                self.ticketsIncluded = value.isNull ? false : try value.bool(at: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -7741,7 +7932,7 @@ extension Customer360: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.crm.v1.Customer360",
-        doc: "A summary of everything about one customer (客户360视图), computed at call\ntime. Order and ticket figures come from the orders and care services.",
+        doc: "A summary of everything about one customer (客户360视图), computed at call\ntime. Order and ticket figures come from the orders and care services; on a\nserver that does not serve them yet they are zero and empty, and\n`orders_included` / `tickets_included` say so.",
         fields: [
             FieldSchema(name: "customer", jsonName: "customer", number: 1, type: .message, typeName: "o2o.crm.v1.Customer", hasPresence: true, doc: "The customer record."),
             FieldSchema(name: "tier", jsonName: "tier", number: 2, type: .message, typeName: "o2o.crm.v1.MembershipTier", hasPresence: true, doc: "The customer's tier."),
@@ -7760,6 +7951,1022 @@ extension Customer360: O2ODescribedMessage {
             FieldSchema(name: "segment_ids", jsonName: "segmentIds", number: 15, type: .string, repeated: true, doc: "Segments whose latest snapshot contains the customer."),
             FieldSchema(name: "last_interaction_at", jsonName: "lastInteractionAt", number: 16, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "Time of the latest interaction note; missing if none."),
             FieldSchema(name: "computed_at", jsonName: "computedAt", number: 17, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When this summary was computed."),
+            FieldSchema(name: "orders_included", jsonName: "ordersIncluded", number: 18, type: .bool, doc: "Whether the order figures (order_count, total_spend, average_order_value,\nlast_order_at, open_order_count, recent_order_ids) come from an orders service."),
+            FieldSchema(name: "tickets_included", jsonName: "ticketsIncluded", number: 19, type: .bool, doc: "Whether the ticket and after-sales figures come from a care service."),
+        ]
+    )
+}
+
+/// Input of CheckPointsLedger.
+public struct CheckPointsLedgerRequest: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.crm.v1.CheckPointsLedgerRequest"
+
+    /// The customer.
+    public var customerID: String? = nil
+
+    /// Most discrepancies to report, 1 to 10,000; 0 means 1,000. The check still
+    /// counts every customer.
+    public var maxDiscrepancies: Int32 = 0
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        customerID: String? = nil,
+        maxDiscrepancies: Int32 = 0
+    ) {
+        self.customerID = customerID
+        self.maxDiscrepancies = maxDiscrepancies
+    }
+}
+
+extension CheckPointsLedgerRequest {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__crm__v1__check_points_ledger_request__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__CheckPointsLedgerRequest.self)
+        if let value = self.customerID {
+            c.pointee._customer_id_case = .init(rawValue: 1)
+            c.pointee.customer_id = arena.string(value)
+        }
+        c.pointee.max_discrepancies = self.maxDiscrepancies
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__CheckPointsLedgerRequest.self)
+        if c.pointee._customer_id_case.rawValue == 1 {
+            self.customerID = try _o2oString(c.pointee.customer_id, field: "customer_id")
+        }
+        self.maxDiscrepancies = c.pointee.max_discrepancies
+    }
+}
+
+extension CheckPointsLedgerRequest {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if let value = self.customerID { writer.key("customerId"); writer.string(value) }
+        if self.maxDiscrepancies != 0 { writer.key("maxDiscrepancies"); writer.integer(self.maxDiscrepancies) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "customerId", "customer_id":
+                self.customerID = value.isNull ? nil : try value.string(at: _o2oJSONPath(path, key))
+            case "maxDiscrepancies", "max_discrepancies":
+                self.maxDiscrepancies = value.isNull ? 0 : try value.integer(Int32.self, at: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension CheckPointsLedgerRequest: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.crm.v1.CheckPointsLedgerRequest",
+        doc: "Input of CheckPointsLedger.",
+        fields: [
+            FieldSchema(name: "customer_id", jsonName: "customerId", number: 1, type: .string, hasPresence: true, oneof: "_customer_id", doc: "The customer."),
+            FieldSchema(name: "max_discrepancies", jsonName: "maxDiscrepancies", number: 2, type: .int32, doc: "Most discrepancies to report, 1 to 10,000; 0 means 1,000. The check still\ncounts every customer."),
+        ]
+    )
+}
+
+/// One customer whose points do not add up.
+public struct PointsLedgerDiscrepancy: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.crm.v1.PointsLedgerDiscrepancy"
+
+    /// The customer.
+    public var customerID: String = ""
+
+    /// The balance on the customer record.
+    public var balance: Int64 = 0
+
+    /// The sum of the customer's ledger entries.
+    public var ledgerSum: Int64 = 0
+
+    /// The unspent, unexpired points the server tracks per earning.
+    public var openLots: Int64 = 0
+
+    /// True when an entry's balance_after does not follow from the one before.
+    public var chainBroken: Bool = false
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        customerID: String = "",
+        balance: Int64 = 0,
+        ledgerSum: Int64 = 0,
+        openLots: Int64 = 0,
+        chainBroken: Bool = false
+    ) {
+        self.customerID = customerID
+        self.balance = balance
+        self.ledgerSum = ledgerSum
+        self.openLots = openLots
+        self.chainBroken = chainBroken
+    }
+}
+
+extension PointsLedgerDiscrepancy {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__crm__v1__points_ledger_discrepancy__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__PointsLedgerDiscrepancy.self)
+        if !self.customerID.isEmpty { c.pointee.customer_id = arena.string(self.customerID) }
+        c.pointee.balance = self.balance
+        c.pointee.ledger_sum = self.ledgerSum
+        c.pointee.open_lots = self.openLots
+        c.pointee.chain_broken = self.chainBroken ? 1 : 0
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__PointsLedgerDiscrepancy.self)
+        self.customerID = try _o2oString(c.pointee.customer_id, field: "customer_id")
+        self.balance = c.pointee.balance
+        self.ledgerSum = c.pointee.ledger_sum
+        self.openLots = c.pointee.open_lots
+        self.chainBroken = c.pointee.chain_broken != 0
+    }
+}
+
+extension PointsLedgerDiscrepancy {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.customerID.isEmpty { writer.key("customerId"); writer.string(self.customerID) }
+        if self.balance != 0 { writer.key("balance"); writer.quotedInteger(self.balance) }
+        if self.ledgerSum != 0 { writer.key("ledgerSum"); writer.quotedInteger(self.ledgerSum) }
+        if self.openLots != 0 { writer.key("openLots"); writer.quotedInteger(self.openLots) }
+        if self.chainBroken { writer.key("chainBroken"); writer.bool(self.chainBroken) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "customerId", "customer_id":
+                self.customerID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "balance":
+                self.balance = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "ledgerSum", "ledger_sum":
+                self.ledgerSum = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "openLots", "open_lots":
+                self.openLots = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "chainBroken", "chain_broken":
+                self.chainBroken = value.isNull ? false : try value.bool(at: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension PointsLedgerDiscrepancy: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.crm.v1.PointsLedgerDiscrepancy",
+        doc: "One customer whose points do not add up.",
+        fields: [
+            FieldSchema(name: "customer_id", jsonName: "customerId", number: 1, type: .string, doc: "The customer."),
+            FieldSchema(name: "balance", jsonName: "balance", number: 2, type: .int64, doc: "The balance on the customer record."),
+            FieldSchema(name: "ledger_sum", jsonName: "ledgerSum", number: 3, type: .int64, doc: "The sum of the customer's ledger entries."),
+            FieldSchema(name: "open_lots", jsonName: "openLots", number: 4, type: .int64, doc: "The unspent, unexpired points the server tracks per earning."),
+            FieldSchema(name: "chain_broken", jsonName: "chainBroken", number: 5, type: .bool, doc: "True when an entry's balance_after does not follow from the one before."),
+        ]
+    )
+}
+
+/// Result of CheckPointsLedger.
+public struct CheckPointsLedgerResponse: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.crm.v1.CheckPointsLedgerResponse"
+
+    /// Customers checked.
+    public var checkedCount: Int64 = 0
+
+    /// Customers whose points differ.
+    public var discrepancyCount: Int64 = 0
+
+    /// The differences, at most max_discrepancies.
+    public var discrepancies: [PointsLedgerDiscrepancy] = []
+
+    /// True when more differences exist than were listed.
+    public var truncated: Bool = false
+
+    /// When the check ran.
+    public var checkedAt: Timestamp? = nil
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        checkedCount: Int64 = 0,
+        discrepancyCount: Int64 = 0,
+        discrepancies: [PointsLedgerDiscrepancy] = [],
+        truncated: Bool = false,
+        checkedAt: Timestamp? = nil
+    ) {
+        self.checkedCount = checkedCount
+        self.discrepancyCount = discrepancyCount
+        self.discrepancies = discrepancies
+        self.truncated = truncated
+        self.checkedAt = checkedAt
+    }
+}
+
+extension CheckPointsLedgerResponse {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__crm__v1__check_points_ledger_response__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__CheckPointsLedgerResponse.self)
+        c.pointee.checked_count = self.checkedCount
+        c.pointee.discrepancy_count = self.discrepancyCount
+        if !self.discrepancies.isEmpty {
+            c.pointee.n_discrepancies = self.discrepancies.count
+            c.pointee.discrepancies = arena.messageArray(self.discrepancies, as: O2o__Crm__V1__PointsLedgerDiscrepancy.self)
+        }
+        c.pointee.truncated = self.truncated ? 1 : 0
+        if let value = self.checkedAt { c.pointee.checked_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__CheckPointsLedgerResponse.self)
+        self.checkedCount = c.pointee.checked_count
+        self.discrepancyCount = c.pointee.discrepancy_count
+        self.discrepancies = try _o2oArray(c.pointee.discrepancies, c.pointee.n_discrepancies, field: "discrepancies") { try PointsLedgerDiscrepancy(_protobufC: $0!) }
+        self.truncated = c.pointee.truncated != 0
+        if let value = c.pointee.checked_at {
+            self.checkedAt = try _o2oNested("checked_at") { try Timestamp(_protobufC: value) }
+        }
+    }
+}
+
+extension CheckPointsLedgerResponse {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if self.checkedCount != 0 { writer.key("checkedCount"); writer.quotedInteger(self.checkedCount) }
+        if self.discrepancyCount != 0 { writer.key("discrepancyCount"); writer.quotedInteger(self.discrepancyCount) }
+        if !self.discrepancies.isEmpty {
+            writer.key("discrepancies")
+            writer.beginArray()
+            for element in self.discrepancies { writer.arrayElement(); element._writeJSON(to: &writer) }
+            writer.endArray()
+        }
+        if self.truncated { writer.key("truncated"); writer.bool(self.truncated) }
+        if let value = self.checkedAt { writer.key("checkedAt"); value._writeJSON(to: &writer) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "checkedCount", "checked_count":
+                self.checkedCount = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "discrepancyCount", "discrepancy_count":
+                self.discrepancyCount = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "discrepancies":
+                self.discrepancies = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try PointsLedgerDiscrepancy(_json: element, path: elementPath) }
+            case "truncated":
+                self.truncated = value.isNull ? false : try value.bool(at: _o2oJSONPath(path, key))
+            case "checkedAt", "checked_at":
+                self.checkedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension CheckPointsLedgerResponse: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.crm.v1.CheckPointsLedgerResponse",
+        doc: "Result of CheckPointsLedger.",
+        fields: [
+            FieldSchema(name: "checked_count", jsonName: "checkedCount", number: 1, type: .int64, doc: "Customers checked."),
+            FieldSchema(name: "discrepancy_count", jsonName: "discrepancyCount", number: 2, type: .int64, doc: "Customers whose points differ."),
+            FieldSchema(name: "discrepancies", jsonName: "discrepancies", number: 3, type: .message, typeName: "o2o.crm.v1.PointsLedgerDiscrepancy", repeated: true, doc: "The differences, at most max_discrepancies."),
+            FieldSchema(name: "truncated", jsonName: "truncated", number: 4, type: .bool, doc: "True when more differences exist than were listed."),
+            FieldSchema(name: "checked_at", jsonName: "checkedAt", number: 5, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the check ran."),
+        ]
+    )
+}
+
+/// Input of SweepExpiredPoints.
+public struct SweepExpiredPointsRequest: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.crm.v1.SweepExpiredPointsRequest"
+
+    /// Idempotency key, 1 to 64 printable ASCII characters.
+    public var requestID: String = ""
+
+    /// Most expiring earnings to handle in this call, 1 to 10,000; 0 means 1,000.
+    public var maxCount: Int32 = 0
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        requestID: String = "",
+        maxCount: Int32 = 0
+    ) {
+        self.requestID = requestID
+        self.maxCount = maxCount
+    }
+}
+
+extension SweepExpiredPointsRequest {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__crm__v1__sweep_expired_points_request__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__SweepExpiredPointsRequest.self)
+        if !self.requestID.isEmpty { c.pointee.request_id = arena.string(self.requestID) }
+        c.pointee.max_count = self.maxCount
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__SweepExpiredPointsRequest.self)
+        self.requestID = try _o2oString(c.pointee.request_id, field: "request_id")
+        self.maxCount = c.pointee.max_count
+    }
+}
+
+extension SweepExpiredPointsRequest {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.requestID.isEmpty { writer.key("requestId"); writer.string(self.requestID) }
+        if self.maxCount != 0 { writer.key("maxCount"); writer.integer(self.maxCount) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "requestId", "request_id":
+                self.requestID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "maxCount", "max_count":
+                self.maxCount = value.isNull ? 0 : try value.integer(Int32.self, at: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension SweepExpiredPointsRequest: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.crm.v1.SweepExpiredPointsRequest",
+        doc: "Input of SweepExpiredPoints.",
+        fields: [
+            FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
+            FieldSchema(name: "max_count", jsonName: "maxCount", number: 2, type: .int32, doc: "Most expiring earnings to handle in this call, 1 to 10,000; 0 means 1,000."),
+        ]
+    )
+}
+
+/// Result of SweepExpiredPoints.
+public struct SweepExpiredPointsResponse: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.crm.v1.SweepExpiredPointsResponse"
+
+    /// The EXPIRE entries written.
+    public var expiredEntries: Int64 = 0
+
+    /// The points expired, as a positive number.
+    public var expiredPoints: Int64 = 0
+
+    /// True when more expired points remain (call again).
+    public var moreRemaining: Bool = false
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        expiredEntries: Int64 = 0,
+        expiredPoints: Int64 = 0,
+        moreRemaining: Bool = false
+    ) {
+        self.expiredEntries = expiredEntries
+        self.expiredPoints = expiredPoints
+        self.moreRemaining = moreRemaining
+    }
+}
+
+extension SweepExpiredPointsResponse {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__crm__v1__sweep_expired_points_response__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__SweepExpiredPointsResponse.self)
+        c.pointee.expired_entries = self.expiredEntries
+        c.pointee.expired_points = self.expiredPoints
+        c.pointee.more_remaining = self.moreRemaining ? 1 : 0
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__SweepExpiredPointsResponse.self)
+        self.expiredEntries = c.pointee.expired_entries
+        self.expiredPoints = c.pointee.expired_points
+        self.moreRemaining = c.pointee.more_remaining != 0
+    }
+}
+
+extension SweepExpiredPointsResponse {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if self.expiredEntries != 0 { writer.key("expiredEntries"); writer.quotedInteger(self.expiredEntries) }
+        if self.expiredPoints != 0 { writer.key("expiredPoints"); writer.quotedInteger(self.expiredPoints) }
+        if self.moreRemaining { writer.key("moreRemaining"); writer.bool(self.moreRemaining) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "expiredEntries", "expired_entries":
+                self.expiredEntries = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "expiredPoints", "expired_points":
+                self.expiredPoints = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "moreRemaining", "more_remaining":
+                self.moreRemaining = value.isNull ? false : try value.bool(at: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension SweepExpiredPointsResponse: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.crm.v1.SweepExpiredPointsResponse",
+        doc: "Result of SweepExpiredPoints.",
+        fields: [
+            FieldSchema(name: "expired_entries", jsonName: "expiredEntries", number: 1, type: .int64, doc: "The EXPIRE entries written."),
+            FieldSchema(name: "expired_points", jsonName: "expiredPoints", number: 2, type: .int64, doc: "The points expired, as a positive number."),
+            FieldSchema(name: "more_remaining", jsonName: "moreRemaining", number: 3, type: .bool, doc: "True when more expired points remain (call again)."),
+        ]
+    )
+}
+
+/// Points earned by one entry and not yet spent or expired (an earning lot).
+/// Redemptions spend the lots that expire soonest first; expiry writes off what
+/// is left of a lot when its date passes.
+public struct PointsLot: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.crm.v1.PointsLot"
+
+    /// The customer.
+    public var customerID: String = ""
+
+    /// The positive entry that earned the points.
+    public var entryID: String = ""
+
+    /// Points of the entry not yet spent or expired.
+    public var remaining: Int64 = 0
+
+    /// When they expire; missing if never.
+    public var expiresAt: Timestamp? = nil
+
+    /// When the entry was made (spent first among lots of the same expiry).
+    public var createdAt: Timestamp? = nil
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        customerID: String = "",
+        entryID: String = "",
+        remaining: Int64 = 0,
+        expiresAt: Timestamp? = nil,
+        createdAt: Timestamp? = nil
+    ) {
+        self.customerID = customerID
+        self.entryID = entryID
+        self.remaining = remaining
+        self.expiresAt = expiresAt
+        self.createdAt = createdAt
+    }
+}
+
+extension PointsLot {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__crm__v1__points_lot__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__PointsLot.self)
+        if !self.customerID.isEmpty { c.pointee.customer_id = arena.string(self.customerID) }
+        if !self.entryID.isEmpty { c.pointee.entry_id = arena.string(self.entryID) }
+        c.pointee.remaining = self.remaining
+        if let value = self.expiresAt { c.pointee.expires_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
+        if let value = self.createdAt { c.pointee.created_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__PointsLot.self)
+        self.customerID = try _o2oString(c.pointee.customer_id, field: "customer_id")
+        self.entryID = try _o2oString(c.pointee.entry_id, field: "entry_id")
+        self.remaining = c.pointee.remaining
+        if let value = c.pointee.expires_at {
+            self.expiresAt = try _o2oNested("expires_at") { try Timestamp(_protobufC: value) }
+        }
+        if let value = c.pointee.created_at {
+            self.createdAt = try _o2oNested("created_at") { try Timestamp(_protobufC: value) }
+        }
+    }
+}
+
+extension PointsLot {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.customerID.isEmpty { writer.key("customerId"); writer.string(self.customerID) }
+        if !self.entryID.isEmpty { writer.key("entryId"); writer.string(self.entryID) }
+        if self.remaining != 0 { writer.key("remaining"); writer.quotedInteger(self.remaining) }
+        if let value = self.expiresAt { writer.key("expiresAt"); value._writeJSON(to: &writer) }
+        if let value = self.createdAt { writer.key("createdAt"); value._writeJSON(to: &writer) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "customerId", "customer_id":
+                self.customerID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "entryId", "entry_id":
+                self.entryID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "remaining":
+                self.remaining = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "expiresAt", "expires_at":
+                self.expiresAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
+            case "createdAt", "created_at":
+                self.createdAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension PointsLot: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.crm.v1.PointsLot",
+        doc: "Points earned by one entry and not yet spent or expired (an earning lot).\nRedemptions spend the lots that expire soonest first; expiry writes off what\nis left of a lot when its date passes.",
+        fields: [
+            FieldSchema(name: "customer_id", jsonName: "customerId", number: 1, type: .string, doc: "The customer."),
+            FieldSchema(name: "entry_id", jsonName: "entryId", number: 2, type: .string, doc: "The positive entry that earned the points."),
+            FieldSchema(name: "remaining", jsonName: "remaining", number: 3, type: .int64, doc: "Points of the entry not yet spent or expired."),
+            FieldSchema(name: "expires_at", jsonName: "expiresAt", number: 4, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When they expire; missing if never."),
+            FieldSchema(name: "created_at", jsonName: "createdAt", number: 5, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the entry was made (spent first among lots of the same expiry)."),
+        ]
+    )
+}
+
+/// One lot a redemption spent from, to give the points back with their expiry.
+public struct RedeemedLot: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.crm.v1.RedeemedLot"
+
+    /// The lot's entry.
+    public var entryID: String = ""
+
+    /// Points taken from it.
+    public var points: Int64 = 0
+
+    /// The lot's expiry; missing if never.
+    public var expiresAt: Timestamp? = nil
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        entryID: String = "",
+        points: Int64 = 0,
+        expiresAt: Timestamp? = nil
+    ) {
+        self.entryID = entryID
+        self.points = points
+        self.expiresAt = expiresAt
+    }
+}
+
+extension RedeemedLot {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__crm__v1__redeemed_lot__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__RedeemedLot.self)
+        if !self.entryID.isEmpty { c.pointee.entry_id = arena.string(self.entryID) }
+        c.pointee.points = self.points
+        if let value = self.expiresAt { c.pointee.expires_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__RedeemedLot.self)
+        self.entryID = try _o2oString(c.pointee.entry_id, field: "entry_id")
+        self.points = c.pointee.points
+        if let value = c.pointee.expires_at {
+            self.expiresAt = try _o2oNested("expires_at") { try Timestamp(_protobufC: value) }
+        }
+    }
+}
+
+extension RedeemedLot {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.entryID.isEmpty { writer.key("entryId"); writer.string(self.entryID) }
+        if self.points != 0 { writer.key("points"); writer.quotedInteger(self.points) }
+        if let value = self.expiresAt { writer.key("expiresAt"); value._writeJSON(to: &writer) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "entryId", "entry_id":
+                self.entryID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "points":
+                self.points = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "expiresAt", "expires_at":
+                self.expiresAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension RedeemedLot: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.crm.v1.RedeemedLot",
+        doc: "One lot a redemption spent from, to give the points back with their expiry.",
+        fields: [
+            FieldSchema(name: "entry_id", jsonName: "entryId", number: 1, type: .string, doc: "The lot's entry."),
+            FieldSchema(name: "points", jsonName: "points", number: 2, type: .int64, doc: "Points taken from it."),
+            FieldSchema(name: "expires_at", jsonName: "expiresAt", number: 3, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "The lot's expiry; missing if never."),
+        ]
+    )
+}
+
+/// What crm knows of one order of a customer: its completion, points earned and
+/// redeemed, and what was reversed, so that every call about the order is checked
+/// against it.
+public struct OrderLoyaltyRecord: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.crm.v1.OrderLoyaltyRecord"
+
+    /// The order.
+    public var orderID: String = ""
+
+    /// The customer.
+    public var customerID: String = ""
+
+    /// The amount RecordCompletedOrder added to the spend; missing before completion.
+    public var paidAmount: Money? = nil
+
+    /// When the order completed; missing before completion.
+    public var completedAt: Timestamp? = nil
+
+    /// The EARN entry; empty if none.
+    public var earnEntryID: String = ""
+
+    /// Points earned.
+    public var earnedPoints: Int64 = 0
+
+    /// Earned points already taken back.
+    public var reversedPoints: Int64 = 0
+
+    /// Money already refunded.
+    public var refundedAmount: Money? = nil
+
+    /// The REDEEM entry; empty if none.
+    public var redeemEntryID: String = ""
+
+    /// Points redeemed.
+    public var redeemedPoints: Int64 = 0
+
+    /// The lots the redemption spent from.
+    public var redeemedLots: [RedeemedLot] = []
+
+    /// True once redeemed points were given back.
+    public var redemptionReturned: Bool = false
+
+    /// Refund ids already reversed.
+    public var reversedRefundIDs: [String] = []
+
+    /// Request id of the RecordCompletedOrder call; empty before completion.
+    public var completionRequestID: String = ""
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        orderID: String = "",
+        customerID: String = "",
+        paidAmount: Money? = nil,
+        completedAt: Timestamp? = nil,
+        earnEntryID: String = "",
+        earnedPoints: Int64 = 0,
+        reversedPoints: Int64 = 0,
+        refundedAmount: Money? = nil,
+        redeemEntryID: String = "",
+        redeemedPoints: Int64 = 0,
+        redeemedLots: [RedeemedLot] = [],
+        redemptionReturned: Bool = false,
+        reversedRefundIDs: [String] = [],
+        completionRequestID: String = ""
+    ) {
+        self.orderID = orderID
+        self.customerID = customerID
+        self.paidAmount = paidAmount
+        self.completedAt = completedAt
+        self.earnEntryID = earnEntryID
+        self.earnedPoints = earnedPoints
+        self.reversedPoints = reversedPoints
+        self.refundedAmount = refundedAmount
+        self.redeemEntryID = redeemEntryID
+        self.redeemedPoints = redeemedPoints
+        self.redeemedLots = redeemedLots
+        self.redemptionReturned = redemptionReturned
+        self.reversedRefundIDs = reversedRefundIDs
+        self.completionRequestID = completionRequestID
+    }
+}
+
+extension OrderLoyaltyRecord {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__crm__v1__order_loyalty_record__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__OrderLoyaltyRecord.self)
+        if !self.orderID.isEmpty { c.pointee.order_id = arena.string(self.orderID) }
+        if !self.customerID.isEmpty { c.pointee.customer_id = arena.string(self.customerID) }
+        if let value = self.paidAmount { c.pointee.paid_amount = arena.message(value, as: O2o__Common__V1__Money.self) }
+        if let value = self.completedAt { c.pointee.completed_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
+        if !self.earnEntryID.isEmpty { c.pointee.earn_entry_id = arena.string(self.earnEntryID) }
+        c.pointee.earned_points = self.earnedPoints
+        c.pointee.reversed_points = self.reversedPoints
+        if let value = self.refundedAmount { c.pointee.refunded_amount = arena.message(value, as: O2o__Common__V1__Money.self) }
+        if !self.redeemEntryID.isEmpty { c.pointee.redeem_entry_id = arena.string(self.redeemEntryID) }
+        c.pointee.redeemed_points = self.redeemedPoints
+        if !self.redeemedLots.isEmpty {
+            c.pointee.n_redeemed_lots = self.redeemedLots.count
+            c.pointee.redeemed_lots = arena.messageArray(self.redeemedLots, as: O2o__Crm__V1__RedeemedLot.self)
+        }
+        c.pointee.redemption_returned = self.redemptionReturned ? 1 : 0
+        if !self.reversedRefundIDs.isEmpty {
+            c.pointee.n_reversed_refund_ids = self.reversedRefundIDs.count
+            c.pointee.reversed_refund_ids = arena.stringArray(self.reversedRefundIDs)
+        }
+        if !self.completionRequestID.isEmpty { c.pointee.completion_request_id = arena.string(self.completionRequestID) }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__OrderLoyaltyRecord.self)
+        self.orderID = try _o2oString(c.pointee.order_id, field: "order_id")
+        self.customerID = try _o2oString(c.pointee.customer_id, field: "customer_id")
+        if let value = c.pointee.paid_amount {
+            self.paidAmount = try _o2oNested("paid_amount") { try Money(_protobufC: value) }
+        }
+        if let value = c.pointee.completed_at {
+            self.completedAt = try _o2oNested("completed_at") { try Timestamp(_protobufC: value) }
+        }
+        self.earnEntryID = try _o2oString(c.pointee.earn_entry_id, field: "earn_entry_id")
+        self.earnedPoints = c.pointee.earned_points
+        self.reversedPoints = c.pointee.reversed_points
+        if let value = c.pointee.refunded_amount {
+            self.refundedAmount = try _o2oNested("refunded_amount") { try Money(_protobufC: value) }
+        }
+        self.redeemEntryID = try _o2oString(c.pointee.redeem_entry_id, field: "redeem_entry_id")
+        self.redeemedPoints = c.pointee.redeemed_points
+        self.redeemedLots = try _o2oArray(c.pointee.redeemed_lots, c.pointee.n_redeemed_lots, field: "redeemed_lots") { try RedeemedLot(_protobufC: $0!) }
+        self.redemptionReturned = c.pointee.redemption_returned != 0
+        self.reversedRefundIDs = try _o2oArray(c.pointee.reversed_refund_ids, c.pointee.n_reversed_refund_ids, field: "reversed_refund_ids") { try _o2oString($0, field: "reversed_refund_ids") }
+        self.completionRequestID = try _o2oString(c.pointee.completion_request_id, field: "completion_request_id")
+    }
+}
+
+extension OrderLoyaltyRecord {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.orderID.isEmpty { writer.key("orderId"); writer.string(self.orderID) }
+        if !self.customerID.isEmpty { writer.key("customerId"); writer.string(self.customerID) }
+        if let value = self.paidAmount { writer.key("paidAmount"); value._writeJSON(to: &writer) }
+        if let value = self.completedAt { writer.key("completedAt"); value._writeJSON(to: &writer) }
+        if !self.earnEntryID.isEmpty { writer.key("earnEntryId"); writer.string(self.earnEntryID) }
+        if self.earnedPoints != 0 { writer.key("earnedPoints"); writer.quotedInteger(self.earnedPoints) }
+        if self.reversedPoints != 0 { writer.key("reversedPoints"); writer.quotedInteger(self.reversedPoints) }
+        if let value = self.refundedAmount { writer.key("refundedAmount"); value._writeJSON(to: &writer) }
+        if !self.redeemEntryID.isEmpty { writer.key("redeemEntryId"); writer.string(self.redeemEntryID) }
+        if self.redeemedPoints != 0 { writer.key("redeemedPoints"); writer.quotedInteger(self.redeemedPoints) }
+        if !self.redeemedLots.isEmpty {
+            writer.key("redeemedLots")
+            writer.beginArray()
+            for element in self.redeemedLots { writer.arrayElement(); element._writeJSON(to: &writer) }
+            writer.endArray()
+        }
+        if self.redemptionReturned { writer.key("redemptionReturned"); writer.bool(self.redemptionReturned) }
+        if !self.reversedRefundIDs.isEmpty {
+            writer.key("reversedRefundIds")
+            writer.beginArray()
+            for element in self.reversedRefundIDs { writer.arrayElement(); writer.string(element) }
+            writer.endArray()
+        }
+        if !self.completionRequestID.isEmpty { writer.key("completionRequestId"); writer.string(self.completionRequestID) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "orderId", "order_id":
+                self.orderID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "customerId", "customer_id":
+                self.customerID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "paidAmount", "paid_amount":
+                self.paidAmount = value.isNull ? nil : try Money(_json: value, path: _o2oJSONPath(path, key))
+            case "completedAt", "completed_at":
+                self.completedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
+            case "earnEntryId", "earn_entry_id":
+                self.earnEntryID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "earnedPoints", "earned_points":
+                self.earnedPoints = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "reversedPoints", "reversed_points":
+                self.reversedPoints = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "refundedAmount", "refunded_amount":
+                self.refundedAmount = value.isNull ? nil : try Money(_json: value, path: _o2oJSONPath(path, key))
+            case "redeemEntryId", "redeem_entry_id":
+                self.redeemEntryID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "redeemedPoints", "redeemed_points":
+                self.redeemedPoints = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "redeemedLots", "redeemed_lots":
+                self.redeemedLots = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try RedeemedLot(_json: element, path: elementPath) }
+            case "redemptionReturned", "redemption_returned":
+                self.redemptionReturned = value.isNull ? false : try value.bool(at: _o2oJSONPath(path, key))
+            case "reversedRefundIds", "reversed_refund_ids":
+                self.reversedRefundIDs = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.string(at: elementPath) }
+            case "completionRequestId", "completion_request_id":
+                self.completionRequestID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension OrderLoyaltyRecord: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.crm.v1.OrderLoyaltyRecord",
+        doc: "What crm knows of one order of a customer: its completion, points earned and\nredeemed, and what was reversed, so that every call about the order is checked\nagainst it.",
+        fields: [
+            FieldSchema(name: "order_id", jsonName: "orderId", number: 1, type: .string, doc: "The order."),
+            FieldSchema(name: "customer_id", jsonName: "customerId", number: 2, type: .string, doc: "The customer."),
+            FieldSchema(name: "paid_amount", jsonName: "paidAmount", number: 3, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "The amount RecordCompletedOrder added to the spend; missing before completion."),
+            FieldSchema(name: "completed_at", jsonName: "completedAt", number: 4, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the order completed; missing before completion."),
+            FieldSchema(name: "earn_entry_id", jsonName: "earnEntryId", number: 5, type: .string, doc: "The EARN entry; empty if none."),
+            FieldSchema(name: "earned_points", jsonName: "earnedPoints", number: 6, type: .int64, doc: "Points earned."),
+            FieldSchema(name: "reversed_points", jsonName: "reversedPoints", number: 7, type: .int64, doc: "Earned points already taken back."),
+            FieldSchema(name: "refunded_amount", jsonName: "refundedAmount", number: 8, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "Money already refunded."),
+            FieldSchema(name: "redeem_entry_id", jsonName: "redeemEntryId", number: 9, type: .string, doc: "The REDEEM entry; empty if none."),
+            FieldSchema(name: "redeemed_points", jsonName: "redeemedPoints", number: 10, type: .int64, doc: "Points redeemed."),
+            FieldSchema(name: "redeemed_lots", jsonName: "redeemedLots", number: 11, type: .message, typeName: "o2o.crm.v1.RedeemedLot", repeated: true, doc: "The lots the redemption spent from."),
+            FieldSchema(name: "redemption_returned", jsonName: "redemptionReturned", number: 12, type: .bool, doc: "True once redeemed points were given back."),
+            FieldSchema(name: "reversed_refund_ids", jsonName: "reversedRefundIds", number: 13, type: .string, repeated: true, doc: "Refund ids already reversed."),
+            FieldSchema(name: "completion_request_id", jsonName: "completionRequestId", number: 14, type: .string, doc: "Request id of the RecordCompletedOrder call; empty before completion."),
+        ]
+    )
+}
+
+/// One customer in one member snapshot of a segment.
+public struct SegmentMember: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.crm.v1.SegmentMember"
+
+    /// The segment.
+    public var segmentID: String = ""
+
+    /// The snapshot (CustomerSegment.snapshot_generation when it was taken).
+    public var generation: Int64 = 0
+
+    /// The customer.
+    public var customerID: String = ""
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        segmentID: String = "",
+        generation: Int64 = 0,
+        customerID: String = ""
+    ) {
+        self.segmentID = segmentID
+        self.generation = generation
+        self.customerID = customerID
+    }
+}
+
+extension SegmentMember {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__crm__v1__segment_member__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__SegmentMember.self)
+        if !self.segmentID.isEmpty { c.pointee.segment_id = arena.string(self.segmentID) }
+        c.pointee.generation = self.generation
+        if !self.customerID.isEmpty { c.pointee.customer_id = arena.string(self.customerID) }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Crm__V1__SegmentMember.self)
+        self.segmentID = try _o2oString(c.pointee.segment_id, field: "segment_id")
+        self.generation = c.pointee.generation
+        self.customerID = try _o2oString(c.pointee.customer_id, field: "customer_id")
+    }
+}
+
+extension SegmentMember {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.segmentID.isEmpty { writer.key("segmentId"); writer.string(self.segmentID) }
+        if self.generation != 0 { writer.key("generation"); writer.quotedInteger(self.generation) }
+        if !self.customerID.isEmpty { writer.key("customerId"); writer.string(self.customerID) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "segmentId", "segment_id":
+                self.segmentID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "generation":
+                self.generation = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "customerId", "customer_id":
+                self.customerID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension SegmentMember: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.crm.v1.SegmentMember",
+        doc: "One customer in one member snapshot of a segment.",
+        fields: [
+            FieldSchema(name: "segment_id", jsonName: "segmentId", number: 1, type: .string, doc: "The segment."),
+            FieldSchema(name: "generation", jsonName: "generation", number: 2, type: .int64, doc: "The snapshot (CustomerSegment.snapshot_generation when it was taken)."),
+            FieldSchema(name: "customer_id", jsonName: "customerId", number: 3, type: .string, doc: "The customer."),
         ]
     )
 }
@@ -8667,5 +9874,101 @@ public struct CrmServiceClient: Sendable {
     /// orders and care services.
     public func getCustomer360(_ request: GetCustomer360Request, options: RPCCallOptions = .defaults) async throws -> Customer360 {
         try await transport.unary(CrmService.Method.getCustomer360, request, options: options)
+    }
+}
+
+/// Points ledger maintenance for operators. Every method needs the admin role.
+public enum CrmAdminService {
+    /// The full service name.
+    public static let name = "o2o.crm.v1.CrmAdminService"
+
+    /// The service's methods.
+    public enum Method {
+        /// Verifies every customer's points: the balance equals the sum of the ledger,
+        /// each entry's balance_after follows from the one before, and the unspent,
+        /// unexpired points the server tracks per earning add up to the balance. Reports
+        /// the customers that differ.
+        public static let checkPointsLedger = RPCMethodDescriptor(
+            service: "o2o.crm.v1.CrmAdminService",
+            method: "CheckPointsLedger",
+            kind: .unary,
+            idempotency: .noSideEffects,
+            requestType: "o2o.crm.v1.CheckPointsLedgerRequest",
+            responseType: "o2o.crm.v1.CheckPointsLedgerResponse",
+            doc: "Verifies every customer's points: the balance equals the sum of the ledger,\neach entry's balance_after follows from the one before, and the unspent,\nunexpired points the server tracks per earning add up to the balance. Reports\nthe customers that differ."
+        )
+        /// Expires, now, the points whose expiry passed (EXPIRE entries, oldest first), as
+        /// the background sweeper does every few minutes.
+        public static let sweepExpiredPoints = RPCMethodDescriptor(
+            service: "o2o.crm.v1.CrmAdminService",
+            method: "SweepExpiredPoints",
+            kind: .unary,
+            idempotency: .idempotent,
+            requestType: "o2o.crm.v1.SweepExpiredPointsRequest",
+            responseType: "o2o.crm.v1.SweepExpiredPointsResponse",
+            doc: "Expires, now, the points whose expiry passed (EXPIRE entries, oldest first), as\nthe background sweeper does every few minutes."
+        )
+    }
+
+    /// The service and its methods, in .proto order.
+    public static let descriptor = RPCServiceDescriptor(
+        name: "o2o.crm.v1.CrmAdminService",
+        doc: "Points ledger maintenance for operators. Every method needs the admin role.",
+        methods: [Method.checkPointsLedger, Method.sweepExpiredPoints]
+    )
+}
+
+/// The server side of o2o.crm.v1.CrmAdminService: implement it and register it with a server.
+///
+/// Points ledger maintenance for operators. Every method needs the admin role.
+public protocol CrmAdminServiceProtocol: RPCService {
+    /// Verifies every customer's points: the balance equals the sum of the ledger,
+    /// each entry's balance_after follows from the one before, and the unspent,
+    /// unexpired points the server tracks per earning add up to the balance. Reports
+    /// the customers that differ.
+    func checkPointsLedger(request: CheckPointsLedgerRequest, context: RPCServerContext) async throws -> CheckPointsLedgerResponse
+
+    /// Expires, now, the points whose expiry passed (EXPIRE entries, oldest first), as
+    /// the background sweeper does every few minutes.
+    func sweepExpiredPoints(request: SweepExpiredPointsRequest, context: RPCServerContext) async throws -> SweepExpiredPointsResponse
+
+}
+
+extension CrmAdminServiceProtocol {
+    public static var serviceDescriptor: RPCServiceDescriptor { CrmAdminService.descriptor }
+
+    public func registerMethods(with router: inout RPCRouter) {
+        router.registerUnary(CrmAdminService.Method.checkPointsLedger) { (request: CheckPointsLedgerRequest, context) -> CheckPointsLedgerResponse in
+            try await self.checkPointsLedger(request: request, context: context)
+        }
+        router.registerUnary(CrmAdminService.Method.sweepExpiredPoints) { (request: SweepExpiredPointsRequest, context) -> SweepExpiredPointsResponse in
+            try await self.sweepExpiredPoints(request: request, context: context)
+        }
+    }
+}
+
+/// Typed calls to o2o.crm.v1.CrmAdminService through any transport.
+///
+/// Points ledger maintenance for operators. Every method needs the admin role.
+public struct CrmAdminServiceClient: Sendable {
+    /// What the calls go through.
+    public let transport: any RPCClientTransport
+
+    public init(transport: any RPCClientTransport) {
+        self.transport = transport
+    }
+
+    /// Verifies every customer's points: the balance equals the sum of the ledger,
+    /// each entry's balance_after follows from the one before, and the unspent,
+    /// unexpired points the server tracks per earning add up to the balance. Reports
+    /// the customers that differ.
+    public func checkPointsLedger(_ request: CheckPointsLedgerRequest, options: RPCCallOptions = .defaults) async throws -> CheckPointsLedgerResponse {
+        try await transport.unary(CrmAdminService.Method.checkPointsLedger, request, options: options)
+    }
+
+    /// Expires, now, the points whose expiry passed (EXPIRE entries, oldest first), as
+    /// the background sweeper does every few minutes.
+    public func sweepExpiredPoints(_ request: SweepExpiredPointsRequest, options: RPCCallOptions = .defaults) async throws -> SweepExpiredPointsResponse {
+        try await transport.unary(CrmAdminService.Method.sweepExpiredPoints, request, options: options)
     }
 }

@@ -63,6 +63,7 @@ typedef struct O2o__Crm__V1__ListPointsEntriesRequest O2o__Crm__V1__ListPointsEn
 typedef struct O2o__Crm__V1__ListPointsEntriesResponse O2o__Crm__V1__ListPointsEntriesResponse;
 typedef struct O2o__Crm__V1__RfmCriteria O2o__Crm__V1__RfmCriteria;
 typedef struct O2o__Crm__V1__SegmentRule O2o__Crm__V1__SegmentRule;
+typedef struct O2o__Crm__V1__RfmScoreCriteria O2o__Crm__V1__RfmScoreCriteria;
 typedef struct O2o__Crm__V1__CustomerSegment O2o__Crm__V1__CustomerSegment;
 typedef struct O2o__Crm__V1__CreateCustomerSegmentRequest O2o__Crm__V1__CreateCustomerSegmentRequest;
 typedef struct O2o__Crm__V1__GetCustomerSegmentRequest O2o__Crm__V1__GetCustomerSegmentRequest;
@@ -79,6 +80,15 @@ typedef struct O2o__Crm__V1__ListInteractionNotesRequest O2o__Crm__V1__ListInter
 typedef struct O2o__Crm__V1__ListInteractionNotesResponse O2o__Crm__V1__ListInteractionNotesResponse;
 typedef struct O2o__Crm__V1__GetCustomer360Request O2o__Crm__V1__GetCustomer360Request;
 typedef struct O2o__Crm__V1__Customer360 O2o__Crm__V1__Customer360;
+typedef struct O2o__Crm__V1__CheckPointsLedgerRequest O2o__Crm__V1__CheckPointsLedgerRequest;
+typedef struct O2o__Crm__V1__PointsLedgerDiscrepancy O2o__Crm__V1__PointsLedgerDiscrepancy;
+typedef struct O2o__Crm__V1__CheckPointsLedgerResponse O2o__Crm__V1__CheckPointsLedgerResponse;
+typedef struct O2o__Crm__V1__SweepExpiredPointsRequest O2o__Crm__V1__SweepExpiredPointsRequest;
+typedef struct O2o__Crm__V1__SweepExpiredPointsResponse O2o__Crm__V1__SweepExpiredPointsResponse;
+typedef struct O2o__Crm__V1__PointsLot O2o__Crm__V1__PointsLot;
+typedef struct O2o__Crm__V1__RedeemedLot O2o__Crm__V1__RedeemedLot;
+typedef struct O2o__Crm__V1__OrderLoyaltyRecord O2o__Crm__V1__OrderLoyaltyRecord;
+typedef struct O2o__Crm__V1__SegmentMember O2o__Crm__V1__SegmentMember;
 
 
 /* --- enums --- */
@@ -1945,10 +1955,58 @@ struct  O2o__Crm__V1__SegmentRule
    */
   size_t n_home_store_ids;
   char **home_store_ids;
+  /*
+   * Only customers whose default address is in one of these cities (compared
+   * exactly, "上海市"); empty means any; at most 50.
+   */
+  size_t n_cities;
+  char **cities;
+  /*
+   * RFM scores: quintiles over all ACTIVE customers at the refresh; missing means
+   * no condition.
+   */
+  O2o__Crm__V1__RfmScoreCriteria *rfm_scores;
 };
 #define O2O__CRM__V1__SEGMENT_RULE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__crm__v1__segment_rule__descriptor) \
-    , 0,NULL, 0,NULL, 0,NULL, 0,NULL, NULL, 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, 0,NULL, 0,NULL, NULL, 0,NULL, 0,NULL, 0,NULL, NULL }
+
+
+/*
+ * Conditions on RFM scores (1 to 5 each): every ACTIVE customer is scored by
+ * quintiles of the whole customer base at each refresh — 5 for the most recent
+ * fifth of last orders (customers who never ordered score 1), the fifth with the
+ * most completed orders, the fifth with the highest spend. 0 means no condition.
+ */
+struct  O2o__Crm__V1__RfmScoreCriteria
+{
+  ProtobufCMessage base;
+  /*
+   * Window for frequency and monetary, in days back from the evaluation; 0
+   * means lifetime.
+   */
+  int32_t window_days;
+  /*
+   * Recency score at least this, 0 to 5.
+   */
+  int32_t min_recency_score;
+  /*
+   * Frequency score at least this, 0 to 5.
+   */
+  int32_t min_frequency_score;
+  /*
+   * Monetary score at least this, 0 to 5.
+   */
+  int32_t min_monetary_score;
+  /*
+   * Recency score at most this, 0 to 5 (at-risk customers: a low maximum); 0
+   * means no upper bound.
+   */
+  int32_t max_recency_score;
+};
+#define O2O__CRM__V1__RFM_SCORE_CRITERIA__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__crm__v1__rfm_score_criteria__descriptor) \
+    , 0, 0, 0, 0, 0 }
 
 
 /*
@@ -1994,10 +2052,15 @@ struct  O2o__Crm__V1__CustomerSegment
    * Incremented on every change; for optimistic concurrency.
    */
   int64_t version;
+  /*
+   * Number of the latest member snapshot (1 after the first refresh, 0 before);
+   * page tokens of ListSegmentMembers belong to one snapshot.
+   */
+  int64_t snapshot_generation;
 };
 #define O2O__CRM__V1__CUSTOMER_SEGMENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__crm__v1__customer_segment__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, NULL, NULL, NULL, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, NULL, NULL, NULL, 0, 0 }
 
 
 /*
@@ -2400,7 +2463,9 @@ struct  O2o__Crm__V1__GetCustomer360Request
 
 /*
  * A summary of everything about one customer (客户360视图), computed at call
- * time. Order and ticket figures come from the orders and care services.
+ * time. Order and ticket figures come from the orders and care services; on a
+ * server that does not serve them yet they are zero and empty, and
+ * `orders_included` / `tickets_included` say so.
  */
 struct  O2o__Crm__V1__Customer360
 {
@@ -2477,10 +2542,312 @@ struct  O2o__Crm__V1__Customer360
    * When this summary was computed.
    */
   O2o__Common__V1__Timestamp *computed_at;
+  /*
+   * Whether the order figures (order_count, total_spend, average_order_value,
+   * last_order_at, open_order_count, recent_order_ids) come from an orders service.
+   */
+  protobuf_c_boolean orders_included;
+  /*
+   * Whether the ticket and after-sales figures come from a care service.
+   */
+  protobuf_c_boolean tickets_included;
 };
 #define O2O__CRM__V1__CUSTOMER360__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__crm__v1__customer360__descriptor) \
-    , NULL, NULL, 0, 0, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0,NULL, 0,NULL, 0,NULL, NULL, NULL }
+    , NULL, NULL, 0, 0, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0,NULL, 0,NULL, 0,NULL, NULL, NULL, 0, 0 }
+
+
+typedef enum {
+  O2O__CRM__V1__CHECK_POINTS_LEDGER_REQUEST___CUSTOMER_ID__NOT_SET = 0,
+  O2O__CRM__V1__CHECK_POINTS_LEDGER_REQUEST___CUSTOMER_ID_CUSTOMER_ID = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(O2O__CRM__V1__CHECK_POINTS_LEDGER_REQUEST___CUSTOMER_ID__CASE)
+} O2o__Crm__V1__CheckPointsLedgerRequest__CustomerIdCase;
+
+/*
+ * Input of CheckPointsLedger.
+ */
+struct  O2o__Crm__V1__CheckPointsLedgerRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Most discrepancies to report, 1 to 10,000; 0 means 1,000. The check still
+   * counts every customer.
+   */
+  int32_t max_discrepancies;
+  O2o__Crm__V1__CheckPointsLedgerRequest__CustomerIdCase _customer_id_case;
+  union {
+    /*
+     * The customer.
+     */
+    char *customer_id;
+  };
+};
+#define O2O__CRM__V1__CHECK_POINTS_LEDGER_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__crm__v1__check_points_ledger_request__descriptor) \
+    , 0, O2O__CRM__V1__CHECK_POINTS_LEDGER_REQUEST___CUSTOMER_ID__NOT_SET, {0} }
+
+
+/*
+ * One customer whose points do not add up.
+ */
+struct  O2o__Crm__V1__PointsLedgerDiscrepancy
+{
+  ProtobufCMessage base;
+  /*
+   * The customer.
+   */
+  char *customer_id;
+  /*
+   * The balance on the customer record.
+   */
+  int64_t balance;
+  /*
+   * The sum of the customer's ledger entries.
+   */
+  int64_t ledger_sum;
+  /*
+   * The unspent, unexpired points the server tracks per earning.
+   */
+  int64_t open_lots;
+  /*
+   * True when an entry's balance_after does not follow from the one before.
+   */
+  protobuf_c_boolean chain_broken;
+};
+#define O2O__CRM__V1__POINTS_LEDGER_DISCREPANCY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__crm__v1__points_ledger_discrepancy__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
+
+
+/*
+ * Result of CheckPointsLedger.
+ */
+struct  O2o__Crm__V1__CheckPointsLedgerResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Customers checked.
+   */
+  int64_t checked_count;
+  /*
+   * Customers whose points differ.
+   */
+  int64_t discrepancy_count;
+  /*
+   * The differences, at most max_discrepancies.
+   */
+  size_t n_discrepancies;
+  O2o__Crm__V1__PointsLedgerDiscrepancy **discrepancies;
+  /*
+   * True when more differences exist than were listed.
+   */
+  protobuf_c_boolean truncated;
+  /*
+   * When the check ran.
+   */
+  O2o__Common__V1__Timestamp *checked_at;
+};
+#define O2O__CRM__V1__CHECK_POINTS_LEDGER_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__crm__v1__check_points_ledger_response__descriptor) \
+    , 0, 0, 0,NULL, 0, NULL }
+
+
+/*
+ * Input of SweepExpiredPoints.
+ */
+struct  O2o__Crm__V1__SweepExpiredPointsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Idempotency key, 1 to 64 printable ASCII characters.
+   */
+  char *request_id;
+  /*
+   * Most expiring earnings to handle in this call, 1 to 10,000; 0 means 1,000.
+   */
+  int32_t max_count;
+};
+#define O2O__CRM__V1__SWEEP_EXPIRED_POINTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__crm__v1__sweep_expired_points_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * Result of SweepExpiredPoints.
+ */
+struct  O2o__Crm__V1__SweepExpiredPointsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The EXPIRE entries written.
+   */
+  int64_t expired_entries;
+  /*
+   * The points expired, as a positive number.
+   */
+  int64_t expired_points;
+  /*
+   * True when more expired points remain (call again).
+   */
+  protobuf_c_boolean more_remaining;
+};
+#define O2O__CRM__V1__SWEEP_EXPIRED_POINTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__crm__v1__sweep_expired_points_response__descriptor) \
+    , 0, 0, 0 }
+
+
+/*
+ * Points earned by one entry and not yet spent or expired (an earning lot).
+ * Redemptions spend the lots that expire soonest first; expiry writes off what
+ * is left of a lot when its date passes.
+ */
+struct  O2o__Crm__V1__PointsLot
+{
+  ProtobufCMessage base;
+  /*
+   * The customer.
+   */
+  char *customer_id;
+  /*
+   * The positive entry that earned the points.
+   */
+  char *entry_id;
+  /*
+   * Points of the entry not yet spent or expired.
+   */
+  int64_t remaining;
+  /*
+   * When they expire; missing if never.
+   */
+  O2o__Common__V1__Timestamp *expires_at;
+  /*
+   * When the entry was made (spent first among lots of the same expiry).
+   */
+  O2o__Common__V1__Timestamp *created_at;
+};
+#define O2O__CRM__V1__POINTS_LOT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__crm__v1__points_lot__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, NULL }
+
+
+/*
+ * One lot a redemption spent from, to give the points back with their expiry.
+ */
+struct  O2o__Crm__V1__RedeemedLot
+{
+  ProtobufCMessage base;
+  /*
+   * The lot's entry.
+   */
+  char *entry_id;
+  /*
+   * Points taken from it.
+   */
+  int64_t points;
+  /*
+   * The lot's expiry; missing if never.
+   */
+  O2o__Common__V1__Timestamp *expires_at;
+};
+#define O2O__CRM__V1__REDEEMED_LOT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__crm__v1__redeemed_lot__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, NULL }
+
+
+/*
+ * What crm knows of one order of a customer: its completion, points earned and
+ * redeemed, and what was reversed, so that every call about the order is checked
+ * against it.
+ */
+struct  O2o__Crm__V1__OrderLoyaltyRecord
+{
+  ProtobufCMessage base;
+  /*
+   * The order.
+   */
+  char *order_id;
+  /*
+   * The customer.
+   */
+  char *customer_id;
+  /*
+   * The amount RecordCompletedOrder added to the spend; missing before completion.
+   */
+  O2o__Common__V1__Money *paid_amount;
+  /*
+   * When the order completed; missing before completion.
+   */
+  O2o__Common__V1__Timestamp *completed_at;
+  /*
+   * The EARN entry; empty if none.
+   */
+  char *earn_entry_id;
+  /*
+   * Points earned.
+   */
+  int64_t earned_points;
+  /*
+   * Earned points already taken back.
+   */
+  int64_t reversed_points;
+  /*
+   * Money already refunded.
+   */
+  O2o__Common__V1__Money *refunded_amount;
+  /*
+   * The REDEEM entry; empty if none.
+   */
+  char *redeem_entry_id;
+  /*
+   * Points redeemed.
+   */
+  int64_t redeemed_points;
+  /*
+   * The lots the redemption spent from.
+   */
+  size_t n_redeemed_lots;
+  O2o__Crm__V1__RedeemedLot **redeemed_lots;
+  /*
+   * True once redeemed points were given back.
+   */
+  protobuf_c_boolean redemption_returned;
+  /*
+   * Refund ids already reversed.
+   */
+  size_t n_reversed_refund_ids;
+  char **reversed_refund_ids;
+  /*
+   * Request id of the RecordCompletedOrder call; empty before completion.
+   */
+  char *completion_request_id;
+};
+#define O2O__CRM__V1__ORDER_LOYALTY_RECORD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__crm__v1__order_loyalty_record__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, 0, 0, NULL, (char *)protobuf_c_empty_string, 0, 0,NULL, 0, 0,NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * One customer in one member snapshot of a segment.
+ */
+struct  O2o__Crm__V1__SegmentMember
+{
+  ProtobufCMessage base;
+  /*
+   * The segment.
+   */
+  char *segment_id;
+  /*
+   * The snapshot (CustomerSegment.snapshot_generation when it was taken).
+   */
+  int64_t generation;
+  /*
+   * The customer.
+   */
+  char *customer_id;
+};
+#define O2O__CRM__V1__SEGMENT_MEMBER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__crm__v1__segment_member__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 /* O2o__Crm__V1__ConsentGrant methods */
@@ -3376,6 +3743,25 @@ O2o__Crm__V1__SegmentRule *
 void   o2o__crm__v1__segment_rule__free_unpacked
                      (O2o__Crm__V1__SegmentRule *message,
                       ProtobufCAllocator *allocator);
+/* O2o__Crm__V1__RfmScoreCriteria methods */
+void   o2o__crm__v1__rfm_score_criteria__init
+                     (O2o__Crm__V1__RfmScoreCriteria         *message);
+size_t o2o__crm__v1__rfm_score_criteria__get_packed_size
+                     (const O2o__Crm__V1__RfmScoreCriteria   *message);
+size_t o2o__crm__v1__rfm_score_criteria__pack
+                     (const O2o__Crm__V1__RfmScoreCriteria   *message,
+                      uint8_t             *out);
+size_t o2o__crm__v1__rfm_score_criteria__pack_to_buffer
+                     (const O2o__Crm__V1__RfmScoreCriteria   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Crm__V1__RfmScoreCriteria *
+       o2o__crm__v1__rfm_score_criteria__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__crm__v1__rfm_score_criteria__free_unpacked
+                     (O2o__Crm__V1__RfmScoreCriteria *message,
+                      ProtobufCAllocator *allocator);
 /* O2o__Crm__V1__CustomerSegment methods */
 void   o2o__crm__v1__customer_segment__init
                      (O2o__Crm__V1__CustomerSegment         *message);
@@ -3680,6 +4066,177 @@ O2o__Crm__V1__Customer360 *
 void   o2o__crm__v1__customer360__free_unpacked
                      (O2o__Crm__V1__Customer360 *message,
                       ProtobufCAllocator *allocator);
+/* O2o__Crm__V1__CheckPointsLedgerRequest methods */
+void   o2o__crm__v1__check_points_ledger_request__init
+                     (O2o__Crm__V1__CheckPointsLedgerRequest         *message);
+size_t o2o__crm__v1__check_points_ledger_request__get_packed_size
+                     (const O2o__Crm__V1__CheckPointsLedgerRequest   *message);
+size_t o2o__crm__v1__check_points_ledger_request__pack
+                     (const O2o__Crm__V1__CheckPointsLedgerRequest   *message,
+                      uint8_t             *out);
+size_t o2o__crm__v1__check_points_ledger_request__pack_to_buffer
+                     (const O2o__Crm__V1__CheckPointsLedgerRequest   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Crm__V1__CheckPointsLedgerRequest *
+       o2o__crm__v1__check_points_ledger_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__crm__v1__check_points_ledger_request__free_unpacked
+                     (O2o__Crm__V1__CheckPointsLedgerRequest *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Crm__V1__PointsLedgerDiscrepancy methods */
+void   o2o__crm__v1__points_ledger_discrepancy__init
+                     (O2o__Crm__V1__PointsLedgerDiscrepancy         *message);
+size_t o2o__crm__v1__points_ledger_discrepancy__get_packed_size
+                     (const O2o__Crm__V1__PointsLedgerDiscrepancy   *message);
+size_t o2o__crm__v1__points_ledger_discrepancy__pack
+                     (const O2o__Crm__V1__PointsLedgerDiscrepancy   *message,
+                      uint8_t             *out);
+size_t o2o__crm__v1__points_ledger_discrepancy__pack_to_buffer
+                     (const O2o__Crm__V1__PointsLedgerDiscrepancy   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Crm__V1__PointsLedgerDiscrepancy *
+       o2o__crm__v1__points_ledger_discrepancy__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__crm__v1__points_ledger_discrepancy__free_unpacked
+                     (O2o__Crm__V1__PointsLedgerDiscrepancy *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Crm__V1__CheckPointsLedgerResponse methods */
+void   o2o__crm__v1__check_points_ledger_response__init
+                     (O2o__Crm__V1__CheckPointsLedgerResponse         *message);
+size_t o2o__crm__v1__check_points_ledger_response__get_packed_size
+                     (const O2o__Crm__V1__CheckPointsLedgerResponse   *message);
+size_t o2o__crm__v1__check_points_ledger_response__pack
+                     (const O2o__Crm__V1__CheckPointsLedgerResponse   *message,
+                      uint8_t             *out);
+size_t o2o__crm__v1__check_points_ledger_response__pack_to_buffer
+                     (const O2o__Crm__V1__CheckPointsLedgerResponse   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Crm__V1__CheckPointsLedgerResponse *
+       o2o__crm__v1__check_points_ledger_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__crm__v1__check_points_ledger_response__free_unpacked
+                     (O2o__Crm__V1__CheckPointsLedgerResponse *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Crm__V1__SweepExpiredPointsRequest methods */
+void   o2o__crm__v1__sweep_expired_points_request__init
+                     (O2o__Crm__V1__SweepExpiredPointsRequest         *message);
+size_t o2o__crm__v1__sweep_expired_points_request__get_packed_size
+                     (const O2o__Crm__V1__SweepExpiredPointsRequest   *message);
+size_t o2o__crm__v1__sweep_expired_points_request__pack
+                     (const O2o__Crm__V1__SweepExpiredPointsRequest   *message,
+                      uint8_t             *out);
+size_t o2o__crm__v1__sweep_expired_points_request__pack_to_buffer
+                     (const O2o__Crm__V1__SweepExpiredPointsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Crm__V1__SweepExpiredPointsRequest *
+       o2o__crm__v1__sweep_expired_points_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__crm__v1__sweep_expired_points_request__free_unpacked
+                     (O2o__Crm__V1__SweepExpiredPointsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Crm__V1__SweepExpiredPointsResponse methods */
+void   o2o__crm__v1__sweep_expired_points_response__init
+                     (O2o__Crm__V1__SweepExpiredPointsResponse         *message);
+size_t o2o__crm__v1__sweep_expired_points_response__get_packed_size
+                     (const O2o__Crm__V1__SweepExpiredPointsResponse   *message);
+size_t o2o__crm__v1__sweep_expired_points_response__pack
+                     (const O2o__Crm__V1__SweepExpiredPointsResponse   *message,
+                      uint8_t             *out);
+size_t o2o__crm__v1__sweep_expired_points_response__pack_to_buffer
+                     (const O2o__Crm__V1__SweepExpiredPointsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Crm__V1__SweepExpiredPointsResponse *
+       o2o__crm__v1__sweep_expired_points_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__crm__v1__sweep_expired_points_response__free_unpacked
+                     (O2o__Crm__V1__SweepExpiredPointsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Crm__V1__PointsLot methods */
+void   o2o__crm__v1__points_lot__init
+                     (O2o__Crm__V1__PointsLot         *message);
+size_t o2o__crm__v1__points_lot__get_packed_size
+                     (const O2o__Crm__V1__PointsLot   *message);
+size_t o2o__crm__v1__points_lot__pack
+                     (const O2o__Crm__V1__PointsLot   *message,
+                      uint8_t             *out);
+size_t o2o__crm__v1__points_lot__pack_to_buffer
+                     (const O2o__Crm__V1__PointsLot   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Crm__V1__PointsLot *
+       o2o__crm__v1__points_lot__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__crm__v1__points_lot__free_unpacked
+                     (O2o__Crm__V1__PointsLot *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Crm__V1__RedeemedLot methods */
+void   o2o__crm__v1__redeemed_lot__init
+                     (O2o__Crm__V1__RedeemedLot         *message);
+size_t o2o__crm__v1__redeemed_lot__get_packed_size
+                     (const O2o__Crm__V1__RedeemedLot   *message);
+size_t o2o__crm__v1__redeemed_lot__pack
+                     (const O2o__Crm__V1__RedeemedLot   *message,
+                      uint8_t             *out);
+size_t o2o__crm__v1__redeemed_lot__pack_to_buffer
+                     (const O2o__Crm__V1__RedeemedLot   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Crm__V1__RedeemedLot *
+       o2o__crm__v1__redeemed_lot__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__crm__v1__redeemed_lot__free_unpacked
+                     (O2o__Crm__V1__RedeemedLot *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Crm__V1__OrderLoyaltyRecord methods */
+void   o2o__crm__v1__order_loyalty_record__init
+                     (O2o__Crm__V1__OrderLoyaltyRecord         *message);
+size_t o2o__crm__v1__order_loyalty_record__get_packed_size
+                     (const O2o__Crm__V1__OrderLoyaltyRecord   *message);
+size_t o2o__crm__v1__order_loyalty_record__pack
+                     (const O2o__Crm__V1__OrderLoyaltyRecord   *message,
+                      uint8_t             *out);
+size_t o2o__crm__v1__order_loyalty_record__pack_to_buffer
+                     (const O2o__Crm__V1__OrderLoyaltyRecord   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Crm__V1__OrderLoyaltyRecord *
+       o2o__crm__v1__order_loyalty_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__crm__v1__order_loyalty_record__free_unpacked
+                     (O2o__Crm__V1__OrderLoyaltyRecord *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Crm__V1__SegmentMember methods */
+void   o2o__crm__v1__segment_member__init
+                     (O2o__Crm__V1__SegmentMember         *message);
+size_t o2o__crm__v1__segment_member__get_packed_size
+                     (const O2o__Crm__V1__SegmentMember   *message);
+size_t o2o__crm__v1__segment_member__pack
+                     (const O2o__Crm__V1__SegmentMember   *message,
+                      uint8_t             *out);
+size_t o2o__crm__v1__segment_member__pack_to_buffer
+                     (const O2o__Crm__V1__SegmentMember   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Crm__V1__SegmentMember *
+       o2o__crm__v1__segment_member__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__crm__v1__segment_member__free_unpacked
+                     (O2o__Crm__V1__SegmentMember *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*O2o__Crm__V1__ConsentGrant_Closure)
@@ -3823,6 +4380,9 @@ typedef void (*O2o__Crm__V1__RfmCriteria_Closure)
 typedef void (*O2o__Crm__V1__SegmentRule_Closure)
                  (const O2o__Crm__V1__SegmentRule *message,
                   void *closure_data);
+typedef void (*O2o__Crm__V1__RfmScoreCriteria_Closure)
+                 (const O2o__Crm__V1__RfmScoreCriteria *message,
+                  void *closure_data);
 typedef void (*O2o__Crm__V1__CustomerSegment_Closure)
                  (const O2o__Crm__V1__CustomerSegment *message,
                   void *closure_data);
@@ -3870,6 +4430,33 @@ typedef void (*O2o__Crm__V1__GetCustomer360Request_Closure)
                   void *closure_data);
 typedef void (*O2o__Crm__V1__Customer360_Closure)
                  (const O2o__Crm__V1__Customer360 *message,
+                  void *closure_data);
+typedef void (*O2o__Crm__V1__CheckPointsLedgerRequest_Closure)
+                 (const O2o__Crm__V1__CheckPointsLedgerRequest *message,
+                  void *closure_data);
+typedef void (*O2o__Crm__V1__PointsLedgerDiscrepancy_Closure)
+                 (const O2o__Crm__V1__PointsLedgerDiscrepancy *message,
+                  void *closure_data);
+typedef void (*O2o__Crm__V1__CheckPointsLedgerResponse_Closure)
+                 (const O2o__Crm__V1__CheckPointsLedgerResponse *message,
+                  void *closure_data);
+typedef void (*O2o__Crm__V1__SweepExpiredPointsRequest_Closure)
+                 (const O2o__Crm__V1__SweepExpiredPointsRequest *message,
+                  void *closure_data);
+typedef void (*O2o__Crm__V1__SweepExpiredPointsResponse_Closure)
+                 (const O2o__Crm__V1__SweepExpiredPointsResponse *message,
+                  void *closure_data);
+typedef void (*O2o__Crm__V1__PointsLot_Closure)
+                 (const O2o__Crm__V1__PointsLot *message,
+                  void *closure_data);
+typedef void (*O2o__Crm__V1__RedeemedLot_Closure)
+                 (const O2o__Crm__V1__RedeemedLot *message,
+                  void *closure_data);
+typedef void (*O2o__Crm__V1__OrderLoyaltyRecord_Closure)
+                 (const O2o__Crm__V1__OrderLoyaltyRecord *message,
+                  void *closure_data);
+typedef void (*O2o__Crm__V1__SegmentMember_Closure)
+                 (const O2o__Crm__V1__SegmentMember *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -4228,6 +4815,36 @@ void o2o__crm__v1__crm_service__get_customer360(ProtobufCService *service,
                                                 const O2o__Crm__V1__GetCustomer360Request *input,
                                                 O2o__Crm__V1__Customer360_Closure closure,
                                                 void *closure_data);
+typedef struct O2o__Crm__V1__CrmAdminService_Service O2o__Crm__V1__CrmAdminService_Service;
+struct O2o__Crm__V1__CrmAdminService_Service
+{
+  ProtobufCService base;
+  void (*check_points_ledger)(O2o__Crm__V1__CrmAdminService_Service *service,
+                              const O2o__Crm__V1__CheckPointsLedgerRequest *input,
+                              O2o__Crm__V1__CheckPointsLedgerResponse_Closure closure,
+                              void *closure_data);
+  void (*sweep_expired_points)(O2o__Crm__V1__CrmAdminService_Service *service,
+                               const O2o__Crm__V1__SweepExpiredPointsRequest *input,
+                               O2o__Crm__V1__SweepExpiredPointsResponse_Closure closure,
+                               void *closure_data);
+};
+typedef void (*O2o__Crm__V1__CrmAdminService_ServiceDestroy)(O2o__Crm__V1__CrmAdminService_Service *);
+void o2o__crm__v1__crm_admin_service__init (O2o__Crm__V1__CrmAdminService_Service *service,
+                                            O2o__Crm__V1__CrmAdminService_ServiceDestroy destroy);
+#define O2O__CRM__V1__CRM_ADMIN_SERVICE__BASE_INIT \
+    { &o2o__crm__v1__crm_admin_service__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define O2O__CRM__V1__CRM_ADMIN_SERVICE__INIT(function_prefix__) \
+    { O2O__CRM__V1__CRM_ADMIN_SERVICE__BASE_INIT,\
+      function_prefix__ ## check_points_ledger,\
+      function_prefix__ ## sweep_expired_points  }
+void o2o__crm__v1__crm_admin_service__check_points_ledger(ProtobufCService *service,
+                                                          const O2o__Crm__V1__CheckPointsLedgerRequest *input,
+                                                          O2o__Crm__V1__CheckPointsLedgerResponse_Closure closure,
+                                                          void *closure_data);
+void o2o__crm__v1__crm_admin_service__sweep_expired_points(ProtobufCService *service,
+                                                           const O2o__Crm__V1__SweepExpiredPointsRequest *input,
+                                                           O2o__Crm__V1__SweepExpiredPointsResponse_Closure closure,
+                                                           void *closure_data);
 
 /* --- descriptors --- */
 
@@ -4282,6 +4899,7 @@ extern const ProtobufCMessageDescriptor o2o__crm__v1__list_points_entries_reques
 extern const ProtobufCMessageDescriptor o2o__crm__v1__list_points_entries_response__descriptor;
 extern const ProtobufCMessageDescriptor o2o__crm__v1__rfm_criteria__descriptor;
 extern const ProtobufCMessageDescriptor o2o__crm__v1__segment_rule__descriptor;
+extern const ProtobufCMessageDescriptor o2o__crm__v1__rfm_score_criteria__descriptor;
 extern const ProtobufCMessageDescriptor o2o__crm__v1__customer_segment__descriptor;
 extern const ProtobufCMessageDescriptor o2o__crm__v1__create_customer_segment_request__descriptor;
 extern const ProtobufCMessageDescriptor o2o__crm__v1__get_customer_segment_request__descriptor;
@@ -4298,7 +4916,17 @@ extern const ProtobufCMessageDescriptor o2o__crm__v1__list_interaction_notes_req
 extern const ProtobufCMessageDescriptor o2o__crm__v1__list_interaction_notes_response__descriptor;
 extern const ProtobufCMessageDescriptor o2o__crm__v1__get_customer360_request__descriptor;
 extern const ProtobufCMessageDescriptor o2o__crm__v1__customer360__descriptor;
+extern const ProtobufCMessageDescriptor o2o__crm__v1__check_points_ledger_request__descriptor;
+extern const ProtobufCMessageDescriptor o2o__crm__v1__points_ledger_discrepancy__descriptor;
+extern const ProtobufCMessageDescriptor o2o__crm__v1__check_points_ledger_response__descriptor;
+extern const ProtobufCMessageDescriptor o2o__crm__v1__sweep_expired_points_request__descriptor;
+extern const ProtobufCMessageDescriptor o2o__crm__v1__sweep_expired_points_response__descriptor;
+extern const ProtobufCMessageDescriptor o2o__crm__v1__points_lot__descriptor;
+extern const ProtobufCMessageDescriptor o2o__crm__v1__redeemed_lot__descriptor;
+extern const ProtobufCMessageDescriptor o2o__crm__v1__order_loyalty_record__descriptor;
+extern const ProtobufCMessageDescriptor o2o__crm__v1__segment_member__descriptor;
 extern const ProtobufCServiceDescriptor o2o__crm__v1__crm_service__descriptor;
+extern const ProtobufCServiceDescriptor o2o__crm__v1__crm_admin_service__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -2122,6 +2122,51 @@ void   o2o__crm__v1__segment_rule__free_unpacked
   assert(message->base.descriptor == &o2o__crm__v1__segment_rule__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   o2o__crm__v1__rfm_score_criteria__init
+                     (O2o__Crm__V1__RfmScoreCriteria         *message)
+{
+  static const O2o__Crm__V1__RfmScoreCriteria init_value = O2O__CRM__V1__RFM_SCORE_CRITERIA__INIT;
+  *message = init_value;
+}
+size_t o2o__crm__v1__rfm_score_criteria__get_packed_size
+                     (const O2o__Crm__V1__RfmScoreCriteria *message)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__rfm_score_criteria__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__crm__v1__rfm_score_criteria__pack
+                     (const O2o__Crm__V1__RfmScoreCriteria *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__rfm_score_criteria__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__crm__v1__rfm_score_criteria__pack_to_buffer
+                     (const O2o__Crm__V1__RfmScoreCriteria *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__rfm_score_criteria__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Crm__V1__RfmScoreCriteria *
+       o2o__crm__v1__rfm_score_criteria__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Crm__V1__RfmScoreCriteria *)
+     protobuf_c_message_unpack (&o2o__crm__v1__rfm_score_criteria__descriptor,
+                                allocator, len, data);
+}
+void   o2o__crm__v1__rfm_score_criteria__free_unpacked
+                     (O2o__Crm__V1__RfmScoreCriteria *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__crm__v1__rfm_score_criteria__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   o2o__crm__v1__customer_segment__init
                      (O2o__Crm__V1__CustomerSegment         *message)
 {
@@ -2840,6 +2885,411 @@ void   o2o__crm__v1__customer360__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &o2o__crm__v1__customer360__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__crm__v1__check_points_ledger_request__init
+                     (O2o__Crm__V1__CheckPointsLedgerRequest         *message)
+{
+  static const O2o__Crm__V1__CheckPointsLedgerRequest init_value = O2O__CRM__V1__CHECK_POINTS_LEDGER_REQUEST__INIT;
+  *message = init_value;
+}
+size_t o2o__crm__v1__check_points_ledger_request__get_packed_size
+                     (const O2o__Crm__V1__CheckPointsLedgerRequest *message)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__check_points_ledger_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__crm__v1__check_points_ledger_request__pack
+                     (const O2o__Crm__V1__CheckPointsLedgerRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__check_points_ledger_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__crm__v1__check_points_ledger_request__pack_to_buffer
+                     (const O2o__Crm__V1__CheckPointsLedgerRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__check_points_ledger_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Crm__V1__CheckPointsLedgerRequest *
+       o2o__crm__v1__check_points_ledger_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Crm__V1__CheckPointsLedgerRequest *)
+     protobuf_c_message_unpack (&o2o__crm__v1__check_points_ledger_request__descriptor,
+                                allocator, len, data);
+}
+void   o2o__crm__v1__check_points_ledger_request__free_unpacked
+                     (O2o__Crm__V1__CheckPointsLedgerRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__crm__v1__check_points_ledger_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__crm__v1__points_ledger_discrepancy__init
+                     (O2o__Crm__V1__PointsLedgerDiscrepancy         *message)
+{
+  static const O2o__Crm__V1__PointsLedgerDiscrepancy init_value = O2O__CRM__V1__POINTS_LEDGER_DISCREPANCY__INIT;
+  *message = init_value;
+}
+size_t o2o__crm__v1__points_ledger_discrepancy__get_packed_size
+                     (const O2o__Crm__V1__PointsLedgerDiscrepancy *message)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__points_ledger_discrepancy__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__crm__v1__points_ledger_discrepancy__pack
+                     (const O2o__Crm__V1__PointsLedgerDiscrepancy *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__points_ledger_discrepancy__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__crm__v1__points_ledger_discrepancy__pack_to_buffer
+                     (const O2o__Crm__V1__PointsLedgerDiscrepancy *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__points_ledger_discrepancy__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Crm__V1__PointsLedgerDiscrepancy *
+       o2o__crm__v1__points_ledger_discrepancy__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Crm__V1__PointsLedgerDiscrepancy *)
+     protobuf_c_message_unpack (&o2o__crm__v1__points_ledger_discrepancy__descriptor,
+                                allocator, len, data);
+}
+void   o2o__crm__v1__points_ledger_discrepancy__free_unpacked
+                     (O2o__Crm__V1__PointsLedgerDiscrepancy *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__crm__v1__points_ledger_discrepancy__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__crm__v1__check_points_ledger_response__init
+                     (O2o__Crm__V1__CheckPointsLedgerResponse         *message)
+{
+  static const O2o__Crm__V1__CheckPointsLedgerResponse init_value = O2O__CRM__V1__CHECK_POINTS_LEDGER_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t o2o__crm__v1__check_points_ledger_response__get_packed_size
+                     (const O2o__Crm__V1__CheckPointsLedgerResponse *message)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__check_points_ledger_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__crm__v1__check_points_ledger_response__pack
+                     (const O2o__Crm__V1__CheckPointsLedgerResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__check_points_ledger_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__crm__v1__check_points_ledger_response__pack_to_buffer
+                     (const O2o__Crm__V1__CheckPointsLedgerResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__check_points_ledger_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Crm__V1__CheckPointsLedgerResponse *
+       o2o__crm__v1__check_points_ledger_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Crm__V1__CheckPointsLedgerResponse *)
+     protobuf_c_message_unpack (&o2o__crm__v1__check_points_ledger_response__descriptor,
+                                allocator, len, data);
+}
+void   o2o__crm__v1__check_points_ledger_response__free_unpacked
+                     (O2o__Crm__V1__CheckPointsLedgerResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__crm__v1__check_points_ledger_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__crm__v1__sweep_expired_points_request__init
+                     (O2o__Crm__V1__SweepExpiredPointsRequest         *message)
+{
+  static const O2o__Crm__V1__SweepExpiredPointsRequest init_value = O2O__CRM__V1__SWEEP_EXPIRED_POINTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t o2o__crm__v1__sweep_expired_points_request__get_packed_size
+                     (const O2o__Crm__V1__SweepExpiredPointsRequest *message)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__sweep_expired_points_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__crm__v1__sweep_expired_points_request__pack
+                     (const O2o__Crm__V1__SweepExpiredPointsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__sweep_expired_points_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__crm__v1__sweep_expired_points_request__pack_to_buffer
+                     (const O2o__Crm__V1__SweepExpiredPointsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__sweep_expired_points_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Crm__V1__SweepExpiredPointsRequest *
+       o2o__crm__v1__sweep_expired_points_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Crm__V1__SweepExpiredPointsRequest *)
+     protobuf_c_message_unpack (&o2o__crm__v1__sweep_expired_points_request__descriptor,
+                                allocator, len, data);
+}
+void   o2o__crm__v1__sweep_expired_points_request__free_unpacked
+                     (O2o__Crm__V1__SweepExpiredPointsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__crm__v1__sweep_expired_points_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__crm__v1__sweep_expired_points_response__init
+                     (O2o__Crm__V1__SweepExpiredPointsResponse         *message)
+{
+  static const O2o__Crm__V1__SweepExpiredPointsResponse init_value = O2O__CRM__V1__SWEEP_EXPIRED_POINTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t o2o__crm__v1__sweep_expired_points_response__get_packed_size
+                     (const O2o__Crm__V1__SweepExpiredPointsResponse *message)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__sweep_expired_points_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__crm__v1__sweep_expired_points_response__pack
+                     (const O2o__Crm__V1__SweepExpiredPointsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__sweep_expired_points_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__crm__v1__sweep_expired_points_response__pack_to_buffer
+                     (const O2o__Crm__V1__SweepExpiredPointsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__sweep_expired_points_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Crm__V1__SweepExpiredPointsResponse *
+       o2o__crm__v1__sweep_expired_points_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Crm__V1__SweepExpiredPointsResponse *)
+     protobuf_c_message_unpack (&o2o__crm__v1__sweep_expired_points_response__descriptor,
+                                allocator, len, data);
+}
+void   o2o__crm__v1__sweep_expired_points_response__free_unpacked
+                     (O2o__Crm__V1__SweepExpiredPointsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__crm__v1__sweep_expired_points_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__crm__v1__points_lot__init
+                     (O2o__Crm__V1__PointsLot         *message)
+{
+  static const O2o__Crm__V1__PointsLot init_value = O2O__CRM__V1__POINTS_LOT__INIT;
+  *message = init_value;
+}
+size_t o2o__crm__v1__points_lot__get_packed_size
+                     (const O2o__Crm__V1__PointsLot *message)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__points_lot__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__crm__v1__points_lot__pack
+                     (const O2o__Crm__V1__PointsLot *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__points_lot__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__crm__v1__points_lot__pack_to_buffer
+                     (const O2o__Crm__V1__PointsLot *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__points_lot__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Crm__V1__PointsLot *
+       o2o__crm__v1__points_lot__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Crm__V1__PointsLot *)
+     protobuf_c_message_unpack (&o2o__crm__v1__points_lot__descriptor,
+                                allocator, len, data);
+}
+void   o2o__crm__v1__points_lot__free_unpacked
+                     (O2o__Crm__V1__PointsLot *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__crm__v1__points_lot__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__crm__v1__redeemed_lot__init
+                     (O2o__Crm__V1__RedeemedLot         *message)
+{
+  static const O2o__Crm__V1__RedeemedLot init_value = O2O__CRM__V1__REDEEMED_LOT__INIT;
+  *message = init_value;
+}
+size_t o2o__crm__v1__redeemed_lot__get_packed_size
+                     (const O2o__Crm__V1__RedeemedLot *message)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__redeemed_lot__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__crm__v1__redeemed_lot__pack
+                     (const O2o__Crm__V1__RedeemedLot *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__redeemed_lot__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__crm__v1__redeemed_lot__pack_to_buffer
+                     (const O2o__Crm__V1__RedeemedLot *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__redeemed_lot__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Crm__V1__RedeemedLot *
+       o2o__crm__v1__redeemed_lot__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Crm__V1__RedeemedLot *)
+     protobuf_c_message_unpack (&o2o__crm__v1__redeemed_lot__descriptor,
+                                allocator, len, data);
+}
+void   o2o__crm__v1__redeemed_lot__free_unpacked
+                     (O2o__Crm__V1__RedeemedLot *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__crm__v1__redeemed_lot__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__crm__v1__order_loyalty_record__init
+                     (O2o__Crm__V1__OrderLoyaltyRecord         *message)
+{
+  static const O2o__Crm__V1__OrderLoyaltyRecord init_value = O2O__CRM__V1__ORDER_LOYALTY_RECORD__INIT;
+  *message = init_value;
+}
+size_t o2o__crm__v1__order_loyalty_record__get_packed_size
+                     (const O2o__Crm__V1__OrderLoyaltyRecord *message)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__order_loyalty_record__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__crm__v1__order_loyalty_record__pack
+                     (const O2o__Crm__V1__OrderLoyaltyRecord *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__order_loyalty_record__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__crm__v1__order_loyalty_record__pack_to_buffer
+                     (const O2o__Crm__V1__OrderLoyaltyRecord *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__order_loyalty_record__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Crm__V1__OrderLoyaltyRecord *
+       o2o__crm__v1__order_loyalty_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Crm__V1__OrderLoyaltyRecord *)
+     protobuf_c_message_unpack (&o2o__crm__v1__order_loyalty_record__descriptor,
+                                allocator, len, data);
+}
+void   o2o__crm__v1__order_loyalty_record__free_unpacked
+                     (O2o__Crm__V1__OrderLoyaltyRecord *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__crm__v1__order_loyalty_record__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__crm__v1__segment_member__init
+                     (O2o__Crm__V1__SegmentMember         *message)
+{
+  static const O2o__Crm__V1__SegmentMember init_value = O2O__CRM__V1__SEGMENT_MEMBER__INIT;
+  *message = init_value;
+}
+size_t o2o__crm__v1__segment_member__get_packed_size
+                     (const O2o__Crm__V1__SegmentMember *message)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__segment_member__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__crm__v1__segment_member__pack
+                     (const O2o__Crm__V1__SegmentMember *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__segment_member__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__crm__v1__segment_member__pack_to_buffer
+                     (const O2o__Crm__V1__SegmentMember *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__crm__v1__segment_member__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Crm__V1__SegmentMember *
+       o2o__crm__v1__segment_member__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Crm__V1__SegmentMember *)
+     protobuf_c_message_unpack (&o2o__crm__v1__segment_member__descriptor,
+                                allocator, len, data);
+}
+void   o2o__crm__v1__segment_member__free_unpacked
+                     (O2o__Crm__V1__SegmentMember *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__crm__v1__segment_member__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 static const ProtobufCFieldDescriptor o2o__crm__v1__consent_grant__field_descriptors[4] =
@@ -6832,7 +7282,7 @@ const ProtobufCMessageDescriptor o2o__crm__v1__rfm_criteria__descriptor =
   (ProtobufCMessageInit) o2o__crm__v1__rfm_criteria__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor o2o__crm__v1__segment_rule__field_descriptors[7] =
+static const ProtobufCFieldDescriptor o2o__crm__v1__segment_rule__field_descriptors[9] =
 {
   {
     "all_tags",
@@ -6918,20 +7368,46 @@ static const ProtobufCFieldDescriptor o2o__crm__v1__segment_rule__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "cities",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(O2o__Crm__V1__SegmentRule, n_cities),
+    offsetof(O2o__Crm__V1__SegmentRule, cities),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rfm_scores",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__SegmentRule, rfm_scores),
+    &o2o__crm__v1__rfm_score_criteria__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned o2o__crm__v1__segment_rule__field_indices_by_name[] = {
   0,   /* field[0] = all_tags */
   1,   /* field[1] = any_tags */
+  7,   /* field[7] = cities */
   6,   /* field[6] = home_store_ids */
   2,   /* field[2] = none_tags */
   5,   /* field[5] = required_consents */
   4,   /* field[4] = rfm */
+  8,   /* field[8] = rfm_scores */
   3,   /* field[3] = tier_ids */
 };
 static const ProtobufCIntRange o2o__crm__v1__segment_rule__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor o2o__crm__v1__segment_rule__descriptor =
 {
@@ -6941,14 +7417,104 @@ const ProtobufCMessageDescriptor o2o__crm__v1__segment_rule__descriptor =
   "O2o__Crm__V1__SegmentRule",
   "o2o.crm.v1",
   sizeof(O2o__Crm__V1__SegmentRule),
-  7,
+  9,
   o2o__crm__v1__segment_rule__field_descriptors,
   o2o__crm__v1__segment_rule__field_indices_by_name,
   1,  o2o__crm__v1__segment_rule__number_ranges,
   (ProtobufCMessageInit) o2o__crm__v1__segment_rule__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor o2o__crm__v1__customer_segment__field_descriptors[9] =
+static const ProtobufCFieldDescriptor o2o__crm__v1__rfm_score_criteria__field_descriptors[5] =
+{
+  {
+    "window_days",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__RfmScoreCriteria, window_days),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "min_recency_score",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__RfmScoreCriteria, min_recency_score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "min_frequency_score",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__RfmScoreCriteria, min_frequency_score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "min_monetary_score",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__RfmScoreCriteria, min_monetary_score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_recency_score",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__RfmScoreCriteria, max_recency_score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__crm__v1__rfm_score_criteria__field_indices_by_name[] = {
+  4,   /* field[4] = max_recency_score */
+  2,   /* field[2] = min_frequency_score */
+  3,   /* field[3] = min_monetary_score */
+  1,   /* field[1] = min_recency_score */
+  0,   /* field[0] = window_days */
+};
+static const ProtobufCIntRange o2o__crm__v1__rfm_score_criteria__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor o2o__crm__v1__rfm_score_criteria__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.crm.v1.RfmScoreCriteria",
+  "RfmScoreCriteria",
+  "O2o__Crm__V1__RfmScoreCriteria",
+  "o2o.crm.v1",
+  sizeof(O2o__Crm__V1__RfmScoreCriteria),
+  5,
+  o2o__crm__v1__rfm_score_criteria__field_descriptors,
+  o2o__crm__v1__rfm_score_criteria__field_indices_by_name,
+  1,  o2o__crm__v1__rfm_score_criteria__number_ranges,
+  (ProtobufCMessageInit) o2o__crm__v1__rfm_score_criteria__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__crm__v1__customer_segment__field_descriptors[10] =
 {
   {
     "id",
@@ -7058,6 +7624,18 @@ static const ProtobufCFieldDescriptor o2o__crm__v1__customer_segment__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "snapshot_generation",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__CustomerSegment, snapshot_generation),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned o2o__crm__v1__customer_segment__field_indices_by_name[] = {
   6,   /* field[6] = created_at */
@@ -7067,13 +7645,14 @@ static const unsigned o2o__crm__v1__customer_segment__field_indices_by_name[] = 
   1,   /* field[1] = name */
   5,   /* field[5] = refreshed_at */
   3,   /* field[3] = rule */
+  9,   /* field[9] = snapshot_generation */
   7,   /* field[7] = updated_at */
   8,   /* field[8] = version */
 };
 static const ProtobufCIntRange o2o__crm__v1__customer_segment__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor o2o__crm__v1__customer_segment__descriptor =
 {
@@ -7083,7 +7662,7 @@ const ProtobufCMessageDescriptor o2o__crm__v1__customer_segment__descriptor =
   "O2o__Crm__V1__CustomerSegment",
   "o2o.crm.v1",
   sizeof(O2o__Crm__V1__CustomerSegment),
-  9,
+  10,
   o2o__crm__v1__customer_segment__field_descriptors,
   o2o__crm__v1__customer_segment__field_indices_by_name,
   1,  o2o__crm__v1__customer_segment__number_ranges,
@@ -8077,7 +8656,7 @@ const ProtobufCMessageDescriptor o2o__crm__v1__get_customer360_request__descript
   (ProtobufCMessageInit) o2o__crm__v1__get_customer360_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor o2o__crm__v1__customer360__field_descriptors[17] =
+static const ProtobufCFieldDescriptor o2o__crm__v1__customer360__field_descriptors[19] =
 {
   {
     "customer",
@@ -8283,6 +8862,30 @@ static const ProtobufCFieldDescriptor o2o__crm__v1__customer360__field_descripto
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "orders_included",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__Customer360, orders_included),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tickets_included",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__Customer360, tickets_included),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned o2o__crm__v1__customer360__field_indices_by_name[] = {
   6,   /* field[6] = average_order_value */
@@ -8294,11 +8897,13 @@ static const unsigned o2o__crm__v1__customer360__field_indices_by_name[] = {
   8,   /* field[8] = open_order_count */
   9,   /* field[9] = open_ticket_count */
   4,   /* field[4] = order_count */
+  17,   /* field[17] = orders_included */
   2,   /* field[2] = points_balance */
   3,   /* field[3] = points_expiring_soon */
   12,   /* field[12] = recent_order_ids */
   13,   /* field[13] = recent_ticket_ids */
   14,   /* field[14] = segment_ids */
+  18,   /* field[18] = tickets_included */
   1,   /* field[1] = tier */
   5,   /* field[5] = total_spend */
   10,   /* field[10] = total_ticket_count */
@@ -8306,7 +8911,7 @@ static const unsigned o2o__crm__v1__customer360__field_indices_by_name[] = {
 static const ProtobufCIntRange o2o__crm__v1__customer360__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 17 }
+  { 0, 19 }
 };
 const ProtobufCMessageDescriptor o2o__crm__v1__customer360__descriptor =
 {
@@ -8316,11 +8921,782 @@ const ProtobufCMessageDescriptor o2o__crm__v1__customer360__descriptor =
   "O2o__Crm__V1__Customer360",
   "o2o.crm.v1",
   sizeof(O2o__Crm__V1__Customer360),
-  17,
+  19,
   o2o__crm__v1__customer360__field_descriptors,
   o2o__crm__v1__customer360__field_indices_by_name,
   1,  o2o__crm__v1__customer360__number_ranges,
   (ProtobufCMessageInit) o2o__crm__v1__customer360__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__crm__v1__check_points_ledger_request__field_descriptors[2] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(O2o__Crm__V1__CheckPointsLedgerRequest, _customer_id_case),
+    offsetof(O2o__Crm__V1__CheckPointsLedgerRequest, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_discrepancies",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__CheckPointsLedgerRequest, max_discrepancies),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__crm__v1__check_points_ledger_request__field_indices_by_name[] = {
+  0,   /* field[0] = customer_id */
+  1,   /* field[1] = max_discrepancies */
+};
+static const ProtobufCIntRange o2o__crm__v1__check_points_ledger_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor o2o__crm__v1__check_points_ledger_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.crm.v1.CheckPointsLedgerRequest",
+  "CheckPointsLedgerRequest",
+  "O2o__Crm__V1__CheckPointsLedgerRequest",
+  "o2o.crm.v1",
+  sizeof(O2o__Crm__V1__CheckPointsLedgerRequest),
+  2,
+  o2o__crm__v1__check_points_ledger_request__field_descriptors,
+  o2o__crm__v1__check_points_ledger_request__field_indices_by_name,
+  1,  o2o__crm__v1__check_points_ledger_request__number_ranges,
+  (ProtobufCMessageInit) o2o__crm__v1__check_points_ledger_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__crm__v1__points_ledger_discrepancy__field_descriptors[5] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__PointsLedgerDiscrepancy, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "balance",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__PointsLedgerDiscrepancy, balance),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ledger_sum",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__PointsLedgerDiscrepancy, ledger_sum),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "open_lots",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__PointsLedgerDiscrepancy, open_lots),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chain_broken",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__PointsLedgerDiscrepancy, chain_broken),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__crm__v1__points_ledger_discrepancy__field_indices_by_name[] = {
+  1,   /* field[1] = balance */
+  4,   /* field[4] = chain_broken */
+  0,   /* field[0] = customer_id */
+  2,   /* field[2] = ledger_sum */
+  3,   /* field[3] = open_lots */
+};
+static const ProtobufCIntRange o2o__crm__v1__points_ledger_discrepancy__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor o2o__crm__v1__points_ledger_discrepancy__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.crm.v1.PointsLedgerDiscrepancy",
+  "PointsLedgerDiscrepancy",
+  "O2o__Crm__V1__PointsLedgerDiscrepancy",
+  "o2o.crm.v1",
+  sizeof(O2o__Crm__V1__PointsLedgerDiscrepancy),
+  5,
+  o2o__crm__v1__points_ledger_discrepancy__field_descriptors,
+  o2o__crm__v1__points_ledger_discrepancy__field_indices_by_name,
+  1,  o2o__crm__v1__points_ledger_discrepancy__number_ranges,
+  (ProtobufCMessageInit) o2o__crm__v1__points_ledger_discrepancy__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__crm__v1__check_points_ledger_response__field_descriptors[5] =
+{
+  {
+    "checked_count",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__CheckPointsLedgerResponse, checked_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "discrepancy_count",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__CheckPointsLedgerResponse, discrepancy_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "discrepancies",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(O2o__Crm__V1__CheckPointsLedgerResponse, n_discrepancies),
+    offsetof(O2o__Crm__V1__CheckPointsLedgerResponse, discrepancies),
+    &o2o__crm__v1__points_ledger_discrepancy__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "truncated",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__CheckPointsLedgerResponse, truncated),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "checked_at",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__CheckPointsLedgerResponse, checked_at),
+    &o2o__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__crm__v1__check_points_ledger_response__field_indices_by_name[] = {
+  4,   /* field[4] = checked_at */
+  0,   /* field[0] = checked_count */
+  2,   /* field[2] = discrepancies */
+  1,   /* field[1] = discrepancy_count */
+  3,   /* field[3] = truncated */
+};
+static const ProtobufCIntRange o2o__crm__v1__check_points_ledger_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor o2o__crm__v1__check_points_ledger_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.crm.v1.CheckPointsLedgerResponse",
+  "CheckPointsLedgerResponse",
+  "O2o__Crm__V1__CheckPointsLedgerResponse",
+  "o2o.crm.v1",
+  sizeof(O2o__Crm__V1__CheckPointsLedgerResponse),
+  5,
+  o2o__crm__v1__check_points_ledger_response__field_descriptors,
+  o2o__crm__v1__check_points_ledger_response__field_indices_by_name,
+  1,  o2o__crm__v1__check_points_ledger_response__number_ranges,
+  (ProtobufCMessageInit) o2o__crm__v1__check_points_ledger_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__crm__v1__sweep_expired_points_request__field_descriptors[2] =
+{
+  {
+    "request_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__SweepExpiredPointsRequest, request_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_count",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__SweepExpiredPointsRequest, max_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__crm__v1__sweep_expired_points_request__field_indices_by_name[] = {
+  1,   /* field[1] = max_count */
+  0,   /* field[0] = request_id */
+};
+static const ProtobufCIntRange o2o__crm__v1__sweep_expired_points_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor o2o__crm__v1__sweep_expired_points_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.crm.v1.SweepExpiredPointsRequest",
+  "SweepExpiredPointsRequest",
+  "O2o__Crm__V1__SweepExpiredPointsRequest",
+  "o2o.crm.v1",
+  sizeof(O2o__Crm__V1__SweepExpiredPointsRequest),
+  2,
+  o2o__crm__v1__sweep_expired_points_request__field_descriptors,
+  o2o__crm__v1__sweep_expired_points_request__field_indices_by_name,
+  1,  o2o__crm__v1__sweep_expired_points_request__number_ranges,
+  (ProtobufCMessageInit) o2o__crm__v1__sweep_expired_points_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__crm__v1__sweep_expired_points_response__field_descriptors[3] =
+{
+  {
+    "expired_entries",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__SweepExpiredPointsResponse, expired_entries),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expired_points",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__SweepExpiredPointsResponse, expired_points),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "more_remaining",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__SweepExpiredPointsResponse, more_remaining),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__crm__v1__sweep_expired_points_response__field_indices_by_name[] = {
+  0,   /* field[0] = expired_entries */
+  1,   /* field[1] = expired_points */
+  2,   /* field[2] = more_remaining */
+};
+static const ProtobufCIntRange o2o__crm__v1__sweep_expired_points_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor o2o__crm__v1__sweep_expired_points_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.crm.v1.SweepExpiredPointsResponse",
+  "SweepExpiredPointsResponse",
+  "O2o__Crm__V1__SweepExpiredPointsResponse",
+  "o2o.crm.v1",
+  sizeof(O2o__Crm__V1__SweepExpiredPointsResponse),
+  3,
+  o2o__crm__v1__sweep_expired_points_response__field_descriptors,
+  o2o__crm__v1__sweep_expired_points_response__field_indices_by_name,
+  1,  o2o__crm__v1__sweep_expired_points_response__number_ranges,
+  (ProtobufCMessageInit) o2o__crm__v1__sweep_expired_points_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__crm__v1__points_lot__field_descriptors[5] =
+{
+  {
+    "customer_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__PointsLot, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "entry_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__PointsLot, entry_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "remaining",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__PointsLot, remaining),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_at",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__PointsLot, expires_at),
+    &o2o__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__PointsLot, created_at),
+    &o2o__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__crm__v1__points_lot__field_indices_by_name[] = {
+  4,   /* field[4] = created_at */
+  0,   /* field[0] = customer_id */
+  1,   /* field[1] = entry_id */
+  3,   /* field[3] = expires_at */
+  2,   /* field[2] = remaining */
+};
+static const ProtobufCIntRange o2o__crm__v1__points_lot__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor o2o__crm__v1__points_lot__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.crm.v1.PointsLot",
+  "PointsLot",
+  "O2o__Crm__V1__PointsLot",
+  "o2o.crm.v1",
+  sizeof(O2o__Crm__V1__PointsLot),
+  5,
+  o2o__crm__v1__points_lot__field_descriptors,
+  o2o__crm__v1__points_lot__field_indices_by_name,
+  1,  o2o__crm__v1__points_lot__number_ranges,
+  (ProtobufCMessageInit) o2o__crm__v1__points_lot__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__crm__v1__redeemed_lot__field_descriptors[3] =
+{
+  {
+    "entry_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__RedeemedLot, entry_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "points",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__RedeemedLot, points),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_at",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__RedeemedLot, expires_at),
+    &o2o__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__crm__v1__redeemed_lot__field_indices_by_name[] = {
+  0,   /* field[0] = entry_id */
+  2,   /* field[2] = expires_at */
+  1,   /* field[1] = points */
+};
+static const ProtobufCIntRange o2o__crm__v1__redeemed_lot__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor o2o__crm__v1__redeemed_lot__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.crm.v1.RedeemedLot",
+  "RedeemedLot",
+  "O2o__Crm__V1__RedeemedLot",
+  "o2o.crm.v1",
+  sizeof(O2o__Crm__V1__RedeemedLot),
+  3,
+  o2o__crm__v1__redeemed_lot__field_descriptors,
+  o2o__crm__v1__redeemed_lot__field_indices_by_name,
+  1,  o2o__crm__v1__redeemed_lot__number_ranges,
+  (ProtobufCMessageInit) o2o__crm__v1__redeemed_lot__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__crm__v1__order_loyalty_record__field_descriptors[14] =
+{
+  {
+    "order_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, order_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "paid_amount",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, paid_amount),
+    &o2o__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "completed_at",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, completed_at),
+    &o2o__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "earn_entry_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, earn_entry_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "earned_points",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, earned_points),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reversed_points",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, reversed_points),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "refunded_amount",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, refunded_amount),
+    &o2o__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "redeem_entry_id",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, redeem_entry_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "redeemed_points",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, redeemed_points),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "redeemed_lots",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, n_redeemed_lots),
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, redeemed_lots),
+    &o2o__crm__v1__redeemed_lot__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "redemption_returned",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, redemption_returned),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reversed_refund_ids",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, n_reversed_refund_ids),
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, reversed_refund_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "completion_request_id",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__OrderLoyaltyRecord, completion_request_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__crm__v1__order_loyalty_record__field_indices_by_name[] = {
+  3,   /* field[3] = completed_at */
+  13,   /* field[13] = completion_request_id */
+  1,   /* field[1] = customer_id */
+  4,   /* field[4] = earn_entry_id */
+  5,   /* field[5] = earned_points */
+  0,   /* field[0] = order_id */
+  2,   /* field[2] = paid_amount */
+  8,   /* field[8] = redeem_entry_id */
+  10,   /* field[10] = redeemed_lots */
+  9,   /* field[9] = redeemed_points */
+  11,   /* field[11] = redemption_returned */
+  7,   /* field[7] = refunded_amount */
+  6,   /* field[6] = reversed_points */
+  12,   /* field[12] = reversed_refund_ids */
+};
+static const ProtobufCIntRange o2o__crm__v1__order_loyalty_record__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 14 }
+};
+const ProtobufCMessageDescriptor o2o__crm__v1__order_loyalty_record__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.crm.v1.OrderLoyaltyRecord",
+  "OrderLoyaltyRecord",
+  "O2o__Crm__V1__OrderLoyaltyRecord",
+  "o2o.crm.v1",
+  sizeof(O2o__Crm__V1__OrderLoyaltyRecord),
+  14,
+  o2o__crm__v1__order_loyalty_record__field_descriptors,
+  o2o__crm__v1__order_loyalty_record__field_indices_by_name,
+  1,  o2o__crm__v1__order_loyalty_record__number_ranges,
+  (ProtobufCMessageInit) o2o__crm__v1__order_loyalty_record__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__crm__v1__segment_member__field_descriptors[3] =
+{
+  {
+    "segment_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__SegmentMember, segment_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "generation",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__SegmentMember, generation),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Crm__V1__SegmentMember, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__crm__v1__segment_member__field_indices_by_name[] = {
+  2,   /* field[2] = customer_id */
+  1,   /* field[1] = generation */
+  0,   /* field[0] = segment_id */
+};
+static const ProtobufCIntRange o2o__crm__v1__segment_member__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor o2o__crm__v1__segment_member__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.crm.v1.SegmentMember",
+  "SegmentMember",
+  "O2o__Crm__V1__SegmentMember",
+  "o2o.crm.v1",
+  sizeof(O2o__Crm__V1__SegmentMember),
+  3,
+  o2o__crm__v1__segment_member__field_descriptors,
+  o2o__crm__v1__segment_member__field_indices_by_name,
+  1,  o2o__crm__v1__segment_member__number_ranges,
+  (ProtobufCMessageInit) o2o__crm__v1__segment_member__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue o2o__crm__v1__customer_status__enum_values_by_number[4] =
@@ -8864,5 +10240,48 @@ void o2o__crm__v1__crm_service__init (O2o__Crm__V1__CrmService_Service *service,
 {
   protobuf_c_service_generated_init (&service->base,
                                      &o2o__crm__v1__crm_service__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}
+static const ProtobufCMethodDescriptor o2o__crm__v1__crm_admin_service__method_descriptors[2] =
+{
+  { "CheckPointsLedger", &o2o__crm__v1__check_points_ledger_request__descriptor, &o2o__crm__v1__check_points_ledger_response__descriptor },
+  { "SweepExpiredPoints", &o2o__crm__v1__sweep_expired_points_request__descriptor, &o2o__crm__v1__sweep_expired_points_response__descriptor },
+};
+const unsigned o2o__crm__v1__crm_admin_service__method_indices_by_name[] = {
+  0,        /* CheckPointsLedger */
+  1         /* SweepExpiredPoints */
+};
+const ProtobufCServiceDescriptor o2o__crm__v1__crm_admin_service__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "o2o.crm.v1.CrmAdminService",
+  "CrmAdminService",
+  "O2o__Crm__V1__CrmAdminService",
+  "o2o.crm.v1",
+  2,
+  o2o__crm__v1__crm_admin_service__method_descriptors,
+  o2o__crm__v1__crm_admin_service__method_indices_by_name
+};
+void o2o__crm__v1__crm_admin_service__check_points_ledger(ProtobufCService *service,
+                                                          const O2o__Crm__V1__CheckPointsLedgerRequest *input,
+                                                          O2o__Crm__V1__CheckPointsLedgerResponse_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &o2o__crm__v1__crm_admin_service__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void o2o__crm__v1__crm_admin_service__sweep_expired_points(ProtobufCService *service,
+                                                           const O2o__Crm__V1__SweepExpiredPointsRequest *input,
+                                                           O2o__Crm__V1__SweepExpiredPointsResponse_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &o2o__crm__v1__crm_admin_service__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void o2o__crm__v1__crm_admin_service__init (O2o__Crm__V1__CrmAdminService_Service *service,
+                                            O2o__Crm__V1__CrmAdminService_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &o2o__crm__v1__crm_admin_service__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }

@@ -1,0 +1,55 @@
+public import Logging
+import O2OCRM
+public import O2OCatalog
+public import O2ODemo
+public import O2OInventory
+public import O2ORPC
+public import O2OServiceKit
+import O2OStorage
+public import ServiceLifecycle
+
+/// Every domain over one store, wired to each other through their ports: what the
+/// server serves and what the tests run against. Adding a domain is adding it here.
+public struct O2OPlatform: Sendable {
+    public let catalog: CatalogDomain
+    public let inventory: InventoryDomain
+    public let crm: CRMDomain
+    private let store: ServiceStore
+    private let currency: String
+
+    /// Opens every domain over `store`; throws when their keys would overlap.
+    /// - Parameter currency: The catalog's currency (prices, purchase costs).
+    public static func open(store: ServiceStore, currency: String = "CNY", logger: Logger) async throws -> O2OPlatform {
+        let catalog = try await CatalogDomain.open(store: store, currency: currency, logger: logger)
+        let inventory = InventoryDomain(store: store, catalog: catalog, currency: currency, logger: logger)
+        let crm = CRMDomain(store: store, stores: HomeStores(locations: inventory.locations), logger: logger)
+        let platform = O2OPlatform(catalog: catalog, inventory: inventory, crm: crm, store: store, currency: currency)
+        try Keyspace.check(platform.keyspace)
+        return platform
+    }
+
+    /// In the order the server lists them.
+    public var domains: [any ServiceDomain] { [catalog, inventory, crm] }
+    public var services: [any RPCService] { domains.flatMap(\.services) }
+    public var adminServices: [String] { domains.flatMap(\.adminServices) }
+    public var jobs: [any Service] { domains.flatMap(\.jobs) }
+    /// Every key prefix written: the record layer's, each domain's, the demo's.
+    public var keyspace: [KeyspaceEntry] { Keyspace.entries(domains) + DemoData.keyspace }
+
+    /// Loads the demo shop through the services (does nothing when it is there).
+    @discardableResult
+    public func loadDemo(logger: Logger) async throws -> DemoData.Outcome {
+        let outcome = try await DemoData.load(into: store, services: services, currency: currency, logger: logger)
+        try await DemoStock.load(into: store, services: services, currency: currency, logger: logger)
+        return outcome
+    }
+}
+
+/// The CRM's home stores are the inventory's locations.
+private struct HomeStores: CustomerStores {
+    let locations: any StockLocationReading
+
+    func isStore(_ id: String, in reader: some RecordReading) async throws -> Bool {
+        try await locations.location(id, in: reader) != nil
+    }
+}
