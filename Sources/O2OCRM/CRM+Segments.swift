@@ -161,7 +161,10 @@ extension CrmServiceProvider {
         guard rule.requiredConsents.allSatisfy(granted.contains) else { return false }
         if let rfm = rule.rfm {
             let days = facts.lastOrderAt.map { (now - $0) / 86_400_000_000_000 }
-            if let maximum = rfm.maxRecencyDays, days.map { $0 > Int64(maximum) } ?? true { return false }
+            // A customer who never ordered is not a recent buyer.
+            if let maximum = rfm.maxRecencyDays {
+                guard let days, days <= Int64(maximum) else { return false }
+            }
             if let minimum = rfm.minRecencyDays, let days, days < Int64(minimum) { return false }
             if let minimum = rfm.minFrequency, facts.frequency < minimum { return false }
             if let maximum = rfm.maxFrequency, facts.frequency > maximum { return false }
