@@ -265,6 +265,12 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "O2OCRMTests",
+            dependencies: [
+                "O2OClient", "O2OServiceKit", "O2OCRM", "O2OStorage", "O2OTestSupport", "O2OServiceTestSupport",
+            ]
+        ),
+        .testTarget(
             name: "O2ONIOTransportTests",
             dependencies: [
                 "O2ONIOTransport", "O2OBuiltinServices", "O2OProtobuf", "O2ORPCMessages", "O2ORPC", "CZstd",

@@ -19,7 +19,7 @@ extension CrmServiceProvider {
             throw RPCError.invalidArgument(field: "\(field).\(name)", "is required")
         }
         address.recipientName = try Validate.text(address.recipientName, field: "\(field).recipient_name", max: 64)
-        address.recipientPhone = try ContactNormal.phone(address.recipientPhone, field: "\(field).recipient_phone")
+        address.recipientPhone = try Validate.phone(address.recipientPhone, field: "\(field).recipient_phone")
         return address
     }
 

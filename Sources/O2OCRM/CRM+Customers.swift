@@ -77,7 +77,7 @@ extension CrmServiceProvider {
 
     public func createCustomer(request: CreateCustomerRequest, context: RPCServerContext) async throws -> Customer {
         let name = try Validate.text(request.displayName, field: "display_name", min: 1, max: 64)
-        let phone = try ContactNormal.phone(request.phone, field: "phone")
+        let phone = try Validate.phone(request.phone, field: "phone")
         let email = try ContactNormal.email(request.email, field: "email")
         guard !phone.isEmpty || !email.isEmpty else {
             throw RPCError.invalidArgument(field: "phone", "a customer needs a phone or an email")
@@ -135,7 +135,7 @@ extension CrmServiceProvider {
         let found: Customer?
         switch request.contact {
         case .phone(let phone)?:
-            let normal = try ContactNormal.phone(phone, field: "phone")
+            let normal = try Validate.phone(phone, field: "phone")
             guard !normal.isEmpty else { throw RPCError.invalidArgument(field: "phone", "must not be empty") }
             found = try await store.latest.lookup(CRMTables.customers, CRMTables.customerPhone, .string(normal))
         case .email(let email)?:
@@ -205,7 +205,7 @@ extension CrmServiceProvider {
 
     public func updateCustomer(request: UpdateCustomerRequest, context: RPCServerContext) async throws -> Customer {
         let name = try request.displayName.map { try Validate.text($0, field: "display_name", min: 1, max: 64) }
-        let phone = try request.phone.map { try ContactNormal.phone($0, field: "phone") }
+        let phone = try request.phone.map { try Validate.phone($0, field: "phone") }
         let email = try request.email.map { try ContactNormal.email($0, field: "email") }
         let birthday = try validateBirthday(request.birthday, field: "birthday")
         if let status = request.status {

@@ -187,16 +187,43 @@ public enum Validate {
         return point
     }
 
-    /// E.164: "+" and 8 to 15 digits.
+    /// A phone number in E.164, the one form stored and compared: "+86 138-0013-8000", "13800138000", "0086 138 0013 8000"
+    /// and "+8613800138000" are all "+8613800138000". Spaces, dashes, dots and
+    /// parentheses are dropped; an 11-digit number starting with 1 is a mainland mobile.
     public static func phone(_ value: String, field: String) throws -> String {
-        let trimmed = value.trimmingWhitespace()
-        if trimmed.isEmpty { return "" }
-        let digits = trimmed.utf8.dropFirst()
-        guard trimmed.hasPrefix("+"), (8...15).contains(digits.count), digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
-        else {
-            throw RPCError.invalidArgument(field: field, "must be an E.164 number (\"+8613800138000\")")
+        var text = value.trimmingWhitespace()
+        if text.isEmpty { return "" }
+        guard text.utf8.count <= 32 else {
+            throw RPCError.invalidArgument(field: field, "must be at most 32 characters")
         }
-        return trimmed
+        text.removeAll { " -.()\u{3000}".contains($0) }
+        var digits: Substring
+        if text.hasPrefix("+") {
+            digits = text.dropFirst()
+        } else if text.hasPrefix("00") {
+            digits = text.dropFirst(2)
+        } else if text.count == 11, text.hasPrefix("1") {
+            digits = Substring("86" + text)
+        } else {
+            digits = Substring(text)
+        }
+        guard (8...15).contains(digits.utf8.count), digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            !digits.hasPrefix("0")
+        else {
+            throw RPCError.invalidArgument(
+                field: field,
+                "must be an E.164 number (\"+8613800138000\") or an 11-digit mainland mobile number"
+            )
+        }
+        // Mainland mobiles are 1[3-9] and 11 digits; landlines (Beijing's 10 among them)
+        // have other lengths.
+        let national = digits.dropFirst(2).utf8
+        if digits.hasPrefix("86"), national.first == 0x31, let second = national.dropFirst().first,
+            (0x33...0x39).contains(second), national.count != 11
+        {
+            throw RPCError.invalidArgument(field: field, "a mainland mobile number has 11 digits")
+        }
+        return "+" + digits
     }
 
     /// A plausible email address, at most 254 characters.

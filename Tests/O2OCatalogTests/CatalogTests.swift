@@ -345,7 +345,7 @@ struct CatalogTests {
                     )
                 )
             }
-            await expectStatus(.invalidArgument, "contact_phone: must be an E.164 number (\"+8613800138000\")") {
+            await expectStatus(.invalidArgument, containing: "contact_phone: must be an E.164 number") {
                 _ = try await catalog.createSupplier(
                     CreateSupplierRequest(requestID: rid(), name: "S", contactPhone: "12345")
                 )

@@ -1,9 +1,10 @@
 import Foundation
 public import Logging
 public import O2OClient
-import O2OPlatform
+public import O2OPlatform
 public import O2OServiceKit
 import O2OStorage
+import Synchronization
 import Testing
 
 /// Which storage engine a test runs on.
@@ -40,17 +41,33 @@ public struct ServiceHarness: Sendable {
     public let store: ServiceStore
     /// The time the services read; `advance(seconds:)` moves it.
     public let clock: AdjustableClock
+    /// The platform the server hosts.
+    public let platform: O2OPlatform
+
+    /// Runs `body` with clients that send `token` (loopback only).
+    public func withClient<Result: Sendable>(
+        token: String,
+        _ body: (O2OServiceClients) async throws -> Result
+    ) async throws -> Result {
+        guard let port else { fatalError("withClient(token:) needs a loopback harness") }
+        return try await withO2OClient(port: port, token: token) { try await body($0.services) }
+    }
 
     /// Runs `body` with the harness, then stops the server and closes the store.
     /// - Parameters:
     ///   - demo: Load the demo shop first.
     ///   - directory: Where a RocksDB store lives (kept afterwards); a temporary one by
     ///     default.
+    ///   - tokens: Bearer tokens the server requires (with the server's role policy);
+    ///     nil for an open server.
+    ///   - logger: Where the server and the services log.
     public static func run<Result: Sendable>(
         _ kind: StoreKind,
         transport: HarnessTransport = .loopback,
         demo: Bool = false,
         directory: String? = nil,
+        tokens: [String: RPCPrincipal]? = nil,
+        logger: Logger = quietLogger,
         _ body: (ServiceHarness) async throws -> Result
     ) async throws -> Result {
         let path =
@@ -62,17 +79,26 @@ public struct ServiceHarness: Sendable {
         let clock = AdjustableClock()
         let store = ServiceStore(records: RecordStore(engine: engine), clock: clock.clock)
         do {
-            let platform = try await O2OPlatform.open(store: store, logger: quietLogger)
+            let platform = try await O2OPlatform.open(store: store, logger: logger)
             let services = platform.services
-            if demo { try await platform.loadDemo(logger: quietLogger) }
-            let errorMapping = ServiceErrorMapping(logger: quietLogger)
+            if demo { try await platform.loadDemo(logger: logger) }
+            let errorMapping = ServiceErrorMapping(logger: logger)
+            var interceptors: [any RPCServerInterceptor] = [RPCLoggingInterceptor(logger: logger)]
+            if let tokens {
+                let policy = RPCAccessPolicy(adminServices: Set(platform.adminServices))
+                interceptors.append(RPCAuthInterceptor(tokens: tokens, policy: policy))
+            }
             func harness(_ client: O2OServiceClients, port: Int?) -> ServiceHarness {
-                ServiceHarness(client: client, port: port, store: store, clock: clock)
+                ServiceHarness(client: client, port: port, store: store, clock: clock, platform: platform)
             }
             let result: Result
             switch transport {
             case .inProcess:
-                let local = RPCInProcessTransport(services: services, errorMapping: errorMapping)
+                let local = RPCInProcessTransport(
+                    services: services,
+                    interceptors: interceptors,
+                    errorMapping: errorMapping
+                )
                 result = try await body(harness(O2OServiceClients(transport: local), port: nil))
             case .loopback:
                 let configuration = O2OServerConfiguration(
@@ -82,13 +108,16 @@ public struct ServiceHarness: Sendable {
                 result = try await withO2OServer(
                     configuration: configuration,
                     services: services,
+                    interceptors: interceptors,
                     errorMapping: errorMapping,
-                    logger: quietLogger
+                    logger: logger
                 ) { server in
                     guard case .tcp(_, let port) = try await server.listeningAddresses()[0] else {
                         fatalError("no TCP listener")
                     }
-                    return try await withO2OClient(port: port) { client in
+                    // The main client is the admin when the server wants tokens.
+                    let admin = tokens?.first { $0.value.role == .admin }?.key
+                    return try await withO2OClient(port: port, token: admin) { client in
                         try await body(harness(client.services, port: port))
                     }
                 }
@@ -98,6 +127,40 @@ public struct ServiceHarness: Sendable {
         } catch {
             try? await engine.close()
             throw error
+        }
+    }
+}
+
+/// Keeps every line logged, at every level, with its metadata: for checking what the
+/// server writes to its logs.
+public final class CapturedLog: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    public init() {}
+
+    /// A logger at trace level that writes here.
+    public var logger: Logger {
+        Logger(label: "o2o.captured") { _ in Handler(log: self) }
+    }
+
+    public var text: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    fileprivate func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+    private struct Handler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { $1 }
+            let error = event.error.map { " error=\($0)" } ?? ""
+            log.append("\(event.level) \(event.message) \(all.map { "\($0.key)=\($0.value)" }.sorted())\(error)")
         }
     }
 }

@@ -6219,7 +6219,8 @@ public struct Supplier: O2OMessage {
     /// Contact person, 0 to 64 characters.
     public var contactName: String = ""
 
-    /// Contact phone, E.164 ("+8613800138000"); empty when unknown.
+    /// Contact phone, E.164 ("+8613800138000"), normalised like
+    /// PostalAddress.recipient_phone; empty when unknown.
     public var contactPhone: String = ""
 
     /// Contact email, 0 to 254 characters; empty when unknown.
@@ -6406,7 +6407,7 @@ extension Supplier: O2ODescribedMessage {
             FieldSchema(name: "name", jsonName: "name", number: 2, type: .string, doc: "Company name, 1 to 200 characters; unique (case-insensitive)."),
             FieldSchema(name: "registration_number", jsonName: "registrationNumber", number: 3, type: .string, doc: "Unified social credit code (统一社会信用代码) or other registration number,\n0 to 32 characters of [A-Za-z0-9-]; unique when not empty."),
             FieldSchema(name: "contact_name", jsonName: "contactName", number: 4, type: .string, doc: "Contact person, 0 to 64 characters."),
-            FieldSchema(name: "contact_phone", jsonName: "contactPhone", number: 5, type: .string, doc: "Contact phone, E.164 (\"+8613800138000\"); empty when unknown."),
+            FieldSchema(name: "contact_phone", jsonName: "contactPhone", number: 5, type: .string, doc: "Contact phone, E.164 (\"+8613800138000\"), normalised like\nPostalAddress.recipient_phone; empty when unknown."),
             FieldSchema(name: "contact_email", jsonName: "contactEmail", number: 6, type: .string, doc: "Contact email, 0 to 254 characters; empty when unknown."),
             FieldSchema(name: "address", jsonName: "address", number: 7, type: .message, typeName: "o2o.common.v1.PostalAddress", hasPresence: true, doc: "Business address; absent when unknown."),
             FieldSchema(name: "notes", jsonName: "notes", number: 8, type: .string, doc: "Internal notes, 0 to 2,000 characters."),
@@ -6437,7 +6438,7 @@ public struct CreateSupplierRequest: O2OMessage {
     /// Contact person.
     public var contactName: String = ""
 
-    /// Contact phone, E.164.
+    /// Contact phone, E.164, normalised like PostalAddress.recipient_phone.
     public var contactPhone: String = ""
 
     /// Contact email.
@@ -6569,7 +6570,7 @@ extension CreateSupplierRequest: O2ODescribedMessage {
             FieldSchema(name: "name", jsonName: "name", number: 2, type: .string, doc: "Company name; ALREADY_EXISTS if taken."),
             FieldSchema(name: "registration_number", jsonName: "registrationNumber", number: 3, type: .string, doc: "Registration number; ALREADY_EXISTS if taken."),
             FieldSchema(name: "contact_name", jsonName: "contactName", number: 4, type: .string, doc: "Contact person."),
-            FieldSchema(name: "contact_phone", jsonName: "contactPhone", number: 5, type: .string, doc: "Contact phone, E.164."),
+            FieldSchema(name: "contact_phone", jsonName: "contactPhone", number: 5, type: .string, doc: "Contact phone, E.164, normalised like PostalAddress.recipient_phone."),
             FieldSchema(name: "contact_email", jsonName: "contactEmail", number: 6, type: .string, doc: "Contact email."),
             FieldSchema(name: "address", jsonName: "address", number: 7, type: .message, typeName: "o2o.common.v1.PostalAddress", hasPresence: true, doc: "Business address."),
             FieldSchema(name: "notes", jsonName: "notes", number: 8, type: .string, doc: "Internal notes."),

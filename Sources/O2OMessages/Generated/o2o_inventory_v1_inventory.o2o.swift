@@ -1084,7 +1084,8 @@ public struct StockLocation: O2OMessage {
     /// limit. Ignored for warehouses.
     public var deliveryRadiusMeters: Int64 = 0
 
-    /// Contact phone of the location (not personal data), E.164; may be empty.
+    /// Contact phone of the location (not personal data), E.164, normalised like
+    /// PostalAddress.recipient_phone; may be empty.
     public var phone: String = ""
 
     /// IANA time zone of the opening hours ("Asia/Shanghai"); empty means Asia/Shanghai.
@@ -1281,7 +1282,7 @@ extension StockLocation: O2ODescribedMessage {
             FieldSchema(name: "ships", jsonName: "ships", number: 8, type: .bool, doc: "Whether orders are shipped (warehouse) or delivered (store, 门店配送) from here."),
             FieldSchema(name: "offers_pickup", jsonName: "offersPickup", number: 9, type: .bool, doc: "Whether customers can collect orders here (门店自提)."),
             FieldSchema(name: "delivery_radius_meters", jsonName: "deliveryRadiusMeters", number: 10, type: .int64, doc: "For a store that ships: the farthest delivery destination, in metres; 0 means no\nlimit. Ignored for warehouses."),
-            FieldSchema(name: "phone", jsonName: "phone", number: 11, type: .string, doc: "Contact phone of the location (not personal data), E.164; may be empty."),
+            FieldSchema(name: "phone", jsonName: "phone", number: 11, type: .string, doc: "Contact phone of the location (not personal data), E.164, normalised like\nPostalAddress.recipient_phone; may be empty."),
             FieldSchema(name: "time_zone", jsonName: "timeZone", number: 12, type: .string, doc: "IANA time zone of the opening hours (\"Asia/Shanghai\"); empty means Asia/Shanghai."),
             FieldSchema(name: "opening_schedule", jsonName: "openingSchedule", number: 13, type: .message, typeName: "o2o.inventory.v1.LocationOpeningSchedule", hasPresence: true, doc: "Weekly opening hours; missing means none published."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 14, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was created."),

@@ -587,7 +587,9 @@ public struct PostalAddress: O2OMessage {
     /// Name of the person who receives deliveries; empty for a shop's own address.
     public var recipientName: String = ""
 
-    /// Phone number of the recipient, E.164 ("+8613800138000").
+    /// Phone number of the recipient, E.164 ("+8613800138000"). The server also
+    /// accepts separators ("+86 138-0013-8000"), a "00" prefix and an 11-digit
+    /// mainland mobile ("13800138000") and stores the E.164 form.
     public var recipientPhone: String = ""
 
     /// Coordinates of the address, when known.
@@ -712,7 +714,7 @@ extension PostalAddress: O2ODescribedMessage {
             FieldSchema(name: "street", jsonName: "street", number: 5, type: .string, doc: "Street, building and room."),
             FieldSchema(name: "postal_code", jsonName: "postalCode", number: 6, type: .string, doc: "Postal code."),
             FieldSchema(name: "recipient_name", jsonName: "recipientName", number: 7, type: .string, doc: "Name of the person who receives deliveries; empty for a shop's own address."),
-            FieldSchema(name: "recipient_phone", jsonName: "recipientPhone", number: 8, type: .string, doc: "Phone number of the recipient, E.164 (\"+8613800138000\")."),
+            FieldSchema(name: "recipient_phone", jsonName: "recipientPhone", number: 8, type: .string, doc: "Phone number of the recipient, E.164 (\"+8613800138000\"). The server also\naccepts separators (\"+86 138-0013-8000\"), a \"00\" prefix and an 11-digit\nmainland mobile (\"13800138000\") and stores the E.164 form."),
             FieldSchema(name: "location", jsonName: "location", number: 9, type: .message, typeName: "o2o.common.v1.GeoPoint", hasPresence: true, doc: "Coordinates of the address, when known."),
         ]
     )

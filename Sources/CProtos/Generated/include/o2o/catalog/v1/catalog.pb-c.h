@@ -1990,7 +1990,8 @@ struct  O2o__Catalog__V1__Supplier
    */
   char *contact_name;
   /*
-   * Contact phone, E.164 ("+8613800138000"); empty when unknown.
+   * Contact phone, E.164 ("+8613800138000"), normalised like
+   * PostalAddress.recipient_phone; empty when unknown.
    */
   char *contact_phone;
   /*
@@ -2058,7 +2059,7 @@ struct  O2o__Catalog__V1__CreateSupplierRequest
    */
   char *contact_name;
   /*
-   * Contact phone, E.164.
+   * Contact phone, E.164, normalised like PostalAddress.recipient_phone.
    */
   char *contact_phone;
   /*

@@ -507,7 +507,8 @@ struct  O2o__Inventory__V1__StockLocation
    */
   int64_t delivery_radius_meters;
   /*
-   * Contact phone of the location (not personal data), E.164; may be empty.
+   * Contact phone of the location (not personal data), E.164, normalised like
+   * PostalAddress.recipient_phone; may be empty.
    */
   char *phone;
   /*

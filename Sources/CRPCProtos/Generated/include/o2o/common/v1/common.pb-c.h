@@ -213,7 +213,9 @@ struct  O2o__Common__V1__PostalAddress
    */
   char *recipient_name;
   /*
-   * Phone number of the recipient, E.164 ("+8613800138000").
+   * Phone number of the recipient, E.164 ("+8613800138000"). The server also
+   * accepts separators ("+86 138-0013-8000"), a "00" prefix and an 11-digit
+   * mainland mobile ("13800138000") and stores the E.164 form.
    */
   char *recipient_phone;
   /*
