@@ -96,7 +96,12 @@ extension CrmServiceProvider {
             view.lastInteractionAt =
                 try await reader.page(
                     CRMTables.notes,
-                    RecordQuery(prefix: [.string(customer.id)], direction: .reverse, pageSize: 1)
+                    RecordQuery(
+                        index: CRMTables.noteOccurred,
+                        prefix: [.string(customer.id)],
+                        direction: .reverse,
+                        pageSize: 1
+                    )
                 ).records.first?.occurredAt
             return view
         }

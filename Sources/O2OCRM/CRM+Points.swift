@@ -53,12 +53,16 @@ extension CrmServiceProvider {
         context: RPCServerContext
     ) async throws -> RecordCompletedOrderResponse {
         let orderID = try Validate.id(request.orderID, field: "order_id")
+        let given = try request.completedAt.map { try Validate.timestamp($0, field: "completed_at") }
         let response = try await store.mutation(
             context,
             requestID: request.requestID,
             request: request,
             locking: [Self.customerLock(request.customerID)]
         ) { transaction in
+            if let given, Timestamps.nanos(given) > Timestamps.nanos(transaction.now) {
+                throw RPCError.invalidArgument(field: "completed_at", "must not be in the future")
+            }
             let settings = try await settings(transaction)
             guard
                 let paid = try loyaltyMoney(
@@ -78,7 +82,7 @@ extension CrmServiceProvider {
                     message: "order_id: order '\(orderID)' was recorded as completed by another request"
                 )
             }
-            let completedAt = request.completedAt ?? transaction.now
+            let completedAt = given ?? transaction.now
             let previousTier = customer.tierID
             var response = RecordCompletedOrderResponse(previousTierID: previousTier)
             // Points with the multiplier of the tier held before the order.

@@ -160,6 +160,7 @@ extension CrmServiceProvider {
         let granted = Set(customer.consents.filter(\.granted).map(\.purpose))
         guard rule.requiredConsents.allSatisfy(granted.contains) else { return false }
         if let rfm = rule.rfm {
+            // Both are 1970 or later: the difference cannot overflow.
             let days = facts.lastOrderAt.map { (now - $0) / 86_400_000_000_000 }
             // A customer who never ordered is not a recent buyer.
             if let maximum = rfm.maxRecencyDays {

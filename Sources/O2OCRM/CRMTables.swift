@@ -124,12 +124,18 @@ enum CRMTables {
         indexes: [orderCompleted]
     )
 
+    /// Notes by customer and when the contact happened, which a backdated note makes
+    /// differ from the order they were written in.
+    static let noteOccurred = RecordIndex<InteractionNote>(id: 1, name: "customer_occurred", unique: false) { note in
+        [[.string(note.customerID), .int(Timestamps.nanos(note.occurredAt)), .string(note.id)]]
+    }
     /// Notes, by customer and id (newest last).
     static let notes = RecordTable<InteractionNote>(
         id: 307,
         name: "interaction_notes",
         noun: "interaction note",
-        primaryKey: { [.string($0.customerID), .string($0.id)] }
+        primaryKey: { [.string($0.customerID), .string($0.id)] },
+        indexes: [noteOccurred]
     )
 
     static let segmentName = RecordIndex<CustomerSegment>(id: 1, name: "name", unique: true) {

@@ -57,9 +57,17 @@ public final class AdjustableClock: Sendable {
 /// Time arithmetic on stored and requested timestamps.
 public enum Timestamps {
     /// Nanoseconds since 1970, for ordering keys and comparisons; 0 for none.
+    ///
+    /// Int64 nanoseconds end in 2262 while a valid timestamp may be as late as 9999:
+    /// later times saturate, so comparisons stay in order (times past 2262 compare
+    /// equal among themselves) instead of wrapping to the distant past.
     public static func nanos(_ timestamp: Timestamp?) -> Int64 {
         guard let timestamp else { return 0 }
-        return timestamp.seconds &* 1_000_000_000 &+ Int64(timestamp.nanos)
+        let (scaled, overflow) = timestamp.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return timestamp.seconds < 0 ? .min : .max }
+        let (sum, carry) = scaled.addingReportingOverflow(Int64(timestamp.nanos))
+        if carry { return timestamp.nanos < 0 ? .min : .max }
+        return sum
     }
 
     /// `time` plus `seconds`.

@@ -12,7 +12,12 @@ extension ServiceHarness {
     var crmAdmin: CrmAdminServiceClient { client.crmAdmin }
 
     /// A customer with a fresh mainland mobile number.
-    func customer(_ name: String = "测试顾客", phone: String? = nil, email: String = "", tags: [String] = []) async throws
+    func customer(
+        _ name: String = "测试顾客",
+        phone: String? = nil,
+        email: String = "",
+        tags: [String] = []
+    ) async throws
         -> Customer
     {
         try await crm.createCustomer(
@@ -30,7 +35,13 @@ extension ServiceHarness {
     /// (1.5× points, 5% off).
     @discardableResult
     func tiers() async throws -> (member: MembershipTier, silver: MembershipTier, gold: MembershipTier) {
-        func tier(_ code: String, _ rank: Int32, _ spend: Int64, _ multiplier: Int32, _ discount: Int32) async throws
+        func tier(
+            _ code: String,
+            _ rank: Int32,
+            _ spend: Int64,
+            _ multiplier: Int32,
+            _ discount: Int32
+        ) async throws
             -> MembershipTier
         {
             try await crm.createMembershipTier(
@@ -53,7 +64,11 @@ extension ServiceHarness {
 
     /// Records a completed order paying `fen`.
     @discardableResult
-    func complete(_ customer: String, order: String = "ord-\(UUID().uuidString.prefix(8))", paying fen: Int64)
+    func complete(
+        _ customer: String,
+        order: String = "ord-\(UUID().uuidString.prefix(8))",
+        paying fen: Int64
+    )
         async throws -> RecordCompletedOrderResponse
     {
         try await crm.recordCompletedOrder(

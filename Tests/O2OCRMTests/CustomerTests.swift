@@ -6,7 +6,10 @@ import Testing
 
 @Suite("CRM customers and personal data")
 struct CustomerTests {
-    @Test("phones and emails are normalised: a reformatted duplicate is refused, and found", arguments: StoreKind.allCases)
+    @Test(
+        "phones and emails are normalised: a reformatted duplicate is refused, and found",
+        arguments: StoreKind.allCases
+    )
     func contacts(kind: StoreKind) async throws {
         try await ServiceHarness.run(kind) { harness in
             let customer = try await harness.customer("张伟", phone: "+86 138-0013-8000", email: "Zhang.Wei@Example.COM")
@@ -15,7 +18,9 @@ struct CustomerTests {
                 await expectStatus(.alreadyExists, containing: "phone") {
                     _ = try await harness.customer("李娜", phone: phone)
                 }
-                let found = try await harness.crm.findCustomerByContact(FindCustomerByContactRequest(contact: .phone(phone)))
+                let found = try await harness.crm.findCustomerByContact(
+                    FindCustomerByContactRequest(contact: .phone(phone))
+                )
                 #expect(found.id == customer.id)
             }
             await expectStatus(.alreadyExists, containing: "email") {
@@ -26,7 +31,9 @@ struct CustomerTests {
             )
             #expect(byEmail.id == customer.id)
             await expectStatus(.notFound) {
-                _ = try await harness.crm.findCustomerByContact(FindCustomerByContactRequest(contact: .phone("13900000000")))
+                _ = try await harness.crm.findCustomerByContact(
+                    FindCustomerByContactRequest(contact: .phone("13900000000"))
+                )
             }
             // Neither phone nor email; a malformed number; a landline is fine.
             await expectStatus(.invalidArgument, containing: "phone or an email") {
@@ -63,7 +70,12 @@ struct CustomerTests {
             #expect(renamed.displayName == "赵敏" && renamed.version == customer.version + 1)
             await expectStatus(.failedPrecondition, containing: "version") {
                 _ = try await harness.crm.updateCustomer(
-                    UpdateCustomerRequest(requestID: rid(), customerID: customer.id, displayName: "x", expectedVersion: 1)
+                    UpdateCustomerRequest(
+                        requestID: rid(),
+                        customerID: customer.id,
+                        displayName: "x",
+                        expectedVersion: 1
+                    )
                 )
             }
             await expectStatus(.invalidArgument, containing: "phone or an email") {
@@ -72,12 +84,22 @@ struct CustomerTests {
                 )
             }
             let tagged = try await harness.crm.updateCustomerTags(
-                UpdateCustomerTagsRequest(requestID: rid(), customerID: customer.id, addTags: ["wholesale", "vip"], removeTags: [])
+                UpdateCustomerTagsRequest(
+                    requestID: rid(),
+                    customerID: customer.id,
+                    addTags: ["wholesale", "vip"],
+                    removeTags: []
+                )
             )
             #expect(tagged.tags == ["vip", "wholesale"])
             await expectStatus(.invalidArgument, containing: "add_tags") {
                 _ = try await harness.crm.updateCustomerTags(
-                    UpdateCustomerTagsRequest(requestID: rid(), customerID: customer.id, addTags: ["x"], removeTags: ["x"])
+                    UpdateCustomerTagsRequest(
+                        requestID: rid(),
+                        customerID: customer.id,
+                        addTags: ["x"],
+                        removeTags: ["x"]
+                    )
                 )
             }
             await expectStatus(.invalidArgument, containing: "add_tags[0]") {
@@ -138,7 +160,12 @@ struct CustomerTests {
                 )
             )
             _ = try await harness.crm.addInteractionNote(
-                AddInteractionNoteRequest(requestID: rid(), customerID: customer.id, channel: .phone, text: "他的新地址是张江路 88 号")
+                AddInteractionNoteRequest(
+                    requestID: rid(),
+                    customerID: customer.id,
+                    channel: .phone,
+                    text: "他的新地址是张江路 88 号"
+                )
             )
             try await harness.withClient(token: "service-token-0123456789") { service in
                 let seen = try await service.crm.getCustomer(GetCustomerRequest(customerID: customer.id))
@@ -151,8 +178,13 @@ struct CustomerTests {
                     ListCustomerAddressesRequest(customerID: customer.id)
                 ).addresses
                 #expect(addresses.map(\.id) == [address.id])
-                #expect(addresses[0].address == PostalAddress(countryCode: "CN", province: "上海市", city: "上海市", district: "浦东新区"))
-                let notes = try await readonly.crm.listInteractionNotes(ListInteractionNotesRequest(customerID: customer.id))
+                #expect(
+                    addresses[0].address
+                        == PostalAddress(countryCode: "CN", province: "上海市", city: "上海市", district: "浦东新区")
+                )
+                let notes = try await readonly.crm.listInteractionNotes(
+                    ListInteractionNotesRequest(customerID: customer.id)
+                )
                 #expect(notes.notes.map(\.text) == ["(hidden)"])
                 let view = try await readonly.crm.getCustomer360(GetCustomer360Request(customerID: customer.id))
                 #expect(view.customer?.phone == "+86138****8000")
@@ -168,7 +200,10 @@ struct CustomerTests {
         }
     }
 
-    @Test("no personal value reaches the log, even at trace level, over a whole scenario", arguments: StoreKind.allCases)
+    @Test(
+        "no personal value reaches the log, even at trace level, over a whole scenario",
+        arguments: StoreKind.allCases
+    )
     func nothingLogged(kind: StoreKind) async throws {
         let log = CapturedLog()
         let secrets = ["13800138000", "zhang.wei@example.com", "Zhang.Wei", "张江路 88 号", "密码是 1234 的客户"]
@@ -186,9 +221,13 @@ struct CustomerTests {
             await expectStatus(.alreadyExists) { _ = try await harness.customer("x", phone: "13800138000") }
             await expectStatus(.alreadyExists) { _ = try await harness.customer("x", email: "zhang.wei@example.com") }
             await expectStatus(.notFound) {
-                _ = try await harness.crm.findCustomerByContact(FindCustomerByContactRequest(contact: .email("no.one@example.com")))
+                _ = try await harness.crm.findCustomerByContact(
+                    FindCustomerByContactRequest(contact: .email("no.one@example.com"))
+                )
             }
-            _ = try await harness.crm.findCustomerByContact(FindCustomerByContactRequest(contact: .phone("13800138000")))
+            _ = try await harness.crm.findCustomerByContact(
+                FindCustomerByContactRequest(contact: .phone("13800138000"))
+            )
             let address = try await harness.crm.createCustomerAddress(
                 CreateCustomerAddressRequest(
                     requestID: rid(),
@@ -212,21 +251,36 @@ struct CustomerTests {
                 )
             }
             _ = try await harness.crm.addInteractionNote(
-                AddInteractionNoteRequest(requestID: rid(), customerID: customer.id, channel: .phone, text: "密码是 1234 的客户")
+                AddInteractionNoteRequest(
+                    requestID: rid(),
+                    customerID: customer.id,
+                    channel: .phone,
+                    text: "密码是 1234 的客户"
+                )
             )
             _ = try await harness.crm.getCustomer360(GetCustomer360Request(customerID: customer.id))
-            _ = try await harness.crm.eraseCustomer(EraseCustomerRequest(requestID: rid(), customerID: customer.id, reason: "ticket 42"))
+            _ = try await harness.crm.eraseCustomer(
+                EraseCustomerRequest(requestID: rid(), customerID: customer.id, reason: "ticket 42")
+            )
         }
         let text = log.text
         #expect(text.contains("CreateCustomer"), "the log was captured")
         for secret in secrets { #expect(!text.contains(secret), "'\(secret)' appears in the log") }
     }
 
-    @Test("erasure wipes personal data from every read path, frees the contacts, keeps ids and ledgers", arguments: StoreKind.allCases)
+    @Test(
+        "erasure wipes personal data from every read path, frees the contacts, keeps ids and ledgers",
+        arguments: StoreKind.allCases
+    )
     func erasure(kind: StoreKind) async throws {
         try await ServiceHarness.run(kind) { harness in
             try await harness.tiers()
-            let customer = try await harness.customer("张伟", phone: "13800138000", email: "zhang.wei@example.com", tags: ["vip"])
+            let customer = try await harness.customer(
+                "张伟",
+                phone: "13800138000",
+                email: "zhang.wei@example.com",
+                tags: ["vip"]
+            )
             let address = try await harness.crm.createCustomerAddress(
                 CreateCustomerAddressRequest(
                     requestID: rid(),
@@ -235,35 +289,60 @@ struct CustomerTests {
                 )
             )
             _ = try await harness.crm.addInteractionNote(
-                AddInteractionNoteRequest(requestID: rid(), customerID: customer.id, channel: .inStore, text: "张伟说他住张江路")
+                AddInteractionNoteRequest(
+                    requestID: rid(),
+                    customerID: customer.id,
+                    channel: .inStore,
+                    text: "张伟说他住张江路"
+                )
             )
             try await harness.complete(customer.id, paying: 12_000)
             let erase = EraseCustomerRequest(requestID: rid(), customerID: customer.id, reason: "PIPL request 2026-12")
             let erased = try await harness.crm.eraseCustomer(erase)
-            #expect(erased.status == .erased && erased.phone.isEmpty && erased.email.isEmpty && erased.displayName == "(erased)")
+            #expect(
+                erased.status == .erased && erased.phone.isEmpty && erased.email.isEmpty
+                    && erased.displayName == "(erased)"
+            )
             #expect(try await harness.crm.eraseCustomer(erase) == erased, "a retry returns the same record")
-            let again = try await harness.crm.eraseCustomer(EraseCustomerRequest(requestID: rid(), customerID: customer.id, reason: "again"))
+            let again = try await harness.crm.eraseCustomer(
+                EraseCustomerRequest(requestID: rid(), customerID: customer.id, reason: "again")
+            )
             #expect(again.version == erased.version, "erasing twice changes nothing")
             // No read path shows the data.
             let read = try await harness.crm.getCustomer(GetCustomerRequest(customerID: customer.id))
             #expect(read.phone.isEmpty && read.email.isEmpty && read.birthday == nil)
             await expectStatus(.notFound) {
-                _ = try await harness.crm.findCustomerByContact(FindCustomerByContactRequest(contact: .phone("13800138000")))
+                _ = try await harness.crm.findCustomerByContact(
+                    FindCustomerByContactRequest(contact: .phone("13800138000"))
+                )
             }
             await expectStatus(.notFound) {
                 _ = try await harness.crm.getCustomerAddress(GetCustomerAddressRequest(addressID: address.id))
             }
-            #expect(try await harness.crm.listCustomerAddresses(ListCustomerAddressesRequest(customerID: customer.id)).addresses.isEmpty)
-            let notes = try await harness.crm.listInteractionNotes(ListInteractionNotesRequest(customerID: customer.id)).notes
+            #expect(
+                try await harness.crm.listCustomerAddresses(ListCustomerAddressesRequest(customerID: customer.id))
+                    .addresses.isEmpty
+            )
+            let notes = try await harness.crm.listInteractionNotes(ListInteractionNotesRequest(customerID: customer.id))
+                .notes
             #expect(notes.count == 1 && notes[0].text.isEmpty)
             #expect(try await harness.crm.listCustomers(ListCustomersRequest(displayNamePrefix: "张")).customers.isEmpty)
-            #expect(try await harness.crm.listCustomers(ListCustomersRequest()).customers.allSatisfy { $0.id != customer.id })
+            #expect(
+                try await harness.crm.listCustomers(ListCustomersRequest()).customers.allSatisfy {
+                    $0.id != customer.id
+                }
+            )
             let all = try await harness.crm.listCustomers(ListCustomersRequest(status: .erased)).customers
             #expect(all.map(\.id) == [customer.id])
             // The ledger stays; the record cannot change any more.
-            #expect(try await harness.crm.listPointsEntries(ListPointsEntriesRequest(customerID: customer.id)).entries.count == 1)
+            #expect(
+                try await harness.crm.listPointsEntries(ListPointsEntriesRequest(customerID: customer.id)).entries.count
+                    == 1
+            )
             await expectStatus(.failedPrecondition, containing: "erased") {
-                _ = try await harness.crm.updateCustomer(UpdateCustomerRequest(requestID: rid(), customerID: customer.id, displayName: "x"))
+                _ = try await harness.crm.updateCustomer(
+                    UpdateCustomerRequest(requestID: rid(), customerID: customer.id, displayName: "x")
+                )
             }
             // The phone and email are free for a new registration.
             let newcomer = try await harness.customer("新顾客", phone: "13800138000", email: "zhang.wei@example.com")
@@ -272,7 +351,10 @@ struct CustomerTests {
         }
     }
 
-    @Test("addresses: the first is the default, at most 20, deleting the default clears it", arguments: StoreKind.allCases)
+    @Test(
+        "addresses: the first is the default, at most 20, deleting the default clears it",
+        arguments: StoreKind.allCases
+    )
     func addresses(kind: StoreKind) async throws {
         try await ServiceHarness.run(kind) { harness in
             let customer = try await harness.customer()
@@ -289,9 +371,14 @@ struct CustomerTests {
             let first = try await add("文三路 1 号")
             #expect(first.isDefault)
             let second = try await add("文三路 2 号", makeDefault: true)
-            let listed = try await harness.crm.listCustomerAddresses(ListCustomerAddressesRequest(customerID: customer.id)).addresses
+            let listed = try await harness.crm.listCustomerAddresses(
+                ListCustomerAddressesRequest(customerID: customer.id)
+            ).addresses
             #expect(listed.map(\.id) == [second.id, first.id] && listed.map(\.isDefault) == [true, false])
-            #expect(try await harness.crm.getCustomer(GetCustomerRequest(customerID: customer.id)).defaultAddressID == second.id)
+            #expect(
+                try await harness.crm.getCustomer(GetCustomerRequest(customerID: customer.id)).defaultAddressID
+                    == second.id
+            )
             await expectStatus(.invalidArgument, containing: "address.street") {
                 _ = try await harness.crm.createCustomerAddress(
                     CreateCustomerAddressRequest(
@@ -303,8 +390,12 @@ struct CustomerTests {
             }
             for index in 3...20 { _ = try await add("文三路 \(index) 号") }
             await expectStatus(.resourceExhausted) { _ = try await add("文三路 21 号") }
-            _ = try await harness.crm.deleteCustomerAddress(DeleteCustomerAddressRequest(requestID: rid(), addressID: second.id))
-            #expect(try await harness.crm.getCustomer(GetCustomerRequest(customerID: customer.id)).defaultAddressID.isEmpty)
+            _ = try await harness.crm.deleteCustomerAddress(
+                DeleteCustomerAddressRequest(requestID: rid(), addressID: second.id)
+            )
+            #expect(
+                try await harness.crm.getCustomer(GetCustomerRequest(customerID: customer.id)).defaultAddressID.isEmpty
+            )
         }
     }
 }

@@ -6,7 +6,10 @@ import Testing
 
 @Suite("CRM points and tiers")
 struct PointsTests {
-    @Test("earn with the tier held before the order, promotion, redemption rules, refunds and returns", arguments: StoreKind.allCases)
+    @Test(
+        "earn with the tier held before the order, promotion, redemption rules, refunds and returns",
+        arguments: StoreKind.allCases
+    )
     func lifecycle(kind: StoreKind) async throws {
         try await ServiceHarness.run(kind) { harness in
             let tiers = try await harness.tiers()
@@ -35,39 +38,81 @@ struct PointsTests {
             #expect(partial.points == 200 && partial.value == cny(200), "rounded down to whole units")
             await expectStatus(.invalidArgument, containing: "redeem units") {
                 _ = try await harness.crm.redeemPoints(
-                    RedeemPointsRequest(requestID: rid(), customerID: customer.id, orderID: "o-3", points: 150, orderAmount: cny(9000))
+                    RedeemPointsRequest(
+                        requestID: rid(),
+                        customerID: customer.id,
+                        orderID: "o-3",
+                        points: 150,
+                        orderAmount: cny(9000)
+                    )
                 )
             }
             await expectStatus(.failedPrecondition, containing: "at most") {
                 _ = try await harness.crm.redeemPoints(
-                    RedeemPointsRequest(requestID: rid(), customerID: customer.id, orderID: "o-3", points: 1200, orderAmount: cny(2000))
+                    RedeemPointsRequest(
+                        requestID: rid(),
+                        customerID: customer.id,
+                        orderID: "o-3",
+                        points: 1200,
+                        orderAmount: cny(2000)
+                    )
                 )
             }
             await expectStatus(.failedPrecondition, containing: "1320 points") {
                 _ = try await harness.crm.redeemPoints(
-                    RedeemPointsRequest(requestID: rid(), customerID: customer.id, orderID: "o-3", points: 1400, orderAmount: cny(90_000))
+                    RedeemPointsRequest(
+                        requestID: rid(),
+                        customerID: customer.id,
+                        orderID: "o-3",
+                        points: 1400,
+                        orderAmount: cny(90_000)
+                    )
                 )
             }
-            let redeem = RedeemPointsRequest(requestID: rid(), customerID: customer.id, orderID: "o-3", points: 1000, orderAmount: cny(9000))
+            let redeem = RedeemPointsRequest(
+                requestID: rid(),
+                customerID: customer.id,
+                orderID: "o-3",
+                points: 1000,
+                orderAmount: cny(9000)
+            )
             let redeemed = try await harness.crm.redeemPoints(redeem)
             #expect(redeemed.value == cny(1000) && redeemed.entry?.balanceAfter == 320)
             #expect(try await harness.crm.redeemPoints(redeem) == redeemed, "a retry returns the first answer")
             await expectStatus(.alreadyExists, containing: "o-3") {
                 _ = try await harness.crm.redeemPoints(
-                    RedeemPointsRequest(requestID: rid(), customerID: customer.id, orderID: "o-3", points: 100, orderAmount: cny(9000))
+                    RedeemPointsRequest(
+                        requestID: rid(),
+                        customerID: customer.id,
+                        orderID: "o-3",
+                        points: 100,
+                        orderAmount: cny(9000)
+                    )
                 )
             }
 
             // Half of order o-1 refunded: 600 of its 1,200 points back; spend drops to
             // 700 yuan: member again.
             let refund = try await harness.crm.reverseOrderPoints(
-                ReverseOrderPointsRequest(requestID: rid(), customerID: customer.id, orderID: "o-1", refundID: "r-1", refundAmount: cny(60_000))
+                ReverseOrderPointsRequest(
+                    requestID: rid(),
+                    customerID: customer.id,
+                    orderID: "o-1",
+                    refundID: "r-1",
+                    refundAmount: cny(60_000)
+                )
             )
             #expect(refund.entries.map(\.points) == [-600] && refund.customer?.pointsBalance == -280)
             #expect(refund.customer?.tierID == tiers.member.id)
             await expectStatus(.alreadyExists, containing: "r-1") {
                 _ = try await harness.crm.reverseOrderPoints(
-                    ReverseOrderPointsRequest(requestID: rid(), customerID: customer.id, orderID: "o-1", refundID: "r-1", refundAmount: cny(60_000))
+                    ReverseOrderPointsRequest(
+                        requestID: rid(),
+                        customerID: customer.id,
+                        orderID: "o-1",
+                        refundID: "r-1",
+                        refundAmount: cny(60_000)
+                    )
                 )
             }
             // Order o-3 cancelled as a whole: its 1,000 redeemed points come back.
@@ -77,7 +122,9 @@ struct PointsTests {
             #expect(cancel.entries.map(\.points) == [1000] && cancel.customer?.pointsBalance == 720)
             // A manual adjustment needs a note; removing more than the balance is refused.
             await expectStatus(.invalidArgument, containing: "note") {
-                _ = try await harness.crm.adjustPoints(AdjustPointsRequest(requestID: rid(), customerID: customer.id, points: 5))
+                _ = try await harness.crm.adjustPoints(
+                    AdjustPointsRequest(requestID: rid(), customerID: customer.id, points: 5)
+                )
             }
             await expectStatus(.failedPrecondition) {
                 _ = try await harness.crm.adjustPoints(
@@ -94,8 +141,12 @@ struct PointsTests {
             )
             let balance = try await harness.crm.getPointsBalance(GetPointsBalanceRequest(customerID: customer.id))
             #expect(balance.balance == 700 && balance.lifetimeEarned == 1320 && balance.lifetimeRedeemed == 0)
-            let entries = try await harness.crm.listPointsEntries(ListPointsEntriesRequest(customerID: customer.id)).entries
-            #expect(entries.map(\.reason) == [.adjust, .refundReversal, .refundReversal, .redeem, .earn, .earn], "newest first")
+            let entries = try await harness.crm.listPointsEntries(ListPointsEntriesRequest(customerID: customer.id))
+                .entries
+            #expect(
+                entries.map(\.reason) == [.adjust, .refundReversal, .refundReversal, .redeem, .earn, .earn],
+                "newest first"
+            )
             try await harness.expectPointsConsistent()
         }
     }
@@ -106,14 +157,22 @@ struct PointsTests {
             var settings = try await harness.crm.getLoyaltySettings(GetLoyaltySettingsRequest())
             settings.pointsValidityDays = 30
             settings.minRedeemPoints = 0
-            _ = try await harness.crm.updateLoyaltySettings(UpdateLoyaltySettingsRequest(requestID: rid(), settings: settings))
+            _ = try await harness.crm.updateLoyaltySettings(
+                UpdateLoyaltySettingsRequest(requestID: rid(), settings: settings)
+            )
             let customer = try await harness.customer()
             try await harness.complete(customer.id, paying: 50_000)  // 500 points, expire in ~31 days
             harness.clock.advance(seconds: 20 * 86_400)
             try await harness.complete(customer.id, paying: 30_000)  // 300 points, expire later
             // Spend 100: taken from the first earning.
             _ = try await harness.crm.redeemPoints(
-                RedeemPointsRequest(requestID: rid(), customerID: customer.id, orderID: "o-r", points: 100, orderAmount: cny(100_000))
+                RedeemPointsRequest(
+                    requestID: rid(),
+                    customerID: customer.id,
+                    orderID: "o-r",
+                    points: 100,
+                    orderAmount: cny(100_000)
+                )
             )
             let soon = try await harness.crm.getPointsBalance(GetPointsBalanceRequest(customerID: customer.id))
             #expect(soon.upcomingExpiries.map(\.points) == [400, 300])
@@ -165,35 +224,64 @@ struct PointsTests {
         }
     }
 
-    @Test("tier ladder: rising thresholds, one base tier, a tier in use cannot be deleted", arguments: StoreKind.allCases)
+    @Test(
+        "tier ladder: rising thresholds, one base tier, a tier in use cannot be deleted",
+        arguments: StoreKind.allCases
+    )
     func ladder(kind: StoreKind) async throws {
         try await ServiceHarness.run(kind) { harness in
             await expectStatus(.invalidArgument, containing: "base tier") {
                 _ = try await harness.crm.createMembershipTier(
-                    CreateMembershipTierRequest(requestID: rid(), code: "gold", name: "Gold", rank: 5, minQualifyingSpend: cny(100))
+                    CreateMembershipTierRequest(
+                        requestID: rid(),
+                        code: "gold",
+                        name: "Gold",
+                        rank: 5,
+                        minQualifyingSpend: cny(100)
+                    )
                 )
             }
             let tiers = try await harness.tiers()
             await expectStatus(.invalidArgument, containing: "more spend") {
                 _ = try await harness.crm.createMembershipTier(
-                    CreateMembershipTierRequest(requestID: rid(), code: "bronze", name: "Bronze", rank: 3, minQualifyingSpend: cny(100))
+                    CreateMembershipTierRequest(
+                        requestID: rid(),
+                        code: "bronze",
+                        name: "Bronze",
+                        rank: 3,
+                        minQualifyingSpend: cny(100)
+                    )
                 )
             }
             await expectStatus(.alreadyExists, containing: "code") {
                 _ = try await harness.crm.createMembershipTier(
-                    CreateMembershipTierRequest(requestID: rid(), code: "gold", name: "Gold", rank: 7, minQualifyingSpend: cny(900_000))
+                    CreateMembershipTierRequest(
+                        requestID: rid(),
+                        code: "gold",
+                        name: "Gold",
+                        rank: 7,
+                        minQualifyingSpend: cny(900_000)
+                    )
                 )
             }
             let customer = try await harness.customer()
             try await harness.complete(customer.id, paying: 600_000)
-            #expect(try await harness.crm.getCustomer(GetCustomerRequest(customerID: customer.id)).tierID == tiers.gold.id)
+            #expect(
+                try await harness.crm.getCustomer(GetCustomerRequest(customerID: customer.id)).tierID == tiers.gold.id
+            )
             await expectStatus(.failedPrecondition, containing: "hold") {
-                _ = try await harness.crm.deleteMembershipTier(DeleteMembershipTierRequest(requestID: rid(), tierID: tiers.gold.id))
+                _ = try await harness.crm.deleteMembershipTier(
+                    DeleteMembershipTierRequest(requestID: rid(), tierID: tiers.gold.id)
+                )
             }
             await expectStatus(.failedPrecondition, containing: "base tier") {
-                _ = try await harness.crm.deleteMembershipTier(DeleteMembershipTierRequest(requestID: rid(), tierID: tiers.member.id))
+                _ = try await harness.crm.deleteMembershipTier(
+                    DeleteMembershipTierRequest(requestID: rid(), tierID: tiers.member.id)
+                )
             }
-            _ = try await harness.crm.deleteMembershipTier(DeleteMembershipTierRequest(requestID: rid(), tierID: tiers.silver.id))
+            _ = try await harness.crm.deleteMembershipTier(
+                DeleteMembershipTierRequest(requestID: rid(), tierID: tiers.silver.id)
+            )
             // The tier window moves on: a year later the spend no longer qualifies.
             harness.clock.advance(seconds: 400 * 86_400)
             let recomputed = try await harness.crm.recomputeCustomerTier(

@@ -4389,7 +4389,8 @@ public struct RecordCompletedOrderRequest: O2OMessage {
     /// fees and the part paid with points; in the loyalty currency; not negative.
     public var paidAmount: Money? = nil
 
-    /// When the order completed; missing means now.
+    /// When the order completed; missing means now; not in the future
+    /// (INVALID_ARGUMENT).
     public var completedAt: Timestamp? = nil
 
     /// A message with every field at its default.
@@ -4482,7 +4483,7 @@ extension RecordCompletedOrderRequest: O2ODescribedMessage {
             FieldSchema(name: "customer_id", jsonName: "customerId", number: 2, type: .string, doc: "The customer who placed the order."),
             FieldSchema(name: "order_id", jsonName: "orderId", number: 3, type: .string, doc: "The completed order."),
             FieldSchema(name: "paid_amount", jsonName: "paidAmount", number: 4, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "What the customer paid with money for eligible goods: excluding shipping\nfees and the part paid with points; in the loyalty currency; not negative."),
-            FieldSchema(name: "completed_at", jsonName: "completedAt", number: 5, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the order completed; missing means now."),
+            FieldSchema(name: "completed_at", jsonName: "completedAt", number: 5, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the order completed; missing means now; not in the future\n(INVALID_ARGUMENT)."),
         ]
     )
 }

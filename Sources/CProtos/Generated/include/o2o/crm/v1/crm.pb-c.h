@@ -1513,7 +1513,8 @@ struct  O2o__Crm__V1__RecordCompletedOrderRequest
    */
   O2o__Common__V1__Money *paid_amount;
   /*
-   * When the order completed; missing means now.
+   * When the order completed; missing means now; not in the future
+   * (INVALID_ARGUMENT).
    */
   O2o__Common__V1__Timestamp *completed_at;
 };
