@@ -7,7 +7,10 @@ import Testing
 
 @Suite("CRM segments, notes and customer-360")
 struct SegmentTests {
-    @Test("tags, tiers, consent, city and status decide membership; snapshots page and refresh", arguments: StoreKind.allCases)
+    @Test(
+        "tags, tiers, consent, city and status decide membership; snapshots page and refresh",
+        arguments: StoreKind.allCases
+    )
     func rules(kind: StoreKind) async throws {
         try await ServiceHarness.run(kind) { harness in
             let tiers = try await harness.tiers()
@@ -81,7 +84,8 @@ struct SegmentTests {
             #expect(page.customers.count == 1 && !page.nextPageToken.isEmpty)
             _ = try await harness.customer("陈静", tags: ["coffee"])
             #expect(
-                try await harness.crm.getCustomerSegment(GetCustomerSegmentRequest(segmentID: segment.id)).memberCount == 2
+                try await harness.crm.getCustomerSegment(GetCustomerSegmentRequest(segmentID: segment.id)).memberCount
+                    == 2
             )
             let second = try await harness.crm.refreshCustomerSegment(
                 RefreshCustomerSegmentRequest(requestID: rid(), segmentID: segment.id)
@@ -155,7 +159,8 @@ struct SegmentTests {
             let lapsed = try await harness.customer("流失客")
             let never = try await harness.customer("新客")
             for (customer, days, fen) in [
-                (recent, 3 as Int64, 20_000 as Int64), (recent, 10, 30_000), (recent, 100, 10_000), (lapsed, 200, 90_000),
+                (recent, 3 as Int64, 20_000 as Int64), (recent, 10, 30_000), (recent, 100, 10_000),
+                (lapsed, 200, 90_000),
             ] {
                 _ = try await harness.crm.recordCompletedOrder(
                     RecordCompletedOrderRequest(
@@ -188,7 +193,9 @@ struct SegmentTests {
                 "lifetime spend: 600 and 900 yuan"
             )
             #expect(
-                try await members(SegmentRule(rfm: RfmCriteria(windowDays: 30, minMonetary: cny(40_000)))) == [recent.id],
+                try await members(SegmentRule(rfm: RfmCriteria(windowDays: 30, minMonetary: cny(40_000)))) == [
+                    recent.id
+                ],
                 "in the last 30 days only the recent customer spent (500 yuan)"
             )
 
@@ -224,7 +231,9 @@ struct SegmentTests {
             #expect(try await members(RfmScoreCriteria(minMonetaryScore: 5)) == Set(customers.suffix(2)))
             #expect(try await members(RfmScoreCriteria(minRecencyScore: 5)) == Set(customers.suffix(2)))
             #expect(try await members(RfmScoreCriteria(maxRecencyScore: 1)) == Set(customers.prefix(2)))
-            #expect(try await members(RfmScoreCriteria(minMonetaryScore: 3, maxRecencyScore: 3)) == Set(customers[4...5]))
+            #expect(
+                try await members(RfmScoreCriteria(minMonetaryScore: 3, maxRecencyScore: 3)) == Set(customers[4...5])
+            )
             #expect(try await members(RfmScoreCriteria(minFrequencyScore: 2)).isEmpty)
             #expect(try await members(RfmScoreCriteria(minFrequencyScore: 1)).count == 10)
         }
@@ -264,7 +273,12 @@ struct SegmentTests {
             let customer = try await harness.customer(tags: ["vip"])
             try await harness.complete(customer.id, paying: 120_000)
             let segment = try await harness.crm.createCustomerSegment(
-                CreateCustomerSegmentRequest(requestID: rid(), name: "VIP", rule: SegmentRule(allTags: ["vip"]), refreshNow: true)
+                CreateCustomerSegmentRequest(
+                    requestID: rid(),
+                    name: "VIP",
+                    rule: SegmentRule(allTags: ["vip"]),
+                    refreshNow: true
+                )
             )
             let now = harness.clock.clock.now()
             _ = try await harness.crm.addInteractionNote(
@@ -299,7 +313,9 @@ struct SegmentTests {
             )
             #expect(notes.notes.map(\.text) == ["到店试饮"])
             await expectStatus(.invalidArgument, containing: "recent_limit") {
-                _ = try await harness.crm.getCustomer360(GetCustomer360Request(customerID: customer.id, recentLimit: 51))
+                _ = try await harness.crm.getCustomer360(
+                    GetCustomer360Request(customerID: customer.id, recentLimit: 51)
+                )
             }
             await expectStatus(.invalidArgument, containing: "occurred_at: must not be in the future") {
                 _ = try await harness.crm.addInteractionNote(
