@@ -285,7 +285,8 @@ let package = Package(
         .testTarget(
             name: "O2OMessagesTests",
             dependencies: [
-                "O2OMessages", "O2ORPC", "O2OTestProtos", "O2OShell", .product(name: "NIOCore", package: "swift-nio"),
+                "O2OMessages", "O2ORPC", "O2OTestProtos", "O2OTestSupport", "O2OShell",
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
     ]

@@ -268,7 +268,7 @@ extension CrmServiceProvider {
         var due: Int64 = 0
         for lot in try await reader.all(
             CRMTables.lots,
-            RecordQuery(prefix: [.string(customer.id)], upperBound: [.int(now + 1)], pageSize: 500),
+            RecordQuery(prefix: [.string(customer.id)], upperBound: [.int(now < .max ? now + 1 : .max)], pageSize: 500),
             limit: .max
         ) {
             due += lot.remaining
@@ -518,7 +518,11 @@ extension CrmServiceProvider {
         let now = Timestamps.nanos(store.now())
         let due = try await store.latest.page(
             CRMTables.lots,
-            RecordQuery(index: CRMTables.lotExpiry, upperBound: [.int(now + 1)], pageSize: limit + 1)
+            RecordQuery(
+                index: CRMTables.lotExpiry,
+                upperBound: [.int(now < .max ? now + 1 : .max)],
+                pageSize: limit + 1
+            )
         ).records
         var response = SweepExpiredPointsResponse(moreRemaining: due.count > limit)
         for customerID in Set(due.prefix(limit).map(\.customerID)).sorted() {

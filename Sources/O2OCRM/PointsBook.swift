@@ -58,7 +58,7 @@ struct PointsBook {
         // A negative balance (points taken back after they were spent) is paid back
         // first; only the rest stays spendable.
         var debt = max(0, -(customer.pointsBalance - total))
-        for lot in lots {
+        for lot in Self.mergedByExpiry(lots) {
             let covered = min(debt, lot.points)
             debt -= covered
             guard lot.points - covered > 0 else { continue }
@@ -74,6 +74,24 @@ struct PointsBook {
             )
         }
         return entry
+    }
+
+    /// One lot per expiry: a returned redemption that took from two lots expiring at
+    /// the same moment gives back one lot (a lot is keyed by its entry and expiry).
+    private static func mergedByExpiry(
+        _ lots: [(points: Int64, expiresAt: Timestamp?)]
+    ) -> [(points: Int64, expiresAt: Timestamp?)] {
+        var merged: [(points: Int64, expiresAt: Timestamp?)] = []
+        for lot in lots {
+            let key = lot.expiresAt.map { Timestamps.nanos($0) }
+            if let index = merged.firstIndex(where: { $0.expiresAt.map { Timestamps.nanos($0) } == key }) {
+                // The sum of all lots was checked above, so a part of it cannot overflow.
+                merged[index].points += lot.points
+            } else {
+                merged.append(lot)
+            }
+        }
+        return merged
     }
 
     /// Removes points: a REDEEM, a negative ADJUST or a take-back of earned points.

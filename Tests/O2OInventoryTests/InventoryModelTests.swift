@@ -8,18 +8,6 @@ import Testing
 /// model of what the stock must be.
 @Suite("Inventory against a model")
 struct InventoryModelTests {
-    /// A small deterministic generator, so that a failing sequence can be replayed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     struct Pair: Hashable {
         var location: String
         var sku: String
@@ -37,7 +25,7 @@ struct InventoryModelTests {
     @Test("random reserve, commit, release, expiry, receipts and sales match the model", arguments: StoreKind.allCases)
     func randomSequences(kind: StoreKind) async throws {
         let seed = UInt64.random(in: 1...UInt64.max)
-        var random = SplitMix(state: seed)
+        var random = SeededRandom(seed: seed)
         try await ServiceHarness.run(kind) { harness in
             let locations = [try await harness.location("A").id, try await harness.location("B").id]
             let skus = try await harness.skus(3)

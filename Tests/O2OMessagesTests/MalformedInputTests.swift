@@ -1,5 +1,6 @@
 import O2OMessages
 import O2OTestProtos
+import O2OTestSupport
 import Testing
 
 /// Bad bytes and bad JSON give an error that says what is wrong, never a crash.
