@@ -267,7 +267,8 @@ let package = Package(
         .testTarget(
             name: "O2OCRMTests",
             dependencies: [
-                "O2OClient", "O2OServiceKit", "O2OCRM", "O2OStorage", "O2OTestSupport", "O2OServiceTestSupport",
+                "O2OClient", "O2OServiceKit", "O2OCRM", "O2ODemo", "O2OStorage", "O2OTestSupport",
+                "O2OServiceTestSupport",
             ]
         ),
         .testTarget(

@@ -8,6 +8,7 @@ import O2OServiceKit
 struct DemoShop {
     let catalog: CatalogServiceClient
     let inventory: InventoryServiceClient
+    let crm: CrmServiceClient
 
     init(services: [any RPCService], logger: Logger) {
         let transport = RPCInProcessTransport(
@@ -17,6 +18,7 @@ struct DemoShop {
         )
         catalog = CatalogServiceClient(transport: transport)
         inventory = InventoryServiceClient(transport: transport)
+        crm = CrmServiceClient(transport: transport)
     }
 
     /// Calls made on the server's own behalf.

@@ -41,6 +41,7 @@ public struct O2OPlatform: Sendable {
     public func loadDemo(logger: Logger) async throws -> DemoData.Outcome {
         let outcome = try await DemoData.load(into: store, services: services, currency: currency, logger: logger)
         try await DemoStock.load(into: store, services: services, currency: currency, logger: logger)
+        try await DemoCustomers.load(into: store, services: services, currency: currency, logger: logger)
         return outcome
     }
 }
