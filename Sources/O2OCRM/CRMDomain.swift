@@ -38,10 +38,12 @@ public struct CRMDomain: ServiceDomain {
                 var more = true
                 while more, !Task.isCancelled { more = try await provider.sweepExpired(limit: 1000).moreRemaining }
             },
+            // A minute after start, so tier counts are current after a restart or a bulk
+            // load (the demo's), then daily.
             PeriodicJob(
                 name: "tier and segment sweep",
                 every: .seconds(86_400),
-                firstRunAfter: .seconds(3600),
+                firstRunAfter: .seconds(60),
                 logger: logger
             ) {
                 try await provider.sweepTiersAndSegments()

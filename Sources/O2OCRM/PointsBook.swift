@@ -3,22 +3,6 @@ import O2ORPC
 import O2OServiceKit
 import O2OStorage
 
-/// Sums of points and money that came from a request or from storage: an overflow is
-/// INVALID_ARGUMENT naming the field, never a trap.
-enum Checked {
-    static func add(_ a: Int64, _ b: Int64, field: String) throws -> Int64 {
-        let (sum, overflow) = a.addingReportingOverflow(b)
-        guard !overflow else { throw RPCError.invalidArgument(field: field, "is too large") }
-        return sum
-    }
-
-    static func multiply(_ a: Int64, _ b: Int64, field: String) throws -> Int64 {
-        let (product, overflow) = a.multipliedReportingOverflow(by: b)
-        guard !overflow else { throw RPCError.invalidArgument(field: field, "is too large") }
-        return product
-    }
-}
-
 /// The only code that changes points. Inside the caller's transaction, which has read
 /// the customer record (so concurrent changes of one customer conflict and run one
 /// after the other), it appends the ledger entry with the balance after it, keeps the

@@ -116,7 +116,7 @@ extension InventoryServiceProvider {
         }
         try perSkuLines(request.lines, field: "lines", max: 200, sku: \.skuID) { line, path in
             let delta = line.quantityDelta
-            guard delta != 0, abs(delta) <= 1_000_000 else {
+            guard delta != 0, delta.magnitude <= 1_000_000 else {
                 throw RPCError.invalidArgument(
                     field: "\(path).quantity_delta",
                     "must be non-zero and at most 1000000 either way, got \(delta)"

@@ -20,13 +20,25 @@ extension InventoryServiceProvider {
                 skuID: draft.skuID,
                 orderedQuantity: draft.orderedQuantity,
                 unitCost: cost,
-                lineCost: Money(minorUnits: cost.minorUnits * draft.orderedQuantity, currency: currency)
+                lineCost: Money(
+                    minorUnits: try Checked.multiply(
+                        cost.minorUnits,
+                        draft.orderedQuantity,
+                        field: "\(field)[\(index)].unit_cost"
+                    ),
+                    currency: currency
+                )
             )
         }
     }
 
-    private func total(_ lines: [PurchaseOrderLine]) -> Money {
-        Money(minorUnits: lines.reduce(0) { $0 + ($1.lineCost?.minorUnits ?? 0) }, currency: currency)
+    /// The order's total; INVALID_ARGUMENT when the lines together cost more than a
+    /// price can say.
+    private func total(_ lines: [PurchaseOrderLine], field: String) throws -> Money {
+        Money(
+            minorUnits: try Checked.sum(lines.map { $0.lineCost?.minorUnits ?? 0 }, field: "\(field): total cost"),
+            currency: currency
+        )
     }
 
     /// The life of a purchase order: a draft is submitted (or dropped), deliveries
@@ -67,7 +79,7 @@ extension InventoryServiceProvider {
                 locationID: location.id,
                 status: .unspecified,
                 lines: lines,
-                totalCost: total(lines),
+                totalCost: try total(lines, field: "lines"),
                 expectedDeliveryDate: date,
                 supplierReference: reference,
                 note: note,
@@ -161,7 +173,7 @@ extension InventoryServiceProvider {
                         try await requireCatalogSku(transaction, line.skuID, field: "lines.lines[\(index)].sku_id")
                     }
                     order.lines = lines
-                    order.totalCost = total(lines)
+                    order.totalCost = try total(lines, field: "lines.lines")
                 }
                 if let date { order.expectedDeliveryDate = date }
                 if let reference { order.supplierReference = reference }

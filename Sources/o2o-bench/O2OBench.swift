@@ -19,12 +19,14 @@ struct O2OBench: AsyncParsableCommand {
             Examples:
               o2o-bench echo 200
               o2o-bench reserve --mode hot --store rocksdb
+              o2o-bench redeem --mode distinct --store rocksdb
               o2o-bench get-product --server 127.0.0.1:7070 --json
               o2o-bench compare --duration 10
             """,
         subcommands: [
             PingLoad.self, EchoLoad.self, StreamLoad.self, GetProductLoad.self, SearchLoad.self, ReserveLoad.self,
-            Compare.self, ServeEcho.self, StorageLoad.self,
+            CreateCustomerLoad.self, Customer360Load.self, RedeemLoad.self, Compare.self, ServeEcho.self,
+            StorageLoad.self,
         ]
     )
 }

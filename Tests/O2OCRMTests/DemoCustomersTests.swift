@@ -8,9 +8,12 @@ import Testing
 /// The demo's members, as a person trying the shop out would look at them.
 @Suite("CRM demo customers")
 struct DemoCustomersTests {
-    @Test("demo members: fake contacts, every tier, points histories that add up, segments with members")
-    func demoMembers() async throws {
-        try await ServiceHarness.run(.memory, demo: true) { harness in
+    @Test(
+        "demo members: fake contacts, every tier, points histories that add up, segments with members",
+        arguments: StoreKind.allCases
+    )
+    func demoMembers(kind: StoreKind) async throws {
+        try await ServiceHarness.run(kind, demo: true) { harness in
             var customers: [Customer] = []
             var token = ""
             repeat {

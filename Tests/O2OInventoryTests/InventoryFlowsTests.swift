@@ -29,6 +29,20 @@ struct InventoryFlowsTests {
                     PurchaseOrderLineDraft(skuID: skus[1], orderedQuantity: 5, unitCost: cost),
                 ]
             )
+            // Each line within the limits, together more than a price can hold.
+            let dearest = Money(minorUnits: 1_000_000_000_000, currency: "CNY")
+            await expectStatus(.invalidArgument, containing: "lines: total cost") {
+                _ = try await harness.inventory.createPurchaseOrder(
+                    CreatePurchaseOrderRequest(
+                        requestID: rid(),
+                        supplierID: supplier.id,
+                        locationID: location.id,
+                        lines: try await harness.skus(10).map {
+                            PurchaseOrderLineDraft(skuID: $0, orderedQuantity: 1_000_000, unitCost: dearest)
+                        }
+                    )
+                )
+            }
             let draft = try await harness.inventory.createPurchaseOrder(create)
             #expect(
                 draft.status == .draft && draft.totalCost?.minorUnits == 3750

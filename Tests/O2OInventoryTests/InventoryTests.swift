@@ -79,6 +79,18 @@ struct InventoryTests {
                     )
                 )
             }
+            // The smallest Int64 has no positive counterpart: its size is still checked.
+            await expectStatus(.invalidArgument, containing: "lines[0].quantity_delta") {
+                _ = try await harness.inventory.adjustStock(
+                    AdjustStockRequest(
+                        requestID: rid(),
+                        locationID: location.id,
+                        reason: .manualAdjustment,
+                        lines: [StockAdjustmentLine(skuID: sku, quantityDelta: .min)],
+                        note: "edge"
+                    )
+                )
+            }
             await expectStatus(.invalidArgument, containing: "reason") {
                 _ = try await harness.inventory.adjustStock(
                     AdjustStockRequest(

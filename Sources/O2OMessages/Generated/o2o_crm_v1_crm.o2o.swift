@@ -2748,7 +2748,9 @@ public struct MembershipTier: O2OMessage {
     /// Benefits shown to the customer; at most 1,000 characters.
     public var description: String = ""
 
-    /// Number of customers in the tier at the last evaluation (computed).
+    /// Number of customers in the tier (computed), counted by the tier sweep a
+    /// minute after the server starts and then daily; between sweeps it may lag
+    /// behind changes of single customers.
     public var memberCount: Int64 = 0
 
     /// When it was created.
@@ -2905,7 +2907,7 @@ extension MembershipTier: O2ODescribedMessage {
             FieldSchema(name: "discount_bps", jsonName: "discountBps", number: 6, type: .int32, doc: "Member discount applied by checkout, in basis points of the eligible amount:\n0 to 10,000 (500 = 5% off)."),
             FieldSchema(name: "points_multiplier_bps", jsonName: "pointsMultiplierBps", number: 7, type: .int32, doc: "Points multiplier in basis points: 10,000 is 1×, 15,000 is 1.5×; 0 to\n100,000. Applies to points earned on completed orders."),
             FieldSchema(name: "description", jsonName: "description", number: 8, type: .string, doc: "Benefits shown to the customer; at most 1,000 characters."),
-            FieldSchema(name: "member_count", jsonName: "memberCount", number: 9, type: .int64, doc: "Number of customers in the tier at the last evaluation (computed)."),
+            FieldSchema(name: "member_count", jsonName: "memberCount", number: 9, type: .int64, doc: "Number of customers in the tier (computed), counted by the tier sweep a\nminute after the server starts and then daily; between sweeps it may lag\nbehind changes of single customers."),
             FieldSchema(name: "created_at", jsonName: "createdAt", number: 10, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was created."),
             FieldSchema(name: "updated_at", jsonName: "updatedAt", number: 11, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it last changed."),
             FieldSchema(name: "version", jsonName: "version", number: 12, type: .int64, doc: "Incremented on every change; for optimistic concurrency."),
@@ -4235,7 +4237,9 @@ public struct PointsBalance: O2OMessage {
     /// The customer.
     public var customerID: String = ""
 
-    /// Current balance (sum of the ledger).
+    /// Current balance (sum of the ledger). Points whose expiry passed count here
+    /// until the expiry sweep writes them off (an EXPIRE entry), but can no longer be
+    /// quoted or redeemed.
     public var balance: Int64 = 0
 
     /// Sum of all positive EARN entries.
@@ -4360,7 +4364,7 @@ extension PointsBalance: O2ODescribedMessage {
         doc: "A customer's points position.",
         fields: [
             FieldSchema(name: "customer_id", jsonName: "customerId", number: 1, type: .string, doc: "The customer."),
-            FieldSchema(name: "balance", jsonName: "balance", number: 2, type: .int64, doc: "Current balance (sum of the ledger)."),
+            FieldSchema(name: "balance", jsonName: "balance", number: 2, type: .int64, doc: "Current balance (sum of the ledger). Points whose expiry passed count here\nuntil the expiry sweep writes them off (an EXPIRE entry), but can no longer be\nquoted or redeemed."),
             FieldSchema(name: "lifetime_earned", jsonName: "lifetimeEarned", number: 3, type: .int64, doc: "Sum of all positive EARN entries."),
             FieldSchema(name: "lifetime_redeemed", jsonName: "lifetimeRedeemed", number: 4, type: .int64, doc: "Points spent through REDEEM, net of returned redemptions."),
             FieldSchema(name: "lifetime_expired", jsonName: "lifetimeExpired", number: 5, type: .int64, doc: "Sum of all EXPIRE entries, as a positive number."),
@@ -4900,11 +4904,12 @@ public struct QuotePointsRedemptionResponse: O2OMessage {
     /// The full protobuf name.
     public static let protoName = "o2o.crm.v1.QuotePointsRedemptionResponse"
 
-    /// The customer's balance.
+    /// The customer's balance (as PointsBalance.balance).
     public var balance: Int64 = 0
 
-    /// Most points usable on this amount (balance, max_redeem_bps and whole units
-    /// considered); 0 if below min_redeem_points.
+    /// Most points usable on this amount (the balance without points past their
+    /// expiry, max_redeem_bps and whole units considered); 0 if below
+    /// min_redeem_points, and 0 for a customer who is not ACTIVE.
     public var maxPoints: Int64 = 0
 
     /// What max_points are worth.
@@ -5003,8 +5008,8 @@ extension QuotePointsRedemptionResponse: O2ODescribedMessage {
         name: "o2o.crm.v1.QuotePointsRedemptionResponse",
         doc: "How points can be used on an order.",
         fields: [
-            FieldSchema(name: "balance", jsonName: "balance", number: 1, type: .int64, doc: "The customer's balance."),
-            FieldSchema(name: "max_points", jsonName: "maxPoints", number: 2, type: .int64, doc: "Most points usable on this amount (balance, max_redeem_bps and whole units\nconsidered); 0 if below min_redeem_points."),
+            FieldSchema(name: "balance", jsonName: "balance", number: 1, type: .int64, doc: "The customer's balance (as PointsBalance.balance)."),
+            FieldSchema(name: "max_points", jsonName: "maxPoints", number: 2, type: .int64, doc: "Most points usable on this amount (the balance without points past their\nexpiry, max_redeem_bps and whole units considered); 0 if below\nmin_redeem_points, and 0 for a customer who is not ACTIVE."),
             FieldSchema(name: "max_value", jsonName: "maxValue", number: 3, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "What max_points are worth."),
             FieldSchema(name: "points", jsonName: "points", number: 4, type: .int64, doc: "Points that would be used: the requested number capped at max_points and\nrounded down to whole units."),
             FieldSchema(name: "value", jsonName: "value", number: 5, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "What points are worth."),

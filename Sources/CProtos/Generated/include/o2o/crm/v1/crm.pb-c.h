@@ -997,7 +997,9 @@ struct  O2o__Crm__V1__MembershipTier
    */
   char *description;
   /*
-   * Number of customers in the tier at the last evaluation (computed).
+   * Number of customers in the tier (computed), counted by the tier sweep a
+   * minute after the server starts and then daily; between sweeps it may lag
+   * behind changes of single customers.
    */
   int64_t member_count;
   /*
@@ -1458,7 +1460,9 @@ struct  O2o__Crm__V1__PointsBalance
    */
   char *customer_id;
   /*
-   * Current balance (sum of the ledger).
+   * Current balance (sum of the ledger). Points whose expiry passed count here
+   * until the expiry sweep writes them off (an EXPIRE entry), but can no longer be
+   * quoted or redeemed.
    */
   int64_t balance;
   /*
@@ -1650,12 +1654,13 @@ struct  O2o__Crm__V1__QuotePointsRedemptionResponse
 {
   ProtobufCMessage base;
   /*
-   * The customer's balance.
+   * The customer's balance (as PointsBalance.balance).
    */
   int64_t balance;
   /*
-   * Most points usable on this amount (balance, max_redeem_bps and whole units
-   * considered); 0 if below min_redeem_points.
+   * Most points usable on this amount (the balance without points past their
+   * expiry, max_redeem_bps and whole units considered); 0 if below
+   * min_redeem_points, and 0 for a customer who is not ACTIVE.
    */
   int64_t max_points;
   /*

@@ -1,0 +1,146 @@
+import ArgumentParser
+import O2OMessages
+
+/// Customer registrations, each a new customer with its own email.
+struct CreateCustomerLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create-customer",
+        abstract: "CreateCustomer calls, each registering a new customer (a unique email, no phone).",
+        discussion: "Every call writes the customer, its contact index and its request id in one change."
+    )
+
+    @OptionGroup var load: LoadOptions
+    @OptionGroup var server: ServerOptions
+
+    func run() async throws {
+        let workload = Workload(name: "create-customer") { _, _ in
+            let run = nowNanoseconds()
+            return PreparedWorkload(
+                call: { channel, worker, number in
+                    let customer = try await CrmServiceClient(transport: channel).createCustomer(
+                        CreateCustomerRequest(
+                            requestID: "bench-\(run)-\(worker)-\(number)",
+                            displayName: "压测顾客 Bench customer",
+                            email: "bench-\(run)-\(worker)-\(number)@example.com",
+                            tags: ["bench"]
+                        )
+                    )
+                    return !customer.id.isEmpty
+                },
+                bytesPerCall: 0
+            )
+        }
+        emit(try await workload.run(load: load, server: server), json: load.json)
+    }
+}
+
+/// The customer-360 view over every demo customer in turn.
+struct Customer360Load: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "customer-360",
+        abstract:
+            "GetCustomer360 over every customer (a server with --demo-data; one is started with it when --server is not given).",
+        discussion:
+            "Each call reads the customer, its tier, points and upcoming expiries, addresses, recent notes and segments."
+    )
+
+    @OptionGroup var load: LoadOptions
+    @OptionGroup var server: ServerOptions
+
+    func run() async throws {
+        let workload = Workload(name: "customer-360", needsDemoData: true) { channel, _ in
+            let crm = CrmServiceClient(transport: channel)
+            var ids: [String] = []
+            var token = ""
+            repeat {
+                let page = try await crm.listCustomers(
+                    ListCustomersRequest(page: PageRequest(pageSize: 500, pageToken: token))
+                )
+                ids += page.customers.map(\.id)
+                token = page.nextPageToken
+            } while !token.isEmpty
+            guard !ids.isEmpty else { throw BenchError("the server has no customers; start it with --demo-data") }
+            let customers = ids
+            return PreparedWorkload(
+                call: { channel, worker, number in
+                    let view = try await CrmServiceClient(transport: channel).getCustomer360(
+                        GetCustomer360Request(customerID: customers[(worker &* 7919 &+ number) % customers.count])
+                    )
+                    return view.customer != nil
+                },
+                bytesPerCall: 0
+            )
+        }
+        emit(try await workload.run(load: load, server: server), json: load.json)
+    }
+}
+
+/// Points redemptions of 100 points, each caller on its own customer or all on one.
+struct RedeemLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "redeem",
+        abstract: "RedeemPoints calls of 100 points each, for a new order every time.",
+        discussion: """
+            --mode distinct gives every caller its own customer; --mode hot makes every caller \
+            redeem from one customer, whose changes run one after the other. The bench first \
+            creates the customers and credits each with 30,000,000 points, so points never run out.
+            """
+    )
+
+    @Option(help: "distinct (each caller its own customer) or hot (every caller the same customer).")
+    var mode: String = "distinct"
+    @OptionGroup var load: LoadOptions
+    @OptionGroup var server: ServerOptions
+
+    func validate() throws {
+        guard ["distinct", "hot"].contains(mode) else {
+            throw ValidationError("--mode: '\(mode)' is not distinct or hot")
+        }
+    }
+
+    func run() async throws {
+        let hot = mode == "hot"
+        let workload = Workload(name: "redeem-\(mode)") { channel, callers in
+            let crm = CrmServiceClient(transport: channel)
+            let run = nowNanoseconds()
+            var customers: [String] = []
+            for index in 0..<(hot ? 1 : callers) {
+                let customer = try await crm.createCustomer(
+                    CreateCustomerRequest(
+                        requestID: "bench-redeemer-\(run)-\(index)",
+                        displayName: "压测顾客 Bench customer",
+                        email: "bench-redeemer-\(run)-\(index)@example.com"
+                    )
+                )
+                for credit in 0..<3 {
+                    _ = try await crm.adjustPoints(
+                        AdjustPointsRequest(
+                            requestID: "bench-credit-\(run)-\(index)-\(credit)",
+                            customerID: customer.id,
+                            points: 10_000_000,
+                            note: "o2o-bench"
+                        )
+                    )
+                }
+                customers.append(customer.id)
+            }
+            let redeemers = customers
+            return PreparedWorkload(
+                call: { channel, worker, number in
+                    let response = try await CrmServiceClient(transport: channel).redeemPoints(
+                        RedeemPointsRequest(
+                            requestID: "bench-\(run)-\(worker)-\(number)",
+                            customerID: redeemers[worker % redeemers.count],
+                            orderID: "bench-\(run)-\(worker)-\(number)",
+                            points: 100,
+                            orderAmount: Money(minorUnits: 10_000, currency: "CNY")
+                        )
+                    )
+                    return response.entry?.points == -100
+                },
+                bytesPerCall: 0
+            )
+        }
+        emit(try await workload.run(load: load, server: server), json: load.json)
+    }
+}
