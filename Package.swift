@@ -6,7 +6,7 @@
 //   8  O2OClient · O2OShell · O2ODemo   the integrator's client · the ops shell · the sample shop
 //   7  O2OInventory         (reads the catalog only through its CatalogReading port)
 //   6  O2OCatalog · O2OCRM · O2OBuiltinServices  one module per domain · health, reflection, admin, echo
-//   5  O2OServiceKit        how every service method is written; common messages and the store only
+//   5  O2OServiceKit · O2OPricing   how every service method is written · the pure pricing engine
 //   4  O2OMessages · O2OStorage · O2ONIOTransport   domains' messages · records over engines · the wire
 //   3  O2OProtobuf · O2ORPCMessages   the message runtime · wire, common and built-in messages
 //   2  O2ORPC · O2OCodeGen  the transport-independent RPC core · the generator
@@ -123,6 +123,10 @@ let package = Package(
             ]
         ),
 
+        // Row 5 too: the pricing engine, a pure function of the domain's messages (no
+        // storage, no clock), so quote and checkout price alike and tests need no server.
+        .target(name: "O2OPricing", dependencies: ["O2OMessages"]),
+
         // Rows 6 and 7: the built-in services and one module per domain, over the kit. A
         // domain reaches another only through a port the other defines (CatalogReading).
         .target(name: "O2OBuiltinServices", dependencies: ["O2OServiceKit", "O2ORPCMessages", "O2ORPC"]),
@@ -197,7 +201,8 @@ let package = Package(
         .executableTarget(
             name: "o2o-bench",
             dependencies: [
-                "O2ONIOTransport", "O2OBuiltinServices", "O2OMessages", "O2ORPC", "O2OStorage", "CRocksDB",
+                "O2ONIOTransport", "O2OBuiltinServices", "O2OMessages", "O2OPricing", "O2ORPC", "O2OStorage",
+                "CRocksDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -264,6 +269,7 @@ let package = Package(
                 "O2OServiceTestSupport",
             ]
         ),
+        .testTarget(name: "O2OPricingTests", dependencies: ["O2OPricing", "O2OMessages", "O2OTestSupport"]),
         .testTarget(
             name: "O2OCRMTests",
             dependencies: [

@@ -220,7 +220,8 @@ public enum CouponRejectionReason: O2ODescribedEnum {
     case otherCustomer
     /// The customer's membership tier is not among the promotion's eligible tiers.
     case tierNotEligible
-    /// The eligible amount is below the promotion's min_spend or lowest tier.
+    /// The eligible amount is below the promotion's min_spend or lowest tier, or
+    /// nothing is left on it to save.
     case minSpendNotMet
     /// No line is in the promotion's scope (or all are excluded by an automatic
     /// promotion that does not combine with coupons).
@@ -336,7 +337,7 @@ public enum CouponRejectionReason: O2ODescribedEnum {
             EnumValueSchema(name: "COUPON_REJECTION_REASON_VOIDED", number: 6, doc: "The coupon was voided."),
             EnumValueSchema(name: "COUPON_REJECTION_REASON_OTHER_CUSTOMER", number: 7, doc: "The coupon was issued to another customer."),
             EnumValueSchema(name: "COUPON_REJECTION_REASON_TIER_NOT_ELIGIBLE", number: 8, doc: "The customer's membership tier is not among the promotion's eligible tiers."),
-            EnumValueSchema(name: "COUPON_REJECTION_REASON_MIN_SPEND_NOT_MET", number: 9, doc: "The eligible amount is below the promotion's min_spend or lowest tier."),
+            EnumValueSchema(name: "COUPON_REJECTION_REASON_MIN_SPEND_NOT_MET", number: 9, doc: "The eligible amount is below the promotion's min_spend or lowest tier, or\nnothing is left on it to save."),
             EnumValueSchema(name: "COUPON_REJECTION_REASON_NO_ELIGIBLE_ITEMS", number: 10, doc: "No line is in the promotion's scope (or all are excluded by an automatic\npromotion that does not combine with coupons)."),
             EnumValueSchema(name: "COUPON_REJECTION_REASON_USAGE_LIMIT_REACHED", number: 11, doc: "The promotion's total or per-customer usage limit is reached."),
             EnumValueSchema(name: "COUPON_REJECTION_REASON_NOT_COMBINABLE", number: 12, doc: "Another coupon was kept and the two do not combine (see OrderQuote)."),
@@ -4232,7 +4233,8 @@ extension OrderStockShortage: O2ODescribedMessage {
 ///      conditions the customer meets, the one giving the lowest unit price
 ///      applies; at most one per line, they never combine with each other (ties:
 ///      earliest created). A percentage lowers the unit price by
-///      floor(unit price × bps / 10,000) minor units.
+///      floor(unit price × bps / 10,000) minor units. Its min_spend is checked
+///      against the list-price subtotal of the lines it covers.
 ///   3. Member tier (会员折扣). The customer's tier discount_bps (crm) comes off
 ///      each line's amount, floor(amount × bps / 10,000), except lines whose
 ///      time-limited promotion has combines_with_member_discount false.
@@ -4243,12 +4245,17 @@ extension OrderStockShortage: O2ODescribedMessage {
 ///      promotion has combines_with_spend_and_save false.
 ///   5. Coupons (优惠券), from coupon_codes. A coupon's eligible amount is the sum
 ///      of its in-scope lines after steps 2–4, without lines under an automatic
-///      promotion with combines_with_coupons false. One coupon applies, unless
-///      every coupon given has combines_with_other_coupons; then all apply, the
-///      fixed-amount and spend-and-save coupons first (larger saving first), the
-///      percentage coupons after them, each on what the previous left. When
-///      coupons do not combine the one saving the most is kept and the others
-///      are rejected with NOT_COMBINABLE.
+///      promotion with combines_with_coupons false. Each code is first checked
+///      on its own (CouponRejectionReason); of those that pass, one coupon
+///      applies, unless every one of them has combines_with_other_coupons; then
+///      all apply, the fixed-amount and spend-and-save coupons first (larger
+///      saving first, ties: the one given first), the percentage coupons after
+///      them, each on what the previous left. When coupons do not combine the
+///      one saving the most is kept (ties: the one given first) and the others
+///      are rejected with NOT_COMBINABLE. At most one coupon of a promotion
+///      applies to an order (another gives NOT_COMBINABLE). A coupon that would
+///      save nothing (its lines are already free) is rejected with
+///      MIN_SPEND_NOT_MET and stays with the customer.
 ///   6. Points (积分抵扣). points_to_redeem is converted at the crm redeem rate,
 ///      in whole redeem units, capped by crm max_redeem_bps of the amount after
 ///      step 5 and by the balance.
@@ -4260,9 +4267,11 @@ extension OrderStockShortage: O2ODescribedMessage {
 /// round the discount down. A discount never exceeds the amount it applies to, so
 /// no line goes below zero; a percentage coupon is also capped by its
 /// max_discount. Order-level discounts (steps 4–6) are split over their eligible
-/// lines in proportion to the lines' amounts before the step, each share rounded
-/// down, and the remaining minor units go one each to the largest lines (ties:
-/// lower line_id), so that the line discounts add up exactly to the discount.
+/// lines in proportion to the lines' amounts before the step (for combined
+/// coupons: before that coupon), each share rounded down, and the remaining minor
+/// units go one each to the lines with the largest of those amounts (ties: lower
+/// line_id), so that the line discounts add up exactly to the discount: a 10.00
+/// coupon over three lines of 6.66 gives 3.34, 3.33 and 3.33.
 /// Conditions checked for every promotion: RUNNING at pricing time, the customer's
 /// tier among eligible_tier_ids when those are set, min_spend reached by the
 /// eligible amount, usage limits not reached.
@@ -4514,7 +4523,7 @@ extension OrderQuote: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.OrderQuote",
-        doc: "The priced result of a checkout input.\n\nStacking rules. QuoteOrder and CreateOrder price in these steps, each on the\namounts left by the steps before:\n\n  1. List price. Each line's list_unit_price is the SKU's catalog price; the\n     SKU must be ON_SHELF. subtotal = list_unit_price × quantity.\n  2. Time-limited discount (限时折扣, automatic). Of the RUNNING\n     TIME_LIMITED_DISCOUNT promotions whose scope covers the SKU and whose\n     conditions the customer meets, the one giving the lowest unit price\n     applies; at most one per line, they never combine with each other (ties:\n     earliest created). A percentage lowers the unit price by\n     floor(unit price × bps / 10,000) minor units.\n  3. Member tier (会员折扣). The customer's tier discount_bps (crm) comes off\n     each line's amount, floor(amount × bps / 10,000), except lines whose\n     time-limited promotion has combines_with_member_discount false.\n  4. Spend-X-save-Y (满减, automatic). Of the RUNNING SPEND_AND_SAVE promotions\n     whose threshold the eligible amount (sum of its in-scope lines after\n     steps 2–3) reaches, the single one that saves the most applies (ties:\n     earliest created). Lines under a time-limited discount count unless that\n     promotion has combines_with_spend_and_save false.\n  5. Coupons (优惠券), from coupon_codes. A coupon's eligible amount is the sum\n     of its in-scope lines after steps 2–4, without lines under an automatic\n     promotion with combines_with_coupons false. One coupon applies, unless\n     every coupon given has combines_with_other_coupons; then all apply, the\n     fixed-amount and spend-and-save coupons first (larger saving first), the\n     percentage coupons after them, each on what the previous left. When\n     coupons do not combine the one saving the most is kept and the others\n     are rejected with NOT_COMBINABLE.\n  6. Points (积分抵扣). points_to_redeem is converted at the crm redeem rate,\n     in whole redeem units, capped by crm max_redeem_bps of the amount after\n     step 5 and by the balance.\n  7. Delivery fee. OrderSettings' fee for the mode, waived when the amount\n     after step 5 reaches the free threshold. It is never discounted and\n     points do not pay it.\n\nRounding and allocation: all arithmetic is in integer minor units. Percentages\nround the discount down. A discount never exceeds the amount it applies to, so\nno line goes below zero; a percentage coupon is also capped by its\nmax_discount. Order-level discounts (steps 4–6) are split over their eligible\nlines in proportion to the lines' amounts before the step, each share rounded\ndown, and the remaining minor units go one each to the largest lines (ties:\nlower line_id), so that the line discounts add up exactly to the discount.\nConditions checked for every promotion: RUNNING at pricing time, the customer's\ntier among eligible_tier_ids when those are set, min_spend reached by the\neligible amount, usage limits not reached.",
+        doc: "The priced result of a checkout input.\n\nStacking rules. QuoteOrder and CreateOrder price in these steps, each on the\namounts left by the steps before:\n\n  1. List price. Each line's list_unit_price is the SKU's catalog price; the\n     SKU must be ON_SHELF. subtotal = list_unit_price × quantity.\n  2. Time-limited discount (限时折扣, automatic). Of the RUNNING\n     TIME_LIMITED_DISCOUNT promotions whose scope covers the SKU and whose\n     conditions the customer meets, the one giving the lowest unit price\n     applies; at most one per line, they never combine with each other (ties:\n     earliest created). A percentage lowers the unit price by\n     floor(unit price × bps / 10,000) minor units. Its min_spend is checked\n     against the list-price subtotal of the lines it covers.\n  3. Member tier (会员折扣). The customer's tier discount_bps (crm) comes off\n     each line's amount, floor(amount × bps / 10,000), except lines whose\n     time-limited promotion has combines_with_member_discount false.\n  4. Spend-X-save-Y (满减, automatic). Of the RUNNING SPEND_AND_SAVE promotions\n     whose threshold the eligible amount (sum of its in-scope lines after\n     steps 2–3) reaches, the single one that saves the most applies (ties:\n     earliest created). Lines under a time-limited discount count unless that\n     promotion has combines_with_spend_and_save false.\n  5. Coupons (优惠券), from coupon_codes. A coupon's eligible amount is the sum\n     of its in-scope lines after steps 2–4, without lines under an automatic\n     promotion with combines_with_coupons false. Each code is first checked\n     on its own (CouponRejectionReason); of those that pass, one coupon\n     applies, unless every one of them has combines_with_other_coupons; then\n     all apply, the fixed-amount and spend-and-save coupons first (larger\n     saving first, ties: the one given first), the percentage coupons after\n     them, each on what the previous left. When coupons do not combine the\n     one saving the most is kept (ties: the one given first) and the others\n     are rejected with NOT_COMBINABLE. At most one coupon of a promotion\n     applies to an order (another gives NOT_COMBINABLE). A coupon that would\n     save nothing (its lines are already free) is rejected with\n     MIN_SPEND_NOT_MET and stays with the customer.\n  6. Points (积分抵扣). points_to_redeem is converted at the crm redeem rate,\n     in whole redeem units, capped by crm max_redeem_bps of the amount after\n     step 5 and by the balance.\n  7. Delivery fee. OrderSettings' fee for the mode, waived when the amount\n     after step 5 reaches the free threshold. It is never discounted and\n     points do not pay it.\n\nRounding and allocation: all arithmetic is in integer minor units. Percentages\nround the discount down. A discount never exceeds the amount it applies to, so\nno line goes below zero; a percentage coupon is also capped by its\nmax_discount. Order-level discounts (steps 4–6) are split over their eligible\nlines in proportion to the lines' amounts before the step (for combined\ncoupons: before that coupon), each share rounded down, and the remaining minor\nunits go one each to the lines with the largest of those amounts (ties: lower\nline_id), so that the line discounts add up exactly to the discount: a 10.00\ncoupon over three lines of 6.66 gives 3.34, 3.33 and 3.33.\nConditions checked for every promotion: RUNNING at pricing time, the customer's\ntier among eligible_tier_ids when those are set, min_spend reached by the\neligible amount, usage limits not reached.",
         fields: [
             FieldSchema(name: "currency", jsonName: "currency", number: 1, type: .string, doc: "The order currency."),
             FieldSchema(name: "lines", jsonName: "lines", number: 2, type: .message, typeName: "o2o.order.v1.OrderLine", repeated: true, doc: "The priced lines, in input order (cart order for a cart)."),

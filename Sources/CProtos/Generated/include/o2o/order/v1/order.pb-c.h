@@ -231,7 +231,8 @@ typedef enum _O2o__Order__V1__CouponRejectionReason {
    */
   O2O__ORDER__V1__COUPON_REJECTION_REASON__COUPON_REJECTION_REASON_TIER_NOT_ELIGIBLE = 8,
   /*
-   * The eligible amount is below the promotion's min_spend or lowest tier.
+   * The eligible amount is below the promotion's min_spend or lowest tier, or
+   * nothing is left on it to save.
    */
   O2O__ORDER__V1__COUPON_REJECTION_REASON__COUPON_REJECTION_REASON_MIN_SPEND_NOT_MET = 9,
   /*
@@ -1495,7 +1496,8 @@ struct  O2o__Order__V1__OrderStockShortage
  *      conditions the customer meets, the one giving the lowest unit price
  *      applies; at most one per line, they never combine with each other (ties:
  *      earliest created). A percentage lowers the unit price by
- *      floor(unit price × bps / 10,000) minor units.
+ *      floor(unit price × bps / 10,000) minor units. Its min_spend is checked
+ *      against the list-price subtotal of the lines it covers.
  *   3. Member tier (会员折扣). The customer's tier discount_bps (crm) comes off
  *      each line's amount, floor(amount × bps / 10,000), except lines whose
  *      time-limited promotion has combines_with_member_discount false.
@@ -1506,12 +1508,17 @@ struct  O2o__Order__V1__OrderStockShortage
  *      promotion has combines_with_spend_and_save false.
  *   5. Coupons (优惠券), from coupon_codes. A coupon's eligible amount is the sum
  *      of its in-scope lines after steps 2–4, without lines under an automatic
- *      promotion with combines_with_coupons false. One coupon applies, unless
- *      every coupon given has combines_with_other_coupons; then all apply, the
- *      fixed-amount and spend-and-save coupons first (larger saving first), the
- *      percentage coupons after them, each on what the previous left. When
- *      coupons do not combine the one saving the most is kept and the others
- *      are rejected with NOT_COMBINABLE.
+ *      promotion with combines_with_coupons false. Each code is first checked
+ *      on its own (CouponRejectionReason); of those that pass, one coupon
+ *      applies, unless every one of them has combines_with_other_coupons; then
+ *      all apply, the fixed-amount and spend-and-save coupons first (larger
+ *      saving first, ties: the one given first), the percentage coupons after
+ *      them, each on what the previous left. When coupons do not combine the
+ *      one saving the most is kept (ties: the one given first) and the others
+ *      are rejected with NOT_COMBINABLE. At most one coupon of a promotion
+ *      applies to an order (another gives NOT_COMBINABLE). A coupon that would
+ *      save nothing (its lines are already free) is rejected with
+ *      MIN_SPEND_NOT_MET and stays with the customer.
  *   6. Points (积分抵扣). points_to_redeem is converted at the crm redeem rate,
  *      in whole redeem units, capped by crm max_redeem_bps of the amount after
  *      step 5 and by the balance.
@@ -1522,9 +1529,11 @@ struct  O2o__Order__V1__OrderStockShortage
  * round the discount down. A discount never exceeds the amount it applies to, so
  * no line goes below zero; a percentage coupon is also capped by its
  * max_discount. Order-level discounts (steps 4–6) are split over their eligible
- * lines in proportion to the lines' amounts before the step, each share rounded
- * down, and the remaining minor units go one each to the largest lines (ties:
- * lower line_id), so that the line discounts add up exactly to the discount.
+ * lines in proportion to the lines' amounts before the step (for combined
+ * coupons: before that coupon), each share rounded down, and the remaining minor
+ * units go one each to the lines with the largest of those amounts (ties: lower
+ * line_id), so that the line discounts add up exactly to the discount: a 10.00
+ * coupon over three lines of 6.66 gives 3.34, 3.33 and 3.33.
  * Conditions checked for every promotion: RUNNING at pricing time, the customer's
  * tier among eligible_tier_ids when those are set, min_spend reached by the
  * eligible amount, usage limits not reached.
