@@ -7,6 +7,8 @@ enum PriceMath {
     /// max(value, numerator) when numerator <= denominator, so it always fits then.
     static func scaled(_ value: Int64, by numerator: Int64, over denominator: Int64) -> Int64 {
         precondition(value >= 0 && numerator >= 0 && denominator > 0)
+        let (small, overflow) = value.multipliedReportingOverflow(by: numerator)
+        if !overflow { return small / denominator }
         let product = value.multipliedFullWidth(by: numerator)
         let (quotient, _) = denominator.dividingFullWidth(product)
         return quotient

@@ -74,6 +74,10 @@ private struct WorkLine {
     /// The time-limited and spend-and-save promotions on the line, for the
     /// combination flags of later stages.
     var timeLimited: PricingPromotion?
+    /// Its combination flags, copied so that later stages read plain values.
+    var takesMemberDiscount = true
+    var countsForSpendAndSave = true
+    var takesCoupons = true
     var spendAndSave: PricingPromotion?
 }
 
@@ -82,21 +86,57 @@ private struct Pricing {
     let input: PricingInput
     let now: Int64
     var lines: [WorkLine]
-    /// The covering automatic promotions of each line, looked up once.
-    let covering: [[Int]]
+    /// The automatic promotions that cover a line and may apply (running, for this
+    /// tier, with uses left), each with the positions of the lines it covers:
+    /// `coveredLines[range]`. Looked up and checked once per pricing.
+    let covered: [(promotion: PricingPromotion, range: Range<Int>)]
+    let coveredLines: [Int]
     var applied: [AppliedPromotion] = []
     var rejected: [CouponRejection] = []
-    var stageTotals: [PricingStage: Int64] = [:]
+    /// Discount per stage, by the stage's position in PricingStage.knownCases.
+    var stageTotals = [Int64](repeating: 0, count: 8)
     var maxRedeemable: Int64 = 0
     var pointsRedeemed: Int64 = 0
 
     init(input: PricingInput) {
         self.input = input
-        now = PricingPromotion.nanos(input.now) ?? 0
+        let now = PricingPromotion.nanos(input.now) ?? 0
+        self.now = now
         lines = input.lines.map {
-            WorkLine(line: $0, saleUnitPrice: $0.listUnitPrice, amount: $0.listUnitPrice * $0.quantity)
+            var work = WorkLine(line: $0, saleUnitPrice: $0.listUnitPrice, amount: $0.listUnitPrice * $0.quantity)
+            work.discounts.reserveCapacity(4)
+            return work
         }
-        covering = input.lines.map { input.promotions.covering($0) }
+        var keys: [Int64] = []
+        keys.reserveCapacity(input.lines.count * 8)
+        for (position, line) in input.lines.enumerated() {
+            input.promotions.appendCoverage(of: line, at: position, to: &keys)
+        }
+        keys.sort()
+        var covered: [(promotion: PricingPromotion, range: Range<Int>)] = []
+        var coveredLines: [Int] = []
+        coveredLines.reserveCapacity(keys.count)
+        let all = input.promotions.promotions
+        var current = -1
+        var usable = false
+        var start = 0
+        for (offset, key) in keys.enumerated() where offset == 0 || keys[offset - 1] != key {
+            let index = Int(key >> 32)
+            let line = Int(key & 0xffff_ffff)
+            if index != current {
+                if usable, coveredLines.count > start { covered.append((all[current], start..<coveredLines.count)) }
+                current = index
+                start = coveredLines.count
+                let promotion = all[index]
+                usable =
+                    promotion.runs(at: now) && promotion.admits(tier: input.tier?.id)
+                    && promotion.hasUsesLeft(customerUses: { input.customerUsage[promotion.id] ?? 0 })
+            }
+            if usable { coveredLines.append(line) }
+        }
+        if usable, coveredLines.count > start { covered.append((all[current], start..<coveredLines.count)) }
+        self.covered = covered
+        self.coveredLines = coveredLines
     }
 
     private var tierID: String? { input.tier?.id }
@@ -105,61 +145,51 @@ private struct Pricing {
         input.customerUsage[promotion.id] ?? 0
     }
 
-    /// Whether an automatic promotion may apply at all: running, for this tier, with
-    /// uses left.
-    private func applicable(_ promotion: PricingPromotion) -> Bool {
-        promotion.runs(at: now) && promotion.admits(tier: tierID)
-            && promotion.hasUsesLeft(customerUses: customerUses(promotion))
-    }
-
     // MARK: - Step 2: time-limited discounts
 
     mutating func timeLimited() {
-        // The minimum spend of a time-limited discount is checked against the list
-        // prices of the lines it covers.
-        var coveredSubtotal: [Int: Int64] = [:]
-        for (index, work) in lines.enumerated() {
-            for candidate in covering[index] {
-                coveredSubtotal[candidate, default: 0] += work.amount
+        // The best price of each line first, then the discounts in line order.
+        for (promotion, range) in covered where promotion.kind == .timeLimitedDiscount {
+            // Its minimum spend is checked against the list prices of its lines.
+            if promotion.minSpend > 0,
+                coveredLines[range].reduce(0, { $0 + lines[$1].amount }) < promotion.minSpend
+            {
+                continue
             }
-        }
-        var order: [String] = []
-        var totals: [String: (promotion: PricingPromotion, amount: Int64, lines: [String])] = [:]
-        for index in lines.indices {
-            let list = lines[index].line.listUnitPrice
-            var best: (price: Int64, promotion: PricingPromotion)?
-            for candidate in covering[index] {
-                let promotion = input.promotions.promotions[candidate]
-                guard promotion.promotion.kind == .timeLimitedDiscount, applicable(promotion),
-                    coveredSubtotal[candidate, default: 0] >= promotion.minSpend,
-                    let price = Self.salePrice(list, promotion.promotion.benefit), price < list
-                else { continue }
-                if let current = best,
-                    current.price < price || (current.price == price && current.promotion.precedes(promotion))
+            for index in coveredLines[range] {
+                let list = lines[index].line.listUnitPrice
+                guard let price = Self.salePrice(list, promotion.benefit), price < list else { continue }
+                let best = lines[index].saleUnitPrice
+                if let current = lines[index].timeLimited,
+                    best < price || (best == price && current.precedes(promotion))
                 {
                     continue
                 }
-                best = (price, promotion)
+                lines[index].saleUnitPrice = price
+                lines[index].timeLimited = promotion
+                lines[index].takesMemberDiscount = promotion.combinesWithMemberDiscount
+                lines[index].countsForSpendAndSave = promotion.combinesWithSpendAndSave
+                lines[index].takesCoupons = promotion.combinesWithCoupons
             }
-            guard let best else { continue }
-            let discount = (list - best.price) * lines[index].line.quantity
-            lines[index].saleUnitPrice = best.price
-            lines[index].timeLimited = best.promotion
-            record(index, .timeLimited, discount, promotion: best.promotion.id)
-            if totals[best.promotion.id] == nil {
-                order.append(best.promotion.id)
-                totals[best.promotion.id] = (best.promotion, 0, [])
-            }
-            totals[best.promotion.id]!.amount += discount
-            totals[best.promotion.id]!.lines.append(lines[index].line.lineID)
         }
-        for id in order {
-            let total = totals[id]!
+        var totals: [(promotion: PricingPromotion, amount: Int64, lines: [String])] = []
+        for index in lines.indices {
+            guard let promotion = lines[index].timeLimited else { continue }
+            let discount = (lines[index].line.listUnitPrice - lines[index].saleUnitPrice) * lines[index].line.quantity
+            record(index, .timeLimited, discount, promotion: promotion.id)
+            if let position = totals.firstIndex(where: { $0.promotion === promotion }) {
+                totals[position].amount += discount
+                totals[position].lines.append(lines[index].line.lineID)
+            } else {
+                totals.append((promotion, discount, [lines[index].line.lineID]))
+            }
+        }
+        for total in totals {
             applied.append(
                 AppliedPromotion(
                     stage: .timeLimited,
-                    promotionID: id,
-                    name: total.promotion.promotion.name,
+                    promotionID: total.promotion.id,
+                    name: total.promotion.name,
                     amount: money(total.amount),
                     lineIDs: total.lines
                 )
@@ -168,16 +198,12 @@ private struct Pricing {
     }
 
     /// The unit price under a time-limited benefit; nil for a benefit of another kind.
-    static func salePrice(_ list: Int64, _ benefit: PromotionBenefit?) -> Int64? {
-        switch benefit?.benefit {
-        case .percentOffBps(let bps)?:
-            return list - PriceMath.percentage(list, bps: Int64(bps))
-        case .unitAmountOff(let off)?:
-            return max(0, list - max(0, off.minorUnits))
-        case .saleUnitPrice(let price)?:
-            return min(list, max(0, price.minorUnits))
-        default:
-            return nil
+    static func salePrice(_ list: Int64, _ benefit: PricingPromotion.Benefit) -> Int64? {
+        switch benefit {
+        case .percentOff(let bps): list - PriceMath.percentage(list, bps: bps)
+        case .unitAmountOff(let off): max(0, list - off)
+        case .salePrice(let price): min(list, price)
+        default: nil
         }
     }
 
@@ -188,7 +214,7 @@ private struct Pricing {
         var total: Int64 = 0
         var ids: [String] = []
         for index in lines.indices {
-            if let promotion = lines[index].timeLimited, !promotion.promotion.combinesWithMemberDiscount { continue }
+            guard lines[index].takesMemberDiscount else { continue }
             let discount = PriceMath.percentage(lines[index].amount, bps: Int64(tier.discountBps))
             guard discount > 0 else { continue }
             record(index, .memberTier, discount)
@@ -202,67 +228,64 @@ private struct Pricing {
     // MARK: - Step 4: spend and save
 
     mutating func spendAndSave() {
-        var candidates = Set<Int>()
-        for list in covering { candidates.formUnion(list) }
-        var best: (promotion: PricingPromotion, saving: Int64, lines: [Int])?
-        for candidate in candidates.sorted() {
-            let promotion = input.promotions.promotions[candidate]
-            guard promotion.promotion.kind == .spendAndSave, applicable(promotion),
-                case .spendAndSave(let rule)? = promotion.promotion.benefit?.benefit
-            else { continue }
-            let eligible = lines.indices.filter { index in
-                covering[index].contains(candidate)
-                    && (lines[index].timeLimited.map { $0.promotion.combinesWithSpendAndSave } ?? true)
+        var best: (promotion: PricingPromotion, saving: Int64, range: Range<Int>)?
+        for (promotion, range) in covered where promotion.kind == .spendAndSave {
+            guard case .spendAndSave(let steps, let repeating) = promotion.benefit else { continue }
+            var amount: Int64 = 0
+            for index in coveredLines[range] where lines[index].countsForSpendAndSave {
+                amount += lines[index].amount
             }
-            let amount = eligible.reduce(0) { $0 + lines[$1].amount }
             guard amount > 0, amount >= promotion.minSpend else { continue }
-            let saving = Self.spendAndSaveSaving(rule, amount: amount, cap: promotion.promotion.benefit?.maxDiscount)
+            let saving = Self.spendAndSaveSaving(
+                steps,
+                repeating: repeating,
+                amount: amount,
+                cap: promotion.maxDiscount
+            )
             guard saving > 0 else { continue }
             if let current = best,
                 current.saving > saving || (current.saving == saving && current.promotion.precedes(promotion))
             {
                 continue
             }
-            best = (promotion, saving, eligible)
+            best = (promotion, saving, range)
         }
         guard let best else { return }
-        let ids = split(best.saving, over: best.lines, stage: .spendAndSave, promotion: best.promotion.id)
-        for index in best.lines { lines[index].spendAndSave = best.promotion }
+        let eligible = coveredLines[best.range].filter { lines[$0].countsForSpendAndSave }
+        let ids = split(best.saving, over: eligible, stage: .spendAndSave, promotion: best.promotion.id)
+        for index in eligible {
+            lines[index].spendAndSave = best.promotion
+            lines[index].takesCoupons = lines[index].takesCoupons && best.promotion.combinesWithCoupons
+        }
         applied.append(
             AppliedPromotion(
                 stage: .spendAndSave,
                 promotionID: best.promotion.id,
-                name: best.promotion.promotion.name,
+                name: best.promotion.name,
                 amount: money(best.saving),
                 lineIDs: ids
             )
         )
     }
 
-    /// The saving of a spend-and-save rule on `amount`: the highest tier reached, or
-    /// for a repeating rule the saving once per full threshold, capped by `cap`;
-    /// never more than the amount.
-    static func spendAndSaveSaving(_ rule: SpendAndSaveRule, amount: Int64, cap: Money?) -> Int64 {
-        let tiers = rule.tiers.compactMap { tier -> (threshold: Int64, saving: Int64)? in
-            guard let threshold = tier.threshold?.minorUnits, let saving = tier.saving?.minorUnits,
-                threshold > 0, saving > 0
-            else { return nil }
-            return (threshold, saving)
-        }
+    /// The saving of spend-and-save steps (sorted by threshold) on `amount`: the
+    /// highest step reached, or for a repeating rule the saving once per full
+    /// threshold, capped by `cap` (0: none); never more than the amount.
+    static func spendAndSaveSaving(
+        _ steps: [(threshold: Int64, saving: Int64)],
+        repeating: Bool,
+        amount: Int64,
+        cap: Int64
+    ) -> Int64 {
         var saving: Int64 = 0
-        if rule.repeating, tiers.count == 1 {
-            let (times, overflow) = (amount / tiers[0].threshold).multipliedReportingOverflow(by: tiers[0].saving)
+        if repeating, steps.count == 1 {
+            let (times, overflow) = (amount / steps[0].threshold).multipliedReportingOverflow(by: steps[0].saving)
             saving = overflow ? amount : times
-        } else if let reached = tiers.filter({ $0.threshold <= amount }).max(by: { $0.threshold < $1.threshold }) {
+        } else if let reached = steps.last(where: { $0.threshold <= amount }) {
             saving = reached.saving
         }
-        if let cap = cap?.minorUnits, cap > 0 { saving = min(saving, cap) }
+        if cap > 0 { saving = min(saving, cap) }
         return min(max(0, saving), amount)
-    }
-
-    /// The least eligible amount a spend-and-save rule needs: its lowest threshold.
-    static func lowestThreshold(_ rule: SpendAndSaveRule) -> Int64 {
-        rule.tiers.compactMap { $0.threshold?.minorUnits }.filter { $0 > 0 }.min() ?? 0
     }
 
     // MARK: - Step 5: coupons
@@ -288,7 +311,7 @@ private struct Pricing {
         var promotionsUsed = Set<String>()
         var valid: [CouponCandidate] = []
         for (position, given) in input.coupons.enumerated() {
-            let normal = given.code.uppercased()
+            let normal = Self.upperASCII(given.code)
             guard seen.insert(normal).inserted else {
                 reject(given.code, .duplicateCode, "the code was given twice")
                 continue
@@ -302,7 +325,7 @@ private struct Pricing {
                     reject(
                         given.code,
                         .notCombinable,
-                        "only one coupon of '\(candidate.promotion.promotion.name)' per order"
+                        "only one coupon of '\(candidate.promotion.name)' per order"
                     )
                     continue
                 }
@@ -311,7 +334,7 @@ private struct Pricing {
         }
         guard !valid.isEmpty else { return }
         var chosen: [CouponCandidate]
-        if valid.count > 1, valid.allSatisfy({ $0.promotion.promotion.combinesWithOtherCoupons }) {
+        if valid.count > 1, valid.allSatisfy({ $0.promotion.combinesWithOtherCoupons }) {
             // Fixed amounts and spend-and-save first, larger saving first; then the
             // percentages, each on what the coupons before it left.
             chosen = valid.sorted { a, b in
@@ -328,11 +351,9 @@ private struct Pricing {
         for candidate in chosen {
             let remaining = candidate.lines.reduce(0) { $0 + lines[$1].amount }
             var saving = min(candidate.saving, remaining)
-            if candidate.isPercentage, case .percentOffBps(let bps)? = candidate.promotion.promotion.benefit?.benefit {
-                saving = PriceMath.percentage(remaining, bps: Int64(bps))
-                if let cap = candidate.promotion.promotion.benefit?.maxDiscount?.minorUnits, cap > 0 {
-                    saving = min(saving, cap)
-                }
+            if case .percentOff(let bps) = candidate.promotion.benefit {
+                saving = PriceMath.percentage(remaining, bps: bps)
+                if candidate.promotion.maxDiscount > 0 { saving = min(saving, candidate.promotion.maxDiscount) }
             }
             guard saving > 0 else {
                 reject(candidate.code, .minSpendNotMet, "nothing left to save after the coupons before it")
@@ -349,7 +370,7 @@ private struct Pricing {
                 AppliedPromotion(
                     stage: .coupon,
                     promotionID: candidate.promotion.id,
-                    name: candidate.promotion.promotion.name,
+                    name: candidate.promotion.name,
                     couponCode: candidate.code,
                     couponID: candidate.couponID,
                     amount: money(saving),
@@ -364,10 +385,10 @@ private struct Pricing {
         func no(_ reason: CouponRejectionReason, _ message: String) -> CouponCheck {
             .rejected(CouponRejection(couponCode: given.code, reason: reason, message: message))
         }
-        guard let promotion = given.promotion, promotion.promotion.kind == .coupon else {
+        guard let promotion = given.promotion, promotion.kind == .coupon else {
             return no(.unknownCode, "no coupon has this code")
         }
-        let name = "'\(promotion.promotion.name)'"
+        var name: String { "'\(promotion.name)'" }
         if let coupon = given.coupon {
             switch coupon.status {
             case .voided: return no(.voided, "the coupon was voided")
@@ -382,38 +403,33 @@ private struct Pricing {
                 return no(.expired, "the coupon expired")
             }
         }
-        if promotion.promotion.status == .deactivated { return no(.deactivated, "\(name) was ended early") }
+        if promotion.isDeactivated { return no(.deactivated, "\(name) was ended early") }
         if now < promotion.startsAt { return no(.notStarted, "\(name) has not started yet") }
         if now >= promotion.endsAt { return no(.expired, "\(name) is over") }
-        guard promotion.hasUsesLeft(customerUses: customerUses(promotion)) else {
+        guard promotion.hasUsesLeft(customerUses: { customerUses(promotion) }) else {
             return no(.usageLimitReached, "\(name) has been used as often as it may be")
         }
         guard promotion.admits(tier: tierID) else {
             return no(.tierNotEligible, "\(name) is not for this membership tier")
         }
         let eligible = lines.indices.filter { index in
-            let work = lines[index]
-            return promotion.covers(work.line)
-                && (work.timeLimited.map { $0.promotion.combinesWithCoupons } ?? true)
-                && (work.spendAndSave.map { $0.promotion.combinesWithCoupons } ?? true)
+            lines[index].takesCoupons && promotion.covers(lines[index].line)
         }
         guard !eligible.isEmpty else { return no(.noEligibleItems, "no item of this order is covered by \(name)") }
         let amount = eligible.reduce(0) { $0 + lines[$1].amount }
-        let benefit = promotion.promotion.benefit
         var minimum = promotion.minSpend
         let saving: Int64
         var isPercentage = false
-        switch benefit?.benefit {
-        case .orderAmountOff(let off)?:
-            saving = min(max(0, off.minorUnits), amount)
-        case .percentOffBps(let bps)?:
+        switch promotion.benefit {
+        case .orderAmountOff(let off):
+            saving = min(off, amount)
+        case .percentOff(let bps):
             isPercentage = true
-            var value = PriceMath.percentage(amount, bps: Int64(bps))
-            if let cap = benefit?.maxDiscount?.minorUnits, cap > 0 { value = min(value, cap) }
-            saving = value
-        case .spendAndSave(let rule)?:
-            minimum = max(minimum, Self.lowestThreshold(rule))
-            saving = Self.spendAndSaveSaving(rule, amount: amount, cap: benefit?.maxDiscount)
+            let value = PriceMath.percentage(amount, bps: bps)
+            saving = promotion.maxDiscount > 0 ? min(value, promotion.maxDiscount) : value
+        case .spendAndSave(let steps, let repeating):
+            minimum = max(minimum, steps.first?.threshold ?? 0)
+            saving = Self.spendAndSaveSaving(steps, repeating: repeating, amount: amount, cap: promotion.maxDiscount)
         default:
             return no(.noEligibleItems, "\(name) gives nothing a coupon can give")
         }
@@ -436,6 +452,13 @@ private struct Pricing {
                 isPercentage: isPercentage
             )
         )
+    }
+
+    /// Codes are compared case-insensitively; they are ASCII ([A-Z0-9]), so this
+    /// needs no Unicode tables.
+    static func upperASCII(_ code: String) -> String {
+        guard code.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7a }) else { return code }
+        return String(decoding: code.utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }, as: UTF8.self)
     }
 
     private mutating func reject(_ code: String, _ reason: CouponRejectionReason, _ message: String) {
@@ -498,8 +521,21 @@ private struct Pricing {
         lines[index].discounts.append(
             LineDiscount(stage: stage, promotionID: promotion, couponCode: code, amount: money(amount))
         )
-        stageTotals[stage, default: 0] += amount
+        stageTotals[Self.rank(stage)] += amount
     }
+
+    static func rank(_ stage: PricingStage) -> Int {
+        switch stage {
+        case .timeLimited: 1
+        case .memberTier: 2
+        case .spendAndSave: 3
+        case .coupon: 4
+        case .points: 5
+        default: 0
+        }
+    }
+
+    private func total(_ stage: PricingStage) -> Int64 { stageTotals[Self.rank(stage)] }
 
     private func money(_ minorUnits: Int64) -> Money { Money(minorUnits: minorUnits, currency: input.currency) }
 
@@ -535,11 +571,11 @@ private struct Pricing {
         }
         let amounts = OrderAmounts(
             subtotal: money(subtotal),
-            timeLimitedDiscount: money(stageTotals[.timeLimited] ?? 0),
-            memberDiscount: money(stageTotals[.memberTier] ?? 0),
-            spendAndSaveDiscount: money(stageTotals[.spendAndSave] ?? 0),
-            couponDiscount: money(stageTotals[.coupon] ?? 0),
-            pointsDiscount: money(stageTotals[.points] ?? 0),
+            timeLimitedDiscount: money(total(.timeLimited)),
+            memberDiscount: money(total(.memberTier)),
+            spendAndSaveDiscount: money(total(.spendAndSave)),
+            couponDiscount: money(total(.coupon)),
+            pointsDiscount: money(total(.points)),
             discountTotal: money(discountTotal),
             deliveryFee: money(fee),
             payableTotal: money(linesTotal + fee),
@@ -560,5 +596,5 @@ private struct Pricing {
         )
     }
 
-    private var pointsValue: Int64 { stageTotals[.points] ?? 0 }
+    private var pointsValue: Int64 { total(.points) }
 }
