@@ -4,7 +4,7 @@
 //  10  executables          o2o-server · o2o · o2o-bench · protoc-gen-o2o (Tools/)
 //   9  O2OPlatform          every domain wired together (the server's and the tests')
 //   8  O2OClient · O2OShell · O2ODemo   the integrator's client · the ops shell · the sample shop
-//   7  O2OInventory         (reads the catalog only through its CatalogReading port)
+//   7  O2OInventory · O2OPromotions   (read the catalog and the CRM only through their ports)
 //   6  O2OCatalog · O2OCRM · O2OBuiltinServices  one module per domain · health, reflection, admin, echo
 //   5  O2OServiceKit · O2OPricing   how every service method is written · the pure pricing engine
 //   4  O2OMessages · O2OStorage · O2ONIOTransport   domains' messages · records over engines · the wire
@@ -154,6 +154,14 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "O2OPromotions",
+            dependencies: [
+                "O2OServiceKit", "O2OCatalog", "O2OCRM", "O2OPricing", "O2OMessages", "O2ORPC", "O2OStorage",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Row 8: the sample shop (loaded through the domains' services), the client and
         // the shell.
         .target(
@@ -169,7 +177,8 @@ let package = Package(
         .target(
             name: "O2OPlatform",
             dependencies: [
-                "O2OCatalog", "O2OInventory", "O2OCRM", "O2ODemo", "O2OServiceKit", "O2ORPC", "O2OStorage",
+                "O2OCatalog", "O2OInventory", "O2OCRM", "O2OPromotions", "O2ODemo", "O2OServiceKit", "O2ORPC",
+                "O2OStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -267,6 +276,12 @@ let package = Package(
             dependencies: [
                 "O2OClient", "O2OServiceKit", "O2OCatalog", "O2OInventory", "O2OStorage", "O2OTestSupport",
                 "O2OServiceTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "O2OPromotionsTests",
+            dependencies: [
+                "O2OClient", "O2OServiceKit", "O2OPromotions", "O2OStorage", "O2OTestSupport", "O2OServiceTestSupport",
             ]
         ),
         .testTarget(name: "O2OPricingTests", dependencies: ["O2OPricing", "O2OMessages", "O2OTestSupport"]),

@@ -28,6 +28,8 @@ public struct CRMDomain: ServiceDomain {
     }
 
     public var services: [any RPCService] { [provider, CrmAdminServiceProvider(crm: provider)] }
+    /// What other domains may read of the CRM.
+    package var reading: any CustomerReading { CustomerReader() }
     public var adminServices: [String] { [CrmAdminService.name] }
     public var keyspace: [KeyspaceEntry] { CRMTables.keyspace }
 
@@ -90,5 +92,24 @@ extension CrmServiceProvider {
                 continue  // Someone is refreshing it right now.
             }
         }
+    }
+}
+
+/// What other domains read of the CRM, inside their own transactions. The only way
+/// in: no other domain knows the CRM's tables.
+package protocol CustomerReading: Sendable {
+    /// The customer, or nil (an erased customer is returned, with status ERASED).
+    func customer(_ id: String, in reader: some RecordReading) async throws -> Customer?
+    /// The membership tier, or nil.
+    func tier(_ id: String, in reader: some RecordReading) async throws -> MembershipTier?
+}
+
+struct CustomerReader: CustomerReading {
+    func customer(_ id: String, in reader: some RecordReading) async throws -> Customer? {
+        try await reader.get(CRMTables.customers, .string(id))
+    }
+
+    func tier(_ id: String, in reader: some RecordReading) async throws -> MembershipTier? {
+        try await reader.get(CRMTables.tiers, .string(id))
     }
 }

@@ -30,6 +30,10 @@ package protocol CatalogReading: Sendable {
     func sku(_ id: String, in reader: some RecordReading) async throws -> Sku?
     /// The supplier, or nil.
     func supplier(_ id: String, in reader: some RecordReading) async throws -> Supplier?
+    /// The product, or nil.
+    func product(_ id: String, in reader: some RecordReading) async throws -> Product?
+    /// The category, or nil.
+    func category(_ id: String, in reader: some RecordReading) async throws -> Category?
     /// Every SKU id, in id order, at most `limit`.
     func skuIDs(in reader: some RecordReading, limit: Int) async throws -> [String]
 }
@@ -45,5 +49,13 @@ struct CatalogReader: CatalogReading {
 
     func skuIDs(in reader: some RecordReading, limit: Int) async throws -> [String] {
         try await reader.all(CatalogTables.skus, limit: limit).map(\.id)
+    }
+
+    func product(_ id: String, in reader: some RecordReading) async throws -> Product? {
+        try await reader.get(CatalogTables.products, .string(id))
+    }
+
+    func category(_ id: String, in reader: some RecordReading) async throws -> Category? {
+        try await reader.get(CatalogTables.categories, .string(id))
     }
 }

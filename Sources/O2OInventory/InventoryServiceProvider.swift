@@ -41,11 +41,8 @@ public final class InventoryServiceProvider: InventoryServiceProtocol {
         pairs.map { "stock/\($0.location)\u{1}\($0.sku)" }
     }
 
-    /// Who acts: the caller's principal and role, and the request's on_behalf_of.
     func actor(_ context: RPCServerContext, _ given: ChangeActor?) throws -> ChangeActor {
-        var actor = context.actor
-        actor.onBehalfOf = try Validate.text(given?.onBehalfOf ?? "", field: "actor.on_behalf_of", max: 128)
-        return actor
+        try context.actor(given)
     }
 
     /// A supplier known to the catalog: NOT_FOUND naming the field otherwise.

@@ -1,8 +1,9 @@
 public import Logging
-import O2OCRM
+public import O2OCRM
 public import O2OCatalog
 public import O2ODemo
 public import O2OInventory
+public import O2OPromotions
 public import O2ORPC
 public import O2OServiceKit
 import O2OStorage
@@ -14,6 +15,7 @@ public struct O2OPlatform: Sendable {
     public let catalog: CatalogDomain
     public let inventory: InventoryDomain
     public let crm: CRMDomain
+    public let promotions: PromotionsDomain
     private let store: ServiceStore
     private let currency: String
 
@@ -23,13 +25,27 @@ public struct O2OPlatform: Sendable {
         let catalog = try await CatalogDomain.open(store: store, currency: currency, logger: logger)
         let inventory = InventoryDomain(store: store, catalog: catalog, currency: currency, logger: logger)
         let crm = CRMDomain(store: store, stores: HomeStores(locations: inventory.locations), logger: logger)
-        let platform = O2OPlatform(catalog: catalog, inventory: inventory, crm: crm, store: store, currency: currency)
+        let promotions = PromotionsDomain(
+            store: store,
+            currency: currency,
+            catalog: catalog.reading,
+            customers: crm.reading,
+            logger: logger
+        )
+        let platform = O2OPlatform(
+            catalog: catalog,
+            inventory: inventory,
+            crm: crm,
+            promotions: promotions,
+            store: store,
+            currency: currency
+        )
         try Keyspace.check(platform.keyspace)
         return platform
     }
 
     /// In the order the server lists them.
-    public var domains: [any ServiceDomain] { [catalog, inventory, crm] }
+    public var domains: [any ServiceDomain] { [catalog, inventory, crm, promotions] }
     public var services: [any RPCService] { domains.flatMap(\.services) }
     public var adminServices: [String] { domains.flatMap(\.adminServices) }
     public var jobs: [any Service] { domains.flatMap(\.jobs) }

@@ -31,6 +31,13 @@ public enum PricingEngine {
     public static let maximumQuantity: Int64 = 999
     public static let maximumUnitPrice: Int64 = 1_000_000_000_000
 
+    /// A coupon code as compared: codes are ASCII ([A-Z0-9]) and case does not count,
+    /// so this upper-cases ASCII letters and needs no Unicode tables.
+    public static func normalCode(_ code: String) -> String {
+        guard code.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7a }) else { return code }
+        return String(decoding: code.utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }, as: UTF8.self)
+    }
+
     public static func price(_ input: PricingInput) throws(PricingError) -> PricedOrder {
         try validate(input)
         var pricing = Pricing(input: input)
@@ -311,7 +318,7 @@ private struct Pricing {
         var promotionsUsed = Set<String>()
         var valid: [CouponCandidate] = []
         for (position, given) in input.coupons.enumerated() {
-            let normal = Self.upperASCII(given.code)
+            let normal = PricingEngine.normalCode(given.code)
             guard seen.insert(normal).inserted else {
                 reject(given.code, .duplicateCode, "the code was given twice")
                 continue
@@ -452,13 +459,6 @@ private struct Pricing {
                 isPercentage: isPercentage
             )
         )
-    }
-
-    /// Codes are compared case-insensitively; they are ASCII ([A-Z0-9]), so this
-    /// needs no Unicode tables.
-    static func upperASCII(_ code: String) -> String {
-        guard code.utf8.contains(where: { $0 >= 0x61 && $0 <= 0x7a }) else { return code }
-        return String(decoding: code.utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }, as: UTF8.self)
     }
 
     private mutating func reject(_ code: String, _ reason: CouponRejectionReason, _ message: String) {

@@ -76,6 +76,14 @@ extension RPCServerContext {
     public var actor: ChangeActor {
         ChangeActor(principal: principal?.name ?? "anonymous", role: principal?.role.rawValue ?? "open")
     }
+
+    /// Who makes a change a request describes: principal and role from the caller's
+    /// token, and the request's on_behalf_of (at most 128 characters).
+    public func actor(_ given: ChangeActor?) throws -> ChangeActor {
+        var actor = self.actor
+        actor.onBehalfOf = try Validate.text(given?.onBehalfOf ?? "", field: "actor.on_behalf_of", max: 128)
+        return actor
+    }
 }
 
 extension ChangeActor {

@@ -406,6 +406,9 @@ public enum O2OGeneratedRegistry {
         "o2o.order.v1.ListSettlementFeeRatesRequest": ListSettlementFeeRatesRequest.self,
         "o2o.order.v1.ListSettlementFeeRatesResponse": ListSettlementFeeRatesResponse.self,
         "o2o.order.v1.SetSettlementFeeRateRequest": SetSettlementFeeRateRequest.self,
+        "o2o.order.v1.PromotionCustomerUsage": PromotionCustomerUsage.self,
+        "o2o.order.v1.PromotionOrderUseLine": PromotionOrderUseLine.self,
+        "o2o.order.v1.PromotionOrderUse": PromotionOrderUse.self,
         "o2o.stats.v1.StatisticsDayRange": StatisticsDayRange.self,
         "o2o.stats.v1.DailySalesBucket": DailySalesBucket.self,
         "o2o.stats.v1.GetSalesStatisticsRequest": GetSalesStatisticsRequest.self,
@@ -472,6 +475,7 @@ public enum O2OGeneratedRegistry {
         "o2o.order.v1.OrderSettlementKind": OrderSettlementKind.self,
         "o2o.order.v1.OrderSettlementStatus": OrderSettlementStatus.self,
         "o2o.order.v1.SettlementStatementStatus": SettlementStatementStatus.self,
+        "o2o.order.v1.PromotionOrderUseState": PromotionOrderUseState.self,
         "o2o.stats.v1.TopSellingMetric": TopSellingMetric.self,
         "o2o.stats.v1.TopSellingGrouping": TopSellingGrouping.self,
     ]

@@ -1777,6 +1777,81 @@ public enum SettlementStatementStatus: O2ODescribedEnum {
     )
 }
 
+/// Where the promotions and coupons an order took at checkout stand.
+public enum PromotionOrderUseState: O2ODescribedEnum {
+    /// Not set.
+    case unspecified
+    /// Taken at checkout: counted in usage, coupons LOCKED.
+    case taken
+    /// Given back: the order was cancelled before payment; no longer counted,
+    /// coupons AVAILABLE again (EXPIRED if they expired meanwhile).
+    case released
+    /// The order was paid: coupons REDEEMED. Final.
+    case redeemed
+    /// A number this version of the schema does not know.
+    case unrecognized(Int32)
+
+    /// The full protobuf name.
+    public static let protoName = "o2o.order.v1.PromotionOrderUseState"
+
+    /// Every value the schema defines, in declaration order.
+    public static let knownCases: [Self] = [.unspecified, .taken, .released, .redeemed]
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .taken
+        case 2: self = .released
+        case 3: self = .redeemed
+        default: self = .unrecognized(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: 0
+        case .taken: 1
+        case .released: 2
+        case .redeemed: 3
+        case .unrecognized(let number): number
+        }
+    }
+
+    /// The value's name in the schema (and in JSON); nil for an unrecognized number.
+    public var protoValueName: String? {
+        switch self {
+        case .unspecified: "PROMOTION_ORDER_USE_STATE_UNSPECIFIED"
+        case .taken: "PROMOTION_ORDER_USE_STATE_TAKEN"
+        case .released: "PROMOTION_ORDER_USE_STATE_RELEASED"
+        case .redeemed: "PROMOTION_ORDER_USE_STATE_REDEEMED"
+        case .unrecognized: nil
+        }
+    }
+
+    /// The value with this schema name, if any.
+    public init?(protoValueName: String) {
+        switch protoValueName {
+        case "PROMOTION_ORDER_USE_STATE_UNSPECIFIED": self = .unspecified
+        case "PROMOTION_ORDER_USE_STATE_TAKEN": self = .taken
+        case "PROMOTION_ORDER_USE_STATE_RELEASED": self = .released
+        case "PROMOTION_ORDER_USE_STATE_REDEEMED": self = .redeemed
+        default: return nil
+        }
+    }
+
+    /// The enum's shape, for reflection.
+    public static let _enumSchema = EnumSchema(
+        name: "o2o.order.v1.PromotionOrderUseState",
+        doc: "Where the promotions and coupons an order took at checkout stand.",
+        values: [
+            EnumValueSchema(name: "PROMOTION_ORDER_USE_STATE_UNSPECIFIED", number: 0, doc: "Not set."),
+            EnumValueSchema(name: "PROMOTION_ORDER_USE_STATE_TAKEN", number: 1, doc: "Taken at checkout: counted in usage, coupons LOCKED."),
+            EnumValueSchema(name: "PROMOTION_ORDER_USE_STATE_RELEASED", number: 2, doc: "Given back: the order was cancelled before payment; no longer counted,\ncoupons AVAILABLE again (EXPIRED if they expired meanwhile)."),
+            EnumValueSchema(name: "PROMOTION_ORDER_USE_STATE_REDEEMED", number: 3, doc: "The order was paid: coupons REDEEMED. Final."),
+        ]
+    )
+}
+
 /// One SKU in a cart.
 public struct CartItem: O2OMessage {
     /// The full protobuf name.
@@ -10631,8 +10706,9 @@ public struct PromotionBenefit: O2OMessage {
     /// The benefit; one is required.
     public var benefit: Benefit? = nil
 
-    /// Most the promotion may save on one order; missing means no cap. Applies to
-    /// percentage coupons and repeating spend-and-save.
+    /// Most the promotion may save on one order, > 0; missing means no cap. Only
+    /// for percentage coupons and repeating spend-and-save (INVALID_ARGUMENT for
+    /// another benefit).
     public var maxDiscount: Money? = nil
 
     /// The benefit; one is required.
@@ -10777,13 +10853,15 @@ extension PromotionBenefit: O2ODescribedMessage {
             FieldSchema(name: "sale_unit_price", jsonName: "saleUnitPrice", number: 3, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, oneof: "benefit", doc: "TIME_LIMITED_DISCOUNT: a fixed sale price per unit (秒杀价), >= 0; applies\nonly where it is below the list price."),
             FieldSchema(name: "order_amount_off", jsonName: "orderAmountOff", number: 4, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, oneof: "benefit", doc: "COUPON: a fixed amount off the eligible amount (立减券), > 0."),
             FieldSchema(name: "spend_and_save", jsonName: "spendAndSave", number: 5, type: .message, typeName: "o2o.order.v1.SpendAndSaveRule", hasPresence: true, oneof: "benefit", doc: "SPEND_AND_SAVE and COUPON: spend-X-save-Y tiers."),
-            FieldSchema(name: "max_discount", jsonName: "maxDiscount", number: 6, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "Most the promotion may save on one order; missing means no cap. Applies to\npercentage coupons and repeating spend-and-save."),
+            FieldSchema(name: "max_discount", jsonName: "maxDiscount", number: 6, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "Most the promotion may save on one order, > 0; missing means no cap. Only\nfor percentage coupons and repeating spend-and-save (INVALID_ARGUMENT for\nanother benefit)."),
         ]
     )
 }
 
 /// Which SKUs a promotion covers. A SKU is covered when all_items is set or it
-/// matches one of the lists, and it is not excluded.
+/// matches one of the lists, and it is not excluded. A scope must cover something
+/// (INVALID_ARGUMENT); every id must be known to the catalog (NOT_FOUND naming
+/// it) and appear once.
 public struct PromotionScope: O2OMessage {
     /// The full protobuf name.
     public static let protoName = "o2o.order.v1.PromotionScope"
@@ -10916,7 +10994,7 @@ extension PromotionScope: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.PromotionScope",
-        doc: "Which SKUs a promotion covers. A SKU is covered when all_items is set or it\nmatches one of the lists, and it is not excluded.",
+        doc: "Which SKUs a promotion covers. A SKU is covered when all_items is set or it\nmatches one of the lists, and it is not excluded. A scope must cover something\n(INVALID_ARGUMENT); every id must be known to the catalog (NOT_FOUND naming\nit) and appear once.",
         fields: [
             FieldSchema(name: "all_items", jsonName: "allItems", number: 1, type: .bool, doc: "Every SKU."),
             FieldSchema(name: "sku_ids", jsonName: "skuIds", number: 2, type: .string, repeated: true, doc: "These SKUs; at most 1,000."),
@@ -10932,7 +11010,8 @@ public struct PromotionTierList: O2OMessage {
     /// The full protobuf name.
     public static let protoName = "o2o.order.v1.PromotionTierList"
 
-    /// Membership tier ids (crm), at most 20; empty means every customer.
+    /// Membership tier ids (crm), at most 20, each known (NOT_FOUND); empty means
+    /// every customer.
     public var tierIDs: [String] = []
 
     /// A message with every field at its default.
@@ -10997,7 +11076,7 @@ extension PromotionTierList: O2ODescribedMessage {
         name: "o2o.order.v1.PromotionTierList",
         doc: "A set of membership tiers, as a whole (so that an update can replace it).",
         fields: [
-            FieldSchema(name: "tier_ids", jsonName: "tierIds", number: 1, type: .string, repeated: true, doc: "Membership tier ids (crm), at most 20; empty means every customer."),
+            FieldSchema(name: "tier_ids", jsonName: "tierIds", number: 1, type: .string, repeated: true, doc: "Membership tier ids (crm), at most 20, each known (NOT_FOUND); empty means\nevery customer."),
         ]
     )
 }
@@ -11068,7 +11147,8 @@ public struct Promotion: O2OMessage {
     public var totalUsageLimit: Int64 = 0
 
     /// COUPON: issued coupons expire this many days after issue or at ends_at,
-    /// whichever is first; 0 means at ends_at.
+    /// whichever is first; 0 means at ends_at; 0 to 366. shared_code and this
+    /// field on another kind give INVALID_ARGUMENT.
     public var couponValidityDays: Int32 = 0
 
     /// Orders using it, not counting orders cancelled before payment (usage is
@@ -11382,7 +11462,7 @@ extension Promotion: O2ODescribedMessage {
             FieldSchema(name: "shared_code", jsonName: "sharedCode", number: 16, type: .string, doc: "COUPON: a public code anyone may enter (口令券), 4 to 32 characters of\n[A-Z0-9], matched case-insensitively, unique among codes (ALREADY_EXISTS);\nempty means usable only through issued coupons. Immutable."),
             FieldSchema(name: "per_customer_limit", jsonName: "perCustomerLimit", number: 17, type: .int32, doc: "Most orders per customer that may use it; 0 means no limit."),
             FieldSchema(name: "total_usage_limit", jsonName: "totalUsageLimit", number: 18, type: .int64, doc: "Most orders in total that may use it (COUPON: also most coupons issued); 0\nmeans no limit."),
-            FieldSchema(name: "coupon_validity_days", jsonName: "couponValidityDays", number: 19, type: .int32, doc: "COUPON: issued coupons expire this many days after issue or at ends_at,\nwhichever is first; 0 means at ends_at."),
+            FieldSchema(name: "coupon_validity_days", jsonName: "couponValidityDays", number: 19, type: .int32, doc: "COUPON: issued coupons expire this many days after issue or at ends_at,\nwhichever is first; 0 means at ends_at; 0 to 366. shared_code and this\nfield on another kind give INVALID_ARGUMENT."),
             FieldSchema(name: "usage_count", jsonName: "usageCount", number: 20, type: .int64, doc: "Orders using it, not counting orders cancelled before payment (usage is\ntaken at CreateOrder, so limits hold under concurrency)."),
             FieldSchema(name: "issued_coupon_count", jsonName: "issuedCouponCount", number: 21, type: .int64, doc: "COUPON: coupons issued."),
             FieldSchema(name: "discount_total", jsonName: "discountTotal", number: 22, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "Total discount it gave on the orders counted in usage_count."),
@@ -11575,7 +11655,8 @@ public struct ListPromotionsRequest: O2OMessage {
     /// Only promotions whose window contains this instant (and not deactivated).
     public var activeAt: Timestamp? = nil
 
-    /// Only promotions covering this SKU; empty means any.
+    /// Only promotions covering this SKU (by SKU, its product, or its product's
+    /// category or one of that category's ancestors); empty means any.
     public var skuID: String = ""
 
     /// A message with every field at its default.
@@ -11676,7 +11757,7 @@ extension ListPromotionsRequest: O2ODescribedMessage {
             FieldSchema(name: "kind", jsonName: "kind", number: 2, type: .`enum`, typeName: "o2o.order.v1.PromotionKind", doc: "Only this kind; UNSPECIFIED means all."),
             FieldSchema(name: "statuses", jsonName: "statuses", number: 3, type: .`enum`, typeName: "o2o.order.v1.PromotionStatus", repeated: true, doc: "Only these statuses; empty means all."),
             FieldSchema(name: "active_at", jsonName: "activeAt", number: 4, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "Only promotions whose window contains this instant (and not deactivated)."),
-            FieldSchema(name: "sku_id", jsonName: "skuId", number: 5, type: .string, doc: "Only promotions covering this SKU; empty means any."),
+            FieldSchema(name: "sku_id", jsonName: "skuId", number: 5, type: .string, doc: "Only promotions covering this SKU (by SKU, its product, or its product's\ncategory or one of that category's ancestors); empty means any."),
         ]
     )
 }
@@ -12458,7 +12539,8 @@ public struct IssueCouponsRequest: O2OMessage {
     public var recipients: Recipients? = nil
 
     /// Earlier expiry than the promotion's rule; missing means the rule (see
-    /// Promotion.coupon_validity_days). Later than ends_at gives INVALID_ARGUMENT.
+    /// Promotion.coupon_validity_days). Later than ends_at or in the past gives
+    /// INVALID_ARGUMENT.
     public var expiresAt: Timestamp? = nil
 
     /// Who issues them; principal and role come from the caller's token.
@@ -12586,7 +12668,7 @@ extension IssueCouponsRequest: O2ODescribedMessage {
             FieldSchema(name: "promotion_id", jsonName: "promotionId", number: 2, type: .string, doc: "The COUPON promotion; unknown gives NOT_FOUND."),
             FieldSchema(name: "customers", jsonName: "customers", number: 3, type: .message, typeName: "o2o.order.v1.CouponRecipientList", hasPresence: true, oneof: "recipients", doc: "One coupon per customer."),
             FieldSchema(name: "bearer_count", jsonName: "bearerCount", number: 4, type: .int32, hasPresence: true, oneof: "recipients", doc: "This many bearer coupons, 1 to 1,000 (printed codes, gifts)."),
-            FieldSchema(name: "expires_at", jsonName: "expiresAt", number: 5, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "Earlier expiry than the promotion's rule; missing means the rule (see\nPromotion.coupon_validity_days). Later than ends_at gives INVALID_ARGUMENT."),
+            FieldSchema(name: "expires_at", jsonName: "expiresAt", number: 5, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "Earlier expiry than the promotion's rule; missing means the rule (see\nPromotion.coupon_validity_days). Later than ends_at or in the past gives\nINVALID_ARGUMENT."),
             FieldSchema(name: "actor", jsonName: "actor", number: 6, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who issues them; principal and role come from the caller's token."),
         ]
     )
@@ -16304,6 +16386,321 @@ extension SetSettlementFeeRateRequest: O2ODescribedMessage {
     )
 }
 
+/// How many orders of one customer used one promotion (per_customer_limit).
+public struct PromotionCustomerUsage: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.order.v1.PromotionCustomerUsage"
+
+    /// The promotion.
+    public var promotionID: String = ""
+
+    /// The customer.
+    public var customerID: String = ""
+
+    /// Orders counted, as in Promotion.usage_count.
+    public var orderCount: Int64 = 0
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        promotionID: String = "",
+        customerID: String = "",
+        orderCount: Int64 = 0
+    ) {
+        self.promotionID = promotionID
+        self.customerID = customerID
+        self.orderCount = orderCount
+    }
+}
+
+extension PromotionCustomerUsage {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__order__v1__promotion_customer_usage__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Order__V1__PromotionCustomerUsage.self)
+        if !self.promotionID.isEmpty { c.pointee.promotion_id = arena.string(self.promotionID) }
+        if !self.customerID.isEmpty { c.pointee.customer_id = arena.string(self.customerID) }
+        c.pointee.order_count = self.orderCount
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Order__V1__PromotionCustomerUsage.self)
+        self.promotionID = try _o2oString(c.pointee.promotion_id, field: "promotion_id")
+        self.customerID = try _o2oString(c.pointee.customer_id, field: "customer_id")
+        self.orderCount = c.pointee.order_count
+    }
+}
+
+extension PromotionCustomerUsage {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.promotionID.isEmpty { writer.key("promotionId"); writer.string(self.promotionID) }
+        if !self.customerID.isEmpty { writer.key("customerId"); writer.string(self.customerID) }
+        if self.orderCount != 0 { writer.key("orderCount"); writer.quotedInteger(self.orderCount) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "promotionId", "promotion_id":
+                self.promotionID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "customerId", "customer_id":
+                self.customerID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "orderCount", "order_count":
+                self.orderCount = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension PromotionCustomerUsage: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.order.v1.PromotionCustomerUsage",
+        doc: "How many orders of one customer used one promotion (per_customer_limit).",
+        fields: [
+            FieldSchema(name: "promotion_id", jsonName: "promotionId", number: 1, type: .string, doc: "The promotion."),
+            FieldSchema(name: "customer_id", jsonName: "customerId", number: 2, type: .string, doc: "The customer."),
+            FieldSchema(name: "order_count", jsonName: "orderCount", number: 3, type: .int64, doc: "Orders counted, as in Promotion.usage_count."),
+        ]
+    )
+}
+
+/// One promotion an order used, with the discount it gave.
+public struct PromotionOrderUseLine: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.order.v1.PromotionOrderUseLine"
+
+    /// The promotion.
+    public var promotionID: String = ""
+
+    /// The issued coupon, for a COUPON promotion used through one; else empty.
+    public var couponID: String = ""
+
+    /// The discount it gave on the order.
+    public var discount: Money? = nil
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        promotionID: String = "",
+        couponID: String = "",
+        discount: Money? = nil
+    ) {
+        self.promotionID = promotionID
+        self.couponID = couponID
+        self.discount = discount
+    }
+}
+
+extension PromotionOrderUseLine {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__order__v1__promotion_order_use_line__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Order__V1__PromotionOrderUseLine.self)
+        if !self.promotionID.isEmpty { c.pointee.promotion_id = arena.string(self.promotionID) }
+        if !self.couponID.isEmpty { c.pointee.coupon_id = arena.string(self.couponID) }
+        if let value = self.discount { c.pointee.discount = arena.message(value, as: O2o__Common__V1__Money.self) }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Order__V1__PromotionOrderUseLine.self)
+        self.promotionID = try _o2oString(c.pointee.promotion_id, field: "promotion_id")
+        self.couponID = try _o2oString(c.pointee.coupon_id, field: "coupon_id")
+        if let value = c.pointee.discount {
+            self.discount = try _o2oNested("discount") { try Money(_protobufC: value) }
+        }
+    }
+}
+
+extension PromotionOrderUseLine {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.promotionID.isEmpty { writer.key("promotionId"); writer.string(self.promotionID) }
+        if !self.couponID.isEmpty { writer.key("couponId"); writer.string(self.couponID) }
+        if let value = self.discount { writer.key("discount"); value._writeJSON(to: &writer) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "promotionId", "promotion_id":
+                self.promotionID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "couponId", "coupon_id":
+                self.couponID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "discount":
+                self.discount = value.isNull ? nil : try Money(_json: value, path: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension PromotionOrderUseLine: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.order.v1.PromotionOrderUseLine",
+        doc: "One promotion an order used, with the discount it gave.",
+        fields: [
+            FieldSchema(name: "promotion_id", jsonName: "promotionId", number: 1, type: .string, doc: "The promotion."),
+            FieldSchema(name: "coupon_id", jsonName: "couponId", number: 2, type: .string, doc: "The issued coupon, for a COUPON promotion used through one; else empty."),
+            FieldSchema(name: "discount", jsonName: "discount", number: 3, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "The discount it gave on the order."),
+        ]
+    )
+}
+
+/// What one order took from promotions and coupons at checkout, so that giving
+/// it back on cancellation happens once and exactly.
+public struct PromotionOrderUse: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.order.v1.PromotionOrderUse"
+
+    /// The order.
+    public var orderID: String = ""
+
+    /// The buyer.
+    public var customerID: String = ""
+
+    /// The promotions used, each once.
+    public var lines: [PromotionOrderUseLine] = []
+
+    /// Where it stands.
+    public var state: PromotionOrderUseState = .init(rawValue: 0)
+
+    /// When it was taken.
+    public var takenAt: Timestamp? = nil
+
+    /// When it was released or redeemed.
+    public var settledAt: Timestamp? = nil
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        orderID: String = "",
+        customerID: String = "",
+        lines: [PromotionOrderUseLine] = [],
+        state: PromotionOrderUseState = .init(rawValue: 0),
+        takenAt: Timestamp? = nil,
+        settledAt: Timestamp? = nil
+    ) {
+        self.orderID = orderID
+        self.customerID = customerID
+        self.lines = lines
+        self.state = state
+        self.takenAt = takenAt
+        self.settledAt = settledAt
+    }
+}
+
+extension PromotionOrderUse {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__order__v1__promotion_order_use__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Order__V1__PromotionOrderUse.self)
+        if !self.orderID.isEmpty { c.pointee.order_id = arena.string(self.orderID) }
+        if !self.customerID.isEmpty { c.pointee.customer_id = arena.string(self.customerID) }
+        if !self.lines.isEmpty {
+            c.pointee.n_lines = self.lines.count
+            c.pointee.lines = arena.messageArray(self.lines, as: O2o__Order__V1__PromotionOrderUseLine.self)
+        }
+        c.pointee.state = O2o__Order__V1__PromotionOrderUseState(rawValue: .init(truncatingIfNeeded: self.state.rawValue))
+        if let value = self.takenAt { c.pointee.taken_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
+        if let value = self.settledAt { c.pointee.settled_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Order__V1__PromotionOrderUse.self)
+        self.orderID = try _o2oString(c.pointee.order_id, field: "order_id")
+        self.customerID = try _o2oString(c.pointee.customer_id, field: "customer_id")
+        self.lines = try _o2oArray(c.pointee.lines, c.pointee.n_lines, field: "lines") { try PromotionOrderUseLine(_protobufC: $0!) }
+        self.state = PromotionOrderUseState(rawValue: Int32(truncatingIfNeeded: c.pointee.state.rawValue))
+        if let value = c.pointee.taken_at {
+            self.takenAt = try _o2oNested("taken_at") { try Timestamp(_protobufC: value) }
+        }
+        if let value = c.pointee.settled_at {
+            self.settledAt = try _o2oNested("settled_at") { try Timestamp(_protobufC: value) }
+        }
+    }
+}
+
+extension PromotionOrderUse {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.orderID.isEmpty { writer.key("orderId"); writer.string(self.orderID) }
+        if !self.customerID.isEmpty { writer.key("customerId"); writer.string(self.customerID) }
+        if !self.lines.isEmpty {
+            writer.key("lines")
+            writer.beginArray()
+            for element in self.lines { writer.arrayElement(); element._writeJSON(to: &writer) }
+            writer.endArray()
+        }
+        if self.state.rawValue != 0 { writer.key("state"); writer.enumValue(self.state) }
+        if let value = self.takenAt { writer.key("takenAt"); value._writeJSON(to: &writer) }
+        if let value = self.settledAt { writer.key("settledAt"); value._writeJSON(to: &writer) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "orderId", "order_id":
+                self.orderID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "customerId", "customer_id":
+                self.customerID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "lines":
+                self.lines = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try PromotionOrderUseLine(_json: element, path: elementPath) }
+            case "state":
+                self.state = value.isNull ? .init(rawValue: 0) : try value.enumValue(PromotionOrderUseState.self, at: _o2oJSONPath(path, key))
+            case "takenAt", "taken_at":
+                self.takenAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
+            case "settledAt", "settled_at":
+                self.settledAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension PromotionOrderUse: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.order.v1.PromotionOrderUse",
+        doc: "What one order took from promotions and coupons at checkout, so that giving\nit back on cancellation happens once and exactly.",
+        fields: [
+            FieldSchema(name: "order_id", jsonName: "orderId", number: 1, type: .string, doc: "The order."),
+            FieldSchema(name: "customer_id", jsonName: "customerId", number: 2, type: .string, doc: "The buyer."),
+            FieldSchema(name: "lines", jsonName: "lines", number: 3, type: .message, typeName: "o2o.order.v1.PromotionOrderUseLine", repeated: true, doc: "The promotions used, each once."),
+            FieldSchema(name: "state", jsonName: "state", number: 4, type: .`enum`, typeName: "o2o.order.v1.PromotionOrderUseState", doc: "Where it stands."),
+            FieldSchema(name: "taken_at", jsonName: "takenAt", number: 5, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was taken."),
+            FieldSchema(name: "settled_at", jsonName: "settledAt", number: 6, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When it was released or redeemed."),
+        ]
+    )
+}
+
 /// Carts, quotes, checkout, orders and their life cycle, payments, refunds,
 /// shipments, the order history and its event stream.
 public enum OrderService {
@@ -17296,8 +17693,8 @@ public enum PromotionService {
             responseType: "o2o.order.v1.ListCouponsResponse",
             doc: "Lists coupons of a customer or a promotion, newest first."
         )
-        /// Voids an AVAILABLE coupon (issued by mistake, abuse). A LOCKED or REDEEMED
-        /// coupon gives FAILED_PRECONDITION; voiding a VOIDED coupon returns it
+        /// Voids an AVAILABLE coupon (issued by mistake, abuse). A LOCKED, REDEEMED or
+        /// EXPIRED coupon gives FAILED_PRECONDITION; voiding a VOIDED coupon returns it
         /// unchanged.
         public static let voidCoupon = RPCMethodDescriptor(
             service: "o2o.order.v1.PromotionService",
@@ -17306,7 +17703,7 @@ public enum PromotionService {
             idempotency: .idempotent,
             requestType: "o2o.order.v1.VoidCouponRequest",
             responseType: "o2o.order.v1.Coupon",
-            doc: "Voids an AVAILABLE coupon (issued by mistake, abuse). A LOCKED or REDEEMED\ncoupon gives FAILED_PRECONDITION; voiding a VOIDED coupon returns it\nunchanged."
+            doc: "Voids an AVAILABLE coupon (issued by mistake, abuse). A LOCKED, REDEEMED or\nEXPIRED coupon gives FAILED_PRECONDITION; voiding a VOIDED coupon returns it\nunchanged."
         )
     }
 
@@ -17354,8 +17751,8 @@ public protocol PromotionServiceProtocol: RPCService {
     /// Lists coupons of a customer or a promotion, newest first.
     func listCoupons(request: ListCouponsRequest, context: RPCServerContext) async throws -> ListCouponsResponse
 
-    /// Voids an AVAILABLE coupon (issued by mistake, abuse). A LOCKED or REDEEMED
-    /// coupon gives FAILED_PRECONDITION; voiding a VOIDED coupon returns it
+    /// Voids an AVAILABLE coupon (issued by mistake, abuse). A LOCKED, REDEEMED or
+    /// EXPIRED coupon gives FAILED_PRECONDITION; voiding a VOIDED coupon returns it
     /// unchanged.
     func voidCoupon(request: VoidCouponRequest, context: RPCServerContext) async throws -> Coupon
 
@@ -17454,8 +17851,8 @@ public struct PromotionServiceClient: Sendable {
         try await transport.unary(PromotionService.Method.listCoupons, request, options: options)
     }
 
-    /// Voids an AVAILABLE coupon (issued by mistake, abuse). A LOCKED or REDEEMED
-    /// coupon gives FAILED_PRECONDITION; voiding a VOIDED coupon returns it
+    /// Voids an AVAILABLE coupon (issued by mistake, abuse). A LOCKED, REDEEMED or
+    /// EXPIRED coupon gives FAILED_PRECONDITION; voiding a VOIDED coupon returns it
     /// unchanged.
     public func voidCoupon(_ request: VoidCouponRequest, options: RPCCallOptions = .defaults) async throws -> Coupon {
         try await transport.unary(PromotionService.Method.voidCoupon, request, options: options)

@@ -130,6 +130,9 @@ typedef struct O2o__Order__V1__SettlementFeeRate O2o__Order__V1__SettlementFeeRa
 typedef struct O2o__Order__V1__ListSettlementFeeRatesRequest O2o__Order__V1__ListSettlementFeeRatesRequest;
 typedef struct O2o__Order__V1__ListSettlementFeeRatesResponse O2o__Order__V1__ListSettlementFeeRatesResponse;
 typedef struct O2o__Order__V1__SetSettlementFeeRateRequest O2o__Order__V1__SetSettlementFeeRateRequest;
+typedef struct O2o__Order__V1__PromotionCustomerUsage O2o__Order__V1__PromotionCustomerUsage;
+typedef struct O2o__Order__V1__PromotionOrderUseLine O2o__Order__V1__PromotionOrderUseLine;
+typedef struct O2o__Order__V1__PromotionOrderUse O2o__Order__V1__PromotionOrderUse;
 
 
 /* --- enums --- */
@@ -778,6 +781,29 @@ typedef enum _O2o__Order__V1__SettlementStatementStatus {
   O2O__ORDER__V1__SETTLEMENT_STATEMENT_STATUS__SETTLEMENT_STATEMENT_STATUS_CANCELLED = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(O2O__ORDER__V1__SETTLEMENT_STATEMENT_STATUS)
 } O2o__Order__V1__SettlementStatementStatus;
+/*
+ * Where the promotions and coupons an order took at checkout stand.
+ */
+typedef enum _O2o__Order__V1__PromotionOrderUseState {
+  /*
+   * Not set.
+   */
+  O2O__ORDER__V1__PROMOTION_ORDER_USE_STATE__PROMOTION_ORDER_USE_STATE_UNSPECIFIED = 0,
+  /*
+   * Taken at checkout: counted in usage, coupons LOCKED.
+   */
+  O2O__ORDER__V1__PROMOTION_ORDER_USE_STATE__PROMOTION_ORDER_USE_STATE_TAKEN = 1,
+  /*
+   * Given back: the order was cancelled before payment; no longer counted,
+   * coupons AVAILABLE again (EXPIRED if they expired meanwhile).
+   */
+  O2O__ORDER__V1__PROMOTION_ORDER_USE_STATE__PROMOTION_ORDER_USE_STATE_RELEASED = 2,
+  /*
+   * The order was paid: coupons REDEEMED. Final.
+   */
+  O2O__ORDER__V1__PROMOTION_ORDER_USE_STATE__PROMOTION_ORDER_USE_STATE_REDEEMED = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(O2O__ORDER__V1__PROMOTION_ORDER_USE_STATE)
+} O2o__Order__V1__PromotionOrderUseState;
 
 /* --- messages --- */
 
@@ -3410,8 +3436,9 @@ struct  O2o__Order__V1__PromotionBenefit
 {
   ProtobufCMessage base;
   /*
-   * Most the promotion may save on one order; missing means no cap. Applies to
-   * percentage coupons and repeating spend-and-save.
+   * Most the promotion may save on one order, > 0; missing means no cap. Only
+   * for percentage coupons and repeating spend-and-save (INVALID_ARGUMENT for
+   * another benefit).
    */
   O2o__Common__V1__Money *max_discount;
   O2o__Order__V1__PromotionBenefit__BenefitCase benefit_case;
@@ -3448,7 +3475,9 @@ struct  O2o__Order__V1__PromotionBenefit
 
 /*
  * Which SKUs a promotion covers. A SKU is covered when all_items is set or it
- * matches one of the lists, and it is not excluded.
+ * matches one of the lists, and it is not excluded. A scope must cover something
+ * (INVALID_ARGUMENT); every id must be known to the catalog (NOT_FOUND naming
+ * it) and appear once.
  */
 struct  O2o__Order__V1__PromotionScope
 {
@@ -3491,7 +3520,8 @@ struct  O2o__Order__V1__PromotionTierList
 {
   ProtobufCMessage base;
   /*
-   * Membership tier ids (crm), at most 20; empty means every customer.
+   * Membership tier ids (crm), at most 20, each known (NOT_FOUND); empty means
+   * every customer.
    */
   size_t n_tier_ids;
   char **tier_ids;
@@ -3587,7 +3617,8 @@ struct  O2o__Order__V1__Promotion
   int64_t total_usage_limit;
   /*
    * COUPON: issued coupons expire this many days after issue or at ends_at,
-   * whichever is first; 0 means at ends_at.
+   * whichever is first; 0 means at ends_at; 0 to 366. shared_code and this
+   * field on another kind give INVALID_ARGUMENT.
    */
   int32_t coupon_validity_days;
   /*
@@ -3699,7 +3730,8 @@ struct  O2o__Order__V1__ListPromotionsRequest
    */
   O2o__Common__V1__Timestamp *active_at;
   /*
-   * Only promotions covering this SKU; empty means any.
+   * Only promotions covering this SKU (by SKU, its product, or its product's
+   * category or one of that category's ancestors); empty means any.
    */
   char *sku_id;
 };
@@ -3990,7 +4022,8 @@ struct  O2o__Order__V1__IssueCouponsRequest
   char *promotion_id;
   /*
    * Earlier expiry than the promotion's rule; missing means the rule (see
-   * Promotion.coupon_validity_days). Later than ends_at gives INVALID_ARGUMENT.
+   * Promotion.coupon_validity_days). Later than ends_at or in the past gives
+   * INVALID_ARGUMENT.
    */
   O2o__Common__V1__Timestamp *expires_at;
   /*
@@ -5134,6 +5167,92 @@ struct  O2o__Order__V1__SetSettlementFeeRateRequest
 #define O2O__ORDER__V1__SET_SETTLEMENT_FEE_RATE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__set_settlement_fee_rate_request__descriptor) \
     , (char *)protobuf_c_empty_string, O2O__ORDER__V1__PAYMENT_CHANNEL__PAYMENT_CHANNEL_UNSPECIFIED, 0, NULL, O2O__ORDER__V1__SET_SETTLEMENT_FEE_RATE_REQUEST___EXPECTED_VERSION__NOT_SET, {0} }
+
+
+/*
+ * How many orders of one customer used one promotion (per_customer_limit).
+ */
+struct  O2o__Order__V1__PromotionCustomerUsage
+{
+  ProtobufCMessage base;
+  /*
+   * The promotion.
+   */
+  char *promotion_id;
+  /*
+   * The customer.
+   */
+  char *customer_id;
+  /*
+   * Orders counted, as in Promotion.usage_count.
+   */
+  int64_t order_count;
+};
+#define O2O__ORDER__V1__PROMOTION_CUSTOMER_USAGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__promotion_customer_usage__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * One promotion an order used, with the discount it gave.
+ */
+struct  O2o__Order__V1__PromotionOrderUseLine
+{
+  ProtobufCMessage base;
+  /*
+   * The promotion.
+   */
+  char *promotion_id;
+  /*
+   * The issued coupon, for a COUPON promotion used through one; else empty.
+   */
+  char *coupon_id;
+  /*
+   * The discount it gave on the order.
+   */
+  O2o__Common__V1__Money *discount;
+};
+#define O2O__ORDER__V1__PROMOTION_ORDER_USE_LINE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__promotion_order_use_line__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
+
+
+/*
+ * What one order took from promotions and coupons at checkout, so that giving
+ * it back on cancellation happens once and exactly.
+ */
+struct  O2o__Order__V1__PromotionOrderUse
+{
+  ProtobufCMessage base;
+  /*
+   * The order.
+   */
+  char *order_id;
+  /*
+   * The buyer.
+   */
+  char *customer_id;
+  /*
+   * The promotions used, each once.
+   */
+  size_t n_lines;
+  O2o__Order__V1__PromotionOrderUseLine **lines;
+  /*
+   * Where it stands.
+   */
+  O2o__Order__V1__PromotionOrderUseState state;
+  /*
+   * When it was taken.
+   */
+  O2o__Common__V1__Timestamp *taken_at;
+  /*
+   * When it was released or redeemed.
+   */
+  O2o__Common__V1__Timestamp *settled_at;
+};
+#define O2O__ORDER__V1__PROMOTION_ORDER_USE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__promotion_order_use__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, O2O__ORDER__V1__PROMOTION_ORDER_USE_STATE__PROMOTION_ORDER_USE_STATE_UNSPECIFIED, NULL, NULL }
 
 
 /* O2o__Order__V1__CartItem methods */
@@ -7302,6 +7421,63 @@ O2o__Order__V1__SetSettlementFeeRateRequest *
 void   o2o__order__v1__set_settlement_fee_rate_request__free_unpacked
                      (O2o__Order__V1__SetSettlementFeeRateRequest *message,
                       ProtobufCAllocator *allocator);
+/* O2o__Order__V1__PromotionCustomerUsage methods */
+void   o2o__order__v1__promotion_customer_usage__init
+                     (O2o__Order__V1__PromotionCustomerUsage         *message);
+size_t o2o__order__v1__promotion_customer_usage__get_packed_size
+                     (const O2o__Order__V1__PromotionCustomerUsage   *message);
+size_t o2o__order__v1__promotion_customer_usage__pack
+                     (const O2o__Order__V1__PromotionCustomerUsage   *message,
+                      uint8_t             *out);
+size_t o2o__order__v1__promotion_customer_usage__pack_to_buffer
+                     (const O2o__Order__V1__PromotionCustomerUsage   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Order__V1__PromotionCustomerUsage *
+       o2o__order__v1__promotion_customer_usage__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__order__v1__promotion_customer_usage__free_unpacked
+                     (O2o__Order__V1__PromotionCustomerUsage *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Order__V1__PromotionOrderUseLine methods */
+void   o2o__order__v1__promotion_order_use_line__init
+                     (O2o__Order__V1__PromotionOrderUseLine         *message);
+size_t o2o__order__v1__promotion_order_use_line__get_packed_size
+                     (const O2o__Order__V1__PromotionOrderUseLine   *message);
+size_t o2o__order__v1__promotion_order_use_line__pack
+                     (const O2o__Order__V1__PromotionOrderUseLine   *message,
+                      uint8_t             *out);
+size_t o2o__order__v1__promotion_order_use_line__pack_to_buffer
+                     (const O2o__Order__V1__PromotionOrderUseLine   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Order__V1__PromotionOrderUseLine *
+       o2o__order__v1__promotion_order_use_line__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__order__v1__promotion_order_use_line__free_unpacked
+                     (O2o__Order__V1__PromotionOrderUseLine *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Order__V1__PromotionOrderUse methods */
+void   o2o__order__v1__promotion_order_use__init
+                     (O2o__Order__V1__PromotionOrderUse         *message);
+size_t o2o__order__v1__promotion_order_use__get_packed_size
+                     (const O2o__Order__V1__PromotionOrderUse   *message);
+size_t o2o__order__v1__promotion_order_use__pack
+                     (const O2o__Order__V1__PromotionOrderUse   *message,
+                      uint8_t             *out);
+size_t o2o__order__v1__promotion_order_use__pack_to_buffer
+                     (const O2o__Order__V1__PromotionOrderUse   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Order__V1__PromotionOrderUse *
+       o2o__order__v1__promotion_order_use__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__order__v1__promotion_order_use__free_unpacked
+                     (O2o__Order__V1__PromotionOrderUse *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*O2o__Order__V1__CartItem_Closure)
@@ -7645,6 +7821,15 @@ typedef void (*O2o__Order__V1__ListSettlementFeeRatesResponse_Closure)
                   void *closure_data);
 typedef void (*O2o__Order__V1__SetSettlementFeeRateRequest_Closure)
                  (const O2o__Order__V1__SetSettlementFeeRateRequest *message,
+                  void *closure_data);
+typedef void (*O2o__Order__V1__PromotionCustomerUsage_Closure)
+                 (const O2o__Order__V1__PromotionCustomerUsage *message,
+                  void *closure_data);
+typedef void (*O2o__Order__V1__PromotionOrderUseLine_Closure)
+                 (const O2o__Order__V1__PromotionOrderUseLine *message,
+                  void *closure_data);
+typedef void (*O2o__Order__V1__PromotionOrderUse_Closure)
+                 (const O2o__Order__V1__PromotionOrderUse *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -8223,6 +8408,7 @@ extern const ProtobufCEnumDescriptor    o2o__order__v1__order_risk_action__descr
 extern const ProtobufCEnumDescriptor    o2o__order__v1__order_settlement_kind__descriptor;
 extern const ProtobufCEnumDescriptor    o2o__order__v1__order_settlement_status__descriptor;
 extern const ProtobufCEnumDescriptor    o2o__order__v1__settlement_statement_status__descriptor;
+extern const ProtobufCEnumDescriptor    o2o__order__v1__promotion_order_use_state__descriptor;
 extern const ProtobufCMessageDescriptor o2o__order__v1__cart_item__descriptor;
 extern const ProtobufCMessageDescriptor o2o__order__v1__cart__descriptor;
 extern const ProtobufCMessageDescriptor o2o__order__v1__create_cart_request__descriptor;
@@ -8337,6 +8523,9 @@ extern const ProtobufCMessageDescriptor o2o__order__v1__settlement_fee_rate__des
 extern const ProtobufCMessageDescriptor o2o__order__v1__list_settlement_fee_rates_request__descriptor;
 extern const ProtobufCMessageDescriptor o2o__order__v1__list_settlement_fee_rates_response__descriptor;
 extern const ProtobufCMessageDescriptor o2o__order__v1__set_settlement_fee_rate_request__descriptor;
+extern const ProtobufCMessageDescriptor o2o__order__v1__promotion_customer_usage__descriptor;
+extern const ProtobufCMessageDescriptor o2o__order__v1__promotion_order_use_line__descriptor;
+extern const ProtobufCMessageDescriptor o2o__order__v1__promotion_order_use__descriptor;
 extern const ProtobufCServiceDescriptor o2o__order__v1__order_service__descriptor;
 extern const ProtobufCServiceDescriptor o2o__order__v1__promotion_service__descriptor;
 extern const ProtobufCServiceDescriptor o2o__order__v1__order_risk_service__descriptor;

@@ -5137,6 +5137,141 @@ void   o2o__order__v1__set_settlement_fee_rate_request__free_unpacked
   assert(message->base.descriptor == &o2o__order__v1__set_settlement_fee_rate_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   o2o__order__v1__promotion_customer_usage__init
+                     (O2o__Order__V1__PromotionCustomerUsage         *message)
+{
+  static const O2o__Order__V1__PromotionCustomerUsage init_value = O2O__ORDER__V1__PROMOTION_CUSTOMER_USAGE__INIT;
+  *message = init_value;
+}
+size_t o2o__order__v1__promotion_customer_usage__get_packed_size
+                     (const O2o__Order__V1__PromotionCustomerUsage *message)
+{
+  assert(message->base.descriptor == &o2o__order__v1__promotion_customer_usage__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__order__v1__promotion_customer_usage__pack
+                     (const O2o__Order__V1__PromotionCustomerUsage *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__order__v1__promotion_customer_usage__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__order__v1__promotion_customer_usage__pack_to_buffer
+                     (const O2o__Order__V1__PromotionCustomerUsage *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__order__v1__promotion_customer_usage__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Order__V1__PromotionCustomerUsage *
+       o2o__order__v1__promotion_customer_usage__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Order__V1__PromotionCustomerUsage *)
+     protobuf_c_message_unpack (&o2o__order__v1__promotion_customer_usage__descriptor,
+                                allocator, len, data);
+}
+void   o2o__order__v1__promotion_customer_usage__free_unpacked
+                     (O2o__Order__V1__PromotionCustomerUsage *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__order__v1__promotion_customer_usage__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__order__v1__promotion_order_use_line__init
+                     (O2o__Order__V1__PromotionOrderUseLine         *message)
+{
+  static const O2o__Order__V1__PromotionOrderUseLine init_value = O2O__ORDER__V1__PROMOTION_ORDER_USE_LINE__INIT;
+  *message = init_value;
+}
+size_t o2o__order__v1__promotion_order_use_line__get_packed_size
+                     (const O2o__Order__V1__PromotionOrderUseLine *message)
+{
+  assert(message->base.descriptor == &o2o__order__v1__promotion_order_use_line__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__order__v1__promotion_order_use_line__pack
+                     (const O2o__Order__V1__PromotionOrderUseLine *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__order__v1__promotion_order_use_line__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__order__v1__promotion_order_use_line__pack_to_buffer
+                     (const O2o__Order__V1__PromotionOrderUseLine *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__order__v1__promotion_order_use_line__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Order__V1__PromotionOrderUseLine *
+       o2o__order__v1__promotion_order_use_line__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Order__V1__PromotionOrderUseLine *)
+     protobuf_c_message_unpack (&o2o__order__v1__promotion_order_use_line__descriptor,
+                                allocator, len, data);
+}
+void   o2o__order__v1__promotion_order_use_line__free_unpacked
+                     (O2o__Order__V1__PromotionOrderUseLine *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__order__v1__promotion_order_use_line__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__order__v1__promotion_order_use__init
+                     (O2o__Order__V1__PromotionOrderUse         *message)
+{
+  static const O2o__Order__V1__PromotionOrderUse init_value = O2O__ORDER__V1__PROMOTION_ORDER_USE__INIT;
+  *message = init_value;
+}
+size_t o2o__order__v1__promotion_order_use__get_packed_size
+                     (const O2o__Order__V1__PromotionOrderUse *message)
+{
+  assert(message->base.descriptor == &o2o__order__v1__promotion_order_use__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__order__v1__promotion_order_use__pack
+                     (const O2o__Order__V1__PromotionOrderUse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__order__v1__promotion_order_use__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__order__v1__promotion_order_use__pack_to_buffer
+                     (const O2o__Order__V1__PromotionOrderUse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__order__v1__promotion_order_use__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Order__V1__PromotionOrderUse *
+       o2o__order__v1__promotion_order_use__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Order__V1__PromotionOrderUse *)
+     protobuf_c_message_unpack (&o2o__order__v1__promotion_order_use__descriptor,
+                                allocator, len, data);
+}
+void   o2o__order__v1__promotion_order_use__free_unpacked
+                     (O2o__Order__V1__PromotionOrderUse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__order__v1__promotion_order_use__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor o2o__order__v1__cart_item__field_descriptors[5] =
 {
   {
@@ -16183,6 +16318,237 @@ const ProtobufCMessageDescriptor o2o__order__v1__set_settlement_fee_rate_request
   (ProtobufCMessageInit) o2o__order__v1__set_settlement_fee_rate_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor o2o__order__v1__promotion_customer_usage__field_descriptors[3] =
+{
+  {
+    "promotion_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Order__V1__PromotionCustomerUsage, promotion_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Order__V1__PromotionCustomerUsage, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "order_count",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Order__V1__PromotionCustomerUsage, order_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__order__v1__promotion_customer_usage__field_indices_by_name[] = {
+  1,   /* field[1] = customer_id */
+  2,   /* field[2] = order_count */
+  0,   /* field[0] = promotion_id */
+};
+static const ProtobufCIntRange o2o__order__v1__promotion_customer_usage__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor o2o__order__v1__promotion_customer_usage__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.order.v1.PromotionCustomerUsage",
+  "PromotionCustomerUsage",
+  "O2o__Order__V1__PromotionCustomerUsage",
+  "o2o.order.v1",
+  sizeof(O2o__Order__V1__PromotionCustomerUsage),
+  3,
+  o2o__order__v1__promotion_customer_usage__field_descriptors,
+  o2o__order__v1__promotion_customer_usage__field_indices_by_name,
+  1,  o2o__order__v1__promotion_customer_usage__number_ranges,
+  (ProtobufCMessageInit) o2o__order__v1__promotion_customer_usage__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__order__v1__promotion_order_use_line__field_descriptors[3] =
+{
+  {
+    "promotion_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Order__V1__PromotionOrderUseLine, promotion_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "coupon_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Order__V1__PromotionOrderUseLine, coupon_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "discount",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Order__V1__PromotionOrderUseLine, discount),
+    &o2o__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__order__v1__promotion_order_use_line__field_indices_by_name[] = {
+  1,   /* field[1] = coupon_id */
+  2,   /* field[2] = discount */
+  0,   /* field[0] = promotion_id */
+};
+static const ProtobufCIntRange o2o__order__v1__promotion_order_use_line__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor o2o__order__v1__promotion_order_use_line__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.order.v1.PromotionOrderUseLine",
+  "PromotionOrderUseLine",
+  "O2o__Order__V1__PromotionOrderUseLine",
+  "o2o.order.v1",
+  sizeof(O2o__Order__V1__PromotionOrderUseLine),
+  3,
+  o2o__order__v1__promotion_order_use_line__field_descriptors,
+  o2o__order__v1__promotion_order_use_line__field_indices_by_name,
+  1,  o2o__order__v1__promotion_order_use_line__number_ranges,
+  (ProtobufCMessageInit) o2o__order__v1__promotion_order_use_line__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__order__v1__promotion_order_use__field_descriptors[6] =
+{
+  {
+    "order_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Order__V1__PromotionOrderUse, order_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Order__V1__PromotionOrderUse, customer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lines",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(O2o__Order__V1__PromotionOrderUse, n_lines),
+    offsetof(O2o__Order__V1__PromotionOrderUse, lines),
+    &o2o__order__v1__promotion_order_use_line__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "state",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Order__V1__PromotionOrderUse, state),
+    &o2o__order__v1__promotion_order_use_state__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "taken_at",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Order__V1__PromotionOrderUse, taken_at),
+    &o2o__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "settled_at",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Order__V1__PromotionOrderUse, settled_at),
+    &o2o__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__order__v1__promotion_order_use__field_indices_by_name[] = {
+  1,   /* field[1] = customer_id */
+  2,   /* field[2] = lines */
+  0,   /* field[0] = order_id */
+  5,   /* field[5] = settled_at */
+  3,   /* field[3] = state */
+  4,   /* field[4] = taken_at */
+};
+static const ProtobufCIntRange o2o__order__v1__promotion_order_use__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor o2o__order__v1__promotion_order_use__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.order.v1.PromotionOrderUse",
+  "PromotionOrderUse",
+  "O2o__Order__V1__PromotionOrderUse",
+  "o2o.order.v1",
+  sizeof(O2o__Order__V1__PromotionOrderUse),
+  6,
+  o2o__order__v1__promotion_order_use__field_descriptors,
+  o2o__order__v1__promotion_order_use__field_indices_by_name,
+  1,  o2o__order__v1__promotion_order_use__number_ranges,
+  (ProtobufCMessageInit) o2o__order__v1__promotion_order_use__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue o2o__order__v1__order_fulfillment_mode__enum_values_by_number[4] =
 {
   { "ORDER_FULFILLMENT_MODE_UNSPECIFIED", "O2O__ORDER__V1__ORDER_FULFILLMENT_MODE__ORDER_FULFILLMENT_MODE_UNSPECIFIED", 0 },
@@ -16861,6 +17227,38 @@ const ProtobufCEnumDescriptor o2o__order__v1__settlement_statement_status__descr
   o2o__order__v1__settlement_statement_status__enum_values_by_name,
   1,
   o2o__order__v1__settlement_statement_status__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue o2o__order__v1__promotion_order_use_state__enum_values_by_number[4] =
+{
+  { "PROMOTION_ORDER_USE_STATE_UNSPECIFIED", "O2O__ORDER__V1__PROMOTION_ORDER_USE_STATE__PROMOTION_ORDER_USE_STATE_UNSPECIFIED", 0 },
+  { "PROMOTION_ORDER_USE_STATE_TAKEN", "O2O__ORDER__V1__PROMOTION_ORDER_USE_STATE__PROMOTION_ORDER_USE_STATE_TAKEN", 1 },
+  { "PROMOTION_ORDER_USE_STATE_RELEASED", "O2O__ORDER__V1__PROMOTION_ORDER_USE_STATE__PROMOTION_ORDER_USE_STATE_RELEASED", 2 },
+  { "PROMOTION_ORDER_USE_STATE_REDEEMED", "O2O__ORDER__V1__PROMOTION_ORDER_USE_STATE__PROMOTION_ORDER_USE_STATE_REDEEMED", 3 },
+};
+static const ProtobufCIntRange o2o__order__v1__promotion_order_use_state__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex o2o__order__v1__promotion_order_use_state__enum_values_by_name[4] =
+{
+  { "PROMOTION_ORDER_USE_STATE_REDEEMED", 3 },
+  { "PROMOTION_ORDER_USE_STATE_RELEASED", 2 },
+  { "PROMOTION_ORDER_USE_STATE_TAKEN", 1 },
+  { "PROMOTION_ORDER_USE_STATE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor o2o__order__v1__promotion_order_use_state__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "o2o.order.v1.PromotionOrderUseState",
+  "PromotionOrderUseState",
+  "O2o__Order__V1__PromotionOrderUseState",
+  "o2o.order.v1",
+  4,
+  o2o__order__v1__promotion_order_use_state__enum_values_by_number,
+  4,
+  o2o__order__v1__promotion_order_use_state__enum_values_by_name,
+  1,
+  o2o__order__v1__promotion_order_use_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCMethodDescriptor o2o__order__v1__order_service__method_descriptors[32] =
