@@ -3,7 +3,7 @@
 // Layers (a module imports only modules on lower rows):
 //  10  executables          o2o-server · o2o · o2o-bench · protoc-gen-o2o (Tools/)
 //   9  O2OPlatform          every domain wired together (the server's and the tests')
-//   8  O2OClient · O2OShell · O2ODemo   the integrator's client · the ops shell · the sample shop
+//   8  O2OOrders · O2OClient · O2OShell · O2ODemo   quotes and order settings · the client · the shell · the sample shop
 //   7  O2OInventory · O2OPromotions   (read the catalog and the CRM only through their ports)
 //   6  O2OCatalog · O2OCRM · O2OBuiltinServices  one module per domain · health, reflection, admin, echo
 //   5  O2OServiceKit · O2OPricing   how every service method is written · the pure pricing engine
@@ -162,6 +162,15 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "O2OOrders",
+            dependencies: [
+                "O2OServiceKit", "O2OCatalog", "O2OInventory", "O2OCRM", "O2OPromotions", "O2OPricing", "O2OMessages",
+                "O2ORPC", "O2OStorage",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Row 8: the sample shop (loaded through the domains' services), the client and
         // the shell.
         .target(
@@ -177,8 +186,8 @@ let package = Package(
         .target(
             name: "O2OPlatform",
             dependencies: [
-                "O2OCatalog", "O2OInventory", "O2OCRM", "O2OPromotions", "O2ODemo", "O2OServiceKit", "O2ORPC",
-                "O2OStorage",
+                "O2OCatalog", "O2OInventory", "O2OCRM", "O2OPromotions", "O2OOrders", "O2ODemo", "O2OServiceKit",
+                "O2ORPC", "O2OStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -282,6 +291,12 @@ let package = Package(
             name: "O2OPromotionsTests",
             dependencies: [
                 "O2OClient", "O2OServiceKit", "O2OPromotions", "O2OStorage", "O2OTestSupport", "O2OServiceTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "O2OOrdersTests",
+            dependencies: [
+                "O2OClient", "O2OServiceKit", "O2OStorage", "O2OTestSupport", "O2OServiceTestSupport",
             ]
         ),
         .testTarget(name: "O2OPricingTests", dependencies: ["O2OPricing", "O2OMessages", "O2OTestSupport"]),

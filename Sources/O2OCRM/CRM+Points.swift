@@ -264,7 +264,18 @@ extension CrmServiceProvider {
 
     /// The balance without the lots whose expiry passed but that no sweep wrote off.
     private func spendable(_ customer: Customer, in reader: some RecordReading) async throws -> Int64 {
-        let now = Timestamps.nanos(store.now())
+        try await Self.spendable(customer, at: store.now(), in: reader)
+    }
+
+    /// The balance at `time` without the lots whose expiry passed by then.
+    static func spendable(
+        _ customer: Customer,
+        at time: Timestamp,
+        in reader: some RecordReading
+    ) async throws
+        -> Int64
+    {
+        let now = Timestamps.nanos(time)
         var due: Int64 = 0
         for lot in try await reader.all(
             CRMTables.lots,

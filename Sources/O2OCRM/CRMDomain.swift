@@ -102,6 +102,16 @@ package protocol CustomerReading: Sendable {
     func customer(_ id: String, in reader: some RecordReading) async throws -> Customer?
     /// The membership tier, or nil.
     func tier(_ id: String, in reader: some RecordReading) async throws -> MembershipTier?
+    /// The loyalty settings (the defaults until someone changed them).
+    func loyaltySettings(in reader: some RecordReading) async throws -> LoyaltySettings
+    /// The points the customer may spend at `time`: the balance without points past
+    /// their expiry (as QuotePointsRedemption counts them).
+    func spendablePoints(
+        _ customer: Customer,
+        at time: Timestamp,
+        in reader: some RecordReading
+    ) async throws
+        -> Int64
 }
 
 struct CustomerReader: CustomerReading {
@@ -111,5 +121,19 @@ struct CustomerReader: CustomerReading {
 
     func tier(_ id: String, in reader: some RecordReading) async throws -> MembershipTier? {
         try await reader.get(CRMTables.tiers, .string(id))
+    }
+
+    func loyaltySettings(in reader: some RecordReading) async throws -> LoyaltySettings {
+        try await reader.get(CRMTables.settings, .string("settings")) ?? CrmServiceProvider.defaultSettings
+    }
+
+    func spendablePoints(
+        _ customer: Customer,
+        at time: Timestamp,
+        in reader: some RecordReading
+    ) async throws
+        -> Int64
+    {
+        try await CrmServiceProvider.spendable(customer, at: time, in: reader)
     }
 }

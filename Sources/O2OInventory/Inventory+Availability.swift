@@ -167,6 +167,14 @@ extension InventoryServiceProvider {
         request: CheckBasketAvailabilityRequest,
         context: RPCServerContext
     ) async throws -> CheckBasketAvailabilityResponse {
+        try await basketAvailability(request)
+    }
+
+    /// Where a basket can be filled now (CheckBasketAvailability), for the inventory's
+    /// service and for other domains' quotes.
+    package func basketAvailability(
+        _ request: CheckBasketAvailabilityRequest
+    ) async throws -> CheckBasketAvailabilityResponse {
         let lines = try basketLines(request.lines, field: "lines")
         let sourcing = try sourcing(request.criteria, field: "criteria")
         guard (0...50).contains(request.maxCandidates) else {

@@ -111,3 +111,16 @@ extension InventoryDomain {
     /// The locations, for other domains.
     package var locations: any StockLocationReading { InventoryLocations() }
 }
+
+/// Where a basket could be filled now, for other domains' quotes (reads only).
+package protocol StockAvailability: Sendable {
+    /// As CheckBasketAvailability answers it; errors name the request's fields.
+    func basketAvailability(_ request: CheckBasketAvailabilityRequest) async throws -> CheckBasketAvailabilityResponse
+}
+
+extension InventoryServiceProvider: StockAvailability {}
+
+extension InventoryDomain {
+    /// Basket availability, for other domains.
+    package var availability: any StockAvailability { provider }
+}

@@ -3,6 +3,7 @@ public import O2OCRM
 public import O2OCatalog
 public import O2ODemo
 public import O2OInventory
+public import O2OOrders
 public import O2OPromotions
 public import O2ORPC
 public import O2OServiceKit
@@ -16,6 +17,7 @@ public struct O2OPlatform: Sendable {
     public let inventory: InventoryDomain
     public let crm: CRMDomain
     public let promotions: PromotionsDomain
+    public let orders: OrdersDomain
     private let store: ServiceStore
     private let currency: String
 
@@ -32,11 +34,21 @@ public struct O2OPlatform: Sendable {
             customers: crm.reading,
             logger: logger
         )
+        let orders = OrdersDomain(
+            store: store,
+            currency: currency,
+            catalog: catalog.reading,
+            customers: crm.reading,
+            availability: inventory.availability,
+            promotions: promotions.pricing,
+            logger: logger
+        )
         let platform = O2OPlatform(
             catalog: catalog,
             inventory: inventory,
             crm: crm,
             promotions: promotions,
+            orders: orders,
             store: store,
             currency: currency
         )
@@ -45,7 +57,7 @@ public struct O2OPlatform: Sendable {
     }
 
     /// In the order the server lists them.
-    public var domains: [any ServiceDomain] { [catalog, inventory, crm, promotions] }
+    public var domains: [any ServiceDomain] { [catalog, inventory, crm, promotions, orders] }
     public var services: [any RPCService] { domains.flatMap(\.services) }
     public var adminServices: [String] { domains.flatMap(\.adminServices) }
     public var jobs: [any Service] { domains.flatMap(\.jobs) }

@@ -15,6 +15,7 @@ public final class PromotionServiceProvider: PromotionServiceProtocol {
     let currency: String
     let catalog: any CatalogReading
     let customers: any CustomerReading
+    let pricing: PromotionPricing
     let logger: Logger
 
     package init(
@@ -22,8 +23,10 @@ public final class PromotionServiceProvider: PromotionServiceProtocol {
         currency: String,
         catalog: any CatalogReading,
         customers: any CustomerReading,
+        pricing: PromotionPricing,
         logger: Logger
     ) {
+        self.pricing = pricing
         self.store = store
         self.currency = currency
         self.catalog = catalog

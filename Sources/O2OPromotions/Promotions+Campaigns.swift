@@ -94,6 +94,7 @@ extension PromotionServiceProvider {
             )
             promotion.status = Self.status(of: promotion, at: transaction.now)
             try await transaction.insert(PromotionTables.promotions, promotion)
+            transaction.afterCommit { [pricing] in pricing.invalidate() }
             return promotion
         }
         return Self.shown(created, at: store.now())
@@ -186,7 +187,7 @@ extension PromotionServiceProvider {
             request: request,
             locking: [Self.promotionLock(request.id)]
         ) { transaction in
-            try await transaction.modify(
+            let changed = try await transaction.modify(
                 PromotionTables.promotions,
                 request.id,
                 field: "id",
@@ -256,6 +257,8 @@ extension PromotionServiceProvider {
                 }
                 promotion.status = Self.status(of: promotion, at: transaction.now)
             }
+            transaction.afterCommit { [pricing] in pricing.invalidate() }
+            return changed
         }
         return Self.shown(updated, at: store.now())
     }
@@ -278,6 +281,7 @@ extension PromotionServiceProvider {
             promotion.deactivatedAt = transaction.now
             promotion.deactivationReason = reason
             try await transaction.updateVersioned(PromotionTables.promotions, &promotion)
+            transaction.afterCommit { [pricing] in pricing.invalidate() }
             return promotion
         }
         return Self.shown(promotion, at: store.now())

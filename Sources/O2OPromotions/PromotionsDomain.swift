@@ -13,6 +13,8 @@ public struct PromotionsDomain: ServiceDomain {
     public let provider: PromotionServiceProvider
     /// What checkout takes from promotions and coupons, in its own change.
     public let uses: PromotionUses
+    /// What quotes and checkout read for pricing.
+    public let pricing: PromotionPricing
 
     /// - Parameters:
     ///   - catalog: The SKUs, products and categories scopes name.
@@ -24,11 +26,13 @@ public struct PromotionsDomain: ServiceDomain {
         customers: any CustomerReading,
         logger: Logger
     ) {
+        pricing = PromotionPricing(store: store)
         provider = PromotionServiceProvider(
             store: store,
             currency: currency,
             catalog: catalog,
             customers: customers,
+            pricing: pricing,
             logger: logger
         )
         uses = PromotionUses(currency: currency)

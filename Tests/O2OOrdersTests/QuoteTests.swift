@@ -1,0 +1,322 @@
+import Foundation
+import O2OClient
+import O2OServiceTestSupport
+import O2OTestSupport
+import Testing
+
+func cny(_ fen: Int64) -> Money { Money(minorUnits: fen, currency: "CNY") }
+
+/// A small shop: a two-level category, one product with two SKUs (100.00 and 50.00),
+/// a warehouse and a pickup store holding them, a gold customer with points.
+struct QuoteShop {
+    var skus: [String]
+    var warehouse: StockLocation
+    var store: StockLocation
+    var customer: Customer
+    var gold: MembershipTier
+
+    static func open(_ harness: ServiceHarness) async throws -> QuoteShop {
+        let client = harness.client
+        let root = try await client.catalog.createCategory(CreateCategoryRequest(requestID: rid(), name: "食品 Food"))
+        let leaf = try await client.catalog.createCategory(
+            CreateCategoryRequest(requestID: rid(), parentID: root.id, name: "茶 Tea")
+        )
+        let product = try await client.catalog.createProduct(
+            CreateProductRequest(
+                requestID: rid(),
+                product: ProductSpec(
+                    productCode: "TEA-1",
+                    name: "龙井 Longjing",
+                    categoryID: leaf.id,
+                    skus: [
+                        SkuSpec(
+                            skuCode: "TEA-1-250",
+                            attributes: [SkuAttribute(name: "size", value: "250g")],
+                            price: cny(10_000)
+                        ),
+                        SkuSpec(
+                            skuCode: "TEA-1-100",
+                            attributes: [SkuAttribute(name: "size", value: "100g")],
+                            price: cny(5_000)
+                        ),
+                    ]
+                ),
+                status: .onShelf
+            )
+        )
+        let skus = product.skus.sorted { $0.skuCode < $1.skuCode }.reversed().map(\.id)
+        func location(
+            _ code: String,
+            _ kind: StockLocationKind,
+            latitude: Double,
+            pickup: Bool
+        ) async throws
+            -> StockLocation
+        {
+            try await client.inventory.createStockLocation(
+                CreateStockLocationRequest(
+                    requestID: rid(),
+                    stockLocation: StockLocation(
+                        code: code,
+                        name: code,
+                        kind: kind,
+                        coordinates: GeoPoint(latitude: latitude, longitude: 121.47),
+                        ships: true,
+                        offersPickup: pickup,
+                        deliveryRadiusMeters: kind == .store ? 3000 : 0
+                    )
+                )
+            )
+        }
+        let warehouse = try await location("WH", .warehouse, latitude: 31.30, pickup: false)
+        let store = try await location("ST", .store, latitude: 31.23, pickup: true)
+        for (location, quantity) in [(warehouse, Int64(100)), (store, Int64(2))] {
+            _ = try await client.inventory.adjustStock(
+                AdjustStockRequest(
+                    requestID: rid(),
+                    locationID: location.id,
+                    reason: .return,
+                    lines: skus.map { StockAdjustmentLine(skuID: $0, quantityDelta: quantity) }
+                )
+            )
+        }
+        _ = try await client.crm.createMembershipTier(
+            CreateMembershipTierRequest(
+                requestID: rid(),
+                code: "member",
+                name: "Member",
+                rank: 0,
+                minQualifyingSpend: cny(0)
+            )
+        )
+        let gold = try await client.crm.createMembershipTier(
+            CreateMembershipTierRequest(
+                requestID: rid(),
+                code: "gold",
+                name: "Gold",
+                rank: 1,
+                minQualifyingSpend: cny(100),
+                discountBps: 1000
+            )
+        )
+        var customer = try await client.crm.createCustomer(
+            CreateCustomerRequest(
+                requestID: rid(),
+                displayName: "顾客",
+                email: "quote-\(UUID().uuidString.prefix(8))@example.com"
+            )
+        )
+        // 1,000.00 spent: gold, 1,000 points.
+        customer =
+            try await client.crm.recordCompletedOrder(
+                RecordCompletedOrderRequest(
+                    requestID: rid(),
+                    customerID: customer.id,
+                    orderID: "old-1",
+                    paidAmount: cny(100_000)
+                )
+            ).customer!
+        return QuoteShop(skus: skus, warehouse: warehouse, store: store, customer: customer, gold: gold)
+    }
+
+    func delivery(latitude: Double = 31.31) -> CheckoutFulfillment {
+        CheckoutFulfillment(
+            mode: .delivery,
+            shippingAddress: PostalAddress(
+                countryCode: "CN",
+                province: "上海市",
+                city: "上海市",
+                street: "示例路 1 号",
+                recipientName: "收货人",
+                recipientPhone: "13800138000",
+                location: GeoPoint(latitude: latitude, longitude: 121.47)
+            )
+        )
+    }
+
+    func spec(
+        _ quantities: [Int64],
+        fulfillment: CheckoutFulfillment,
+        coupons: [String] = [],
+        points: Int64 = 0
+    )
+        -> CheckoutSpec
+    {
+        CheckoutSpec(
+            customerID: customer.id,
+            source: .lines(
+                CheckoutLineList(lines: zip(skus, quantities).map { CheckoutLine(skuID: $0, quantity: $1) })
+            ),
+            fulfillment: fulfillment,
+            couponCodes: coupons,
+            pointsToRedeem: points
+        )
+    }
+}
+
+@Suite("Order quotes")
+struct QuoteTests {
+    @Test(
+        "a quote prices every stage, names the promotions, and says where the stock comes from",
+        arguments: StoreKind.allCases
+    )
+    func quote(kind: StoreKind) async throws {
+        try await ServiceHarness.run(kind) { harness in
+            let shop = try await QuoteShop.open(harness)
+            let client = harness.client
+            let now = harness.clock.clock.now().seconds
+            func promotion(
+                _ kind: PromotionKind,
+                _ benefit: PromotionBenefit.Benefit,
+                _ configure: (inout Promotion) -> Void = { _ in }
+            )
+                async throws -> Promotion
+            {
+                var promotion = Promotion(
+                    name: "\(kind.displayName) \(UUID().uuidString.prefix(4))",
+                    kind: kind,
+                    benefit: PromotionBenefit(benefit: benefit),
+                    scope: PromotionScope(allItems: true),
+                    startsAt: Timestamp(seconds: now - 60),
+                    endsAt: Timestamp(seconds: now + 86_400)
+                )
+                configure(&promotion)
+                return try await client.promotion.createPromotion(
+                    CreatePromotionRequest(requestID: rid(), promotion: promotion)
+                )
+            }
+            // 8折 on the 250 g tin, 满200减20, and a 5.00 coupon.
+            let flash = try await promotion(.timeLimitedDiscount, .percentOffBps(2000)) {
+                $0.scope = PromotionScope(skuIDs: [shop.skus[0]])
+                $0.combinesWithMemberDiscount = true
+                $0.combinesWithSpendAndSave = true
+                $0.combinesWithCoupons = true
+            }
+            let save = try await promotion(
+                .spendAndSave,
+                .spendAndSave(SpendAndSaveRule(tiers: [SpendAndSaveTier(threshold: cny(20_000), saving: cny(2_000))]))
+            ) { $0.combinesWithCoupons = true }
+            let fiveOff = try await promotion(.coupon, .orderAmountOff(cny(500)))
+            let coupon = try await client.promotion.issueCoupons(
+                IssueCouponsRequest(
+                    requestID: rid(),
+                    promotionID: fiveOff.id,
+                    recipients: .customers(CouponRecipientList(customerIDs: [shop.customer.id]))
+                )
+            ).coupons[0]
+            _ = try await client.order.updateOrderSettings(
+                UpdateOrderSettingsRequest(
+                    requestID: rid(),
+                    settings: OrderSettings(deliveryFee: cny(800), freeDeliveryThreshold: cny(50_000))
+                )
+            )
+
+            let quote = try await client.order.quoteOrder(
+                QuoteOrderRequest(
+                    checkout: shop.spec(
+                        [2, 1],
+                        fulfillment: shop.delivery(),
+                        coupons: [coupon.code.lowercased(), "NOSUCHCODE"],
+                        points: 1_000
+                    )
+                )
+            )
+            // 2 × 100.00 → 2 × 80.00 = 160.00; 50.00. Gold 10%: 16.00 and 5.00 → 144.00 + 45.00 = 189.00.
+            // 189.00 is below 200.00: no 满减. Coupon 5.00 over 144 : 45 → 3.81 + 1.19 (3.809… and
+            // 1.190…, the extra fen to the larger line) → 140.19 + 43.81 = 184.00. Points: 1,000 = 10.00
+            // → 7.62 + 2.38 (7.619… and 2.380…, extra fen to the larger) → 132.57 + 41.43 = 174.00.
+            // Delivery 8.00 (184.00 is below the 500.00 threshold). Payable 182.00.
+            #expect(quote.lines.map { $0.saleUnitPrice?.minorUnits } == [8000, 5000])
+            #expect(quote.lines.map { $0.total?.minorUnits } == [13_257, 4_143])
+            #expect(quote.amounts?.timeLimitedDiscount?.minorUnits == 4000)
+            #expect(quote.amounts?.memberDiscount?.minorUnits == 2100)
+            #expect(quote.amounts?.spendAndSaveDiscount?.minorUnits == 0)
+            #expect(quote.amounts?.couponDiscount?.minorUnits == 500)
+            #expect(quote.amounts?.pointsDiscount?.minorUnits == 1000)
+            #expect(quote.amounts?.deliveryFee?.minorUnits == 800)
+            #expect(quote.amounts?.payableTotal?.minorUnits == 18_200)
+            #expect(quote.appliedPromotions.map(\.stage) == [.timeLimited, .memberTier, .coupon, .points])
+            #expect(quote.appliedPromotions.first?.promotionID == flash.id)
+            #expect(quote.appliedPromotions.first { $0.stage == .coupon }?.couponID == coupon.id)
+            #expect(quote.rejectedCoupons.map(\.reason) == [.unknownCode])
+            #expect(quote.memberTierID == shop.gold.id && quote.memberDiscountBps == 1000)
+            #expect(quote.pointsRedeemed == 1000 && !quote.pointsCapped && quote.pointsBalance == 1000)
+            #expect(quote.lines.map(\.skuName) == ["龙井 Longjing, 250g", "龙井 Longjing, 100g"])
+            // From the warehouse, the only location that ships to a delivery.
+            #expect(quote.fullyAvailable && quote.fulfillmentParts.map(\.locationID) == [shop.warehouse.id])
+            #expect(quote.lines.allSatisfy { $0.fulfillmentLocationID == shop.warehouse.id })
+
+            // 3 tins reach 满200减20 (3 × 72.00 = 216.00 after tier) and the warehouse still has them.
+            let more = try await client.order.quoteOrder(
+                QuoteOrderRequest(checkout: shop.spec([3, 0].filter { $0 > 0 }, fulfillment: shop.delivery()))
+            )
+            #expect(more.appliedPromotions.map(\.promotionID).contains(save.id))
+            #expect(more.amounts?.payableTotal?.minorUnits == 20_400, "216.00 − 20.00 + 8.00 delivery")
+
+            // Pickup at the nearest store: it has 2 of each; 3 are short.
+            let pickup = CheckoutFulfillment(
+                mode: .storePickup,
+                customerLocation: GeoPoint(latitude: 31.231, longitude: 121.47)
+            )
+            let atStore = try await client.order.quoteOrder(
+                QuoteOrderRequest(checkout: shop.spec([2, 2], fulfillment: pickup))
+            )
+            #expect(atStore.fullyAvailable && atStore.fulfillmentParts.map(\.locationID) == [shop.store.id])
+            #expect(atStore.amounts?.deliveryFee?.minorUnits == 0)
+            let short = try await client.order.quoteOrder(
+                QuoteOrderRequest(checkout: shop.spec([3, 1], fulfillment: pickup))
+            )
+            #expect(!short.fullyAvailable)
+            #expect(short.shortages.map { [$0.requestedQuantity, $0.availableQuantity] } == [[3, 2]])
+        }
+    }
+
+    @Test("bad checkouts name the field", arguments: StoreKind.allCases)
+    func badInput(kind: StoreKind) async throws {
+        try await ServiceHarness.run(kind) { harness in
+            let shop = try await QuoteShop.open(harness)
+            let order = harness.client.order
+            func refused(_ code: RPCStatusCode, _ text: String, _ change: (inout CheckoutSpec) -> Void) async {
+                var spec = shop.spec([1, 1], fulfillment: shop.delivery())
+                change(&spec)
+                await expectStatus(code, containing: text) {
+                    _ = try await order.quoteOrder(QuoteOrderRequest(checkout: spec))
+                }
+            }
+            await refused(.notFound, "checkout.customer_id") { $0.customerID = "cus_missing" }
+            await refused(.notFound, "lines[0].sku_id") {
+                $0.source = .lines(CheckoutLineList(lines: [CheckoutLine(skuID: "sku_x", quantity: 1)]))
+            }
+            await refused(.invalidArgument, "lines[0].quantity") {
+                $0.source = .lines(CheckoutLineList(lines: [CheckoutLine(skuID: shop.skus[0], quantity: 0)]))
+            }
+            await refused(.invalidArgument, "lines[1].sku_id") {
+                $0.source = .lines(
+                    CheckoutLineList(lines: [
+                        CheckoutLine(skuID: shop.skus[0], quantity: 1), CheckoutLine(skuID: shop.skus[0], quantity: 2),
+                    ])
+                )
+            }
+            await refused(.unimplemented, "carts are not served yet") { $0.source = .cartID("crt_1") }
+            await refused(.invalidArgument, "fulfillment.mode") { $0.fulfillment?.mode = .unspecified }
+            await refused(.invalidArgument, "recipient_phone") { $0.fulfillment?.shippingAddress?.recipientPhone = "" }
+            await refused(.invalidArgument, "customer_location") {
+                $0.fulfillment = CheckoutFulfillment(mode: .storePickup)
+            }
+            await refused(.invalidArgument, "coupon_codes[0]") { $0.couponCodes = ["ab!"] }
+            await refused(.invalidArgument, "points_to_redeem") { $0.pointsToRedeem = -1 }
+            await expectStatus(.failedPrecondition, containing: "settings.currency") {
+                _ = try await order.updateOrderSettings(
+                    UpdateOrderSettingsRequest(requestID: rid(), settings: OrderSettings(currency: "USD"))
+                )
+            }
+            await expectStatus(.invalidArgument, containing: "payment_timeout_seconds") {
+                _ = try await order.updateOrderSettings(
+                    UpdateOrderSettingsRequest(requestID: rid(), settings: OrderSettings(paymentTimeoutSeconds: 5))
+                )
+            }
+            let settings = try await order.getOrderSettings(GetOrderSettingsRequest())
+            #expect(settings.version == 0 && settings.paymentTimeoutSeconds == 1800 && settings.currency == "CNY")
+        }
+    }
+}
