@@ -9,6 +9,8 @@ struct DemoShop {
     let catalog: CatalogServiceClient
     let inventory: InventoryServiceClient
     let crm: CrmServiceClient
+    let promotion: PromotionServiceClient
+    let order: OrderServiceClient
 
     init(services: [any RPCService], logger: Logger) {
         let transport = RPCInProcessTransport(
@@ -19,6 +21,8 @@ struct DemoShop {
         catalog = CatalogServiceClient(transport: transport)
         inventory = InventoryServiceClient(transport: transport)
         crm = CrmServiceClient(transport: transport)
+        promotion = PromotionServiceClient(transport: transport)
+        order = OrderServiceClient(transport: transport)
     }
 
     /// Calls made on the server's own behalf.

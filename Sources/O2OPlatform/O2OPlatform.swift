@@ -70,6 +70,7 @@ public struct O2OPlatform: Sendable {
         let outcome = try await DemoData.load(into: store, services: services, currency: currency, logger: logger)
         try await DemoStock.load(into: store, services: services, currency: currency, logger: logger)
         try await DemoCustomers.load(into: store, services: services, currency: currency, logger: logger)
+        try await DemoPromotions.load(into: store, services: services, currency: currency, logger: logger)
         return outcome
     }
 }

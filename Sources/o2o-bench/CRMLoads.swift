@@ -144,3 +144,65 @@ struct RedeemLoad: AsyncParsableCommand {
         emit(try await workload.run(load: load, server: server), json: load.json)
     }
 }
+
+/// Price quotes of a 10-line basket over the demo shop's promotions.
+struct QuoteLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quote",
+        abstract:
+            "QuoteOrder calls for a 10-line delivery basket (a server with --demo-data; one is started with it when --server is not given).",
+        discussion: """
+            Five of the lines are on the demo's flash sale, a member with a welcome coupon \
+            buys, the coupon and the shared code WELCOME2027 are given: every pricing stage \
+            and the stock placement run on each call.
+            """
+    )
+
+    @OptionGroup var load: LoadOptions
+    @OptionGroup var server: ServerOptions
+
+    func run() async throws {
+        let workload = Workload(name: "quote-order", needsDemoData: true) { channel, _ in
+            let promotion = PromotionServiceClient(transport: channel)
+            let running = try await promotion.listPromotions(ListPromotionsRequest(statuses: [.running])).promotions
+            guard let flash = running.first(where: { $0.kind == .timeLimitedDiscount }),
+                let welcome = running.first(where: { $0.kind == .coupon && $0.sharedCode.isEmpty }),
+                let coupon = try await promotion.listCoupons(ListCouponsRequest(promotionID: welcome.id)).coupons.first
+            else { throw BenchError("the server has no demo promotions; start it with --demo-data") }
+            let products = try await CatalogServiceClient(transport: channel).searchProducts(
+                SearchProductsRequest(page: PageRequest(pageSize: 50))
+            )
+            let flashSkus = Array(flash.scope?.skuIDs.prefix(5) ?? [])
+            let others = products.hits.compactMap { $0.product?.skus.first?.id }.filter { !flashSkus.contains($0) }
+            let skus = flashSkus + others.prefix(10 - flashSkus.count)
+            guard skus.count == 10 else { throw BenchError("need 10 SKUs, found \(skus.count)") }
+            let request = QuoteOrderRequest(
+                checkout: CheckoutSpec(
+                    customerID: coupon.customerID,
+                    source: .lines(CheckoutLineList(lines: skus.map { CheckoutLine(skuID: $0, quantity: 1) })),
+                    fulfillment: CheckoutFulfillment(
+                        mode: .delivery,
+                        shippingAddress: PostalAddress(
+                            countryCode: "CN",
+                            province: "上海市",
+                            city: "上海市",
+                            street: "示例路 8 号",
+                            recipientName: "压测 Bench",
+                            recipientPhone: "+8619900000001",
+                            location: GeoPoint(latitude: 31.23, longitude: 121.47)
+                        )
+                    ),
+                    couponCodes: [coupon.code, "WELCOME2027"]
+                )
+            )
+            return PreparedWorkload(
+                call: { channel, _, _ in
+                    let quote = try await OrderServiceClient(transport: channel).quoteOrder(request)
+                    return (quote.amounts?.payableTotal?.minorUnits ?? 0) > 0
+                },
+                bytesPerCall: 0
+            )
+        }
+        emit(try await workload.run(load: load, server: server), json: load.json)
+    }
+}

@@ -320,3 +320,51 @@ struct QuoteTests {
         }
     }
 }
+
+@Suite("Order quotes over the demo shop")
+struct DemoQuoteTests {
+    @Test("the demo's flash sale, 满减 and coupons price a basket of flash items")
+    func demoQuote() async throws {
+        try await ServiceHarness.run(.memory, demo: true) { harness in
+            let client = harness.client
+            let promotions = try await client.promotion.listPromotions(ListPromotionsRequest(statuses: [.running]))
+            #expect(promotions.promotions.count == 5)
+            let flash = try #require(promotions.promotions.first { $0.kind == .timeLimitedDiscount })
+            let welcome = try #require(promotions.promotions.first { $0.kind == .coupon && $0.sharedCode.isEmpty })
+            let coupon = try #require(
+                try await client.promotion.listCoupons(ListCouponsRequest(promotionID: welcome.id)).coupons.first
+            )
+            let skus = Array(flash.scope?.skuIDs.prefix(3) ?? [])
+            let quote = try await client.order.quoteOrder(
+                QuoteOrderRequest(
+                    checkout: CheckoutSpec(
+                        customerID: coupon.customerID,
+                        source: .lines(CheckoutLineList(lines: skus.map { CheckoutLine(skuID: $0, quantity: 2) })),
+                        fulfillment: CheckoutFulfillment(
+                            mode: .delivery,
+                            shippingAddress: PostalAddress(
+                                countryCode: "CN",
+                                province: "上海市",
+                                city: "上海市",
+                                street: "示例路 8 号",
+                                recipientName: "演示",
+                                recipientPhone: "+8619900000001",
+                                location: GeoPoint(latitude: 31.23, longitude: 121.47)
+                            )
+                        ),
+                        couponCodes: [coupon.code, "welcome2027"]
+                    )
+                )
+            )
+            let stages = Set(quote.appliedPromotions.map(\.stage))
+            #expect(stages.contains(.timeLimited) && stages.contains(.coupon), "\(quote.appliedPromotions)")
+            #expect(quote.rejectedCoupons.isEmpty || quote.rejectedCoupons.allSatisfy { $0.reason == .minSpendNotMet })
+            let amounts = try #require(quote.amounts)
+            #expect((amounts.payableTotal?.minorUnits ?? -1) > 0 && quote.fullyAvailable)
+            #expect(
+                amounts.subtotal!.minorUnits - amounts.discountTotal!.minorUnits + amounts.deliveryFee!.minorUnits
+                    == amounts.payableTotal!.minorUnits
+            )
+        }
+    }
+}
