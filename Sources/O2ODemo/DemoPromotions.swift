@@ -51,7 +51,7 @@ public enum DemoPromotions {
         )
         let tiers = try await shop.crm.listMembershipTiers(ListMembershipTiersRequest()).tiers
         let upper = tiers.filter { $0.code == "gold" || $0.code == "diamond" }.map(\.id)
-        let flashSkus = Array(try await shop.allSkus().map(\.0.id).prefix(60))
+        let flashSkus = Array(try await shop.onSaleSkus().prefix(60))
         func create(_ key: String, _ promotion: Promotion) async throws -> Promotion {
             var promotion = promotion
             promotion.startsAt = Timestamp(seconds: start - 3600)
@@ -157,5 +157,24 @@ public enum DemoPromotions {
         try await store.transaction { $0.putRaw(markerKey, Array("loaded".utf8)) }
         logger.info("demo promotions loaded", metadata: ["promotions": "5", "coupons": "\(min(300, members.count))"])
         return 5
+    }
+}
+
+extension DemoShop {
+    /// The ids of the SKUs on sale (active, of a product on shelf), in search order.
+    func onSaleSkus() async throws -> [String] {
+        var ids: [String] = []
+        var token = ""
+        repeat {
+            let page = try await catalog.searchProducts(
+                SearchProductsRequest(page: PageRequest(pageSize: 500, pageToken: token))
+            )
+            for hit in page.hits {
+                guard let product = hit.product, product.status == .onShelf else { continue }
+                ids += product.skus.filter { $0.status == .active }.map(\.id)
+            }
+            token = page.nextPageToken
+        } while !token.isEmpty
+        return ids
     }
 }

@@ -152,7 +152,7 @@ struct QuoteLoad: AsyncParsableCommand {
         abstract:
             "QuoteOrder calls for a 10-line delivery basket (a server with --demo-data; one is started with it when --server is not given).",
         discussion: """
-            Five of the lines are on the demo's flash sale, a member with a welcome coupon \
+            The lines are items of the demo's flash sale, a member with a welcome coupon \
             buys, the coupon and the shared code WELCOME2027 are given: every pricing stage \
             and the stock placement run on each call.
             """
@@ -169,12 +169,8 @@ struct QuoteLoad: AsyncParsableCommand {
                 let welcome = running.first(where: { $0.kind == .coupon && $0.sharedCode.isEmpty }),
                 let coupon = try await promotion.listCoupons(ListCouponsRequest(promotionID: welcome.id)).coupons.first
             else { throw BenchError("the server has no demo promotions; start it with --demo-data") }
-            let products = try await CatalogServiceClient(transport: channel).searchProducts(
-                SearchProductsRequest(page: PageRequest(pageSize: 50))
-            )
-            let flashSkus = Array(flash.scope?.skuIDs.prefix(5) ?? [])
-            let others = products.hits.compactMap { $0.product?.skus.first?.id }.filter { !flashSkus.contains($0) }
-            let skus = flashSkus + others.prefix(10 - flashSkus.count)
+            // Items on the flash sale are on sale: the demo picked them among those on shelf.
+            let skus = Array(flash.scope?.skuIDs.prefix(10) ?? [])
             guard skus.count == 10 else { throw BenchError("need 10 SKUs, found \(skus.count)") }
             let request = QuoteOrderRequest(
                 checkout: CheckoutSpec(
