@@ -53,9 +53,9 @@ public enum PricingEngine {
         guard (1...maximumLines).contains(input.lines.count) else {
             throw PricingError(field: "lines", reason: "must be 1 to \(maximumLines) lines, got \(input.lines.count)")
         }
-        var ids = Set<String>()
+        // At most 100 short ids: comparing them costs less than hashing them.
         for (index, line) in input.lines.enumerated() {
-            guard ids.insert(line.lineID).inserted else {
+            guard !input.lines[..<index].contains(where: { $0.lineID == line.lineID }) else {
                 throw PricingError(field: "lines[\(index)].line_id", reason: "'\(line.lineID)' is there twice")
             }
             guard (1...maximumQuantity).contains(line.quantity) else {
@@ -314,21 +314,23 @@ private struct Pricing {
     }
 
     mutating func coupons() {
-        var seen = Set<String>()
-        var promotionsUsed = Set<String>()
+        // At most a handful of codes: arrays, not sets.
+        var seen: [String] = []
+        var promotionsUsed: [String] = []
         var valid: [CouponCandidate] = []
         for (position, given) in input.coupons.enumerated() {
             let normal = PricingEngine.normalCode(given.code)
-            guard seen.insert(normal).inserted else {
+            guard !seen.contains(normal) else {
                 reject(given.code, .duplicateCode, "the code was given twice")
                 continue
             }
+            seen.append(normal)
             switch check(given) {
             case .rejected(let rejection):
                 rejected.append(rejection)
             case .usable(var candidate):
                 candidate.position = position
-                guard promotionsUsed.insert(candidate.promotion.id).inserted else {
+                guard !promotionsUsed.contains(candidate.promotion.id) else {
                     reject(
                         given.code,
                         .notCombinable,
@@ -336,6 +338,7 @@ private struct Pricing {
                     )
                     continue
                 }
+                promotionsUsed.append(candidate.promotion.id)
                 valid.append(candidate)
             }
         }

@@ -79,8 +79,13 @@ public enum O2OJSONValue: Sendable, Hashable {
         }
     }
 
+    /// A string field's value. U+0000 is refused: the binary form (protobuf-c) keeps
+    /// strings NUL-terminated and would cut the string there.
     public func string(at path: String) throws -> String {
         guard case .string(let text) = self else { throw mismatch("a string", at: path) }
+        guard !text.utf8.contains(0) else {
+            throw O2OJSONError(path: path, reason: "string contains U+0000, which this protocol cannot carry")
+        }
         return text
     }
 
@@ -223,7 +228,7 @@ public enum O2OJSONValue: Sendable, Hashable {
 /// Reads a map key from its JSON object key.
 package func _o2oJSONMapKey<Key>(_ text: String, as type: Key.Type, at path: String) throws -> Key {
     switch type {
-    case is String.Type: return text as! Key
+    case is String.Type: return try O2OJSONValue.string(text).string(at: path) as! Key
     case is Bool.Type:
         switch text {
         case "true": return true as! Key

@@ -162,6 +162,10 @@ enum ProtobufCBridge {
                 throw WireDiagnostics.explain(bytes, descriptor: descriptor)
             }
             defer { o2o_free_unpacked(unpacked, arena) }
+            if var error = WireDiagnostics.nulInString(bytes, descriptor: descriptor) {
+                error.messageType = Message.protoName
+                throw error
+            }
             do {
                 return try Message(_protobufC: UnsafeRawPointer(unpacked))
             } catch var error as O2ODecodingError {

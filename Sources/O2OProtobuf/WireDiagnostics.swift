@@ -1,8 +1,15 @@
 internal import CProtobufC
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Explains why protobuf-c refused some bytes. protobuf-c only says "no" (a NULL
 /// return), so when it does, this walks the wire format against the same descriptor
-/// to find the first problem and name the field. It runs only on the failure path.
+/// to find the first problem and name the field (`explain`, only on the failure
+/// path). It also finds strings holding U+0000 in bytes protobuf-c accepted.
 enum WireDiagnostics {
     static func explain(
         _ bytes: UnsafeRawBufferPointer,
@@ -23,6 +30,27 @@ enum WireDiagnostics {
     private struct Problem {
         var path: String
         var reason: String
+        var isNul = false
+    }
+
+    /// A string field of accepted bytes that holds U+0000: protobuf-c keeps strings
+    /// NUL-terminated and would cut it there silently, so such input is refused.
+    /// Only bytes containing a zero byte at all are walked (a NUL in a string is one),
+    /// so the common case costs one memchr.
+    static func nulInString(
+        _ bytes: UnsafeRawBufferPointer,
+        descriptor: UnsafePointer<ProtobufCMessageDescriptor>
+    ) -> O2ODecodingError? {
+        guard let base = bytes.baseAddress, memchr(base, 0, bytes.count) != nil else { return nil }
+        var reader = Reader(bytes: bytes)
+        guard let problem = check(&reader, end: bytes.count, descriptor: descriptor, path: "", depth: 0),
+            problem.isNul
+        else { return nil }
+        return O2ODecodingError(
+            messageType: String(cString: descriptor.pointee.name),
+            fieldPath: problem.path,
+            reason: problem.reason
+        )
     }
 
     private struct Reader {
@@ -113,6 +141,13 @@ enum WireDiagnostics {
                         }
                     } else if field.pointee.type == PROTOBUF_C_TYPE_STRING {
                         let slice = UnsafeRawBufferPointer(rebasing: reader.bytes[start..<stop])
+                        if slice.contains(0) {
+                            return Problem(
+                                path: fieldPath,
+                                reason: "string contains U+0000, which this protocol cannot carry",
+                                isNul: true
+                            )
+                        }
                         if String(validating: slice, as: UTF8.self) == nil {
                             return Problem(path: fieldPath, reason: "string is not valid UTF-8")
                         }

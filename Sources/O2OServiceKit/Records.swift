@@ -72,10 +72,6 @@ extension ServiceTransaction {
         try await update(table, record)
     }
 
-    /// The change of one record a caller asked for: reads it (NOT_FOUND naming
-    /// `field`), checks the caller's `expected_version` (FAILED_PRECONDITION when it
-    /// moved on), lets `change` edit it, then bumps the version and update time and
-    /// writes it. Returns the record as written.
     /// The record a caller wants to change: NOT_FOUND naming `field`, then
     /// FAILED_PRECONDITION when the caller's `expected_version` is not the record's.
     public func require<Record: VersionedRecord & Identified>(
@@ -89,6 +85,10 @@ extension ServiceTransaction {
         return record
     }
 
+    /// The change of one record a caller asked for: reads it (NOT_FOUND naming
+    /// `field`), checks the caller's `expected_version` (FAILED_PRECONDITION when it
+    /// moved on), lets `change` edit it, then bumps the version and update time and
+    /// writes it. Returns the record as written.
     @discardableResult
     public func modify<Record: VersionedRecord & Identified>(
         _ table: RecordTable<Record>,

@@ -67,6 +67,29 @@ struct MalformedInputTests {
         #expect(error.fieldPath == "currency")
     }
 
+    @Test("U+0000 inside a string is refused, naming the field, in bytes and in JSON")
+    func nulInString() throws {
+        var leaf = ConformanceLeaf()
+        leaf.text = "fresh-id"
+        var message = ConformanceEverything()
+        message.rMessage = [leaf, leaf]
+        var bytes = message.serializedBytes()
+        // Turn the second leaf's "-" into U+0000: protobuf-c would cut the text there.
+        bytes[bytes.lastIndex(of: UInt8(ascii: "-"))!] = 0
+        let error = try #require(decodingError(ConformanceEverything.self, bytes))
+        #expect(
+            error.description
+                == "o2o.testing.v1.Everything.r_message[1].text: string contains U+0000, which this protocol cannot carry"
+        )
+        // A zero byte elsewhere (an explicit 0) is fine.
+        let zero: [UInt8] = [0x08, 0x00, 0x12, 0x03] + Array("CNY".utf8)
+        #expect(decodingError(Money.self, zero) == nil)
+        #expect(try Money(serializedBytes: zero) == Money(minorUnits: 0, currency: "CNY"))
+        #expect(throws: O2OJSONError.self) {
+            _ = try ConformanceLeaf(jsonString: #"{"text": "fresh\u0000id"}"#)
+        }
+    }
+
     @Test("invalid UTF-8 in a string field, nested in a list")
     func invalidUTF8() throws {
         var leaf = ConformanceLeaf()
