@@ -24,9 +24,9 @@ enum OrderTables {
 
 extension OrderSettings: VersionedRecord {}
 
-/// The order service as far as it is served: the order settings and price quotes
-/// (QuoteOrder). Carts, checkout, payments, refunds and shipments are in the schema
-/// and not served yet.
+/// The order service as far as it is served: carts, price quotes (QuoteOrder) and the
+/// order settings. Checkout, payments, refunds and shipments are in the schema and not
+/// served yet.
 public final class OrderServiceProvider: Sendable {
     let store: ServiceStore
     let currency: String
@@ -123,7 +123,7 @@ public final class OrderServiceProvider: Sendable {
         return try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
             let current = try await self.settings(transaction)
             try Validate.version(request.expectedVersion, actual: current.version, subject: "the order settings")
-            settings.version = current.version + 1
+            settings.version = try Checked.add(current.version, 1, field: "version")
             settings.updatedAt = transaction.now
             try await transaction.save(OrderTables.settings, settings)
             return settings

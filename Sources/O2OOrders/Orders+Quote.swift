@@ -11,7 +11,9 @@ import O2OStorage
 /// A checkout spec with every field checked.
 struct CheckedCheckout {
     var customerID: String
+    /// The lines given, or (for a cart) filled from its selected items.
     var lines: [CheckoutLine]
+    var cartID: String?
     var fulfillment: CheckoutFulfillment
     var couponCodes: [String]
     var points: Int64
@@ -22,7 +24,8 @@ extension OrderServiceProvider {
     func check(_ spec: CheckoutSpec?, field: String) throws -> CheckedCheckout {
         guard let spec else { throw RPCError.invalidArgument(field: field, "is required") }
         let customerID = try Validate.id(spec.customerID, field: "\(field).customer_id")
-        let lines: [CheckoutLine]
+        var lines: [CheckoutLine] = []
+        var cartID: String?
         switch spec.source {
         case .lines(let list)?:
             guard (1...100).contains(list.lines.count) else {
@@ -43,8 +46,8 @@ extension OrderServiceProvider {
                 }
             }
             lines = list.lines
-        case .cartID?:
-            throw RPCError(code: .unimplemented, message: "\(field).cart_id: carts are not served yet; give lines")
+        case .cartID(let id)?:
+            cartID = try Validate.id(id, field: "\(field).cart_id")
         case nil:
             throw RPCError.invalidArgument(field: "\(field).lines", "give lines or a cart_id")
         }
@@ -100,6 +103,7 @@ extension OrderServiceProvider {
         return CheckedCheckout(
             customerID: customerID,
             lines: lines,
+            cartID: cartID,
             fulfillment: fulfillment,
             couponCodes: spec.couponCodes,
             points: spec.pointsToRedeem
@@ -107,7 +111,10 @@ extension OrderServiceProvider {
     }
 
     public func quoteOrder(request: QuoteOrderRequest, context: RPCServerContext) async throws -> OrderQuote {
-        let checkout = try check(request.checkout, field: "checkout")
+        var checkout = try check(request.checkout, field: "checkout")
+        if let cartID = checkout.cartID {
+            checkout.lines = try await cartLines(cartID, customerID: checkout.customerID, field: "checkout.cart_id")
+        }
         let now = store.now()
         let automatic = try await promotions.automatic(now: now)
         let (input, settings) = try await store.read { reader in

@@ -297,7 +297,7 @@ struct QuoteTests {
                     ])
                 )
             }
-            await refused(.unimplemented, "carts are not served yet") { $0.source = .cartID("crt_1") }
+            await refused(.notFound, "checkout.cart_id") { $0.source = .cartID("crt_1") }
             await refused(.invalidArgument, "fulfillment.mode") { $0.fulfillment?.mode = .unspecified }
             await refused(.invalidArgument, "recipient_phone") { $0.fulfillment?.shippingAddress?.recipientPhone = "" }
             await refused(.invalidArgument, "customer_location") {
@@ -365,6 +365,130 @@ struct DemoQuoteTests {
                 amounts.subtotal!.minorUnits - amounts.discountTotal!.minorUnits + amounts.deliveryFee!.minorUnits
                     == amounts.payableTotal!.minorUnits
             )
+        }
+    }
+}
+
+@Suite("Carts")
+struct CartTests {
+    @Test(
+        "carts hold SKUs and selections, at most 20 per customer and 100 items; quotes take the selected items",
+        arguments: StoreKind.allCases
+    )
+    func carts(kind: StoreKind) async throws {
+        try await ServiceHarness.run(kind) { harness in
+            let shop = try await QuoteShop.open(harness)
+            let order = harness.client.order
+            let cart = try await order.createCart(CreateCartRequest(requestID: rid(), customerID: shop.customer.id))
+            #expect(cart.items.isEmpty && cart.version == 1)
+            var filled = try await order.setCartItems(
+                SetCartItemsRequest(
+                    requestID: rid(),
+                    cartID: cart.id,
+                    items: [
+                        CartItemChange(skuID: shop.skus[0], quantity: 2),
+                        CartItemChange(skuID: shop.skus[1], quantity: 1),
+                    ],
+                    expectedVersion: 1
+                )
+            )
+            #expect(
+                filled.items.map(\.quantity) == [2, 1] && filled.items.allSatisfy(\.selected) && filled.version == 2
+            )
+            filled = try await order.setCartItems(
+                SetCartItemsRequest(
+                    requestID: rid(),
+                    cartID: cart.id,
+                    items: [CartItemChange(skuID: shop.skus[1], quantity: 3, selected: false)]
+                )
+            )
+            #expect(filled.items.map(\.quantity) == [2, 3] && filled.items.map(\.selected) == [true, false])
+            await expectStatus(.failedPrecondition, containing: "expected_version") {
+                _ = try await order.setCartItems(
+                    SetCartItemsRequest(
+                        requestID: rid(),
+                        cartID: cart.id,
+                        items: [CartItemChange(skuID: shop.skus[0], quantity: 1)],
+                        expectedVersion: 1
+                    )
+                )
+            }
+            await expectStatus(.notFound, containing: "items[0].sku_id") {
+                _ = try await order.setCartItems(
+                    SetCartItemsRequest(
+                        requestID: rid(),
+                        cartID: cart.id,
+                        items: [CartItemChange(skuID: "sku_x", quantity: 1)]
+                    )
+                )
+            }
+            await expectStatus(.invalidArgument, containing: "items[0].quantity") {
+                _ = try await order.setCartItems(
+                    SetCartItemsRequest(
+                        requestID: rid(),
+                        cartID: cart.id,
+                        items: [CartItemChange(skuID: shop.skus[0], quantity: 1000)]
+                    )
+                )
+            }
+
+            // A quote of the cart prices only the selected item.
+            var spec = shop.spec([], fulfillment: shop.delivery())
+            spec.source = .cartID(cart.id)
+            let quote = try await order.quoteOrder(QuoteOrderRequest(checkout: spec))
+            #expect(quote.lines.map(\.skuID) == [shop.skus[0]] && quote.lines.map(\.quantity) == [2])
+            let other = try await harness.client.crm.createCustomer(
+                CreateCustomerRequest(
+                    requestID: rid(),
+                    displayName: "别人",
+                    email: "other-\(UUID().uuidString.prefix(8))@example.com"
+                )
+            )
+            var theirs = spec
+            theirs.customerID = other.id
+            await expectStatus(.invalidArgument, containing: "belongs to another customer") {
+                _ = try await order.quoteOrder(QuoteOrderRequest(checkout: theirs))
+            }
+
+            // Removing the selected item leaves nothing selected.
+            _ = try await order.setCartItems(
+                SetCartItemsRequest(
+                    requestID: rid(),
+                    cartID: cart.id,
+                    items: [CartItemChange(skuID: shop.skus[0], quantity: 0)]
+                )
+            )
+            await expectStatus(.failedPrecondition, containing: "no selected item") {
+                _ = try await order.quoteOrder(QuoteOrderRequest(checkout: spec))
+            }
+            let cleared = try await order.clearCart(ClearCartRequest(requestID: rid(), cartID: cart.id))
+            #expect(cleared.items.isEmpty)
+
+            // Twenty carts at most; the list shows the most recently changed first.
+            var ids = [cart.id]
+            for _ in 1..<20 {
+                ids.append(
+                    try await order.createCart(CreateCartRequest(requestID: rid(), customerID: shop.customer.id)).id
+                )
+            }
+            await expectStatus(.resourceExhausted, containing: "20 carts") {
+                _ = try await order.createCart(CreateCartRequest(requestID: rid(), customerID: shop.customer.id))
+            }
+            let listed = try await order.listCarts(
+                ListCartsRequest(page: PageRequest(pageSize: 50), customerID: shop.customer.id)
+            )
+            #expect(listed.carts.map(\.id) == ids.reversed(), "most recently changed first")
+            await expectStatus(.notFound, containing: "customer_id") {
+                _ = try await order.createCart(CreateCartRequest(requestID: rid(), customerID: "cus_missing"))
+            }
+
+            // Deleting twice succeeds; an id that never existed is NOT_FOUND.
+            _ = try await order.deleteCart(DeleteCartRequest(requestID: rid(), id: cart.id))
+            _ = try await order.deleteCart(DeleteCartRequest(requestID: rid(), id: cart.id))
+            await expectStatus(.notFound, containing: "id") {
+                _ = try await order.deleteCart(DeleteCartRequest(requestID: rid(), id: "crt_never"))
+            }
+            await expectStatus(.notFound, containing: "id") { _ = try await order.getCart(GetCartRequest(id: cart.id)) }
         }
     }
 }
