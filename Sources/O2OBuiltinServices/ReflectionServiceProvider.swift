@@ -10,13 +10,17 @@ public struct ReflectionServiceProvider: ReflectionServiceProtocol {
     private let enums: [String: EnumSchema]
 
     /// - Parameters:
-    ///   - services: The services the server hosts (its router's).
+    ///   - services: The services of the schema: those the server hosts and those it
+    ///     does not (yet).
+    ///   - served: The paths of the methods the server serves (its router's); nil
+    ///     means every method of `services`.
     ///   - policy: Which role each method needs, shown as `required_role`.
     ///   - messageTypes: Every message type the services use, by full name (the
     ///     registries of the generated modules, which this module does not know).
     ///   - enumTypes: Every enum type, by full name.
     public init(
         services: [RPCServiceDescriptor],
+        served: Set<String>? = nil,
         policy: RPCAccessPolicy,
         messageTypes: [String: any O2ODescribedMessage.Type],
         enumTypes: [String: any O2ODescribedEnum.Type]
@@ -25,7 +29,9 @@ public struct ReflectionServiceProvider: ReflectionServiceProtocol {
             ServiceSchema(
                 name: service.name,
                 doc: service.doc,
-                methods: service.methods.map { Self.schema($0, policy: policy) }
+                methods: service.methods.map {
+                    Self.schema($0, policy: policy, served: served?.contains($0.path) ?? true)
+                }
             )
         }
         var messages: [String: MessageSchema] = [:]
@@ -36,7 +42,7 @@ public struct ReflectionServiceProvider: ReflectionServiceProtocol {
         self.enums = enums
     }
 
-    static func schema(_ method: RPCMethodDescriptor, policy: RPCAccessPolicy) -> MethodSchema {
+    static func schema(_ method: RPCMethodDescriptor, policy: RPCAccessPolicy, served: Bool) -> MethodSchema {
         let kind: CallKind =
             switch method.kind {
             case .unary: .unary
@@ -65,7 +71,8 @@ public struct ReflectionServiceProvider: ReflectionServiceProtocol {
             responseType: method.responseType,
             idempotency: idempotency,
             requiredRole: role,
-            doc: method.doc
+            doc: method.doc,
+            served: served
         )
     }
 

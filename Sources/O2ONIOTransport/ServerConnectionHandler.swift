@@ -279,7 +279,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             )
         }
         guard let handler = shared.executor.router.handler(forPath: header.method) else {
-            return rejectOpenStream(streamID, RPCServerCallExecutor.unknownMethod(header.method))
+            return rejectOpenStream(streamID, shared.executor.router.unservedMethod(header.method))
         }
         if header.metadata.isEmpty, header.timeoutMicros == 0, headerCache.count < 1024 {
             // A copy: the payload is a slice of a large read buffer.

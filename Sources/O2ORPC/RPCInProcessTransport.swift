@@ -37,7 +37,7 @@ public final class RPCInProcessTransport: RPCClientTransport {
 
     private func handler(for method: RPCMethodDescriptor) throws -> RPCMethodHandler {
         guard let handler = executor.router.handler(forPath: method.path) else {
-            throw RPCServerCallExecutor.unknownMethod(method.path)
+            throw executor.router.unservedMethod(method.path)
         }
         return handler
     }

@@ -62,8 +62,21 @@ public struct RPCRouter: Sendable {
     /// The handler for a path ("/o2o.catalog.v1.CatalogService/GetProduct").
     public func handler(forPath path: String) -> RPCMethodHandler? { handlers[path] }
 
-    /// Every registered method.
+    /// Every method of the registered services' descriptors (a service may serve only
+    /// some of them: see `servedPaths`).
     public var methods: [RPCMethodDescriptor] { services.flatMap(\.methods) }
+
+    /// The paths of the methods that have a handler.
+    public var servedPaths: Set<String> { Set(handlers.keys) }
+
+    /// The status of a call to a path without a handler: a method of a hosted service
+    /// that is not served (yet) says so; anything else is an unknown method.
+    public func unservedMethod(_ path: String) -> RPCError {
+        if services.contains(where: { $0.methods.contains { $0.path == path } }) {
+            return RPCError(code: .unimplemented, message: "\(path) is in the schema but not served by this server")
+        }
+        return RPCServerCallExecutor.unknownMethod(path)
+    }
 
     /// Registers a type-erased handler.
     public mutating func register(_ handler: RPCMethodHandler) {

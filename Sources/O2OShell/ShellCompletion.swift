@@ -46,13 +46,16 @@ public struct ShellCompletion: Sendable {
         schema?.services.map { ShellSchema.shortName($0.name) } ?? []
     }
 
+    /// The methods a call can reach: those the server serves.
     private func methodNames() -> [String] {
         guard let schema else { return [] }
         var counts: [String: Int] = [:]
-        for service in schema.services { for method in service.methods { counts[method.name, default: 0] += 1 } }
+        for service in schema.services {
+            for method in service.methods where schema.isServed(method) { counts[method.name, default: 0] += 1 }
+        }
         var names: [String] = []
         for service in schema.services {
-            for method in service.methods {
+            for method in service.methods where schema.isServed(method) {
                 names.append("\(ShellSchema.shortName(service.name))/\(method.name)")
                 if counts[method.name] == 1 { names.append(method.name) }
             }

@@ -133,15 +133,20 @@ public struct ShellRunner: Sendable {
                     .init(key: "method", value: .string(method.name)),
                     .init(key: "kind", value: .string(Self.kindName(method.kind))),
                     .init(key: "role", value: .string(Self.roleName(method.requiredRole))),
+                    .init(key: "served", value: .string(schema.isServed(method) ? "yes" : "no")),
                     .init(key: "summary", value: .string(Self.summary(method.doc))),
                 ])
             }
             io.write(output.render(.object([.init(key: "methods", value: .array(rows))])))
         } else {
             let rows: [O2OJSONValue] = schema.services.map { service in
-                .object([
+                let served = service.methods.filter { schema.isServed($0) }.count
+                let servedText =
+                    served == service.methods.count ? "all" : served == 0 ? "none (schema only)" : "\(served)"
+                return .object([
                     .init(key: "service", value: .string(service.name)),
                     .init(key: "methods", value: .number(String(service.methods.count))),
+                    .init(key: "served", value: .string(servedText)),
                     .init(key: "summary", value: .string(Self.summary(service.doc))),
                 ])
             }
@@ -181,7 +186,8 @@ public struct ShellRunner: Sendable {
         if let (service, method) = try? schema.method(name) {
             var lines = [
                 output.bold("\(ShellSchema.shortName(service.name))/\(method.name)")
-                    + "  (\(Self.kindName(method.kind)), role \(Self.roleName(method.requiredRole)), \(Self.idempotencyName(method.idempotency)))",
+                    + "  (\(Self.kindName(method.kind)), role \(Self.roleName(method.requiredRole)), \(Self.idempotencyName(method.idempotency)))"
+                    + (schema.isServed(method) ? "" : "  not served by this server"),
                 Self.indent(method.doc), "",
                 "request  \(method.requestType)", "response \(method.responseType)", "",
             ]
@@ -333,6 +339,11 @@ public struct ShellRunner: Sendable {
         var output = output
         let schema = try await schema(&output)
         let (service, method) = try schema.method(command.arguments[0])
+        guard schema.isServed(method) else {
+            throw ShellError.usage(
+                "\(ShellSchema.shortName(service.name))/\(method.name) is in the schema but not served by this server"
+            )
+        }
         let descriptor = ShellSchema.descriptor(service, method)
         let codec = DynamicCodec(schema: schema)
         let input = try requestText(command.arguments.count > 1 ? command.arguments[1] : nil)
@@ -424,7 +435,8 @@ public struct ShellRunner: Sendable {
         if let name = command.arguments.first {
             names = [try await schema(&output).service(name).name]
         } else if let schema = try? await schema(&output) {
-            names += schema.services.map(\.name)
+            // The services the server hosts, not those only in its schema.
+            names += schema.services.filter { $0.methods.contains(where: schema.isServed) }.map(\.name)
         }
         var rows: [O2OJSONValue] = []
         var unhealthy = false

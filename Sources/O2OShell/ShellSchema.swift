@@ -8,14 +8,21 @@ public struct ShellSchema: Sendable {
     public let services: [ServiceSchema]
     private let messages: [String: MessageSchema]
     private let enums: [String: EnumSchema]
+    /// Whether the server says which methods it serves (an older one does not, and
+    /// then every method it lists counts as served).
+    private let reportsServing: Bool
 
     public init(_ schema: GetSchemaResponse) {
         services = schema.services.sorted { $0.name < $1.name }
+        reportsServing = schema.services.contains { $0.methods.contains(where: \.served) }
         messages = Dictionary(schema.messages.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         enums = Dictionary(schema.enums.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     public func message(_ name: String) -> MessageSchema? { messages[name] }
+
+    /// Whether the server serves the method (it may be in the schema only).
+    public func isServed(_ method: MethodSchema) -> Bool { !reportsServing || method.served }
     public func enumeration(_ name: String) -> EnumSchema? { enums[name] }
     public var messageNames: [String] { messages.keys.sorted() }
     public var enumNames: [String] { enums.keys.sorted() }
@@ -63,6 +70,9 @@ public struct ShellSchema: Sendable {
         if matches.isEmpty {
             throw ShellError.usage("unknown method '\(name)'; 'ls SERVICE' lists a service's methods")
         }
+        // A name shared with a method only in the schema means the one served.
+        let served = matches.filter { isServed($0.1) }
+        if served.count == 1 { return served[0] }
         throw ShellError.usage(
             "'\(name)' is ambiguous: \(matches.map { "\(Self.shortName($0.0.name))/\($0.1.name)" }.joined(separator: ", "))"
         )

@@ -211,7 +211,12 @@ struct ServerRunner {
         let router = RPCRouter(services: services)
         services.append(
             ReflectionServiceProvider(
-                services: router.services + [ReflectionService.descriptor],
+                // The whole schema: what this server serves, and the rest marked so.
+                services: router.services + [ReflectionService.descriptor]
+                    + O2OGeneratedRegistry.services.filter { schema in
+                        !router.services.contains { $0.name == schema.name }
+                    },
+                served: router.servedPaths.union(ReflectionService.descriptor.methods.map(\.path)),
                 policy: policy,
                 messageTypes: O2OSchemaRegistry.messageTypes,
                 enumTypes: O2OSchemaRegistry.enumTypes

@@ -16,6 +16,16 @@ struct ShellCommandLineTests {
             }
             #expect(serviceNames.contains("o2o.catalog.v1.CatalogService"))
             #expect(serviceNames.contains("o2o.inventory.v1.InventoryService"))
+            // The schema's other services are listed as such, and calling them says so.
+            let care = try (object(services.output)["services"] as? [[String: Any]] ?? []).first {
+                $0["service"] as? String == "o2o.care.v1.CareService"
+            }
+            #expect(care?["served"] as? String == "none (schema only)")
+            let unserved = try await shell(address, ["call", "CreateTicket", "{}"])
+            #expect(unserved.status == 2)
+            #expect(unserved.error.contains("CareService/CreateTicket is in the schema but not served by this server"))
+            let checkout = try await shell(address, ["call", "CreateOrder", "{}"])
+            #expect(checkout.error.contains("OrderService/CreateOrder is in the schema but not served"))
             let methods = try await shell(address, ["ls", "InventoryService", "--json"])
             let kinds = Dictionary(
                 uniqueKeysWithValues: try (object(methods.output)["methods"] as? [[String: Any]] ?? []).map {

@@ -434,6 +434,10 @@ public struct MethodSchema: O2OMessage {
     /// The doc comment from the .proto.
     public var doc: String = ""
 
+    /// Whether this server serves it. False for a method that is in the schema but
+    /// not served (yet): calling it gives UNIMPLEMENTED.
+    public var served: Bool = false
+
     /// A message with every field at its default.
     public init() {}
 
@@ -446,7 +450,8 @@ public struct MethodSchema: O2OMessage {
         responseType: String = "",
         idempotency: Idempotency = .init(rawValue: 0),
         requiredRole: Role = .init(rawValue: 0),
-        doc: String = ""
+        doc: String = "",
+        served: Bool = false
     ) {
         self.name = name
         self.path = path
@@ -456,6 +461,7 @@ public struct MethodSchema: O2OMessage {
         self.idempotency = idempotency
         self.requiredRole = requiredRole
         self.doc = doc
+        self.served = served
     }
 }
 
@@ -474,6 +480,7 @@ extension MethodSchema {
         c.pointee.idempotency = O2o__Rpc__V1__Idempotency(rawValue: .init(truncatingIfNeeded: self.idempotency.rawValue))
         c.pointee.required_role = O2o__Rpc__V1__Role(rawValue: .init(truncatingIfNeeded: self.requiredRole.rawValue))
         if !self.doc.isEmpty { c.pointee.doc = arena.string(self.doc) }
+        c.pointee.served = self.served ? 1 : 0
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -487,6 +494,7 @@ extension MethodSchema {
         self.idempotency = Idempotency(rawValue: Int32(truncatingIfNeeded: c.pointee.idempotency.rawValue))
         self.requiredRole = Role(rawValue: Int32(truncatingIfNeeded: c.pointee.required_role.rawValue))
         self.doc = try _o2oString(c.pointee.doc, field: "doc")
+        self.served = c.pointee.served != 0
     }
 }
 
@@ -501,6 +509,7 @@ extension MethodSchema {
         if self.idempotency.rawValue != 0 { writer.key("idempotency"); writer.enumValue(self.idempotency) }
         if self.requiredRole.rawValue != 0 { writer.key("requiredRole"); writer.enumValue(self.requiredRole) }
         if !self.doc.isEmpty { writer.key("doc"); writer.string(self.doc) }
+        if self.served { writer.key("served"); writer.bool(self.served) }
         writer.endObject()
     }
 
@@ -524,6 +533,8 @@ extension MethodSchema {
                 self.requiredRole = value.isNull ? .init(rawValue: 0) : try value.enumValue(Role.self, at: _o2oJSONPath(path, key))
             case "doc":
                 self.doc = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "served":
+                self.served = value.isNull ? false : try value.bool(at: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -545,6 +556,7 @@ extension MethodSchema: O2ODescribedMessage {
             FieldSchema(name: "idempotency", jsonName: "idempotency", number: 6, type: .`enum`, typeName: "o2o.rpc.v1.Idempotency", doc: "Whether it may be retried."),
             FieldSchema(name: "required_role", jsonName: "requiredRole", number: 7, type: .`enum`, typeName: "o2o.rpc.v1.Role", doc: "The least role that may call it."),
             FieldSchema(name: "doc", jsonName: "doc", number: 8, type: .string, doc: "The doc comment from the .proto."),
+            FieldSchema(name: "served", jsonName: "served", number: 9, type: .bool, doc: "Whether this server serves it. False for a method that is in the schema but\nnot served (yet): calling it gives UNIMPLEMENTED."),
         ]
     )
 }
@@ -1157,12 +1169,13 @@ extension ListServicesRequest: O2ODescribedMessage {
     )
 }
 
-/// The services a server hosts.
+/// The services of the schema, and which of their methods this server serves.
 public struct ListServicesResponse: O2OMessage {
     /// The full protobuf name.
     public static let protoName = "o2o.rpc.v1.ListServicesResponse"
 
-    /// Every service with its methods, sorted by name.
+    /// Every service of the schema with its methods, sorted by name; see
+    /// MethodSchema.served.
     public var services: [ServiceSchema] = []
 
     /// A message with every field at its default.
@@ -1225,9 +1238,9 @@ extension ListServicesResponse: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.rpc.v1.ListServicesResponse",
-        doc: "The services a server hosts.",
+        doc: "The services of the schema, and which of their methods this server serves.",
         fields: [
-            FieldSchema(name: "services", jsonName: "services", number: 1, type: .message, typeName: "o2o.rpc.v1.ServiceSchema", repeated: true, doc: "Every service with its methods, sorted by name."),
+            FieldSchema(name: "services", jsonName: "services", number: 1, type: .message, typeName: "o2o.rpc.v1.ServiceSchema", repeated: true, doc: "Every service of the schema with its methods, sorted by name; see\nMethodSchema.served."),
         ]
     )
 }
@@ -1600,7 +1613,8 @@ public enum ReflectionService {
 
     /// The service's methods.
     public enum Method {
-        /// Lists the services and their methods.
+        /// Lists the services of the schema and their methods, each marked served or
+        /// not by this server.
         public static let listServices = RPCMethodDescriptor(
             service: "o2o.rpc.v1.ReflectionService",
             method: "ListServices",
@@ -1608,7 +1622,7 @@ public enum ReflectionService {
             idempotency: .noSideEffects,
             requestType: "o2o.rpc.v1.ListServicesRequest",
             responseType: "o2o.rpc.v1.ListServicesResponse",
-            doc: "Lists the services and their methods."
+            doc: "Lists the services of the schema and their methods, each marked served or\nnot by this server."
         )
         /// Describes one service, method, message or enum, with the types it needs.
         /// NOT_FOUND when nothing matches, INVALID_ARGUMENT when a short name is ambiguous
@@ -1646,7 +1660,8 @@ public enum ReflectionService {
 ///
 /// Reflection: open to every authenticated role.
 public protocol ReflectionServiceProtocol: RPCService {
-    /// Lists the services and their methods.
+    /// Lists the services of the schema and their methods, each marked served or
+    /// not by this server.
     func listServices(request: ListServicesRequest, context: RPCServerContext) async throws -> ListServicesResponse
 
     /// Describes one service, method, message or enum, with the types it needs.
@@ -1686,7 +1701,8 @@ public struct ReflectionServiceClient: Sendable {
         self.transport = transport
     }
 
-    /// Lists the services and their methods.
+    /// Lists the services of the schema and their methods, each marked served or
+    /// not by this server.
     public func listServices(_ request: ListServicesRequest, options: RPCCallOptions = .defaults) async throws -> ListServicesResponse {
         try await transport.unary(ReflectionService.Method.listServices, request, options: options)
     }

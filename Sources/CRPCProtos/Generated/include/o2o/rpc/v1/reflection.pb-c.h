@@ -217,10 +217,15 @@ struct  O2o__Rpc__V1__MethodSchema
    * The doc comment from the .proto.
    */
   char *doc;
+  /*
+   * Whether this server serves it. False for a method that is in the schema but
+   * not served (yet): calling it gives UNIMPLEMENTED.
+   */
+  protobuf_c_boolean served;
 };
 #define O2O__RPC__V1__METHOD_SCHEMA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__rpc__v1__method_schema__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, O2O__RPC__V1__CALL_KIND__CALL_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, O2O__RPC__V1__IDEMPOTENCY__IDEMPOTENCY_UNSPECIFIED, O2O__RPC__V1__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, O2O__RPC__V1__CALL_KIND__CALL_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, O2O__RPC__V1__IDEMPOTENCY__IDEMPOTENCY_UNSPECIFIED, O2O__RPC__V1__ROLE__ROLE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0 }
 
 
 /*
@@ -394,13 +399,14 @@ struct  O2o__Rpc__V1__ListServicesRequest
 
 
 /*
- * The services a server hosts.
+ * The services of the schema, and which of their methods this server serves.
  */
 struct  O2o__Rpc__V1__ListServicesResponse
 {
   ProtobufCMessage base;
   /*
-   * Every service with its methods, sorted by name.
+   * Every service of the schema with its methods, sorted by name; see
+   * MethodSchema.served.
    */
   size_t n_services;
   O2o__Rpc__V1__ServiceSchema **services;

@@ -547,7 +547,7 @@ void   o2o__rpc__v1__get_schema_response__free_unpacked
   assert(message->base.descriptor == &o2o__rpc__v1__get_schema_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor o2o__rpc__v1__method_schema__field_descriptors[8] =
+static const ProtobufCFieldDescriptor o2o__rpc__v1__method_schema__field_descriptors[9] =
 {
   {
     "name",
@@ -645,6 +645,18 @@ static const ProtobufCFieldDescriptor o2o__rpc__v1__method_schema__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "served",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Rpc__V1__MethodSchema, served),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned o2o__rpc__v1__method_schema__field_indices_by_name[] = {
   7,   /* field[7] = doc */
@@ -655,11 +667,12 @@ static const unsigned o2o__rpc__v1__method_schema__field_indices_by_name[] = {
   3,   /* field[3] = request_type */
   6,   /* field[6] = required_role */
   4,   /* field[4] = response_type */
+  8,   /* field[8] = served */
 };
 static const ProtobufCIntRange o2o__rpc__v1__method_schema__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor o2o__rpc__v1__method_schema__descriptor =
 {
@@ -669,7 +682,7 @@ const ProtobufCMessageDescriptor o2o__rpc__v1__method_schema__descriptor =
   "O2o__Rpc__V1__MethodSchema",
   "o2o.rpc.v1",
   sizeof(O2o__Rpc__V1__MethodSchema),
-  8,
+  9,
   o2o__rpc__v1__method_schema__field_descriptors,
   o2o__rpc__v1__method_schema__field_indices_by_name,
   1,  o2o__rpc__v1__method_schema__number_ranges,
