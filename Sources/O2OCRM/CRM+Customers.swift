@@ -164,11 +164,7 @@ extension CrmServiceProvider {
         let status = try Validate.known(request.status, field: "status", noun: "status")
         let prefix = try Validate.text(request.displayNamePrefix, field: "display_name_prefix", max: 64).lowercased()
         let order = try Validate.known(request.sortOrder, field: "sort_order", noun: "order")
-        let start = request.created?.start.map { Timestamps.nanos($0) }
-        let end = request.created?.end.map { Timestamps.nanos($0) }
-        if let start, let end, end < start {
-            throw RPCError.invalidArgument(field: "created.end", "must not be before created.start")
-        }
+        let (start, end) = try Validate.timeRange(request.created, field: "created")
         let filters = [
             tierID ?? "", tag ?? "", storeID ?? "", "\(status.rawValue)", prefix, "\(start ?? -1)", "\(end ?? -1)",
             "\(order.rawValue)",

@@ -497,8 +497,7 @@ extension CrmServiceProvider {
         let pageSize = try Paging.pageSize(request.page, field: "page")
         let reason = try Validate.known(request.reason, field: "reason", noun: "reason")
         let orderID = request.orderID.isEmpty ? nil : try Validate.id(request.orderID, field: "order_id")
-        let start = request.created?.start.map { Timestamps.nanos($0) }
-        let end = request.created?.end.map { Timestamps.nanos($0) }
+        let (start, end) = try Validate.timeRange(request.created, field: "created")
         let predicate: @Sendable (PointsEntry) -> Bool = { entry in
             let time = Timestamps.nanos(entry.createdAt)
             return (reason == .unspecified || entry.reason == reason)

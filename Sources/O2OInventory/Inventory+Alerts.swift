@@ -16,8 +16,7 @@ extension InventoryServiceProvider {
         let locationID = try request.locationID.map { try Validate.id($0, field: "location_id") }
         let sku = try request.skuID.map { try skuID($0, field: "sku_id") }
         try Validate.known(request.kinds, field: "kinds", noun: "kind")
-        let start = request.created?.start.map(InventoryTables.nanos)
-        let end = request.created?.end.map(InventoryTables.nanos)
+        let (start, end) = try Validate.timeRange(request.created, field: "created")
         let kinds = Set(request.kinds)
         let predicate: @Sendable (StockAlert) -> Bool = { alert in
             let time = InventoryTables.nanos(alert.createdAt)

@@ -27,11 +27,7 @@ extension InventoryServiceProvider {
             throw RPCError.invalidArgument(field: "location_id", "location_id or reference is required")
         }
         try Validate.known(request.reasons, field: "reasons", noun: "reason")
-        let start = request.created?.start.map(InventoryTables.nanos)
-        let end = request.created?.end.map(InventoryTables.nanos)
-        if let start, let end, end < start {
-            throw RPCError.invalidArgument(field: "created.end", "must not be before created.start")
-        }
+        let (start, end) = try Validate.timeRange(request.created, field: "created")
         let descending = try Validate.known(request.order, field: "order", noun: "order") != .ascending
         let reasons = Set(request.reasons)
         let filters = [

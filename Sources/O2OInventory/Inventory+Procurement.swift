@@ -110,8 +110,7 @@ extension InventoryServiceProvider {
         let location = try request.locationID.map { try Validate.id($0, field: "location_id") }
         try Validate.known(request.statuses, field: "statuses", noun: "status")
         let statuses = Set(request.statuses)
-        let start = request.created?.start.map(InventoryTables.nanos)
-        let end = request.created?.end.map(InventoryTables.nanos)
+        let (start, end) = try Validate.timeRange(request.created, field: "created")
         let page = try await store.newestFirst(
             InventoryTables.purchaseOrders,
             by: [

@@ -282,6 +282,17 @@ public enum Validate {
         return value
     }
 
+    /// A time filter a caller sent, in nanoseconds: each end a valid timestamp (see
+    /// `timestamp`), the end not before the start.
+    public static func timeRange(_ range: TimeRange?, field: String) throws -> (start: Int64?, end: Int64?) {
+        let start = try range?.start.map { Timestamps.nanos(try timestamp($0, field: "\(field).start")) }
+        let end = try range?.end.map { Timestamps.nanos(try timestamp($0, field: "\(field).end")) }
+        if let start, let end, end < start {
+            throw RPCError.invalidArgument(field: "\(field).end", "must not be before \(field).start")
+        }
+        return (start, end)
+    }
+
     /// `expected_version` against the record's version.
     public static func version(_ expected: Int64?, actual: Int64, subject: String) throws {
         if let expected, expected != actual {

@@ -79,6 +79,23 @@ struct InventoryTests {
                     )
                 )
             }
+            // Time filters are checked like every timestamp a caller sends.
+            await expectStatus(.invalidArgument, containing: "created.start.nanos") {
+                _ = try await harness.inventory.listStockLedgerEntries(
+                    ListStockLedgerEntriesRequest(
+                        locationID: location.id,
+                        created: TimeRange(start: Timestamp(seconds: 1_800_000_000, nanos: 2_000_000_000))
+                    )
+                )
+            }
+            await expectStatus(.invalidArgument, containing: "created.end.seconds") {
+                _ = try await harness.inventory.listStockLedgerEntries(
+                    ListStockLedgerEntriesRequest(
+                        locationID: location.id,
+                        created: TimeRange(end: Timestamp(seconds: 9_300_000_000_000))
+                    )
+                )
+            }
             // The smallest Int64 has no positive counterpart: its size is still checked.
             await expectStatus(.invalidArgument, containing: "lines[0].quantity_delta") {
                 _ = try await harness.inventory.adjustStock(
