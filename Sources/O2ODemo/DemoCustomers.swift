@@ -66,15 +66,7 @@ public enum DemoCustomers {
 
         let stores = try await shop.allLocations().filter { $0.kind == .store }.sorted { $0.code < $1.code }
         guard !stores.isEmpty else { return 0 }
-        let now: Timestamp
-        if let saved = try await store.records.engine.get(startKey),
-            let seconds = Int64(String(decoding: saved, as: UTF8.self))
-        {
-            now = Timestamp(seconds: seconds)
-        } else {
-            now = Timestamp(seconds: store.now().seconds)
-            try await store.transaction { $0.putRaw(startKey, Array(String(now.seconds).utf8)) }
-        }
+        let now = Timestamp(seconds: try await firstStart(under: startKey, in: store))
         // A few customers at a time: each one's calls run in order, customers side by side.
         let width = 8
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -368,4 +360,16 @@ public enum DemoCustomers {
         (.phone, "要求开具增值税发票，已转财务处理。 Asked for a VAT invoice; passed to finance."),
         (.email, "反馈优惠券无法叠加使用，已解释规则。 Coupons would not stack; explained the rules."),
     ]
+}
+
+/// The seconds of the first attempt of a load, kept under `key`: a resumed load dates
+/// its requests the same way, so their retries are the same requests.
+func firstStart(under key: [UInt8], in store: ServiceStore) async throws -> Int64 {
+    if let saved = try await store.records.engine.get(key), let seconds = Int64(String(decoding: saved, as: UTF8.self))
+    {
+        return seconds
+    }
+    let start = store.now().seconds
+    try await store.transaction { $0.putRaw(key, Array(String(start).utf8)) }
+    return start
 }

@@ -27,15 +27,7 @@ public enum DemoPromotions {
         guard try await store.records.engine.get(DemoCustomers.markerKey) != nil else { return 0 }
         let shop = DemoShop(services: services, logger: logger)
         func money(_ fen: Int64) -> Money { Money(minorUnits: fen, currency: currency) }
-        let start: Int64
-        if let saved = try await store.records.engine.get(startKey),
-            let seconds = Int64(String(decoding: saved, as: UTF8.self))
-        {
-            start = seconds
-        } else {
-            start = store.now().seconds
-            try await store.transaction { $0.putRaw(startKey, Array(String(start).utf8)) }
-        }
+        let start = try await firstStart(under: startKey, in: store)
         _ = try await shop.order.updateOrderSettings(
             UpdateOrderSettingsRequest(
                 requestID: "demo-order-settings",

@@ -66,8 +66,8 @@ public struct PromotionUses: Sendable {
             if promotion.perCustomerLimit > 0, usage.orderCount >= Int64(promotion.perCustomerLimit) {
                 throw RPCError(
                     code: .failedPrecondition,
-                    message: "promotion '\(promotion.name)' may be used \(promotion.perCustomerLimit) times "
-                        + "per customer, and this customer has"
+                    message: "promotion '\(promotion.name)' may be used on \(promotion.perCustomerLimit) "
+                        + "order(s) per customer; this customer has used it on \(usage.orderCount)"
                 )
             }
             let discount = max(0, line.discount?.minorUnits ?? 0)
@@ -77,7 +77,7 @@ public struct PromotionUses: Sendable {
                 currency: currency
             )
             try await transaction.updateVersioned(PromotionTables.promotions, &promotion)
-            usage.orderCount += 1
+            usage.orderCount = try Checked.add(usage.orderCount, 1, field: "usage_count")
             try await transaction.save(PromotionTables.customerUsage, usage)
         }
         try await transaction.insert(

@@ -17,7 +17,8 @@ enum WireDiagnostics {
     ) -> O2ODecodingError {
         let typeName = String(cString: descriptor.pointee.name)
         var reader = Reader(bytes: bytes)
-        if let problem = check(&reader, end: bytes.count, descriptor: descriptor, path: "", depth: 0) {
+        if let problem = check(&reader, end: bytes.count, descriptor: descriptor, path: "", depth: 0, explaining: true)
+        {
             return O2ODecodingError(messageType: typeName, fieldPath: problem.path, reason: problem.reason)
         }
         return O2ODecodingError(
@@ -43,7 +44,15 @@ enum WireDiagnostics {
     ) -> O2ODecodingError? {
         guard let base = bytes.baseAddress, memchr(base, 0, bytes.count) != nil else { return nil }
         var reader = Reader(bytes: bytes)
-        guard let problem = check(&reader, end: bytes.count, descriptor: descriptor, path: "", depth: 0),
+        guard
+            let problem = check(
+                &reader,
+                end: bytes.count,
+                descriptor: descriptor,
+                path: "",
+                depth: 0,
+                explaining: false
+            ),
             problem.isNul
         else { return nil }
         return O2ODecodingError(
@@ -80,7 +89,8 @@ enum WireDiagnostics {
         end: Int,
         descriptor: UnsafePointer<ProtobufCMessageDescriptor>,
         path parent: String,
-        depth: Int
+        depth: Int,
+        explaining: Bool
     ) -> Problem? {
         guard depth < 100 else { return Problem(path: parent, reason: "messages nested more than 100 deep") }
         var repeatedCounts: [UInt32: Int] = [:]
@@ -95,12 +105,16 @@ enum WireDiagnostics {
                 return Problem(path: parent, reason: "invalid field number \(tag >> 3) at byte \(tagOffset)")
             }
             let field = protobuf_c_message_descriptor_get_field(descriptor, number)
-            let fieldName = field.map { String(cString: $0.pointee.name) } ?? "#\(number)"
-            var fieldPath = path(parent, fieldName)
+            var index: Int?
             if let field, field.pointee.label == PROTOBUF_C_LABEL_REPEATED {
-                let index = repeatedCounts[number, default: 0]
-                repeatedCounts[number] = index + 1
-                fieldPath += "[\(index)]"
+                index = repeatedCounts[number, default: 0]
+                repeatedCounts[number] = index! + 1
+            }
+            // Built only when needed (a problem, a sub-message): the walk also runs
+            // over accepted input, looking for U+0000.
+            var fieldPath: String {
+                let name = field.map { String(cString: $0.pointee.name) } ?? "#\(number)"
+                return path(parent, name) + (index.map { "[\($0)]" } ?? "")
             }
             switch wireType {
             case 0:
@@ -135,7 +149,8 @@ enum WireDiagnostics {
                             end: stop,
                             descriptor: subDescriptor,
                             path: fieldPath,
-                            depth: depth + 1
+                            depth: depth + 1,
+                            explaining: explaining
                         ) {
                             return problem
                         }
@@ -148,7 +163,8 @@ enum WireDiagnostics {
                                 isNul: true
                             )
                         }
-                        if String(validating: slice, as: UTF8.self) == nil {
+                        // Accepted input is validated as it is read into Swift strings.
+                        if explaining, String(validating: slice, as: UTF8.self) == nil {
                             return Problem(path: fieldPath, reason: "string is not valid UTF-8")
                         }
                     }
