@@ -3,7 +3,7 @@
 // Layers (a module imports only modules on lower rows):
 //  10  executables          o2o-server · o2o · o2o-bench · protoc-gen-o2o (Tools/)
 //   9  O2OPlatform          every domain wired together (the server's and the tests')
-//   8  O2OOrders · O2OClient · O2OShell · O2ODemo   quotes and order settings · the client · the shell · the sample shop
+//   8  O2OOrders · O2OClient · O2OShell · O2ODemo   carts, checkout and the order life · the client · the shell · the sample shop
 //   7  O2OInventory · O2OPromotions   (read the catalog and the CRM only through their ports)
 //   6  O2OCatalog · O2OCRM · O2OBuiltinServices  one module per domain · health, reflection, admin, echo
 //   5  O2OServiceKit · O2OPricing   how every service method is written · the pure pricing engine
@@ -168,6 +168,7 @@ let package = Package(
                 "O2OServiceKit", "O2OCatalog", "O2OInventory", "O2OCRM", "O2OPromotions", "O2OPricing", "O2OMessages",
                 "O2ORPC", "O2OStorage",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 

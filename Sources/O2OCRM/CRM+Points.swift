@@ -72,65 +72,88 @@ extension CrmServiceProvider {
                     required: true
                 )
             else { throw RPCError.invalidArgument(field: "paid_amount", "is required") }
-            var customer = try await changeableCustomer(transaction, request.customerID)
-            var record =
-                try await orderRecord(orderID, customerID: customer.id, in: transaction)
-                ?? OrderLoyaltyRecord(orderID: orderID, customerID: customer.id)
-            guard record.completedAt == nil else {
-                throw RPCError(
-                    code: .alreadyExists,
-                    message: "order_id: order '\(orderID)' was recorded as completed by another request"
-                )
-            }
-            let completedAt = given ?? transaction.now
-            let previousTier = customer.tierID
-            var response = RecordCompletedOrderResponse(previousTierID: previousTier)
-            // Points with the multiplier of the tier held before the order.
-            let tier =
-                customer.tierID.isEmpty ? nil : try await transaction.get(CRMTables.tiers, .string(customer.tierID))
-            let points =
-                customer.status == .active
-                ? try earnedPoints(paid: paid, settings: settings, multiplierBps: tier?.pointsMultiplierBps ?? 10_000)
-                : 0
-            let book = PointsBook(transaction: transaction, actor: actor(context))
-            if points > 0 {
-                let entry = try await book.add(
-                    to: &customer,
-                    reason: .earn,
-                    lots: [(points, expiry(from: transaction.now, settings: settings))],
-                    orderID: orderID,
-                    field: "paid_amount"
-                )
-                record.earnEntryID = entry.id
-                record.earnedPoints = points
-                response.earned = entry
-            }
-            record.paidAmount = Money(minorUnits: paid, currency: settings.currency)
-            record.refundedAmount = Money(minorUnits: 0, currency: settings.currency)
-            record.completedAt = completedAt
-            record.completionRequestID = request.requestID
-            try await transaction.save(CRMTables.orders, record)
-            var stats = customer.purchaseStats ?? CustomerPurchaseStats()
-            stats.completedOrderCount += 1
-            stats.lifetimeSpend = Money(
-                minorUnits: try Checked.add(stats.lifetimeSpend?.minorUnits ?? 0, paid, field: "paid_amount"),
-                currency: settings.currency
+            return try await completeOrder(
+                customerID: request.customerID,
+                orderID: orderID,
+                paid: paid,
+                completedAt: given ?? transaction.now,
+                requestID: request.requestID,
+                settings: settings,
+                actor: actor(context),
+                in: transaction
             )
-            if stats.firstOrderAt.map({ Timestamps.nanos($0) > Timestamps.nanos(completedAt) }) ?? true {
-                stats.firstOrderAt = completedAt
-            }
-            if stats.lastOrderAt.map({ Timestamps.nanos($0) < Timestamps.nanos(completedAt) }) ?? true {
-                stats.lastOrderAt = completedAt
-            }
-            customer.purchaseStats = stats
-            try await evaluateTier(&customer, in: transaction)
-            try await transaction.updateVersioned(CRMTables.customers, &customer)
-            response.customer = customer
-            return response
         }
         var shown = response
         shown.customer = response.customer.map { PersonalData.shown($0, to: context) }
         return shown
+    }
+
+    /// Records a completed order in `transaction`: points earned with the multiplier
+    /// of the tier held before it, the spend, the tier re-evaluated.
+    func completeOrder(
+        customerID: String,
+        orderID: String,
+        paid: Int64,
+        completedAt: Timestamp,
+        requestID: String,
+        settings: LoyaltySettings,
+        actor: ChangeActor,
+        in transaction: ServiceTransaction
+    ) async throws -> RecordCompletedOrderResponse {
+        var customer = try await changeableCustomer(transaction, customerID)
+        var record =
+            try await orderRecord(orderID, customerID: customer.id, in: transaction)
+            ?? OrderLoyaltyRecord(orderID: orderID, customerID: customer.id)
+        guard record.completedAt == nil else {
+            throw RPCError(
+                code: .alreadyExists,
+                message: "order_id: order '\(orderID)' was recorded as completed by another request"
+            )
+        }
+        let previousTier = customer.tierID
+        var response = RecordCompletedOrderResponse(previousTierID: previousTier)
+        // Points with the multiplier of the tier held before the order.
+        let tier =
+            customer.tierID.isEmpty ? nil : try await transaction.get(CRMTables.tiers, .string(customer.tierID))
+        let points =
+            customer.status == .active
+            ? try earnedPoints(paid: paid, settings: settings, multiplierBps: tier?.pointsMultiplierBps ?? 10_000)
+            : 0
+        let book = PointsBook(transaction: transaction, actor: actor)
+        if points > 0 {
+            let entry = try await book.add(
+                to: &customer,
+                reason: .earn,
+                lots: [(points, expiry(from: transaction.now, settings: settings))],
+                orderID: orderID,
+                field: "paid_amount"
+            )
+            record.earnEntryID = entry.id
+            record.earnedPoints = points
+            response.earned = entry
+        }
+        record.paidAmount = Money(minorUnits: paid, currency: settings.currency)
+        record.refundedAmount = Money(minorUnits: 0, currency: settings.currency)
+        record.completedAt = completedAt
+        record.completionRequestID = requestID
+        try await transaction.save(CRMTables.orders, record)
+        var stats = customer.purchaseStats ?? CustomerPurchaseStats()
+        stats.completedOrderCount += 1
+        stats.lifetimeSpend = Money(
+            minorUnits: try Checked.add(stats.lifetimeSpend?.minorUnits ?? 0, paid, field: "paid_amount"),
+            currency: settings.currency
+        )
+        if stats.firstOrderAt.map({ Timestamps.nanos($0) > Timestamps.nanos(completedAt) }) ?? true {
+            stats.firstOrderAt = completedAt
+        }
+        if stats.lastOrderAt.map({ Timestamps.nanos($0) < Timestamps.nanos(completedAt) }) ?? true {
+            stats.lastOrderAt = completedAt
+        }
+        customer.purchaseStats = stats
+        try await evaluateTier(&customer, in: transaction)
+        try await transaction.updateVersioned(CRMTables.customers, &customer)
+        response.customer = customer
+        return response
     }
 
     public func reverseOrderPoints(
@@ -148,97 +171,175 @@ extension CrmServiceProvider {
             let settings = try await settings(transaction)
             let refund =
                 try loyaltyMoney(request.refundAmount, field: "refund_amount", settings: settings, required: false) ?? 0
-            var customer = try await changeableCustomer(transaction, request.customerID)
-            guard var record = try await orderRecord(orderID, customerID: customer.id, in: transaction) else {
-                throw RPCError(
-                    code: .notFound,
-                    message: "order_id: customer '\(customer.id)' has no completed order or redemption '\(orderID)'"
-                )
-            }
-            guard !record.reversedRefundIDs.contains(refundID) else {
-                throw RPCError(
-                    code: .alreadyExists,
-                    message: refundID.isEmpty
-                        ? "order_id: the cancellation of order '\(orderID)' was reversed by another request"
-                        : "refund_id: refund '\(refundID)' of order '\(orderID)' was reversed by another request"
-                )
-            }
-            let paid = record.paidAmount?.minorUnits ?? 0
-            let refunded = try Checked.add(record.refundedAmount?.minorUnits ?? 0, refund, field: "refund_amount")
-            guard refund == 0 || refunded <= paid else {
-                throw RPCError(
-                    code: .failedPrecondition,
-                    message:
-                        "refund_amount: order '\(orderID)' paid \(paid), refunds would reach \(refunded)"
-                )
-            }
-            let book = PointsBook(transaction: transaction, actor: actor(context))
-            var response = ReverseOrderPointsResponse()
-            // Earned points in proportion to the refund, rounded up; all of them once the
-            // whole order is refunded.
-            var takeBack: Int64 = 0
-            if record.earnedPoints > 0 {
-                let share =
-                    request.wholeOrder || paid == 0
-                    ? record.earnedPoints
-                    : (try Checked.multiply(record.earnedPoints, refund, field: "refund_amount") + paid - 1) / paid
-                takeBack = min(share, record.earnedPoints - record.reversedPoints)
-            }
-            if takeBack > 0 {
-                try await book.expireDue(&customer)
-                let (entry, _) = try await book.remove(
-                    from: &customer,
-                    reason: .refundReversal,
-                    points: takeBack,
-                    orderID: orderID,
-                    relatedEntryID: record.earnEntryID,
-                    preferredEntryID: record.earnEntryID,
-                    allowNegative: true,
-                    field: "refund_amount"
-                )
-                record.reversedPoints += takeBack
-                response.entries.append(entry)
-            }
-            // Redeemed points come back once, with their own expiry; expired ones do not.
-            if request.wholeOrder, !record.redeemEntryID.isEmpty, !record.redemptionReturned {
-                let now = Timestamps.nanos(transaction.now)
-                let returned = record.redeemedLots.filter { lot in
-                    lot.expiresAt.map { Timestamps.nanos($0) > now } ?? true
-                }
-                if !returned.isEmpty {
-                    response.entries.append(
-                        try await book.add(
-                            to: &customer,
-                            reason: .refundReversal,
-                            lots: returned.map { ($0.points, $0.expiresAt) },
-                            orderID: orderID,
-                            relatedEntryID: record.redeemEntryID,
-                            field: "whole_order"
-                        )
-                    )
-                }
-                record.redemptionReturned = true
-            }
-            record.reversedRefundIDs.append(refundID)
-            record.refundedAmount = Money(minorUnits: refunded, currency: settings.currency)
-            try await transaction.save(CRMTables.orders, record)
-            if record.completedAt != nil {
-                var stats = customer.purchaseStats ?? CustomerPurchaseStats()
-                stats.lifetimeSpend = Money(
-                    minorUnits: max(0, (stats.lifetimeSpend?.minorUnits ?? 0) - refund),
-                    currency: settings.currency
-                )
-                if request.wholeOrder { stats.completedOrderCount = max(0, stats.completedOrderCount - 1) }
-                customer.purchaseStats = stats
-                try await evaluateTier(&customer, in: transaction)
-            }
-            try await transaction.updateVersioned(CRMTables.customers, &customer)
-            response.customer = customer
-            return response
+            return try await reverseOrder(
+                customerID: request.customerID,
+                orderID: orderID,
+                refundID: refundID,
+                refund: refund,
+                wholeOrder: request.wholeOrder,
+                settings: settings,
+                actor: actor(context),
+                in: transaction
+            )
         }
         var shown = response
         shown.customer = response.customer.map { PersonalData.shown($0, to: context) }
         return shown
+    }
+
+    /// Reverses an order's points in `transaction`: earned points in proportion to
+    /// the refund, redeemed points back for a whole order, the spend lowered.
+    func reverseOrder(
+        customerID: String,
+        orderID: String,
+        refundID: String,
+        refund: Int64,
+        wholeOrder: Bool,
+        settings: LoyaltySettings,
+        actor: ChangeActor,
+        in transaction: ServiceTransaction
+    ) async throws -> ReverseOrderPointsResponse {
+        var customer = try await changeableCustomer(transaction, customerID)
+        guard var record = try await orderRecord(orderID, customerID: customer.id, in: transaction) else {
+            throw RPCError(
+                code: .notFound,
+                message: "order_id: customer '\(customer.id)' has no completed order or redemption '\(orderID)'"
+            )
+        }
+        guard !record.reversedRefundIDs.contains(refundID) else {
+            throw RPCError(
+                code: .alreadyExists,
+                message: refundID.isEmpty
+                    ? "order_id: the cancellation of order '\(orderID)' was reversed by another request"
+                    : "refund_id: refund '\(refundID)' of order '\(orderID)' was reversed by another request"
+            )
+        }
+        let paid = record.paidAmount?.minorUnits ?? 0
+        let refunded = try Checked.add(record.refundedAmount?.minorUnits ?? 0, refund, field: "refund_amount")
+        guard refund == 0 || refunded <= paid else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message:
+                    "refund_amount: order '\(orderID)' paid \(paid), refunds would reach \(refunded)"
+            )
+        }
+        let book = PointsBook(transaction: transaction, actor: actor)
+        var response = ReverseOrderPointsResponse()
+        // Earned points in proportion to the refund, rounded up; all of them once the
+        // whole order is refunded.
+        var takeBack: Int64 = 0
+        if record.earnedPoints > 0 {
+            let share =
+                wholeOrder || paid == 0
+                ? record.earnedPoints
+                : (try Checked.multiply(record.earnedPoints, refund, field: "refund_amount") + paid - 1) / paid
+            takeBack = min(share, record.earnedPoints - record.reversedPoints)
+        }
+        if takeBack > 0 {
+            try await book.expireDue(&customer)
+            let (entry, _) = try await book.remove(
+                from: &customer,
+                reason: .refundReversal,
+                points: takeBack,
+                orderID: orderID,
+                relatedEntryID: record.earnEntryID,
+                preferredEntryID: record.earnEntryID,
+                allowNegative: true,
+                field: "refund_amount"
+            )
+            record.reversedPoints += takeBack
+            response.entries.append(entry)
+        }
+        // Redeemed points come back once, with their own expiry; expired ones do not.
+        if wholeOrder, !record.redeemEntryID.isEmpty, !record.redemptionReturned {
+            let now = Timestamps.nanos(transaction.now)
+            let returned = record.redeemedLots.filter { lot in
+                lot.expiresAt.map { Timestamps.nanos($0) > now } ?? true
+            }
+            if !returned.isEmpty {
+                response.entries.append(
+                    try await book.add(
+                        to: &customer,
+                        reason: .refundReversal,
+                        lots: returned.map { ($0.points, $0.expiresAt) },
+                        orderID: orderID,
+                        relatedEntryID: record.redeemEntryID,
+                        field: "whole_order"
+                    )
+                )
+            }
+            record.redemptionReturned = true
+        }
+        record.reversedRefundIDs.append(refundID)
+        record.refundedAmount = Money(minorUnits: refunded, currency: settings.currency)
+        try await transaction.save(CRMTables.orders, record)
+        if record.completedAt != nil {
+            var stats = customer.purchaseStats ?? CustomerPurchaseStats()
+            stats.lifetimeSpend = Money(
+                minorUnits: max(0, (stats.lifetimeSpend?.minorUnits ?? 0) - refund),
+                currency: settings.currency
+            )
+            if wholeOrder { stats.completedOrderCount = max(0, stats.completedOrderCount - 1) }
+            customer.purchaseStats = stats
+            try await evaluateTier(&customer, in: transaction)
+        }
+        try await transaction.updateVersioned(CRMTables.customers, &customer)
+        response.customer = customer
+        return response
+    }
+
+    /// Redeems points for an order in `transaction` (REDEEM entry); the checks of
+    /// RedeemPoints that need the customer and the balance.
+    func redeem(
+        points: Int64,
+        customerID: String,
+        orderID: String,
+        orderAmount amount: Int64,
+        settings: LoyaltySettings,
+        actor: ChangeActor,
+        in transaction: ServiceTransaction
+    ) async throws -> RedeemPointsResponse {
+        var customer = try await transaction.require(CRMTables.customers, customerID, field: "customer_id")
+        guard customer.status == .active else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message:
+                    "customer_id: customer '\(customer.id)' is \(customer.status.displayName) and cannot redeem points"
+            )
+        }
+        var record =
+            try await orderRecord(orderID, customerID: customer.id, in: transaction)
+            ?? OrderLoyaltyRecord(orderID: orderID, customerID: customer.id)
+        guard record.redeemEntryID.isEmpty else {
+            throw RPCError(
+                code: .alreadyExists,
+                message: "order_id: points were already redeemed on order '\(orderID)'"
+            )
+        }
+        let worth = try value(of: points, settings: settings)
+        let payable = try Checked.multiply(amount, Int64(settings.maxRedeemBps), field: "order_amount") / 10_000
+        guard worth <= payable else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message:
+                    "points: \(points) points are worth \(worth); points may pay at most \(payable) of this order"
+            )
+        }
+        let book = PointsBook(transaction: transaction, actor: actor)
+        try await book.expireDue(&customer)
+        let (entry, taken) = try await book.remove(
+            from: &customer,
+            reason: .redeem,
+            points: points,
+            orderID: orderID,
+            field: "points"
+        )
+        record.redeemEntryID = entry.id
+        record.redeemedPoints = points
+        record.redeemedLots = taken
+        try await transaction.save(CRMTables.orders, record)
+        try await transaction.updateVersioned(CRMTables.customers, &customer)
+        return RedeemPointsResponse(entry: entry, value: Money(minorUnits: worth, currency: settings.currency))
     }
 
     /// What `points` are worth: whole redeem units × the unit value.
@@ -354,47 +455,15 @@ extension CrmServiceProvider {
                     required: true
                 )
             else { throw RPCError.invalidArgument(field: "order_amount", "is required") }
-            var customer = try await transaction.require(CRMTables.customers, request.customerID, field: "customer_id")
-            guard customer.status == .active else {
-                throw RPCError(
-                    code: .failedPrecondition,
-                    message:
-                        "customer_id: customer '\(customer.id)' is \(customer.status.displayName) and cannot redeem points"
-                )
-            }
-            var record =
-                try await orderRecord(orderID, customerID: customer.id, in: transaction)
-                ?? OrderLoyaltyRecord(orderID: orderID, customerID: customer.id)
-            guard record.redeemEntryID.isEmpty else {
-                throw RPCError(
-                    code: .alreadyExists,
-                    message: "order_id: points were already redeemed on order '\(orderID)'"
-                )
-            }
-            let worth = try value(of: request.points, settings: settings)
-            let payable = try Checked.multiply(amount, Int64(settings.maxRedeemBps), field: "order_amount") / 10_000
-            guard worth <= payable else {
-                throw RPCError(
-                    code: .failedPrecondition,
-                    message:
-                        "points: \(request.points) points are worth \(worth); points may pay at most \(payable) of this order"
-                )
-            }
-            let book = PointsBook(transaction: transaction, actor: actor(context))
-            try await book.expireDue(&customer)
-            let (entry, taken) = try await book.remove(
-                from: &customer,
-                reason: .redeem,
+            return try await redeem(
                 points: request.points,
+                customerID: request.customerID,
                 orderID: orderID,
-                field: "points"
+                orderAmount: amount,
+                settings: settings,
+                actor: actor(context),
+                in: transaction
             )
-            record.redeemEntryID = entry.id
-            record.redeemedPoints = request.points
-            record.redeemedLots = taken
-            try await transaction.save(CRMTables.orders, record)
-            try await transaction.updateVersioned(CRMTables.customers, &customer)
-            return RedeemPointsResponse(entry: entry, value: Money(minorUnits: worth, currency: settings.currency))
         }
     }
 

@@ -403,19 +403,28 @@ extension InventoryServiceProvider {
         }
         _ = try actor(context, request.actor)
         return try await store.mutation(context, requestID: request.requestID, request: request) { transaction in
-            var reservation = try await transaction.require(InventoryTables.reservations, id, field: "reservation_id")
-            let time = transaction.now
-            guard reservation.status == .active, !Timestamps.isPast(reservation.expiresAt, now: time) else {
-                let state = reservation.status == .active ? "expired" : reservation.status.displayName
-                throw RPCError(
-                    code: .failedPrecondition,
-                    message: "reservation_id: reservation '\(id)' is \(state); only an active one can be extended"
-                )
-            }
-            reservation.expiresAt = Timestamps.adding(seconds: Int64(request.ttlSeconds), to: time)
-            try await transaction.updateVersioned(InventoryTables.reservations, &reservation)
-            return reservation
+            try await extendReservation(id, ttlSeconds: Int64(request.ttlSeconds), in: transaction)
         }
+    }
+
+    /// Moves an ACTIVE reservation's expiry to `ttlSeconds` from now.
+    func extendReservation(
+        _ id: String,
+        ttlSeconds: Int64,
+        in transaction: ServiceTransaction
+    ) async throws -> StockReservation {
+        var reservation = try await transaction.require(InventoryTables.reservations, id, field: "reservation_id")
+        let time = transaction.now
+        guard reservation.status == .active, !Timestamps.isPast(reservation.expiresAt, now: time) else {
+            let state = reservation.status == .active ? "expired" : reservation.status.displayName
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "reservation_id: reservation '\(id)' is \(state); only an active one can be extended"
+            )
+        }
+        reservation.expiresAt = Timestamps.adding(seconds: ttlSeconds, to: time)
+        try await transaction.updateVersioned(InventoryTables.reservations, &reservation)
+        return reservation
     }
 
     public func listStockReservations(

@@ -22,7 +22,7 @@ public final class InventoryServiceProvider: InventoryServiceProtocol {
     let currency: String
     /// SKUs and suppliers, read through the catalog's port.
     let catalog: any CatalogReading
-    let alertFeed = AlertFeed()
+    let alertFeed = ChangeFeed()
 
     /// - Parameters:
     ///   - catalog: What the inventory reads of the catalog.

@@ -39,6 +39,9 @@ package protocol StockReservations: Sendable {
         note: String,
         in transaction: ServiceTransaction
     ) async throws -> StockReservation
+    /// Moves an active reservation's expiry to `ttlSeconds` from now in `transaction`;
+    /// FAILED_PRECONDITION when it is no longer active (released, expired, committed).
+    func extend(reservation id: String, ttlSeconds: Int64, in transaction: ServiceTransaction) async throws
     /// Releases an active reservation (its goods are free again) in `transaction`.
     func release(
         reservation id: String,
@@ -76,6 +79,10 @@ extension InventoryServiceProvider: StockReservations {
         in transaction: ServiceTransaction
     ) async throws -> StockReservation {
         try await commitReservation(id, actor: actor, requestID: requestID, note: note, in: transaction)
+    }
+
+    package func extend(reservation id: String, ttlSeconds: Int64, in transaction: ServiceTransaction) async throws {
+        _ = try await extendReservation(id, ttlSeconds: ttlSeconds, in: transaction)
     }
 
     package func release(

@@ -9,31 +9,24 @@ public import O2ORPC
 import O2OServiceKit
 import O2OStorage
 
-/// The order tables. Table ids are part of every stored key: never reuse one.
-enum OrderTables {
-    /// The one settings record, under the key "settings".
-    static let settings = RecordTable<OrderSettings>(
-        id: 500,
-        name: "order_settings",
-        noun: "order settings",
-        primaryKey: { _ in .string("settings") }
-    )
-
-    static let keyspace: [KeyspaceEntry] = KeyspaceEntry.table(settings, owner: "orders")
-}
-
-extension OrderSettings: VersionedRecord {}
-
-/// The order service as far as it is served: carts, price quotes (QuoteOrder) and the
-/// order settings. Checkout, payments, refunds and shipments are in the schema and not
-/// served yet.
-public final class OrderServiceProvider: Sendable {
+/// The order service: carts, quotes, checkout, the order life cycle, payments,
+/// refunds, shipments, the history and its event stream, and the order settings.
+///
+/// Every change of an order's status goes through `OrderBook`, in one transaction with
+/// its side effects in other domains, each through that domain's port: stock
+/// (`StockReservations`), coupons and promotion uses (`PromotionUses`), points
+/// (`OrderLoyalty`). Changes of one order queue on its lock.
+public final class OrderServiceProvider: OrderServiceProtocol {
     let store: ServiceStore
     let currency: String
     let catalog: any CatalogReading
     let customers: any CustomerReading
     let availability: any StockAvailability
+    let reservations: any StockReservations
     let promotions: PromotionPricing
+    let uses: PromotionUses
+    let loyalty: any OrderLoyalty
+    let events: OrderEventLog
     let logger: Logger
 
     package init(
@@ -42,7 +35,10 @@ public final class OrderServiceProvider: Sendable {
         catalog: any CatalogReading,
         customers: any CustomerReading,
         availability: any StockAvailability,
+        reservations: any StockReservations,
         promotions: PromotionPricing,
+        uses: PromotionUses,
+        loyalty: any OrderLoyalty,
         logger: Logger
     ) {
         self.store = store
@@ -50,9 +46,15 @@ public final class OrderServiceProvider: Sendable {
         self.catalog = catalog
         self.customers = customers
         self.availability = availability
+        self.reservations = reservations
         self.promotions = promotions
+        self.uses = uses
+        self.loyalty = loyalty
+        self.events = OrderEventLog(store: store)
         self.logger = logger
     }
+
+    static func orderLock(_ id: String) -> String { "order/\(id)" }
 
     // MARK: - Settings
 

@@ -208,4 +208,22 @@ extension OrderServiceProvider {
         }
         return lines
     }
+
+    /// Takes the checked-out quantities out of the cart (an item the customer raised
+    /// meanwhile keeps the difference); a cart deleted meanwhile is left alone.
+    func removeCheckedOut(_ lines: [CheckoutLine], from cartID: String, in transaction: ServiceTransaction) async throws
+    {
+        guard var cart = try await transaction.get(CartTables.carts, .string(cartID)) else { return }
+        for line in lines {
+            guard let position = cart.items.firstIndex(where: { $0.skuID == line.skuID }) else { continue }
+            let left = cart.items[position].quantity - line.quantity
+            if left > 0 {
+                cart.items[position].quantity = left
+                cart.items[position].updatedAt = transaction.now
+            } else {
+                cart.items.remove(at: position)
+            }
+        }
+        try await transaction.updateVersioned(CartTables.carts, &cart)
+    }
 }

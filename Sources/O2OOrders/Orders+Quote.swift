@@ -17,6 +17,8 @@ struct CheckedCheckout {
     var fulfillment: CheckoutFulfillment
     var couponCodes: [String]
     var points: Int64
+    var deviceID: String
+    var customerNote: String
 }
 
 extension OrderServiceProvider {
@@ -98,15 +100,17 @@ extension OrderServiceProvider {
         guard spec.pointsToRedeem >= 0 else {
             throw RPCError.invalidArgument(field: "\(field).points_to_redeem", "must be 0 or more")
         }
-        _ = try Validate.text(spec.deviceID, field: "\(field).device_id", max: 128)
-        _ = try Validate.text(spec.customerNote, field: "\(field).customer_note", max: 500)
+        let device = try Validate.text(spec.deviceID, field: "\(field).device_id", max: 128)
+        let note = try Validate.text(spec.customerNote, field: "\(field).customer_note", max: 500)
         return CheckedCheckout(
             customerID: customerID,
             lines: lines,
             cartID: cartID,
             fulfillment: fulfillment,
             couponCodes: spec.couponCodes,
-            points: spec.pointsToRedeem
+            points: spec.pointsToRedeem,
+            deviceID: device,
+            customerNote: note
         )
     }
 
@@ -140,14 +144,18 @@ extension OrderServiceProvider {
             amounts: priced.amounts,
             quotedAt: now
         )
-        try await placeStock(&quote, checkout, settings: settings)
+        let plan = try await placeStock(checkout, settings: settings)
+        quote.fulfillmentParts = plan.parts
+        for index in quote.lines.indices { quote.lines[index].fulfillmentLocationID = plan.lineLocations[index] }
+        quote.fullyAvailable = plan.fullyAvailable
+        quote.shortages = plan.shortages
         return quote
     }
 
     /// Everything the price depends on, read in one snapshot: the SKUs with their
     /// products and categories, the customer's tier and points, the coupons and the
     /// delivery fee of the mode.
-    private func pricingInput(
+    func pricingInput(
         _ checkout: CheckedCheckout,
         automatic: PromotionIndex,
         now: Timestamp,
@@ -247,11 +255,11 @@ extension OrderServiceProvider {
 
     /// Where the stock would come from under the fulfilment mode (OrderFulfillmentMode),
     /// nearest first; what cannot be served, when nothing can serve it all.
-    private func placeStock(
-        _ quote: inout OrderQuote,
-        _ checkout: CheckedCheckout,
-        settings: OrderSettings
-    ) async throws {
+    func placeStock(_ checkout: CheckedCheckout, settings: OrderSettings) async throws -> StockPlan {
+        var plan = StockPlan(lineLocations: checkout.lines.map { _ in "" })
+        let lines = checkout.lines.enumerated().map { index, line in
+            OrderFulfillmentPartLine(lineID: String(index + 1), skuID: line.skuID, quantity: line.quantity)
+        }
         let basket = checkout.lines.map { StockBasketLine(skuID: $0.skuID, quantity: $0.quantity) }
         let fulfillment = checkout.fulfillment
         var criteria = StockSourcingCriteria()
@@ -291,50 +299,57 @@ extension OrderServiceProvider {
             !storeDelivery || $0.distanceMeters <= ($0.stockLocation?.deliveryRadiusMeters ?? 0)
         }
         if let whole = candidates.first(where: \.fillsAll), let location = whole.stockLocation {
-            quote.fulfillmentParts = [
+            plan.parts = [
                 OrderFulfillmentPart(
                     locationID: location.id,
                     distanceMeters: known ? whole.distanceMeters : 0,
-                    lines: quote.lines.map {
-                        OrderFulfillmentPartLine(lineID: $0.lineID, skuID: $0.skuID, quantity: $0.quantity)
-                    }
+                    lines: lines
                 )
             ]
-            for index in quote.lines.indices { quote.lines[index].fulfillmentLocationID = location.id }
-            quote.fullyAvailable = true
-            return
+            plan.lineLocations = lines.map { _ in location.id }
+            plan.fullyAvailable = true
+            return plan
         }
         if fulfillment.mode == .delivery, let split = available.bestSplit, split.unfilledLines.isEmpty,
             !split.parts.isEmpty
         {
-            quote.fulfillmentParts = split.parts.map { part in
+            plan.parts = split.parts.map { part in
                 OrderFulfillmentPart(
                     locationID: part.locationID,
                     distanceMeters: known ? part.distanceMeters : 0,
                     lines: part.lines.compactMap { line in
-                        quote.lines.first { $0.skuID == line.skuID }.map {
+                        lines.first { $0.skuID == line.skuID }.map {
                             OrderFulfillmentPartLine(lineID: $0.lineID, skuID: line.skuID, quantity: line.quantity)
                         }
                     }
                 )
             }
-            for index in quote.lines.indices {
-                let parts = split.parts.filter { $0.lines.contains { $0.skuID == quote.lines[index].skuID } }
-                quote.lines[index].fulfillmentLocationID = parts.count == 1 ? parts[0].locationID : ""
+            plan.lineLocations = lines.map { line in
+                let parts = split.parts.filter { $0.lines.contains { $0.skuID == line.skuID } }
+                return parts.count == 1 ? parts[0].locationID : ""
             }
-            quote.fullyAvailable = true
-            return
+            plan.fullyAvailable = true
+            return plan
         }
         // The best candidate (the nearest that fills most) says what is short.
         let best = candidates.max { a, b in
             a.lines.filter { $0.availableQuantity >= $0.requestedQuantity }.count
                 < b.lines.filter { $0.availableQuantity >= $0.requestedQuantity }.count
         }
-        quote.fullyAvailable = false
-        quote.shortages = basket.enumerated().compactMap { index, line in
+        plan.shortages = basket.enumerated().compactMap { index, line in
             let available = best.map { min($0.lines[index].availableQuantity, line.quantity) } ?? 0
             guard available < line.quantity else { return nil }
             return OrderStockShortage(skuID: line.skuID, requestedQuantity: line.quantity, availableQuantity: available)
         }
+        return plan
     }
+}
+
+/// Where a basket's stock comes from under its fulfilment mode.
+struct StockPlan {
+    var parts: [OrderFulfillmentPart] = []
+    /// Per checkout line: its one location, or empty (unavailable, or split).
+    var lineLocations: [String]
+    var fullyAvailable = false
+    var shortages: [OrderStockShortage] = []
 }

@@ -7,10 +7,10 @@ import O2OPromotions
 public import O2ORPC
 public import O2OServiceKit
 import O2OStorage
+public import ServiceLifecycle
 
-/// The orders as the server composes them. Served so far: carts, QuoteOrder and the
-/// order settings; the other OrderService methods answer UNIMPLEMENTED ("unknown
-/// method") until they are built.
+/// The orders as the server composes them, with the order sweeper and the event
+/// sequencer.
 public struct OrdersDomain: ServiceDomain {
     public let name = "orders"
     public let provider: OrderServiceProvider
@@ -21,7 +21,10 @@ public struct OrdersDomain: ServiceDomain {
         catalog: any CatalogReading,
         customers: any CustomerReading,
         availability: any StockAvailability,
+        reservations: any StockReservations,
         promotions: PromotionPricing,
+        uses: PromotionUses,
+        loyalty: any OrderLoyalty,
         logger: Logger
     ) {
         provider = OrderServiceProvider(
@@ -30,52 +33,43 @@ public struct OrdersDomain: ServiceDomain {
             catalog: catalog,
             customers: customers,
             availability: availability,
+            reservations: reservations,
             promotions: promotions,
+            uses: uses,
+            loyalty: loyalty,
             logger: logger
         )
+        self.logger = logger
     }
 
-    public var services: [any RPCService] { [ServedOrderMethods(provider: provider)] }
+    private let logger: Logger
+
+    public var jobs: [any Service] {
+        let provider = self.provider
+        return [
+            PeriodicJob(name: "order sweep", every: .seconds(60), firstRunAfter: .seconds(10), logger: logger) {
+                var more = true
+                while more, !Task.isCancelled { more = try await provider.sweep(limit: 1000).moreRemaining }
+            },
+            PeriodicJob(name: "order event sequencer", every: .seconds(1), logger: logger) {
+                while try await provider.events.sequence() > 0, !Task.isCancelled {}
+            },
+            PeriodicJob(
+                name: "order event retention",
+                every: .seconds(3600),
+                firstRunAfter: .seconds(120),
+                logger: logger
+            ) {
+                while try await provider.events.prune() > 0, !Task.isCancelled {}
+            },
+        ]
+    }
+
+    public var services: [any RPCService] { [provider] }
     public var keyspace: [KeyspaceEntry] { OrderTables.keyspace + CartTables.keyspace }
-}
 
-/// The methods of OrderService that are served today.
-struct ServedOrderMethods: RPCService {
-    let provider: OrderServiceProvider
-
-    static var serviceDescriptor: RPCServiceDescriptor { OrderService.descriptor }
-
-    func registerMethods(with router: inout RPCRouter) {
-        let provider = provider
-        router.registerUnary(OrderService.Method.createCart) { (request: CreateCartRequest, context) -> Cart in
-            try await provider.createCart(request: request, context: context)
-        }
-        router.registerUnary(OrderService.Method.getCart) { (request: GetCartRequest, context) -> Cart in
-            try await provider.getCart(request: request, context: context)
-        }
-        router.registerUnary(OrderService.Method.listCarts) {
-            (request: ListCartsRequest, context) -> ListCartsResponse in
-            try await provider.listCarts(request: request, context: context)
-        }
-        router.registerUnary(OrderService.Method.setCartItems) { (request: SetCartItemsRequest, context) -> Cart in
-            try await provider.setCartItems(request: request, context: context)
-        }
-        router.registerUnary(OrderService.Method.clearCart) { (request: ClearCartRequest, context) -> Cart in
-            try await provider.clearCart(request: request, context: context)
-        }
-        router.registerUnary(OrderService.Method.deleteCart) { (request: DeleteCartRequest, context) -> Empty in
-            try await provider.deleteCart(request: request, context: context)
-        }
-        router.registerUnary(OrderService.Method.quoteOrder) { (request: QuoteOrderRequest, context) -> OrderQuote in
-            try await provider.quoteOrder(request: request, context: context)
-        }
-        router.registerUnary(OrderService.Method.getOrderSettings) {
-            (request: GetOrderSettingsRequest, context) -> OrderSettings in
-            try await provider.getOrderSettings(request: request, context: context)
-        }
-        router.registerUnary(OrderService.Method.updateOrderSettings) {
-            (request: UpdateOrderSettingsRequest, context) -> OrderSettings in
-            try await provider.updateOrderSettings(request: request, context: context)
-        }
+    /// The order figures of the CRM's customer-360 view.
+    package static func customerOrders(store: ServiceStore) -> any CustomerOrderSource {
+        CustomerOrders(store: store)
     }
 }

@@ -26,7 +26,12 @@ public struct O2OPlatform: Sendable {
     public static func open(store: ServiceStore, currency: String = "CNY", logger: Logger) async throws -> O2OPlatform {
         let catalog = try await CatalogDomain.open(store: store, currency: currency, logger: logger)
         let inventory = InventoryDomain(store: store, catalog: catalog, currency: currency, logger: logger)
-        let crm = CRMDomain(store: store, stores: HomeStores(locations: inventory.locations), logger: logger)
+        let crm = CRMDomain(
+            store: store,
+            stores: HomeStores(locations: inventory.locations),
+            orders: OrdersDomain.customerOrders(store: store),
+            logger: logger
+        )
         let promotions = PromotionsDomain(
             store: store,
             currency: currency,
@@ -40,7 +45,10 @@ public struct O2OPlatform: Sendable {
             catalog: catalog.reading,
             customers: crm.reading,
             availability: inventory.availability,
+            reservations: inventory.reservations,
             promotions: promotions.pricing,
+            uses: promotions.uses,
+            loyalty: crm.loyalty,
             logger: logger
         )
         let platform = O2OPlatform(

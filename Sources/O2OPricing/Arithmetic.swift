@@ -1,11 +1,11 @@
 /// The arithmetic of prices: integer minor units only, products in full width so a
 /// percentage of a large amount or a proportional share cannot overflow, and an
 /// exact split of one discount over several lines.
-enum PriceMath {
+public enum PriceMath {
     /// floor(value × numerator / denominator) for value, numerator >= 0 and
     /// denominator > 0, computed in 128 bits; the result is at most
     /// max(value, numerator) when numerator <= denominator, so it always fits then.
-    static func scaled(_ value: Int64, by numerator: Int64, over denominator: Int64) -> Int64 {
+    public static func scaled(_ value: Int64, by numerator: Int64, over denominator: Int64) -> Int64 {
         precondition(value >= 0 && numerator >= 0 && denominator > 0)
         let (small, overflow) = value.multipliedReportingOverflow(by: numerator)
         if !overflow { return small / denominator }
@@ -23,7 +23,7 @@ enum PriceMath {
     /// down, then the minor units left over go one each to the largest weights
     /// (ties: the earlier position). With total <= sum of weights no share exceeds
     /// its weight, and the shares always add up to `total`.
-    static func split(_ total: Int64, over weights: [Int64]) -> [Int64] {
+    public static func split(_ total: Int64, over weights: [Int64]) -> [Int64] {
         let sum = weights.reduce(0, +)
         guard total > 0, sum > 0 else { return weights.map { _ in 0 } }
         let capped = min(total, sum)

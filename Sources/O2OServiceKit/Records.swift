@@ -67,7 +67,7 @@ extension ServiceTransaction {
         _ table: RecordTable<Record>,
         _ record: inout Record
     ) async throws {
-        record.version += 1
+        record.version = try Checked.add(record.version, 1, field: "version")
         record.updatedAt = now
         try await update(table, record)
     }

@@ -71,8 +71,11 @@ public enum Timestamps {
     }
 
     /// `time` plus `seconds`.
+    /// Saturates at the ends of Int64 seconds: callers add bounded durations to
+    /// times already checked, and a far-future deadline is as good as never.
     public static func adding(seconds: Int64, to time: Timestamp) -> Timestamp {
-        Timestamp(seconds: time.seconds + seconds, nanos: time.nanos)
+        let (sum, overflow) = time.seconds.addingReportingOverflow(seconds)
+        return Timestamp(seconds: overflow ? (seconds < 0 ? .min : .max) : sum, nanos: time.nanos)
     }
 
     /// Whether `time` is at or before `now`; false for none.

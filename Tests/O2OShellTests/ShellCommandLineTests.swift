@@ -25,7 +25,9 @@ struct ShellCommandLineTests {
             #expect(unserved.status == 2)
             #expect(unserved.error.contains("CareService/CreateTicket is in the schema but not served by this server"))
             let checkout = try await shell(address, ["call", "CreateOrder", "{}"])
-            #expect(checkout.error.contains("OrderService/CreateOrder is in the schema but not served"))
+            #expect(checkout.error.contains("INVALID_ARGUMENT: request_id"), "checkout is served: \(checkout.error)")
+            let risk = try await shell(address, ["call", "ListOrderRiskRules", "{}"])
+            #expect(risk.error.contains("OrderRiskService/ListOrderRiskRules is in the schema but not served"))
             let methods = try await shell(address, ["ls", "InventoryService", "--json"])
             let kinds = Dictionary(
                 uniqueKeysWithValues: try (object(methods.output)["methods"] as? [[String: Any]] ?? []).map {

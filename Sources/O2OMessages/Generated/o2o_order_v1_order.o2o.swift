@@ -16701,6 +16701,93 @@ extension PromotionOrderUse: O2ODescribedMessage {
     )
 }
 
+/// Wrong pickup codes tried for one order (storage only): five within an hour
+/// block ConfirmOrderPickup for that order until the oldest is an hour old.
+public struct PickupCodeAttempts: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.order.v1.PickupCodeAttempts"
+
+    /// The order.
+    public var orderID: String = ""
+
+    /// When each wrong code was tried, oldest first; at most the last five.
+    public var failedAt: [Timestamp] = []
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        orderID: String = "",
+        failedAt: [Timestamp] = []
+    ) {
+        self.orderID = orderID
+        self.failedAt = failedAt
+    }
+}
+
+extension PickupCodeAttempts {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__order__v1__pickup_code_attempts__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Order__V1__PickupCodeAttempts.self)
+        if !self.orderID.isEmpty { c.pointee.order_id = arena.string(self.orderID) }
+        if !self.failedAt.isEmpty {
+            c.pointee.n_failed_at = self.failedAt.count
+            c.pointee.failed_at = arena.messageArray(self.failedAt, as: O2o__Common__V1__Timestamp.self)
+        }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Order__V1__PickupCodeAttempts.self)
+        self.orderID = try _o2oString(c.pointee.order_id, field: "order_id")
+        self.failedAt = try _o2oArray(c.pointee.failed_at, c.pointee.n_failed_at, field: "failed_at") { try Timestamp(_protobufC: $0!) }
+    }
+}
+
+extension PickupCodeAttempts {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.orderID.isEmpty { writer.key("orderId"); writer.string(self.orderID) }
+        if !self.failedAt.isEmpty {
+            writer.key("failedAt")
+            writer.beginArray()
+            for element in self.failedAt { writer.arrayElement(); element._writeJSON(to: &writer) }
+            writer.endArray()
+        }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "orderId", "order_id":
+                self.orderID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "failedAt", "failed_at":
+                self.failedAt = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try Timestamp(_json: element, path: elementPath) }
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension PickupCodeAttempts: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.order.v1.PickupCodeAttempts",
+        doc: "Wrong pickup codes tried for one order (storage only): five within an hour\nblock ConfirmOrderPickup for that order until the oldest is an hour old.",
+        fields: [
+            FieldSchema(name: "order_id", jsonName: "orderId", number: 1, type: .string, doc: "The order."),
+            FieldSchema(name: "failed_at", jsonName: "failedAt", number: 2, type: .message, typeName: "o2o.common.v1.Timestamp", repeated: true, doc: "When each wrong code was tried, oldest first; at most the last five."),
+        ]
+    )
+}
+
 /// Carts, quotes, checkout, orders and their life cycle, payments, refunds,
 /// shipments, the order history and its event stream.
 public enum OrderService {

@@ -133,6 +133,7 @@ typedef struct O2o__Order__V1__SetSettlementFeeRateRequest O2o__Order__V1__SetSe
 typedef struct O2o__Order__V1__PromotionCustomerUsage O2o__Order__V1__PromotionCustomerUsage;
 typedef struct O2o__Order__V1__PromotionOrderUseLine O2o__Order__V1__PromotionOrderUseLine;
 typedef struct O2o__Order__V1__PromotionOrderUse O2o__Order__V1__PromotionOrderUse;
+typedef struct O2o__Order__V1__PickupCodeAttempts O2o__Order__V1__PickupCodeAttempts;
 
 
 /* --- enums --- */
@@ -5255,6 +5256,28 @@ struct  O2o__Order__V1__PromotionOrderUse
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, O2O__ORDER__V1__PROMOTION_ORDER_USE_STATE__PROMOTION_ORDER_USE_STATE_UNSPECIFIED, NULL, NULL }
 
 
+/*
+ * Wrong pickup codes tried for one order (storage only): five within an hour
+ * block ConfirmOrderPickup for that order until the oldest is an hour old.
+ */
+struct  O2o__Order__V1__PickupCodeAttempts
+{
+  ProtobufCMessage base;
+  /*
+   * The order.
+   */
+  char *order_id;
+  /*
+   * When each wrong code was tried, oldest first; at most the last five.
+   */
+  size_t n_failed_at;
+  O2o__Common__V1__Timestamp **failed_at;
+};
+#define O2O__ORDER__V1__PICKUP_CODE_ATTEMPTS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__pickup_code_attempts__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
 /* O2o__Order__V1__CartItem methods */
 void   o2o__order__v1__cart_item__init
                      (O2o__Order__V1__CartItem         *message);
@@ -7478,6 +7501,25 @@ O2o__Order__V1__PromotionOrderUse *
 void   o2o__order__v1__promotion_order_use__free_unpacked
                      (O2o__Order__V1__PromotionOrderUse *message,
                       ProtobufCAllocator *allocator);
+/* O2o__Order__V1__PickupCodeAttempts methods */
+void   o2o__order__v1__pickup_code_attempts__init
+                     (O2o__Order__V1__PickupCodeAttempts         *message);
+size_t o2o__order__v1__pickup_code_attempts__get_packed_size
+                     (const O2o__Order__V1__PickupCodeAttempts   *message);
+size_t o2o__order__v1__pickup_code_attempts__pack
+                     (const O2o__Order__V1__PickupCodeAttempts   *message,
+                      uint8_t             *out);
+size_t o2o__order__v1__pickup_code_attempts__pack_to_buffer
+                     (const O2o__Order__V1__PickupCodeAttempts   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Order__V1__PickupCodeAttempts *
+       o2o__order__v1__pickup_code_attempts__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__order__v1__pickup_code_attempts__free_unpacked
+                     (O2o__Order__V1__PickupCodeAttempts *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*O2o__Order__V1__CartItem_Closure)
@@ -7830,6 +7872,9 @@ typedef void (*O2o__Order__V1__PromotionOrderUseLine_Closure)
                   void *closure_data);
 typedef void (*O2o__Order__V1__PromotionOrderUse_Closure)
                  (const O2o__Order__V1__PromotionOrderUse *message,
+                  void *closure_data);
+typedef void (*O2o__Order__V1__PickupCodeAttempts_Closure)
+                 (const O2o__Order__V1__PickupCodeAttempts *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -8526,6 +8571,7 @@ extern const ProtobufCMessageDescriptor o2o__order__v1__set_settlement_fee_rate_
 extern const ProtobufCMessageDescriptor o2o__order__v1__promotion_customer_usage__descriptor;
 extern const ProtobufCMessageDescriptor o2o__order__v1__promotion_order_use_line__descriptor;
 extern const ProtobufCMessageDescriptor o2o__order__v1__promotion_order_use__descriptor;
+extern const ProtobufCMessageDescriptor o2o__order__v1__pickup_code_attempts__descriptor;
 extern const ProtobufCServiceDescriptor o2o__order__v1__order_service__descriptor;
 extern const ProtobufCServiceDescriptor o2o__order__v1__promotion_service__descriptor;
 extern const ProtobufCServiceDescriptor o2o__order__v1__order_risk_service__descriptor;

@@ -5272,6 +5272,51 @@ void   o2o__order__v1__promotion_order_use__free_unpacked
   assert(message->base.descriptor == &o2o__order__v1__promotion_order_use__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   o2o__order__v1__pickup_code_attempts__init
+                     (O2o__Order__V1__PickupCodeAttempts         *message)
+{
+  static const O2o__Order__V1__PickupCodeAttempts init_value = O2O__ORDER__V1__PICKUP_CODE_ATTEMPTS__INIT;
+  *message = init_value;
+}
+size_t o2o__order__v1__pickup_code_attempts__get_packed_size
+                     (const O2o__Order__V1__PickupCodeAttempts *message)
+{
+  assert(message->base.descriptor == &o2o__order__v1__pickup_code_attempts__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__order__v1__pickup_code_attempts__pack
+                     (const O2o__Order__V1__PickupCodeAttempts *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__order__v1__pickup_code_attempts__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__order__v1__pickup_code_attempts__pack_to_buffer
+                     (const O2o__Order__V1__PickupCodeAttempts *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__order__v1__pickup_code_attempts__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Order__V1__PickupCodeAttempts *
+       o2o__order__v1__pickup_code_attempts__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Order__V1__PickupCodeAttempts *)
+     protobuf_c_message_unpack (&o2o__order__v1__pickup_code_attempts__descriptor,
+                                allocator, len, data);
+}
+void   o2o__order__v1__pickup_code_attempts__free_unpacked
+                     (O2o__Order__V1__PickupCodeAttempts *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__order__v1__pickup_code_attempts__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor o2o__order__v1__cart_item__field_descriptors[5] =
 {
   {
@@ -16547,6 +16592,57 @@ const ProtobufCMessageDescriptor o2o__order__v1__promotion_order_use__descriptor
   o2o__order__v1__promotion_order_use__field_indices_by_name,
   1,  o2o__order__v1__promotion_order_use__number_ranges,
   (ProtobufCMessageInit) o2o__order__v1__promotion_order_use__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__order__v1__pickup_code_attempts__field_descriptors[2] =
+{
+  {
+    "order_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Order__V1__PickupCodeAttempts, order_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "failed_at",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(O2o__Order__V1__PickupCodeAttempts, n_failed_at),
+    offsetof(O2o__Order__V1__PickupCodeAttempts, failed_at),
+    &o2o__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__order__v1__pickup_code_attempts__field_indices_by_name[] = {
+  1,   /* field[1] = failed_at */
+  0,   /* field[0] = order_id */
+};
+static const ProtobufCIntRange o2o__order__v1__pickup_code_attempts__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor o2o__order__v1__pickup_code_attempts__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.order.v1.PickupCodeAttempts",
+  "PickupCodeAttempts",
+  "O2o__Order__V1__PickupCodeAttempts",
+  "o2o.order.v1",
+  sizeof(O2o__Order__V1__PickupCodeAttempts),
+  2,
+  o2o__order__v1__pickup_code_attempts__field_descriptors,
+  o2o__order__v1__pickup_code_attempts__field_indices_by_name,
+  1,  o2o__order__v1__pickup_code_attempts__number_ranges,
+  (ProtobufCMessageInit) o2o__order__v1__pickup_code_attempts__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue o2o__order__v1__order_fulfillment_mode__enum_values_by_number[4] =
