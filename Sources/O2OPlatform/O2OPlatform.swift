@@ -79,6 +79,7 @@ public struct O2OPlatform: Sendable {
         try await DemoStock.load(into: store, services: services, currency: currency, logger: logger)
         try await DemoCustomers.load(into: store, services: services, currency: currency, logger: logger)
         try await DemoPromotions.load(into: store, services: services, currency: currency, logger: logger)
+        try await DemoOrders.load(into: store, services: services, currency: currency, logger: logger)
         return outcome
     }
 }

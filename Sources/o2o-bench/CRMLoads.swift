@@ -202,3 +202,149 @@ struct QuoteLoad: AsyncParsableCommand {
         emit(try await workload.run(load: load, server: server), json: load.json)
     }
 }
+
+/// Checkouts: CreateOrder, then the payment and its success callback.
+struct CheckoutLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkout",
+        abstract:
+            "Checkouts of one unit, each paid (a server with --demo-data; one is started with it when --server is not given).",
+        discussion: """
+            A checkout is CreateOrder (price, stock placement, the reservation and the order in \
+            one change) followed by CreatePayment and the channel's success callback, so one \
+            checkout is three calls. --mode distinct gives every caller its own SKU, --mode hot \
+            makes every caller buy the same SKU. Every caller is its own new customer. The SKUs \
+            are outside the demo's flash sale and priced under its 满减 threshold, so no \
+            promotion use is taken; the bench first receives a million units of each at the \
+            first warehouse and delivers next to it. --no-payment measures CreateOrder alone.
+            """
+    )
+
+    @Option(help: "distinct (each caller its own SKU) or hot (every caller the same SKU).") var mode: String =
+        "distinct"
+    @Flag(name: .customLong("no-payment"), help: "Only CreateOrder, without the payment and its callback.")
+    var noPayment = false
+    @OptionGroup var load: LoadOptions
+    @OptionGroup var server: ServerOptions
+
+    func validate() throws {
+        guard ["distinct", "hot"].contains(mode) else {
+            throw ValidationError("--mode: '\(mode)' is not distinct or hot")
+        }
+    }
+
+    func run() async throws {
+        let hot = mode == "hot"
+        let pay = !noPayment
+        let workload = Workload(name: "checkout-\(mode)\(pay ? "" : "-unpaid")", needsDemoData: true) {
+            channel,
+            callers in
+            let inventory = InventoryServiceClient(transport: channel)
+            guard
+                let warehouse = try await inventory.listStockLocations(
+                    ListStockLocationsRequest(kind: .warehouse, status: .open)
+                ).stockLocations.first
+            else { throw BenchError("the server has no open warehouse; start it with --demo-data") }
+            let flash = try await PromotionServiceClient(transport: channel).listPromotions(
+                ListPromotionsRequest(statuses: [.running])
+            ).promotions.filter { $0.kind == .timeLimitedDiscount }.flatMap { $0.scope?.skuIDs ?? [] }
+            let excluded = Set(flash)
+            var skus: [String] = []
+            var token = ""
+            let wanted = hot ? 1 : callers
+            repeat {
+                let page = try await CatalogServiceClient(transport: channel).searchProducts(
+                    SearchProductsRequest(statuses: [.onShelf], page: PageRequest(pageSize: 500, pageToken: token))
+                )
+                for hit in page.hits {
+                    for sku in hit.product?.skus ?? []
+                    where sku.status == .active && !excluded.contains(sku.id)
+                        && (sku.price?.minorUnits ?? .max) < 19_900
+                    {
+                        skus.append(sku.id)
+                    }
+                }
+                token = skus.count >= wanted ? "" : page.nextPageToken
+            } while !token.isEmpty
+            skus = Array(skus.prefix(wanted))
+            guard skus.count == wanted else {
+                throw BenchError("need \(wanted) SKUs outside the flash sale, the catalog has \(skus.count)")
+            }
+            for sku in skus {
+                _ = try await inventory.adjustStock(
+                    AdjustStockRequest(
+                        requestID: "bench-stock-\(sku)-\(nowNanoseconds())",
+                        locationID: warehouse.id,
+                        reason: .return,
+                        lines: [StockAdjustmentLine(skuID: sku, quantityDelta: 1_000_000)],
+                        note: "o2o-bench"
+                    )
+                )
+            }
+            let run = nowNanoseconds()
+            let crm = CrmServiceClient(transport: channel)
+            var buyers: [String] = []
+            for index in 0..<callers {
+                buyers.append(
+                    try await crm.createCustomer(
+                        CreateCustomerRequest(
+                            requestID: "bench-buyer-\(run)-\(index)",
+                            displayName: "压测顾客 Bench buyer",
+                            email: "bench-buyer-\(run)-\(index)@example.com"
+                        )
+                    ).id
+                )
+            }
+            let address = PostalAddress(
+                countryCode: "CN",
+                province: "上海市",
+                city: "上海市",
+                street: "示例路 8 号",
+                recipientName: "压测 Bench",
+                recipientPhone: "+8619900000001",
+                location: warehouse.coordinates
+            )
+            let (customers, items) = (buyers, skus)
+            return PreparedWorkload(
+                call: { channel, worker, number in
+                    let orders = OrderServiceClient(transport: channel)
+                    let order = try await orders.createOrder(
+                        CreateOrderRequest(
+                            requestID: "bench-\(run)-\(worker)-\(number)",
+                            checkout: CheckoutSpec(
+                                customerID: customers[worker % customers.count],
+                                source: .lines(
+                                    CheckoutLineList(lines: [
+                                        CheckoutLine(skuID: items[worker % items.count], quantity: 1)
+                                    ])
+                                ),
+                                fulfillment: CheckoutFulfillment(mode: .delivery, shippingAddress: address)
+                            )
+                        )
+                    )
+                    guard pay else { return order.status == .pendingPayment }
+                    let payment = try await orders.createPayment(
+                        CreatePaymentRequest(
+                            requestID: "bench-pay-\(run)-\(worker)-\(number)",
+                            orderID: order.id,
+                            channel: .wechatPay
+                        )
+                    )
+                    let paid = try await orders.recordPaymentCallback(
+                        RecordPaymentCallbackRequest(
+                            requestID: "bench-paid-\(run)-\(worker)-\(number)",
+                            paymentID: payment.id,
+                            channel: .wechatPay,
+                            channelTransactionID: "bench-\(run)-\(worker)-\(number)",
+                            outcome: .succeeded,
+                            amount: payment.amount
+                        )
+                    )
+                    return paid.status == .succeeded
+                },
+                bytesPerCall: 0
+            )
+        }
+        emit(try await workload.run(load: load, server: server), json: load.json)
+    }
+}
