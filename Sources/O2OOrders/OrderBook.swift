@@ -249,7 +249,7 @@ struct OrderBook {
     private func append(_ entry: OrderHistoryEntry, order: Order) async throws {
         try await transaction.insert(OrderTables.history, entry)
         try await transaction.insert(OrderTables.outbox, OrderEvent(entry: entry, order: order))
-        let events = provider.events
-        transaction.afterCommit { events.committed() }
+        let (events, time) = (provider.events, entry.createdAt ?? transaction.now)
+        transaction.afterCommit { events.committed(at: time) }
     }
 }

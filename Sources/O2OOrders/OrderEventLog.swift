@@ -2,6 +2,7 @@ import O2OMessages
 import O2ORPC
 import O2OServiceKit
 import O2OStorage
+import Synchronization
 
 /// The order event stream of WatchOrderEvents. Every order change writes its event
 /// to an outbox in the change's own commit; one sequencer at a time numbers what the
@@ -14,6 +15,12 @@ final class OrderEventLog: Sendable {
     static let sequencerLock = "orders/event-sequencer"
 
     private let store: ServiceStore
+    /// The earliest commit time of an outbox event committed here and not numbered
+    /// yet; nil when there is none. The sequencer scans the outbox from there rather
+    /// than from its start, which would step over the deletion marks of every event
+    /// numbered since the store last compacted. `Int64.min` (the start) until the
+    /// first round after opening, which finds what an earlier run left behind.
+    private let undrained = Mutex<Int64?>(.min)
     /// Published after a commit wrote events to the outbox.
     let pending = ChangeFeed()
     /// Published after the sequencer numbered events.
@@ -23,22 +30,45 @@ final class OrderEventLog: Sendable {
         self.store = store
     }
 
-    /// An order change committed events.
-    func committed() { pending.publish() }
+    /// An order change committed an event recorded at `time`.
+    func committed(at time: Timestamp) {
+        let nanos = Timestamps.nanos(time)
+        undrained.withLock { $0 = min($0 ?? nanos, nanos) }
+        pending.publish()
+    }
 
     /// Numbers up to `limit` outbox events into the stream; returns how many.
     @discardableResult
     func sequence(limit: Int = 500) async throws -> Int {
-        let count = try await store.transaction(locking: [Self.sequencerLock]) { transaction -> Int in
-            let waiting = try await transaction.all(OrderTables.outbox, RecordQuery(pageSize: limit), limit: limit)
-            guard !waiting.isEmpty else { return 0 }
-            for var event in Self.perOrderInSequence(waiting) {
-                try await transaction.delete(OrderTables.outbox, OrderTables.outbox.primaryKey(event))
-                event.cursor = OrderEventCursor.make(try await transaction.nextValue(of: "order_events"))
-                try await transaction.insert(OrderTables.events, event)
-            }
-            return waiting.count
+        guard
+            let from = undrained.withLock({ value -> Int64? in
+                defer { value = nil }
+                return value
+            })
+        else {
+            return 0
         }
+        let (count, last): (Int, Int64)
+        do {
+            (count, last) = try await store.transaction(locking: [Self.sequencerLock]) { transaction in
+                let waiting = try await transaction.all(
+                    OrderTables.outbox,
+                    RecordQuery(lowerBound: from == .min ? nil : [.int(from)], pageSize: limit),
+                    limit: limit
+                )
+                for var event in Self.perOrderInSequence(waiting) {
+                    try await transaction.delete(OrderTables.outbox, OrderTables.outbox.primaryKey(event))
+                    event.cursor = OrderEventCursor.make(try await transaction.nextValue(of: "order_events"))
+                    try await transaction.insert(OrderTables.events, event)
+                }
+                return (waiting.count, waiting.last.map { Timestamps.nanos($0.entry?.createdAt) } ?? from)
+            }
+        } catch {
+            undrained.withLock { $0 = min($0 ?? from, from) }
+            throw error
+        }
+        // A full batch may have left more behind: the next round starts where it ended.
+        if count == limit { undrained.withLock { $0 = min($0 ?? last, last) } }
         if count > 0 { numbered.publish() }
         return count
     }

@@ -1,4 +1,3 @@
-import Foundation
 import O2OCRM
 import O2OCatalog
 import O2OInventory
@@ -297,22 +296,29 @@ extension OrderServiceProvider {
         )
     }
 
-    /// "2026120212345678901234": the UTC date, the microsecond of the day and five
+    /// "202612021234567890123": the UTC date, the microsecond of the day and five
     /// random digits; the unique index refuses the (vanishingly rare) repeat.
     static func orderNumber(at time: Timestamp) -> String {
-        let day = time.seconds >= 0 ? time.seconds / 86_400 : 0
-        let date = Date(timeIntervalSince1970: TimeInterval(day * 86_400))
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        let micros = (time.seconds - day * 86_400) * 1_000_000 + Int64(time.nanos / 1000)
+        // Days to the civil date (proleptic Gregorian), without Foundation's
+        // calendars, which cost more than the rest of the order's bookkeeping.
+        let seconds = max(0, time.seconds)
+        let days = seconds / 86_400
+        let shifted = days + 719_468
+        let era = shifted / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let micros = (seconds - days * 86_400) * 1_000_000 + Int64(max(0, time.nanos) / 1000)
         func padded(_ value: Int64, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-        return padded(Int64(parts.year ?? 1970), 4) + padded(Int64(parts.month ?? 1), 2)
-            + padded(Int64(parts.day ?? 1), 2)
-            + padded(micros, 11) + padded(Int64.random(in: 0..<100_000), 5)
+        return padded(year, 4) + padded(month, 2) + padded(day, 2) + padded(micros, 11)
+            + padded(Int64.random(in: 0..<100_000), 5)
     }
 
     /// A 6-digit pickup code (取货码).

@@ -77,6 +77,11 @@ struct CheckoutTests {
             #expect(order.lines.map(\.total) == quote.lines.map(\.total))
             #expect(order.reservationIDs.count == 1 && order.fulfillmentParts.map(\.locationID) == [shop.warehouse.id])
             #expect(order.orderNumber.count == 24 && order.orderNumber.allSatisfy(\.isNumber))
+            let formatter = DateFormatter()
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            formatter.dateFormat = "yyyyMMdd"
+            let created = Date(timeIntervalSince1970: TimeInterval(order.createdAt?.seconds ?? 0))
+            #expect(order.orderNumber.hasPrefix(formatter.string(from: created)), "starts with the UTC date")
             #expect(order.couponCodes == [coupon.code] && order.pointsRedeemed == 500)
             #expect(order.paymentDeadline != nil && order.historySequence == 1)
             #expect(try await client.level(shop.skus[0], at: shop.warehouse).reserved == 2)

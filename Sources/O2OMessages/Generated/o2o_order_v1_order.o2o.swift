@@ -789,7 +789,9 @@ public enum PaymentStatus: O2ODescribedEnum {
     case pending
     /// The channel reported success. Final (refunds do not change it).
     case succeeded
-    /// The channel reported failure (declined, cancelled by the customer). Final.
+    /// The channel reported failure (declined, cancelled by the customer). Only a
+    /// later success callback moves it on (to SUCCEEDED: the channel's word that
+    /// money was taken wins, and the money is kept or refunded as for CLOSED).
     case failed
     /// Closed without a result: the order was paid by another attempt or
     /// cancelled. A late success callback still moves it to SUCCEEDED (and is
@@ -858,7 +860,7 @@ public enum PaymentStatus: O2ODescribedEnum {
             EnumValueSchema(name: "PAYMENT_STATUS_UNSPECIFIED", number: 0, doc: "Not set. As a filter: any status."),
             EnumValueSchema(name: "PAYMENT_STATUS_PENDING", number: 1, doc: "Created; the customer is paying at the channel."),
             EnumValueSchema(name: "PAYMENT_STATUS_SUCCEEDED", number: 2, doc: "The channel reported success. Final (refunds do not change it)."),
-            EnumValueSchema(name: "PAYMENT_STATUS_FAILED", number: 3, doc: "The channel reported failure (declined, cancelled by the customer). Final."),
+            EnumValueSchema(name: "PAYMENT_STATUS_FAILED", number: 3, doc: "The channel reported failure (declined, cancelled by the customer). Only a\nlater success callback moves it on (to SUCCEEDED: the channel's word that\nmoney was taken wins, and the money is kept or refunded as for CLOSED)."),
             EnumValueSchema(name: "PAYMENT_STATUS_CLOSED", number: 4, doc: "Closed without a result: the order was paid by another attempt or\ncancelled. A late success callback still moves it to SUCCEEDED (and is\nrefunded automatically)."),
         ]
     )
@@ -4902,7 +4904,8 @@ public struct Order: O2OMessage {
     public var id: String = ""
 
     /// Human order number shown to customers and staff, unique, 16 to 24 digits
-    /// starting with the creation date ("2024061800001234").
+    /// starting with the creation date in UTC ("2024061800001234"); this server
+    /// gives 24: the date, the microsecond of the day and five random digits.
     public var orderNumber: String = ""
 
     /// The buyer (crm id).
@@ -5383,7 +5386,7 @@ extension Order: O2ODescribedMessage {
         doc: "A customer order (订单).",
         fields: [
             FieldSchema(name: "id", jsonName: "id", number: 1, type: .string, doc: "Server-generated id."),
-            FieldSchema(name: "order_number", jsonName: "orderNumber", number: 2, type: .string, doc: "Human order number shown to customers and staff, unique, 16 to 24 digits\nstarting with the creation date (\"2024061800001234\")."),
+            FieldSchema(name: "order_number", jsonName: "orderNumber", number: 2, type: .string, doc: "Human order number shown to customers and staff, unique, 16 to 24 digits\nstarting with the creation date in UTC (\"2024061800001234\"); this server\ngives 24: the date, the microsecond of the day and five random digits."),
             FieldSchema(name: "customer_id", jsonName: "customerId", number: 3, type: .string, doc: "The buyer (crm id)."),
             FieldSchema(name: "status", jsonName: "status", number: 4, type: .`enum`, typeName: "o2o.order.v1.OrderStatus", doc: "Where it is in its life; see OrderStatus for the transitions."),
             FieldSchema(name: "risk_state", jsonName: "riskState", number: 5, type: .`enum`, typeName: "o2o.order.v1.OrderRiskState", doc: "The risk state; see OrderRiskState."),
@@ -6813,7 +6816,10 @@ extension WatchOrderEventsRequest: O2ODescribedMessage {
 }
 
 /// One event of WatchOrderEvents: a history entry just recorded. Events arrive
-/// in commit order; per order, in sequence order.
+/// in commit order; per order, in sequence order. A message with a cursor and
+/// neither entry nor order is a heartbeat: the first message of every watch (so
+/// the caller knows it is live) and one after 30 seconds without events; resuming
+/// from its cursor continues at the same place.
 public struct OrderEvent: O2OMessage {
     /// The full protobuf name.
     public static let protoName = "o2o.order.v1.OrderEvent"
@@ -6897,7 +6903,7 @@ extension OrderEvent: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.OrderEvent",
-        doc: "One event of WatchOrderEvents: a history entry just recorded. Events arrive\nin commit order; per order, in sequence order.",
+        doc: "One event of WatchOrderEvents: a history entry just recorded. Events arrive\nin commit order; per order, in sequence order. A message with a cursor and\nneither entry nor order is a heartbeat: the first message of every watch (so\nthe caller knows it is live) and one after 30 seconds without events; resuming\nfrom its cursor continues at the same place.",
         fields: [
             FieldSchema(name: "cursor", jsonName: "cursor", number: 1, type: .string, doc: "Opaque position of this event; pass it as resume_cursor to continue after it."),
             FieldSchema(name: "entry", jsonName: "entry", number: 2, type: .message, typeName: "o2o.order.v1.OrderHistoryEntry", hasPresence: true, doc: "The entry."),

@@ -463,7 +463,9 @@ typedef enum _O2o__Order__V1__PaymentStatus {
    */
   O2O__ORDER__V1__PAYMENT_STATUS__PAYMENT_STATUS_SUCCEEDED = 2,
   /*
-   * The channel reported failure (declined, cancelled by the customer). Final.
+   * The channel reported failure (declined, cancelled by the customer). Only a
+   * later success callback moves it on (to SUCCEEDED: the channel's word that
+   * money was taken wins, and the money is kept or refunded as for CLOSED).
    */
   O2O__ORDER__V1__PAYMENT_STATUS__PAYMENT_STATUS_FAILED = 3,
   /*
@@ -1732,7 +1734,8 @@ struct  O2o__Order__V1__Order
   char *id;
   /*
    * Human order number shown to customers and staff, unique, 16 to 24 digits
-   * starting with the creation date ("2024061800001234").
+   * starting with the creation date in UTC ("2024061800001234"); this server
+   * gives 24: the date, the microsecond of the day and five random digits.
    */
   char *order_number;
   /*
@@ -2283,7 +2286,10 @@ struct  O2o__Order__V1__WatchOrderEventsRequest
 
 /*
  * One event of WatchOrderEvents: a history entry just recorded. Events arrive
- * in commit order; per order, in sequence order.
+ * in commit order; per order, in sequence order. A message with a cursor and
+ * neither entry nor order is a heartbeat: the first message of every watch (so
+ * the caller knows it is live) and one after 30 seconds without events; resuming
+ * from its cursor continues at the same place.
  */
 struct  O2o__Order__V1__OrderEvent
 {
