@@ -23,6 +23,7 @@ public final class OrderServiceProvider: OrderServiceProtocol {
     let customers: any CustomerReading
     let availability: any StockAvailability
     let reservations: any StockReservations
+    let locations: any StockLocationReading
     let promotions: PromotionPricing
     let uses: PromotionUses
     let loyalty: any OrderLoyalty
@@ -36,6 +37,7 @@ public final class OrderServiceProvider: OrderServiceProtocol {
         customers: any CustomerReading,
         availability: any StockAvailability,
         reservations: any StockReservations,
+        locations: any StockLocationReading,
         promotions: PromotionPricing,
         uses: PromotionUses,
         loyalty: any OrderLoyalty,
@@ -47,6 +49,7 @@ public final class OrderServiceProvider: OrderServiceProtocol {
         self.customers = customers
         self.availability = availability
         self.reservations = reservations
+        self.locations = locations
         self.promotions = promotions
         self.uses = uses
         self.loyalty = loyalty

@@ -256,6 +256,19 @@ extension OrderServiceProvider {
     /// Where the stock would come from under the fulfilment mode (OrderFulfillmentMode),
     /// nearest first; what cannot be served, when nothing can serve it all.
     func placeStock(_ checkout: CheckedCheckout, settings: OrderSettings) async throws -> StockPlan {
+        let chosen = checkout.fulfillment.pickupLocationID
+        if checkout.fulfillment.mode == .storePickup, !chosen.isEmpty {
+            let field = "checkout.fulfillment.pickup_location_id"
+            guard let store = try await locations.location(chosen, in: self.store.latest) else {
+                throw RPCError(code: .notFound, message: "\(field): no location '\(chosen)'")
+            }
+            guard store.kind == .store, store.offersPickup else {
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message: "\(field): '\(store.code)' is not a store that offers pickup"
+                )
+            }
+        }
         var plan = StockPlan(lineLocations: checkout.lines.map { _ in "" })
         let lines = checkout.lines.enumerated().map { index, line in
             OrderFulfillmentPartLine(lineID: String(index + 1), skuID: line.skuID, quantity: line.quantity)

@@ -46,6 +46,7 @@ public struct O2OPlatform: Sendable {
             customers: crm.reading,
             availability: inventory.availability,
             reservations: inventory.reservations,
+            locations: inventory.locations,
             promotions: promotions.pricing,
             uses: promotions.uses,
             loyalty: crm.loyalty,

@@ -116,6 +116,20 @@ struct CheckoutTests {
             await expectStatus(.failedPrecondition, containing: "points_to_redeem") {
                 _ = try await shop.order(client, [1, 1], points: 50_000)
             }
+            await expectStatus(.notFound, containing: "pickup_location_id") {
+                _ = try await shop.order(
+                    client,
+                    [1, 1],
+                    fulfillment: CheckoutFulfillment(mode: .storePickup, pickupLocationID: "loc_missing")
+                )
+            }
+            await expectStatus(.failedPrecondition, containing: "not a store that offers pickup") {
+                _ = try await shop.order(
+                    client,
+                    [1, 1],
+                    fulfillment: CheckoutFulfillment(mode: .storePickup, pickupLocationID: shop.warehouse.id)
+                )
+            }
             let farAway = shop.delivery(latitude: 35.0)
             var storeDelivery = farAway
             storeDelivery.mode = .storeDelivery
