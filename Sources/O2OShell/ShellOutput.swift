@@ -398,24 +398,34 @@ public struct ShellOutput: Sendable {
 
     // MARK: - Personal data
 
-    /// Fields that hold personal contact data: masked unless --show-pii.
+    /// Fields that hold personal data or a secret: masked unless --show-pii. An
+    /// order's customer note and pickup code (取货码) are the customer's.
     static let personalFields: Set<String> = [
-        "phone", "contactPhone", "recipientPhone", "recipientName", "email", "contactEmail",
+        "phone", "contactPhone", "recipientPhone", "recipientName", "email", "contactEmail", "customerNote",
+        "pickupCode",
     ]
+    /// Objects that are a customer's address, where the street is personal too (a
+    /// store's address is not).
+    static let personalAddresses: Set<String> = ["shippingAddress"]
 
-    static func masked(_ value: O2OJSONValue) -> O2OJSONValue {
+    static func masked(_ value: O2OJSONValue, street: Bool = false) -> O2OJSONValue {
         switch value {
         case .object(let members):
             return .object(
                 members.map { member in
-                    if personalFields.contains(member.key), case .string(let text) = member.value, !text.isEmpty {
+                    if personalFields.contains(member.key) || (street && member.key == "street"),
+                        case .string(let text) = member.value, !text.isEmpty
+                    {
                         return .init(key: member.key, value: .string(mask(text)))
                     }
-                    return .init(key: member.key, value: masked(member.value))
+                    return .init(
+                        key: member.key,
+                        value: masked(member.value, street: personalAddresses.contains(member.key))
+                    )
                 }
             )
         case .array(let elements):
-            return .array(elements.map(masked))
+            return .array(elements.map { masked($0) })
         default:
             return value
         }

@@ -101,6 +101,12 @@ struct CheckoutTests {
             #expect(try await client.level(shop.skus[0], at: shop.warehouse).reserved == 2)
             let listed = try await client.order.listOrders(ListOrdersRequest(customerID: shop.customer.id))
             #expect(listed.orders.map(\.id) == [order.id])
+            let byNumber = try await client.order.listOrders(ListOrdersRequest(orderNumber: order.orderNumber))
+            #expect(byNumber.orders.map(\.id) == [order.id])
+            let byLocation = try await client.order.listOrders(
+                ListOrdersRequest(statuses: [.pendingPayment], fulfillmentLocationID: shop.warehouse.id)
+            )
+            #expect(byLocation.orders.map(\.id) == [order.id])
             try await client.expectLedgersConsistent()
         }
     }

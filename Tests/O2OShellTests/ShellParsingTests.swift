@@ -85,6 +85,33 @@ struct ShellParsingTests {
         #expect(ShellOutput.mask("+8613812345678") == "+86138****5678")
         #expect(ShellOutput.mask("li.wei@example.cn") == "l***@example.cn")
         #expect(ShellOutput.mask("李伟") == "李*")
+        // An order: the shipping address's street, the note and the pickup code are
+        // masked; a store's street is not.
+        let order = O2OJSONValue.object([
+            .init(
+                key: "shippingAddress",
+                value: .object([
+                    .init(key: "street", value: .string("示例路 1 号")), .init(key: "city", value: .string("上海市")),
+                ])
+            ),
+            .init(key: "customerNote", value: .string("请放门口")),
+            .init(key: "pickupCode", value: .string("123456")),
+            .init(key: "address", value: .object([.init(key: "street", value: .string("南京东路 800 号"))])),
+        ])
+        #expect(
+            ShellOutput.masked(order)
+                == .object([
+                    .init(
+                        key: "shippingAddress",
+                        value: .object([
+                            .init(key: "street", value: .string("示******")), .init(key: "city", value: .string("上海市")),
+                        ])
+                    ),
+                    .init(key: "customerNote", value: .string("请***")),
+                    .init(key: "pickupCode", value: .string("1*****")),
+                    .init(key: "address", value: .object([.init(key: "street", value: .string("南京东路 800 号"))])),
+                ])
+        )
     }
 
     @Test("completion: commands, methods, JSON field names, then enum values and booleans for a field's value")
