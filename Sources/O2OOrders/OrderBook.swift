@@ -45,6 +45,9 @@ struct OrderBook {
         order.historySequence = entry.sequence
         try await transaction.insert(OrderTables.orders, order)
         try await append(entry, order: order)
+        // Created paid (nothing payable): its coupons are spent at once; its stock was
+        // reserved for as long as a paid order's.
+        if order.status == .paid { try await provider.uses.redeem(orderID: order.id, in: transaction) }
     }
 
     /// Moves `order` to `status` with the side effects of entering it, and writes it.
@@ -69,6 +72,8 @@ struct OrderBook {
             order.paidAt = now
             order.paymentDeadline = nil
             try await provider.uses.redeem(orderID: order.id, in: transaction)
+            // The other attempts will not be needed.
+            try await closePendingPayments(order)
             for id in order.reservationIDs {
                 try await provider.reservations.extend(
                     reservation: id,
@@ -193,7 +198,7 @@ struct OrderBook {
         }
     }
 
-    /// Payment attempts still open when their order is cancelled are CLOSED.
+    /// Payment attempts still open when their order is paid or cancelled are CLOSED.
     private func closePendingPayments(_ order: Order) async throws {
         for var payment in try await provider.payments(of: order.id, in: transaction) where payment.status == .pending {
             payment.status = .closed

@@ -264,7 +264,6 @@ extension OrderServiceProvider {
         }
         let book = OrderBook(provider: self, transaction: transaction, actor: actor, requestID: requestID)
         try await book.create(&order, reason: replacement == nil ? "checkout" : "replacement for \(replacementFor)")
-        if order.status == .paid { try await uses.redeem(orderID: id, in: transaction) }
         return order
     }
 
@@ -329,12 +328,7 @@ extension OrderServiceProvider {
     }
 
     /// "123.45" for 12345 minor units.
-    static func format(_ minor: Int64) -> String {
-        let sign = minor < 0 ? "-" : ""
-        let value = minor.magnitude
-        let cents = value % 100
-        return "\(sign)\(value / 100).\(cents < 10 ? "0" : "")\(cents)"
-    }
+    static func format(_ minor: Int64) -> String { PriceMath.decimal(minor) }
 
     // MARK: - Reading orders
 

@@ -207,13 +207,6 @@ extension OrderServiceProvider {
         )
         order.amounts?.paidAmount = Money(minorUnits: paid, currency: currency)
         if paid >= (order.amounts?.payableTotal?.minorUnits ?? 0) {
-            // The other attempts will not be needed.
-            for var other in try await payments(of: order.id, in: transaction)
-            where other.id != payment.id && other.status == .pending {
-                other.status = .closed
-                other.endedAt = now
-                try await transaction.updateVersioned(OrderTables.payments, &other)
-            }
             try await book.move(
                 &order,
                 to: .paid,

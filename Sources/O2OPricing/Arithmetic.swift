@@ -2,6 +2,13 @@
 /// percentage of a large amount or a proportional share cannot overflow, and an
 /// exact split of one discount over several lines.
 public enum PriceMath {
+    /// "123.45" for 12345 minor units (two decimals, as every amount in messages).
+    public static func decimal(_ minorUnits: Int64) -> String {
+        let value = minorUnits.magnitude
+        let cents = value % 100
+        return "\(minorUnits < 0 ? "-" : "")\(value / 100).\(cents < 10 ? "0" : "")\(cents)"
+    }
+
     /// floor(value × numerator / denominator) for value, numerator >= 0 and
     /// denominator > 0, computed in 128 bits; the result is at most
     /// max(value, numerator) when numerator <= denominator, so it always fits then.

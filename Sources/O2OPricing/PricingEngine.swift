@@ -543,10 +543,7 @@ private struct Pricing {
     private func money(_ minorUnits: Int64) -> Money { Money(minorUnits: minorUnits, currency: input.currency) }
 
     /// "300.00 CNY".
-    private func format(_ minorUnits: Int64) -> String {
-        let cents = minorUnits % 100
-        return "\(minorUnits / 100).\(cents < 10 ? "0" : "")\(cents) \(input.currency)"
-    }
+    private func format(_ minorUnits: Int64) -> String { "\(PriceMath.decimal(minorUnits)) \(input.currency)" }
 
     func result() -> PricedOrder {
         let subtotal = input.lines.reduce(0) { $0 + $1.listUnitPrice * $1.quantity }
