@@ -4,6 +4,7 @@
 //  10  executables          o2o-server · o2o · o2o-bench · protoc-gen-o2o (Tools/)
 //   9  O2OPlatform          every domain wired together (the server's and the tests')
 //   8  O2OOrders · O2OClient · O2OShell · O2ODemo   carts, checkout and the order life · the client · the shell · the sample shop
+//   8½ O2OCare              tickets, SLA and after-sales (over orders, inventory and the CRM, through their ports)
 //   7  O2OInventory · O2OPromotions   (read the catalog and the CRM only through their ports)
 //   6  O2OCatalog · O2OCRM · O2OBuiltinServices  one module per domain · health, reflection, admin, echo
 //   5  O2OServiceKit · O2OPricing   how every service method is written · the pure pricing engine
@@ -172,6 +173,16 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "O2OCare",
+            dependencies: [
+                "O2OServiceKit", "O2OCatalog", "O2OInventory", "O2OCRM", "O2OOrders", "O2OPricing", "O2OMessages",
+                "O2ORPC", "O2OStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // Row 8: the sample shop (loaded through the domains' services), the client and
         // the shell.
         .target(
@@ -187,8 +198,8 @@ let package = Package(
         .target(
             name: "O2OPlatform",
             dependencies: [
-                "O2OCatalog", "O2OInventory", "O2OCRM", "O2OPromotions", "O2OOrders", "O2ODemo", "O2OServiceKit",
-                "O2ORPC", "O2OStorage",
+                "O2OCatalog", "O2OInventory", "O2OCRM", "O2OPromotions", "O2OOrders", "O2OCare", "O2ODemo",
+                "O2OServiceKit", "O2ORPC", "O2OStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -296,6 +307,12 @@ let package = Package(
         ),
         .testTarget(
             name: "O2OOrdersTests",
+            dependencies: [
+                "O2OClient", "O2OServiceKit", "O2OStorage", "O2OTestSupport", "O2OServiceTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "O2OCareTests",
             dependencies: [
                 "O2OClient", "O2OServiceKit", "O2OStorage", "O2OTestSupport", "O2OServiceTestSupport",
             ]

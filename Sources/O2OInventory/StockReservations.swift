@@ -131,3 +131,66 @@ extension InventoryDomain {
     /// Basket availability, for other domains.
     package var availability: any StockAvailability { provider }
 }
+
+/// Putting returned goods back into stock inside another domain's change: an
+/// after-sales case restocks the sellable units it received in the case's own
+/// commit, through the inventory's one stock book (ledger reason RETURN).
+package protocol StockReturns: Sendable {
+    /// The locks to hold for restocking `skuIDs` at `locationID`.
+    func restockLocks(_ skuIDs: [String], locationID: String) -> [String]
+    /// Adds `lines` to on hand at `locationID` in `transaction`, one ledger entry per
+    /// line with reason RETURN referring to the after-sales case. NOT_FOUND for an
+    /// unknown location or SKU.
+    func restock(
+        _ lines: [StockBasketLine],
+        locationID: String,
+        caseID: String,
+        orderID: String,
+        note: String,
+        actor: ChangeActor,
+        requestID: String,
+        in transaction: ServiceTransaction
+    ) async throws -> [StockLedgerEntry]
+}
+
+extension InventoryServiceProvider: StockReturns {
+    package func restockLocks(_ skuIDs: [String], locationID: String) -> [String] {
+        Self.stockLocks(skuIDs.map { (locationID, $0) })
+    }
+
+    package func restock(
+        _ lines: [StockBasketLine],
+        locationID: String,
+        caseID: String,
+        orderID: String,
+        note: String,
+        actor: ChangeActor,
+        requestID: String,
+        in transaction: ServiceTransaction
+    ) async throws -> [StockLedgerEntry] {
+        _ = try await transaction.require(InventoryTables.locations, locationID, field: "location_id")
+        let book = StockBook(transaction: transaction, actor: actor, requestID: requestID, alerts: alertFeed)
+        var entries: [StockLedgerEntry] = []
+        for (index, line) in lines.enumerated() where line.quantity > 0 {
+            try await requireCatalogSku(transaction, line.skuID, field: "lines[\(index)].sku_id")
+            let outcome = try await book.apply(
+                StockChange(
+                    skuID: line.skuID,
+                    locationID: locationID,
+                    reason: .return,
+                    onHandDelta: line.quantity,
+                    reference: StockReference(kind: .afterSalesRequest, id: caseID),
+                    orderID: orderID,
+                    note: String(note.prefix(1024))
+                )
+            )
+            entries.append(outcome.entry)
+        }
+        return entries
+    }
+}
+
+extension InventoryDomain {
+    /// Restocking returned goods, for other domains.
+    package var returns: any StockReturns { provider }
+}

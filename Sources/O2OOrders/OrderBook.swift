@@ -253,8 +253,6 @@ struct OrderBook {
     /// event once it is visible.
     private func append(_ entry: OrderHistoryEntry, order: Order) async throws {
         try await transaction.insert(OrderTables.history, entry)
-        try await transaction.insert(OrderTables.outbox, OrderEvent(entry: entry, order: order))
-        let (events, time) = (provider.events, entry.createdAt ?? transaction.now)
-        transaction.afterCommit { events.committed(at: time) }
+        try await provider.events.record(OrderEvent(entry: entry, order: order), in: transaction)
     }
 }

@@ -53,7 +53,7 @@ public final class OrderServiceProvider: OrderServiceProtocol {
         self.promotions = promotions
         self.uses = uses
         self.loyalty = loyalty
-        self.events = OrderEventLog(store: store)
+        self.events = OrderEventLog.orders(store: store)
         self.logger = logger
     }
 

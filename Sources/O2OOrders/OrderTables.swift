@@ -68,12 +68,14 @@ enum OrderTables {
             ]
         }
     )
+    /// The cursor of an order event: "oe" and its number in the stream.
+    static let eventCursors = EventCursor(prefix: "oe")
     /// The numbered event stream of WatchOrderEvents, kept 7 days.
     static let events = RecordTable<OrderEvent>(
         id: 506,
         name: "order_events",
         noun: "order event",
-        primaryKey: { [.int(OrderEventCursor.parse($0.cursor) ?? 0)] }
+        primaryKey: { [.int(eventCursors.parse($0.cursor) ?? 0)] }
     )
 
     static let paymentOrder = RecordIndex<Payment>(id: 1, name: "order", unique: false) {
@@ -143,14 +145,4 @@ enum OrderTables {
 enum OrderDue {
     static let payment: Int64 = 1
     static let completion: Int64 = 2
-}
-
-/// The cursor of an order event: "oe" and its number in the stream.
-enum OrderEventCursor {
-    static func make(_ sequence: Int64) -> String { "oe\(sequence)" }
-
-    static func parse(_ cursor: String) -> Int64? {
-        guard cursor.hasPrefix("oe"), let value = Int64(cursor.dropFirst(2)), value >= 0 else { return nil }
-        return value
-    }
 }

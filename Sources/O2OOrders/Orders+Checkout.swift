@@ -118,7 +118,7 @@ extension OrderServiceProvider {
     /// The checkout itself, inside its transaction: price again on the data the
     /// commit is checked against, refuse what the customer did not see, then the order,
     /// its reservations, promotion uses, points and cart change together.
-    private func placeOrder(
+    func placeOrder(
         _ checkout: CheckedCheckout,
         plan: StockPlan,
         automatic: PromotionIndex,

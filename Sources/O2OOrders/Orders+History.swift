@@ -4,10 +4,6 @@ import O2OServiceKit
 import O2OStorage
 
 extension OrderServiceProvider {
-    /// Watchers hear from the server at least this often (a heartbeat with the
-    /// cursor when nothing happened), so dead connections show.
-    static let eventHeartbeat: Duration = .seconds(30)
-
     public func listOrderHistory(
         request: ListOrderHistoryRequest,
         context: RPCServerContext
@@ -55,51 +51,11 @@ extension OrderServiceProvider {
                 && (locationID == nil
                     || event.order?.fulfillmentParts.contains { $0.locationID == locationID! } == true)
         }
-        // What is committed is numbered before the position is taken, so "from now
-        // on" starts after every change acknowledged before the call.
-        try await events.sequence()
-        let (first, last) = try await events.bounds()
-        var position: Int64
-        if request.resumeCursor.isEmpty {
-            position = last
-        } else {
-            guard let parsed = OrderEventCursor.parse(request.resumeCursor) else {
-                throw RPCError.invalidArgument(field: "resume_cursor", "not a cursor this service issued")
-            }
-            guard parsed <= last else {
-                throw RPCError.invalidArgument(field: "resume_cursor", "is ahead of the event stream")
-            }
-            if first > 0, parsed < first - 1 {
-                throw RPCError(
-                    code: .outOfRange,
-                    message: "resume_cursor: events before \(OrderEventCursor.make(first)) are no longer kept "
-                        + "(\(OrderEventLog.retentionSeconds / 86_400) days); start again without a cursor"
-                )
-            }
-            position = parsed
-        }
-        // The first message goes out at once, so the caller knows the watch is live
-        // and holds a cursor from the start.
-        try await responses.write(OrderEvent(cursor: OrderEventCursor.make(position)))
-        while !Task.isCancelled {
-            // Take the generation before reading, so a commit after the read wakes the
-            // wait below.
-            let generation = events.pending.generation
-            try await events.sequence()
-            let batch = try await events.events(after: position, limit: 100)
-            if let lastEvent = batch.last {
-                position = OrderEventCursor.parse(lastEvent.cursor) ?? position
-                for event in batch where wanted(event) { try await responses.write(event) }
-                continue
-            }
-            let before = ContinuousClock.now
-            await events.pending.wait(after: generation, timeout: Self.eventHeartbeat)
-            if events.pending.generation == generation, ContinuousClock.now - before >= Self.eventHeartbeat,
-                !Task.isCancelled
-            {
-                // A heartbeat: no entry, only the cursor to resume from.
-                try await responses.write(OrderEvent(cursor: OrderEventCursor.make(position)))
-            }
-        }
+        try await events.watch(
+            resumeCursor: request.resumeCursor,
+            wanted: wanted,
+            marker: { OrderEvent(cursor: $0) },
+            write: { try await responses.write($0) }
+        )
     }
 }

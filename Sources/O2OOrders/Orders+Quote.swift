@@ -9,7 +9,7 @@ import O2OServiceKit
 import O2OStorage
 
 /// A checkout spec with every field checked.
-struct CheckedCheckout {
+struct CheckedCheckout: Sendable {
     var customerID: String
     /// The lines given, or (for a cart) filled from its selected items.
     var lines: [CheckoutLine]
@@ -359,7 +359,7 @@ extension OrderServiceProvider {
 }
 
 /// Where a basket's stock comes from under its fulfilment mode.
-struct StockPlan {
+struct StockPlan: Sendable {
     var parts: [OrderFulfillmentPart] = []
     /// Per checkout line: its one location, or empty (unavailable, or split).
     var lineLocations: [String]

@@ -37,6 +37,32 @@ struct RefundCommitments {
     }
 }
 
+/// What a refund returns, as checked by CreateRefund or asked for by a port.
+enum RefundScope {
+    /// Everything still refundable.
+    case wholeOrder
+    /// These lines and quantities, at their value.
+    case lines([RefundLineSelection])
+    /// A free amount spread over the lines.
+    case amount(Int64)
+    /// Returned units (after-sales): these lines and quantities, for `amount`, at
+    /// most their value, spread over them in proportion to it.
+    case returned([RefundLineSelection], amount: Int64)
+}
+
+/// A refund to create in a change, with everything it records.
+struct RefundSpec {
+    var orderID: String
+    var paymentID: String?
+    var scope: RefundScope
+    var includeDeliveryFee = false
+    var reason: RefundReason
+    var caseID = ""
+    var note = ""
+    var requestID: String
+    var actor: ChangeActor
+}
+
 extension OrderServiceProvider {
     func refunds(of orderID: String, in reader: some RecordReading) async throws -> [Refund] {
         try await reader.all(
@@ -190,7 +216,23 @@ extension OrderServiceProvider {
             let value = try Validate.money(money, field: "amount", currency: currency)?.minorUnits ?? 0
             guard value > 0 else { throw RPCError.invalidArgument(field: "amount.minor_units", "must be more than 0") }
         }
-        let actor = try context.actor(request.actor)
+        let scoped: RefundScope
+        switch scope {
+        case .wholeOrder: scoped = .wholeOrder
+        case .lines(let list): scoped = .lines(list.lines)
+        case .amount(let money): scoped = .amount(money.minorUnits)
+        }
+        let spec = RefundSpec(
+            orderID: orderID,
+            paymentID: paymentID,
+            scope: scoped,
+            includeDeliveryFee: request.includeDeliveryFee,
+            reason: reason,
+            caseID: caseID,
+            note: note,
+            requestID: request.requestID,
+            actor: try context.actor(request.actor)
+        )
         let current = try await store.latest.require(OrderTables.orders, orderID, field: "order_id")
         return try await store.mutation(
             context,
@@ -198,163 +240,186 @@ extension OrderServiceProvider {
             request: request,
             locking: try await locks(for: current)
         ) { transaction in
-            var order = try await transaction.require(OrderTables.orders, orderID, field: "order_id")
-            let promised = try RefundCommitments(try await orderRefunds(of: order.id, in: transaction))
-            let payable = try await refundablePayments(order, promised, in: transaction)
-            guard !payable.isEmpty else {
-                throw RPCError(
-                    code: .failedPrecondition,
-                    message: "order_id: order '\(order.id)' has no successful payment to refund"
-                )
-            }
-            let (left, leftFee) = remainder(order, promised)
-            let leftTotal = try Checked.sum(left.map { $0.amount?.minorUnits ?? 0 }, field: "amount") + leftFee
-            var lines: [RefundLine] = []
-            var fee: Int64 = 0
-            switch scope {
-            case .wholeOrder:
-                lines = left
-                fee = leftFee
-            case .lines(let list):
-                for (index, selection) in list.lines.enumerated() {
-                    let path = "lines.lines[\(index)]"
-                    guard let line = order.lines.first(where: { $0.lineID == selection.lineID }) else {
-                        throw RPCError.invalidArgument(
-                            field: "\(path).line_id",
-                            "order '\(order.id)' has no line '\(selection.lineID)'"
-                        )
-                    }
-                    let done = promised.lineQuantity[line.lineID] ?? 0
-                    guard selection.quantity <= line.quantity - done else {
-                        throw RPCError(
-                            code: .failedPrecondition,
-                            message: "\(path).quantity: line \(line.lineID) has \(line.quantity - done) of "
-                                + "\(line.quantity) units left to refund, not \(selection.quantity)"
-                        )
-                    }
-                    let total = line.total?.minorUnits ?? 0
-                    let lineLeft = total - (promised.lineAmount[line.lineID] ?? 0)
-                    // The last units of a line take what is left of it.
-                    let amount =
-                        done + selection.quantity == line.quantity
-                        ? lineLeft
-                        : min(lineLeft, PriceMath.scaled(total, by: selection.quantity, over: line.quantity))
-                    lines.append(
-                        RefundLine(
-                            lineID: line.lineID,
-                            skuID: line.skuID,
-                            quantity: selection.quantity,
-                            amount: Money(minorUnits: max(0, amount), currency: currency)
-                        )
+            try await placeRefund(spec, in: transaction)
+        }
+    }
+
+    /// Creates the refund `spec` asks for in `transaction`, with its order history
+    /// entry (and the move to REFUNDING when it returns everything left).
+    func placeRefund(_ spec: RefundSpec, in transaction: ServiceTransaction) async throws -> Refund {
+        let (orderID, paymentID, scope, reason, caseID, note, actor) = (
+            spec.orderID, spec.paymentID, spec.scope, spec.reason, spec.caseID, spec.note, spec.actor
+        )
+        var order = try await transaction.require(OrderTables.orders, orderID, field: "order_id")
+        let promised = try RefundCommitments(try await orderRefunds(of: order.id, in: transaction))
+        let payable = try await refundablePayments(order, promised, in: transaction)
+        guard !payable.isEmpty else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "order_id: order '\(order.id)' has no successful payment to refund"
+            )
+        }
+        let (left, leftFee) = remainder(order, promised)
+        let leftTotal = try Checked.sum(left.map { $0.amount?.minorUnits ?? 0 }, field: "amount") + leftFee
+        var lines: [RefundLine] = []
+        var fee: Int64 = 0
+        switch scope {
+        case .wholeOrder:
+            lines = left
+            fee = leftFee
+        case .lines(let selections), .returned(let selections, _):
+            for (index, selection) in selections.enumerated() {
+                let path = "lines.lines[\(index)]"
+                guard let line = order.lines.first(where: { $0.lineID == selection.lineID }) else {
+                    throw RPCError.invalidArgument(
+                        field: "\(path).line_id",
+                        "order '\(order.id)' has no line '\(selection.lineID)'"
                     )
                 }
-                if request.includeDeliveryFee { fee = leftFee }
-            case .amount(let money):
-                let value = money.minorUnits
-                let lineTotal = leftTotal - leftFee
-                guard value <= lineTotal else {
+                let done = promised.lineQuantity[line.lineID] ?? 0
+                guard selection.quantity <= line.quantity - done else {
                     throw RPCError(
                         code: .failedPrecondition,
-                        message: "amount: \(Self.format(value)) \(currency) is more than the "
-                            + "\(Self.format(lineTotal)) \(currency) left to refund of order '\(order.id)'"
+                        message: "\(path).quantity: line \(line.lineID) has \(line.quantity - done) of "
+                            + "\(line.quantity) units left to refund, not \(selection.quantity)"
                     )
                 }
-                let shares = PriceMath.split(value, over: left.map { $0.amount?.minorUnits ?? 0 })
-                lines = zip(left, shares).compactMap { line, share in
-                    guard share > 0 else { return nil }
-                    return RefundLine(
+                let total = line.total?.minorUnits ?? 0
+                let lineLeft = total - (promised.lineAmount[line.lineID] ?? 0)
+                // The last units of a line take what is left of it.
+                let amount =
+                    done + selection.quantity == line.quantity
+                    ? lineLeft
+                    : min(lineLeft, PriceMath.scaled(total, by: selection.quantity, over: line.quantity))
+                lines.append(
+                    RefundLine(
                         lineID: line.lineID,
                         skuID: line.skuID,
-                        quantity: 0,
-                        amount: Money(minorUnits: share, currency: currency)
+                        quantity: selection.quantity,
+                        amount: Money(minorUnits: max(0, amount), currency: currency)
                     )
-                }
-            }
-            let total = try Checked.add(
-                try Checked.sum(lines.map { $0.amount?.minorUnits ?? 0 }, field: "amount"),
-                fee,
-                field: "amount"
-            )
-            guard total > 0 else {
-                throw RPCError(
-                    code: .failedPrecondition,
-                    message: "order_id: nothing is left to refund of order '\(order.id)'"
                 )
             }
-            let payment: (payment: Payment, left: Int64)
-            if let paymentID {
-                guard let chosen = payable.first(where: { $0.payment.id == paymentID }) else {
+            if spec.includeDeliveryFee { fee = leftFee }
+            if case .returned(_, let amount) = scope {
+                // What the returned units are worth is the most they get back.
+                let worth = try Checked.sum(lines.map { $0.amount?.minorUnits ?? 0 }, field: "amount")
+                guard amount <= worth else {
                     throw RPCError(
                         code: .failedPrecondition,
-                        message: "payment_id: '\(paymentID)' is not a successful payment of order '\(order.id)'"
+                        message: "refund_amount: \(Self.format(amount)) \(currency) is more than the "
+                            + "\(Self.format(worth)) \(currency) paid for the returned units"
                     )
                 }
-                payment = chosen
-            } else {
-                payment = payable.max { $0.left < $1.left }!
+                let shares = PriceMath.split(amount, over: lines.map { $0.amount?.minorUnits ?? 0 })
+                for (index, share) in shares.enumerated() {
+                    lines[index].amount = Money(minorUnits: share, currency: currency)
+                }
             }
-            guard total <= payment.left else {
+        case .amount(let value):
+            let lineTotal = leftTotal - leftFee
+            guard value <= lineTotal else {
                 throw RPCError(
                     code: .failedPrecondition,
-                    message: "order_id: \(Self.format(total)) \(currency) is more than the "
-                        + "\(Self.format(max(0, payment.left))) \(currency) refundable of payment '\(payment.payment.id)'"
+                    message: "amount: \(Self.format(value)) \(currency) is more than the "
+                        + "\(Self.format(lineTotal)) \(currency) left to refund of order '\(order.id)'"
                 )
             }
-            let whole = total >= leftTotal
-            if whole {
-                switch order.status {
-                case .shipped, .delivered, .completed, .refunding:
-                    break
-                case .paid, .fulfilling, .readyForPickup:
-                    throw RPCError(
-                        code: .failedPrecondition,
-                        message: "order_id: order '\(order.id)' is \(order.status.displayName); a whole unshipped "
-                            + "order is refunded by cancelling it (CancelOrder)"
-                    )
-                default:
-                    throw RPCError(
-                        code: .failedPrecondition,
-                        message: "order_id: order '\(order.id)' is \(order.status.displayName) and cannot be refunded"
-                    )
-                }
-            } else {
-                guard ![.pendingPayment, .cancelled, .refunded].contains(order.status) else {
-                    throw RPCError(
-                        code: .failedPrecondition,
-                        message: "order_id: order '\(order.id)' is \(order.status.displayName) and cannot be refunded"
-                    )
-                }
+            let shares = PriceMath.split(value, over: left.map { $0.amount?.minorUnits ?? 0 })
+            lines = zip(left, shares).compactMap { line, share in
+                guard share > 0 else { return nil }
+                return RefundLine(
+                    lineID: line.lineID,
+                    skuID: line.skuID,
+                    quantity: 0,
+                    amount: Money(minorUnits: share, currency: currency)
+                )
             }
-            let refund = Refund(
-                id: RecordIDs.make(prefix: "ref"),
-                orderID: order.id,
-                customerID: order.customerID,
-                paymentID: payment.payment.id,
-                channel: payment.payment.channel,
-                amount: Money(minorUnits: total, currency: currency),
-                deliveryFeeAmount: Money(minorUnits: fee, currency: currency),
-                lines: lines,
-                reason: reason,
-                status: .pending,
-                wholeOrder: whole,
-                afterSalesCaseID: caseID,
-                note: note,
-                requestID: request.requestID,
-                requestedBy: actor,
-                createdAt: transaction.now,
-                updatedAt: transaction.now,
-                version: 1
-            )
-            try await transaction.insert(OrderTables.refunds, refund)
-            let book = OrderBook(provider: self, transaction: transaction, actor: actor, requestID: request.requestID)
-            let text = "refund of \(Self.format(total)) \(currency) requested (\(reason.displayName))"
-            if whole, order.status != .refunding {
-                try await book.move(&order, to: .refunding, reason: text, refundID: refund.id)
-            } else {
-                try await book.note(&order, kind: .refund, reason: text, refundID: refund.id)
-            }
-            return refund
         }
+        let total = try Checked.add(
+            try Checked.sum(lines.map { $0.amount?.minorUnits ?? 0 }, field: "amount"),
+            fee,
+            field: "amount"
+        )
+        guard total > 0 else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "order_id: nothing is left to refund of order '\(order.id)'"
+            )
+        }
+        let payment: (payment: Payment, left: Int64)
+        if let paymentID {
+            guard let chosen = payable.first(where: { $0.payment.id == paymentID }) else {
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message: "payment_id: '\(paymentID)' is not a successful payment of order '\(order.id)'"
+                )
+            }
+            payment = chosen
+        } else {
+            payment = payable.max { $0.left < $1.left }!
+        }
+        guard total <= payment.left else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "order_id: \(Self.format(total)) \(currency) is more than the "
+                    + "\(Self.format(max(0, payment.left))) \(currency) refundable of payment '\(payment.payment.id)'"
+            )
+        }
+        let whole = total >= leftTotal
+        if whole {
+            switch order.status {
+            case .shipped, .delivered, .completed, .refunding:
+                break
+            case .paid, .fulfilling, .readyForPickup:
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message: "order_id: order '\(order.id)' is \(order.status.displayName); a whole unshipped "
+                        + "order is refunded by cancelling it (CancelOrder)"
+                )
+            default:
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message: "order_id: order '\(order.id)' is \(order.status.displayName) and cannot be refunded"
+                )
+            }
+        } else {
+            guard ![.pendingPayment, .cancelled, .refunded].contains(order.status) else {
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message: "order_id: order '\(order.id)' is \(order.status.displayName) and cannot be refunded"
+                )
+            }
+        }
+        let refund = Refund(
+            id: RecordIDs.make(prefix: "ref"),
+            orderID: order.id,
+            customerID: order.customerID,
+            paymentID: payment.payment.id,
+            channel: payment.payment.channel,
+            amount: Money(minorUnits: total, currency: currency),
+            deliveryFeeAmount: Money(minorUnits: fee, currency: currency),
+            lines: lines,
+            reason: reason,
+            status: .pending,
+            wholeOrder: whole,
+            afterSalesCaseID: caseID,
+            note: note,
+            requestID: spec.requestID,
+            requestedBy: actor,
+            createdAt: transaction.now,
+            updatedAt: transaction.now,
+            version: 1
+        )
+        try await transaction.insert(OrderTables.refunds, refund)
+        let book = OrderBook(provider: self, transaction: transaction, actor: actor, requestID: spec.requestID)
+        let text = "refund of \(Self.format(total)) \(currency) requested (\(reason.displayName))"
+        if whole, order.status != .refunding {
+            try await book.move(&order, to: .refunding, reason: text, refundID: refund.id)
+        } else {
+            try await book.note(&order, kind: .refund, reason: text, refundID: refund.id)
+        }
+        return refund
     }
 
     public func recordRefundCallback(

@@ -1,5 +1,6 @@
 public import Logging
 public import O2OCRM
+public import O2OCare
 public import O2OCatalog
 public import O2ODemo
 public import O2OInventory
@@ -18,6 +19,7 @@ public struct O2OPlatform: Sendable {
     public let crm: CRMDomain
     public let promotions: PromotionsDomain
     public let orders: OrdersDomain
+    public let care: CareDomain
     private let store: ServiceStore
     private let currency: String
 
@@ -30,6 +32,7 @@ public struct O2OPlatform: Sendable {
             store: store,
             stores: HomeStores(locations: inventory.locations),
             orders: OrdersDomain.customerOrders(store: store),
+            tickets: CareDomain.customerTickets(store: store),
             logger: logger
         )
         let promotions = PromotionsDomain(
@@ -52,12 +55,23 @@ public struct O2OPlatform: Sendable {
             loyalty: crm.loyalty,
             logger: logger
         )
+        let care = CareDomain(
+            store: store,
+            currency: currency,
+            customers: crm.reading,
+            catalog: catalog.reading,
+            locations: inventory.locations,
+            returns: inventory.returns,
+            orders: orders.afterSales,
+            logger: logger
+        )
         let platform = O2OPlatform(
             catalog: catalog,
             inventory: inventory,
             crm: crm,
             promotions: promotions,
             orders: orders,
+            care: care,
             store: store,
             currency: currency
         )
@@ -66,7 +80,7 @@ public struct O2OPlatform: Sendable {
     }
 
     /// In the order the server lists them.
-    public var domains: [any ServiceDomain] { [catalog, inventory, crm, promotions, orders] }
+    public var domains: [any ServiceDomain] { [catalog, inventory, crm, promotions, orders, care] }
     public var services: [any RPCService] { domains.flatMap(\.services) }
     public var adminServices: [String] { domains.flatMap(\.adminServices) }
     public var jobs: [any Service] { domains.flatMap(\.jobs) }

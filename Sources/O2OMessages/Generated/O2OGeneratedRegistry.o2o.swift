@@ -55,6 +55,8 @@ public enum O2OGeneratedRegistry {
         "o2o.care.v1.AfterSalesHistoryEntry": AfterSalesHistoryEntry.self,
         "o2o.care.v1.ListAfterSalesHistoryRequest": ListAfterSalesHistoryRequest.self,
         "o2o.care.v1.ListAfterSalesHistoryResponse": ListAfterSalesHistoryResponse.self,
+        "o2o.care.v1.SlaClock": SlaClock.self,
+        "o2o.care.v1.AfterSalesClaims": AfterSalesClaims.self,
         "o2o.catalog.v1.Category": Category.self,
         "o2o.catalog.v1.CreateCategoryRequest": CreateCategoryRequest.self,
         "o2o.catalog.v1.GetCategoryRequest": GetCategoryRequest.self,

@@ -1471,7 +1471,9 @@ public struct CreateTicketRequest: O2OMessage {
     public var labels: [Label] = []
 
     /// When the complaint was actually received (a call logged afterwards); missing
-    /// means now. SLA deadlines run from this time. Not in the future.
+    /// means now. SLA deadlines run from this time. Not in the future and at most 30
+    /// days ago (INVALID_ARGUMENT); a deadline already passed is recorded as a
+    /// breach by the next sweep.
     public var receivedAt: Timestamp? = nil
 
     /// A message with every field at its default.
@@ -1626,7 +1628,7 @@ extension CreateTicketRequest: O2ODescribedMessage {
             FieldSchema(name: "assignee_id", jsonName: "assigneeId", number: 9, type: .string, doc: "Initial assignee; optional."),
             FieldSchema(name: "related_ticket_id", jsonName: "relatedTicketId", number: 10, type: .string, doc: "An earlier ticket this one follows up; optional, NOT_FOUND if unknown."),
             FieldSchema(name: "labels", jsonName: "labels", number: 11, type: .message, typeName: "o2o.common.v1.Label", repeated: true, doc: "Labels; at most 20."),
-            FieldSchema(name: "received_at", jsonName: "receivedAt", number: 12, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the complaint was actually received (a call logged afterwards); missing\nmeans now. SLA deadlines run from this time. Not in the future."),
+            FieldSchema(name: "received_at", jsonName: "receivedAt", number: 12, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the complaint was actually received (a call logged afterwards); missing\nmeans now. SLA deadlines run from this time. Not in the future and at most 30\ndays ago (INVALID_ARGUMENT); a deadline already passed is recorded as a\nbreach by the next sweep."),
         ]
     )
 }
@@ -3515,7 +3517,9 @@ extension WatchTicketEventsRequest: O2ODescribedMessage {
     )
 }
 
-/// One event of WatchTicketEvents: a history entry just recorded.
+/// One event of WatchTicketEvents: a history entry just recorded. The first
+/// message of a watch, and a heartbeat after 30 seconds without events, carry only
+/// the cursor (no entry).
 public struct TicketEvent: O2OMessage {
     /// The full protobuf name.
     public static let protoName = "o2o.care.v1.TicketEvent"
@@ -3630,7 +3634,7 @@ extension TicketEvent: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.care.v1.TicketEvent",
-        doc: "One event of WatchTicketEvents: a history entry just recorded.",
+        doc: "One event of WatchTicketEvents: a history entry just recorded. The first\nmessage of a watch, and a heartbeat after 30 seconds without events, carry only\nthe cursor (no entry).",
         fields: [
             FieldSchema(name: "cursor", jsonName: "cursor", number: 1, type: .string, doc: "Opaque position of this event; pass it as resume_cursor to continue after it."),
             FieldSchema(name: "ticket_entry", jsonName: "ticketEntry", number: 2, type: .message, typeName: "o2o.care.v1.TicketHistoryEntry", hasPresence: true, oneof: "entry", doc: "A ticket history entry."),
@@ -4525,7 +4529,9 @@ public struct AfterSalesLine: O2OMessage {
     /// For EXCHANGE: the SKU wanted instead; empty means the same SKU.
     public var exchangeSkuID: String = ""
 
-    /// The inspection; missing until inspected.
+    /// The receipt and inspection: present from ReceiveAfterSalesItems with
+    /// received_quantity; the other fields are filled by InspectAfterSalesItems
+    /// (inspected_at missing until then).
     public var inspection: AfterSalesInspection? = nil
 
     /// Units put back into stock at completion (sellable units of RETURN and
@@ -4643,7 +4649,7 @@ extension AfterSalesLine: O2ODescribedMessage {
             FieldSchema(name: "reason", jsonName: "reason", number: 4, type: .`enum`, typeName: "o2o.care.v1.AfterSalesReason", doc: "Why."),
             FieldSchema(name: "reason_detail", jsonName: "reasonDetail", number: 5, type: .string, doc: "The customer's explanation; at most 1,000 characters."),
             FieldSchema(name: "exchange_sku_id", jsonName: "exchangeSkuId", number: 6, type: .string, doc: "For EXCHANGE: the SKU wanted instead; empty means the same SKU."),
-            FieldSchema(name: "inspection", jsonName: "inspection", number: 7, type: .message, typeName: "o2o.care.v1.AfterSalesInspection", hasPresence: true, doc: "The inspection; missing until inspected."),
+            FieldSchema(name: "inspection", jsonName: "inspection", number: 7, type: .message, typeName: "o2o.care.v1.AfterSalesInspection", hasPresence: true, doc: "The receipt and inspection: present from ReceiveAfterSalesItems with\nreceived_quantity; the other fields are filled by InspectAfterSalesItems\n(inspected_at missing until then)."),
             FieldSchema(name: "restocked_quantity", jsonName: "restockedQuantity", number: 8, type: .int64, doc: "Units put back into stock at completion (sellable units of RETURN and\nEXCHANGE cases); 0 before."),
         ]
     )
@@ -6540,8 +6546,12 @@ public struct ResolveAfterSalesCaseRequest: O2OMessage {
     public var caseID: String = ""
 
     /// For RETURN: the amount to refund; required, positive, in the order's
-    /// currency, at most the order's paid amount minus earlier refunds
-    /// (FAILED_PRECONDITION).
+    /// currency, at most what was paid for the returned units (their share of the
+    /// line totals, less what was already refunded of those lines) and at most the
+    /// order's paid amount minus earlier refunds (FAILED_PRECONDITION). The units
+    /// are the received ones when the goods came back, else the claimed ones. The
+    /// refund is created PENDING in the orders service (the payment relay submits
+    /// it); points earned on those units are reversed when it succeeds.
     public var refundAmount: Money? = nil
 
     /// For RETURN: the payment to refund to; empty means the order's captured
@@ -6683,7 +6693,7 @@ extension ResolveAfterSalesCaseRequest: O2ODescribedMessage {
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "case_id", jsonName: "caseId", number: 2, type: .string, doc: "The case; must be INSPECTED, or APPROVED with skip_item_return."),
-            FieldSchema(name: "refund_amount", jsonName: "refundAmount", number: 3, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "For RETURN: the amount to refund; required, positive, in the order's\ncurrency, at most the order's paid amount minus earlier refunds\n(FAILED_PRECONDITION)."),
+            FieldSchema(name: "refund_amount", jsonName: "refundAmount", number: 3, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "For RETURN: the amount to refund; required, positive, in the order's\ncurrency, at most what was paid for the returned units (their share of the\nline totals, less what was already refunded of those lines) and at most the\norder's paid amount minus earlier refunds (FAILED_PRECONDITION). The units\nare the received ones when the goods came back, else the claimed ones. The\nrefund is created PENDING in the orders service (the payment relay submits\nit); points earned on those units are reversed when it succeeds."),
             FieldSchema(name: "payment_id", jsonName: "paymentId", number: 4, type: .string, doc: "For RETURN: the payment to refund to; empty means the order's captured\npayment."),
             FieldSchema(name: "repair_notes", jsonName: "repairNotes", number: 5, type: .string, doc: "For REPAIR: what was repaired; required, 1 to 2,000 characters."),
             FieldSchema(name: "repair_return_carrier", jsonName: "repairReturnCarrier", number: 6, type: .string, doc: "For REPAIR: carrier of the return parcel; optional."),
@@ -7029,6 +7039,196 @@ extension ListAfterSalesHistoryResponse: O2ODescribedMessage {
         fields: [
             FieldSchema(name: "entries", jsonName: "entries", number: 1, type: .message, typeName: "o2o.care.v1.AfterSalesHistoryEntry", repeated: true, doc: "The entries, oldest first."),
             FieldSchema(name: "next_page_token", jsonName: "nextPageToken", number: 2, type: .string, doc: "Token for the next page; empty on the last page."),
+        ]
+    )
+}
+
+/// A running SLA deadline of one ticket (storage only), keyed by the deadline: the
+/// breach sweep reads only the clocks whose deadline passed, never the other
+/// tickets. A clock goes when its deadline is met, when it is recorded as breached,
+/// or when the ticket closes.
+public struct SlaClock: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.care.v1.SlaClock"
+
+    /// The ticket.
+    public var ticketID: String = ""
+
+    /// Which deadline.
+    public var kind: SlaBreachKind = .init(rawValue: 0)
+
+    /// The deadline.
+    public var dueAt: Timestamp? = nil
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        ticketID: String = "",
+        kind: SlaBreachKind = .init(rawValue: 0),
+        dueAt: Timestamp? = nil
+    ) {
+        self.ticketID = ticketID
+        self.kind = kind
+        self.dueAt = dueAt
+    }
+}
+
+extension SlaClock {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__care__v1__sla_clock__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Care__V1__SlaClock.self)
+        if !self.ticketID.isEmpty { c.pointee.ticket_id = arena.string(self.ticketID) }
+        c.pointee.kind = O2o__Care__V1__SlaBreachKind(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
+        if let value = self.dueAt { c.pointee.due_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Care__V1__SlaClock.self)
+        self.ticketID = try _o2oString(c.pointee.ticket_id, field: "ticket_id")
+        self.kind = SlaBreachKind(rawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
+        if let value = c.pointee.due_at {
+            self.dueAt = try _o2oNested("due_at") { try Timestamp(_protobufC: value) }
+        }
+    }
+}
+
+extension SlaClock {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.ticketID.isEmpty { writer.key("ticketId"); writer.string(self.ticketID) }
+        if self.kind.rawValue != 0 { writer.key("kind"); writer.enumValue(self.kind) }
+        if let value = self.dueAt { writer.key("dueAt"); value._writeJSON(to: &writer) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "ticketId", "ticket_id":
+                self.ticketID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "kind":
+                self.kind = value.isNull ? .init(rawValue: 0) : try value.enumValue(SlaBreachKind.self, at: _o2oJSONPath(path, key))
+            case "dueAt", "due_at":
+                self.dueAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension SlaClock: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.care.v1.SlaClock",
+        doc: "A running SLA deadline of one ticket (storage only), keyed by the deadline: the\nbreach sweep reads only the clocks whose deadline passed, never the other\ntickets. A clock goes when its deadline is met, when it is recorded as breached,\nor when the ticket closes.",
+        fields: [
+            FieldSchema(name: "ticket_id", jsonName: "ticketId", number: 1, type: .string, doc: "The ticket."),
+            FieldSchema(name: "kind", jsonName: "kind", number: 2, type: .`enum`, typeName: "o2o.care.v1.SlaBreachKind", doc: "Which deadline."),
+            FieldSchema(name: "due_at", jsonName: "dueAt", number: 3, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "The deadline."),
+        ]
+    )
+}
+
+/// The units of one order claimed by its open and completed after-sales cases
+/// (storage only): every case of the order reads and writes this one record in its
+/// commit, so two cases racing for the same units cannot both pass.
+public struct AfterSalesClaims: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.care.v1.AfterSalesClaims"
+
+    /// The order.
+    public var orderID: String = ""
+
+    /// Units claimed, per SKU.
+    public var claimedUnits: [String: Int64] = [:]
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        orderID: String = "",
+        claimedUnits: [String: Int64] = [:]
+    ) {
+        self.orderID = orderID
+        self.claimedUnits = claimedUnits
+    }
+}
+
+extension AfterSalesClaims {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__care__v1__after_sales_claims__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Care__V1__AfterSalesClaims.self)
+        if !self.orderID.isEmpty { c.pointee.order_id = arena.string(self.orderID) }
+        if !self.claimedUnits.isEmpty {
+            c.pointee.n_claimed_units = self.claimedUnits.count
+            c.pointee.claimed_units = arena.mapEntries(self.claimedUnits.sorted(by: { $0.key < $1.key }), as: O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry.self, descriptor: o2o__care__v1__after_sales_claims__claimed_units_entry__descriptor_ptr()) { entry, key, value in
+                entry.pointee.key = arena.string(key)
+                entry.pointee.value = value
+            }
+        }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Care__V1__AfterSalesClaims.self)
+        self.orderID = try _o2oString(c.pointee.order_id, field: "order_id")
+        self.claimedUnits = try _o2oMap(c.pointee.claimed_units, c.pointee.n_claimed_units, field: "claimed_units") {
+            (try _o2oString($0.pointee.key, field: "key"), $0.pointee.value)
+        }
+    }
+}
+
+extension AfterSalesClaims {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.orderID.isEmpty { writer.key("orderId"); writer.string(self.orderID) }
+        if !self.claimedUnits.isEmpty {
+            writer.key("claimedUnits")
+            writer.beginObject()
+            for (mapKey, value) in self.claimedUnits.sorted(by: { $0.key < $1.key }) {
+                writer.key(String(mapKey))
+                writer.quotedInteger(value)
+            }
+            writer.endObject()
+        }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "orderId", "order_id":
+                self.orderID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "claimedUnits", "claimed_units":
+                self.claimedUnits = try value.map(at: _o2oJSONPath(path, key)) { mapKey, element, elementPath in (try _o2oJSONMapKey(mapKey, as: String.self, at: elementPath), try element.integer(Int64.self, at: elementPath)) }
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension AfterSalesClaims: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.care.v1.AfterSalesClaims",
+        doc: "The units of one order claimed by its open and completed after-sales cases\n(storage only): every case of the order reads and writes this one record in its\ncommit, so two cases racing for the same units cannot both pass.",
+        fields: [
+            FieldSchema(name: "order_id", jsonName: "orderId", number: 1, type: .string, doc: "The order."),
+            FieldSchema(name: "claimed_units", jsonName: "claimedUnits", number: 2, type: .int64, map: true, keyType: .string, doc: "Units claimed, per SKU."),
         ]
     )
 }

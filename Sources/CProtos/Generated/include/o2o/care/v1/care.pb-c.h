@@ -62,6 +62,9 @@ typedef struct O2o__Care__V1__ResolveAfterSalesCaseRequest O2o__Care__V1__Resolv
 typedef struct O2o__Care__V1__AfterSalesHistoryEntry O2o__Care__V1__AfterSalesHistoryEntry;
 typedef struct O2o__Care__V1__ListAfterSalesHistoryRequest O2o__Care__V1__ListAfterSalesHistoryRequest;
 typedef struct O2o__Care__V1__ListAfterSalesHistoryResponse O2o__Care__V1__ListAfterSalesHistoryResponse;
+typedef struct O2o__Care__V1__SlaClock O2o__Care__V1__SlaClock;
+typedef struct O2o__Care__V1__AfterSalesClaims O2o__Care__V1__AfterSalesClaims;
+typedef struct O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry;
 
 
 /* --- enums --- */
@@ -621,7 +624,9 @@ struct  O2o__Care__V1__CreateTicketRequest
   O2o__Common__V1__Label **labels;
   /*
    * When the complaint was actually received (a call logged afterwards); missing
-   * means now. SLA deadlines run from this time. Not in the future.
+   * means now. SLA deadlines run from this time. Not in the future and at most 30
+   * days ago (INVALID_ARGUMENT); a deadline already passed is recorded as a
+   * breach by the next sweep.
    */
   O2o__Common__V1__Timestamp *received_at;
 };
@@ -1252,7 +1257,9 @@ typedef enum {
 } O2o__Care__V1__TicketEvent__EntryCase;
 
 /*
- * One event of WatchTicketEvents: a history entry just recorded.
+ * One event of WatchTicketEvents: a history entry just recorded. The first
+ * message of a watch, and a heartbeat after 30 seconds without events, carry only
+ * the cursor (no entry).
  */
 struct  O2o__Care__V1__TicketEvent
 {
@@ -1565,7 +1572,9 @@ struct  O2o__Care__V1__AfterSalesLine
    */
   char *exchange_sku_id;
   /*
-   * The inspection; missing until inspected.
+   * The receipt and inspection: present from ReceiveAfterSalesItems with
+   * received_quantity; the other fields are filled by InspectAfterSalesItems
+   * (inspected_at missing until then).
    */
   O2o__Care__V1__AfterSalesInspection *inspection;
   /*
@@ -2162,8 +2171,12 @@ struct  O2o__Care__V1__ResolveAfterSalesCaseRequest
   char *case_id;
   /*
    * For RETURN: the amount to refund; required, positive, in the order's
-   * currency, at most the order's paid amount minus earlier refunds
-   * (FAILED_PRECONDITION).
+   * currency, at most what was paid for the returned units (their share of the
+   * line totals, less what was already refunded of those lines) and at most the
+   * order's paid amount minus earlier refunds (FAILED_PRECONDITION). The units
+   * are the received ones when the goods came back, else the claimed ones. The
+   * refund is created PENDING in the orders service (the payment relay submits
+   * it); points earned on those units are reversed when it succeeds.
    */
   O2o__Common__V1__Money *refund_amount;
   /*
@@ -2295,6 +2308,67 @@ struct  O2o__Care__V1__ListAfterSalesHistoryResponse
 #define O2O__CARE__V1__LIST_AFTER_SALES_HISTORY_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__care__v1__list_after_sales_history_response__descriptor) \
     , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A running SLA deadline of one ticket (storage only), keyed by the deadline: the
+ * breach sweep reads only the clocks whose deadline passed, never the other
+ * tickets. A clock goes when its deadline is met, when it is recorded as breached,
+ * or when the ticket closes.
+ */
+struct  O2o__Care__V1__SlaClock
+{
+  ProtobufCMessage base;
+  /*
+   * The ticket.
+   */
+  char *ticket_id;
+  /*
+   * Which deadline.
+   */
+  O2o__Care__V1__SlaBreachKind kind;
+  /*
+   * The deadline.
+   */
+  O2o__Common__V1__Timestamp *due_at;
+};
+#define O2O__CARE__V1__SLA_CLOCK__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__care__v1__sla_clock__descriptor) \
+    , (char *)protobuf_c_empty_string, O2O__CARE__V1__SLA_BREACH_KIND__SLA_BREACH_KIND_UNSPECIFIED, NULL }
+
+
+struct  O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  int64_t value;
+};
+#define O2O__CARE__V1__AFTER_SALES_CLAIMS__CLAIMED_UNITS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__care__v1__after_sales_claims__claimed_units_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * The units of one order claimed by its open and completed after-sales cases
+ * (storage only): every case of the order reads and writes this one record in its
+ * commit, so two cases racing for the same units cannot both pass.
+ */
+struct  O2o__Care__V1__AfterSalesClaims
+{
+  ProtobufCMessage base;
+  /*
+   * The order.
+   */
+  char *order_id;
+  /*
+   * Units claimed, per SKU.
+   */
+  size_t n_claimed_units;
+  O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry **claimed_units;
+};
+#define O2O__CARE__V1__AFTER_SALES_CLAIMS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__care__v1__after_sales_claims__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
 
 
 /* O2o__Care__V1__Ticket methods */
@@ -3171,6 +3245,47 @@ O2o__Care__V1__ListAfterSalesHistoryResponse *
 void   o2o__care__v1__list_after_sales_history_response__free_unpacked
                      (O2o__Care__V1__ListAfterSalesHistoryResponse *message,
                       ProtobufCAllocator *allocator);
+/* O2o__Care__V1__SlaClock methods */
+void   o2o__care__v1__sla_clock__init
+                     (O2o__Care__V1__SlaClock         *message);
+size_t o2o__care__v1__sla_clock__get_packed_size
+                     (const O2o__Care__V1__SlaClock   *message);
+size_t o2o__care__v1__sla_clock__pack
+                     (const O2o__Care__V1__SlaClock   *message,
+                      uint8_t             *out);
+size_t o2o__care__v1__sla_clock__pack_to_buffer
+                     (const O2o__Care__V1__SlaClock   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Care__V1__SlaClock *
+       o2o__care__v1__sla_clock__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__care__v1__sla_clock__free_unpacked
+                     (O2o__Care__V1__SlaClock *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry methods */
+void   o2o__care__v1__after_sales_claims__claimed_units_entry__init
+                     (O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry         *message);
+/* O2o__Care__V1__AfterSalesClaims methods */
+void   o2o__care__v1__after_sales_claims__init
+                     (O2o__Care__V1__AfterSalesClaims         *message);
+size_t o2o__care__v1__after_sales_claims__get_packed_size
+                     (const O2o__Care__V1__AfterSalesClaims   *message);
+size_t o2o__care__v1__after_sales_claims__pack
+                     (const O2o__Care__V1__AfterSalesClaims   *message,
+                      uint8_t             *out);
+size_t o2o__care__v1__after_sales_claims__pack_to_buffer
+                     (const O2o__Care__V1__AfterSalesClaims   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Care__V1__AfterSalesClaims *
+       o2o__care__v1__after_sales_claims__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__care__v1__after_sales_claims__free_unpacked
+                     (O2o__Care__V1__AfterSalesClaims *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*O2o__Care__V1__Ticket_Closure)
@@ -3310,6 +3425,15 @@ typedef void (*O2o__Care__V1__ListAfterSalesHistoryRequest_Closure)
                   void *closure_data);
 typedef void (*O2o__Care__V1__ListAfterSalesHistoryResponse_Closure)
                  (const O2o__Care__V1__ListAfterSalesHistoryResponse *message,
+                  void *closure_data);
+typedef void (*O2o__Care__V1__SlaClock_Closure)
+                 (const O2o__Care__V1__SlaClock *message,
+                  void *closure_data);
+typedef void (*O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry_Closure)
+                 (const O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry *message,
+                  void *closure_data);
+typedef void (*O2o__Care__V1__AfterSalesClaims_Closure)
+                 (const O2o__Care__V1__AfterSalesClaims *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -3611,6 +3735,9 @@ extern const ProtobufCMessageDescriptor o2o__care__v1__resolve_after_sales_case_
 extern const ProtobufCMessageDescriptor o2o__care__v1__after_sales_history_entry__descriptor;
 extern const ProtobufCMessageDescriptor o2o__care__v1__list_after_sales_history_request__descriptor;
 extern const ProtobufCMessageDescriptor o2o__care__v1__list_after_sales_history_response__descriptor;
+extern const ProtobufCMessageDescriptor o2o__care__v1__sla_clock__descriptor;
+extern const ProtobufCMessageDescriptor o2o__care__v1__after_sales_claims__descriptor;
+extern const ProtobufCMessageDescriptor o2o__care__v1__after_sales_claims__claimed_units_entry__descriptor;
 extern const ProtobufCServiceDescriptor o2o__care__v1__care_service__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -2077,6 +2077,102 @@ void   o2o__care__v1__list_after_sales_history_response__free_unpacked
   assert(message->base.descriptor == &o2o__care__v1__list_after_sales_history_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   o2o__care__v1__sla_clock__init
+                     (O2o__Care__V1__SlaClock         *message)
+{
+  static const O2o__Care__V1__SlaClock init_value = O2O__CARE__V1__SLA_CLOCK__INIT;
+  *message = init_value;
+}
+size_t o2o__care__v1__sla_clock__get_packed_size
+                     (const O2o__Care__V1__SlaClock *message)
+{
+  assert(message->base.descriptor == &o2o__care__v1__sla_clock__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__care__v1__sla_clock__pack
+                     (const O2o__Care__V1__SlaClock *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__care__v1__sla_clock__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__care__v1__sla_clock__pack_to_buffer
+                     (const O2o__Care__V1__SlaClock *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__care__v1__sla_clock__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Care__V1__SlaClock *
+       o2o__care__v1__sla_clock__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Care__V1__SlaClock *)
+     protobuf_c_message_unpack (&o2o__care__v1__sla_clock__descriptor,
+                                allocator, len, data);
+}
+void   o2o__care__v1__sla_clock__free_unpacked
+                     (O2o__Care__V1__SlaClock *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__care__v1__sla_clock__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__care__v1__after_sales_claims__claimed_units_entry__init
+                     (O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry         *message)
+{
+  static const O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry init_value = O2O__CARE__V1__AFTER_SALES_CLAIMS__CLAIMED_UNITS_ENTRY__INIT;
+  *message = init_value;
+}
+void   o2o__care__v1__after_sales_claims__init
+                     (O2o__Care__V1__AfterSalesClaims         *message)
+{
+  static const O2o__Care__V1__AfterSalesClaims init_value = O2O__CARE__V1__AFTER_SALES_CLAIMS__INIT;
+  *message = init_value;
+}
+size_t o2o__care__v1__after_sales_claims__get_packed_size
+                     (const O2o__Care__V1__AfterSalesClaims *message)
+{
+  assert(message->base.descriptor == &o2o__care__v1__after_sales_claims__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__care__v1__after_sales_claims__pack
+                     (const O2o__Care__V1__AfterSalesClaims *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__care__v1__after_sales_claims__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__care__v1__after_sales_claims__pack_to_buffer
+                     (const O2o__Care__V1__AfterSalesClaims *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__care__v1__after_sales_claims__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Care__V1__AfterSalesClaims *
+       o2o__care__v1__after_sales_claims__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Care__V1__AfterSalesClaims *)
+     protobuf_c_message_unpack (&o2o__care__v1__after_sales_claims__descriptor,
+                                allocator, len, data);
+}
+void   o2o__care__v1__after_sales_claims__free_unpacked
+                     (O2o__Care__V1__AfterSalesClaims *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__care__v1__after_sales_claims__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor o2o__care__v1__ticket__field_descriptors[27] =
 {
   {
@@ -6819,6 +6915,172 @@ const ProtobufCMessageDescriptor o2o__care__v1__list_after_sales_history_respons
   o2o__care__v1__list_after_sales_history_response__field_indices_by_name,
   1,  o2o__care__v1__list_after_sales_history_response__number_ranges,
   (ProtobufCMessageInit) o2o__care__v1__list_after_sales_history_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__care__v1__sla_clock__field_descriptors[3] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Care__V1__SlaClock, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Care__V1__SlaClock, kind),
+    &o2o__care__v1__sla_breach_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "due_at",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Care__V1__SlaClock, due_at),
+    &o2o__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__care__v1__sla_clock__field_indices_by_name[] = {
+  2,   /* field[2] = due_at */
+  1,   /* field[1] = kind */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange o2o__care__v1__sla_clock__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor o2o__care__v1__sla_clock__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.care.v1.SlaClock",
+  "SlaClock",
+  "O2o__Care__V1__SlaClock",
+  "o2o.care.v1",
+  sizeof(O2o__Care__V1__SlaClock),
+  3,
+  o2o__care__v1__sla_clock__field_descriptors,
+  o2o__care__v1__sla_clock__field_indices_by_name,
+  1,  o2o__care__v1__sla_clock__number_ranges,
+  (ProtobufCMessageInit) o2o__care__v1__sla_clock__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__care__v1__after_sales_claims__claimed_units_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry, value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__care__v1__after_sales_claims__claimed_units_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange o2o__care__v1__after_sales_claims__claimed_units_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor o2o__care__v1__after_sales_claims__claimed_units_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.care.v1.AfterSalesClaims.ClaimedUnitsEntry",
+  "ClaimedUnitsEntry",
+  "O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry",
+  "o2o.care.v1",
+  sizeof(O2o__Care__V1__AfterSalesClaims__ClaimedUnitsEntry),
+  2,
+  o2o__care__v1__after_sales_claims__claimed_units_entry__field_descriptors,
+  o2o__care__v1__after_sales_claims__claimed_units_entry__field_indices_by_name,
+  1,  o2o__care__v1__after_sales_claims__claimed_units_entry__number_ranges,
+  (ProtobufCMessageInit) o2o__care__v1__after_sales_claims__claimed_units_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__care__v1__after_sales_claims__field_descriptors[2] =
+{
+  {
+    "order_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Care__V1__AfterSalesClaims, order_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "claimed_units",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(O2o__Care__V1__AfterSalesClaims, n_claimed_units),
+    offsetof(O2o__Care__V1__AfterSalesClaims, claimed_units),
+    &o2o__care__v1__after_sales_claims__claimed_units_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__care__v1__after_sales_claims__field_indices_by_name[] = {
+  1,   /* field[1] = claimed_units */
+  0,   /* field[0] = order_id */
+};
+static const ProtobufCIntRange o2o__care__v1__after_sales_claims__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor o2o__care__v1__after_sales_claims__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.care.v1.AfterSalesClaims",
+  "AfterSalesClaims",
+  "O2o__Care__V1__AfterSalesClaims",
+  "o2o.care.v1",
+  sizeof(O2o__Care__V1__AfterSalesClaims),
+  2,
+  o2o__care__v1__after_sales_claims__field_descriptors,
+  o2o__care__v1__after_sales_claims__field_indices_by_name,
+  1,  o2o__care__v1__after_sales_claims__number_ranges,
+  (ProtobufCMessageInit) o2o__care__v1__after_sales_claims__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue o2o__care__v1__ticket_channel__enum_values_by_number[6] =
