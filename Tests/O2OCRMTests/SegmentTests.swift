@@ -307,8 +307,9 @@ struct SegmentTests {
             #expect(view.pointsExpiringSoon == 0, "points earned today last longer than 30 days")
             #expect(view.segmentIDs == [segment.id])
             #expect(view.lastInteractionAt?.seconds == now.seconds - 3_600)
-            // Orders are served (none placed through checkout here); tickets not yet.
-            #expect(view.ordersIncluded && !view.ticketsIncluded && view.orderCount == 0)
+            // Orders and tickets are served (none placed or opened here).
+            #expect(view.ordersIncluded && view.ticketsIncluded && view.orderCount == 0)
+            #expect(view.openTicketCount == 0 && view.totalTicketCount == 0)
             let notes = try await harness.crm.listInteractionNotes(
                 ListInteractionNotesRequest(customerID: customer.id, channel: .inStore)
             )

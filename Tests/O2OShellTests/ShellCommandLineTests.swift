@@ -17,15 +17,21 @@ struct ShellCommandLineTests {
             #expect(serviceNames.contains("o2o.catalog.v1.CatalogService"))
             #expect(serviceNames.contains("o2o.inventory.v1.InventoryService"))
             // The schema's other services are listed as such, and calling them says so.
-            let care = try (object(services.output)["services"] as? [[String: Any]] ?? []).first {
-                $0["service"] as? String == "o2o.care.v1.CareService"
+            let statistics = try (object(services.output)["services"] as? [[String: Any]] ?? []).first {
+                $0["service"] as? String == "o2o.stats.v1.StatisticsService"
             }
-            #expect(care?["served"] as? String == "none (schema only)")
-            let unserved = try await shell(address, ["call", "CreateTicket", "{}"])
+            #expect(statistics?["served"] as? String == "none (schema only)")
+            let unserved = try await shell(address, ["call", "GetSalesStatistics", "{}"])
             #expect(unserved.status == 2)
-            #expect(unserved.error.contains("CareService/CreateTicket is in the schema but not served by this server"))
+            #expect(
+                unserved.error.contains(
+                    "StatisticsService/GetSalesStatistics is in the schema but not served by this server"
+                )
+            )
             let checkout = try await shell(address, ["call", "CreateOrder", "{}"])
             #expect(checkout.error.contains("INVALID_ARGUMENT: request_id"), "checkout is served: \(checkout.error)")
+            let ticket = try await shell(address, ["call", "CreateTicket", "{}"])
+            #expect(ticket.error.contains("INVALID_ARGUMENT: request_id"), "care is served: \(ticket.error)")
             let risk = try await shell(address, ["call", "ListOrderRiskRules", "{}"])
             #expect(risk.error.contains("OrderRiskService/ListOrderRiskRules is in the schema but not served"))
             let methods = try await shell(address, ["ls", "InventoryService", "--json"])
