@@ -11,6 +11,7 @@ struct DemoShop {
     let crm: CrmServiceClient
     let promotion: PromotionServiceClient
     let order: OrderServiceClient
+    let care: CareServiceClient
 
     init(services: [any RPCService], logger: Logger) {
         let transport = RPCInProcessTransport(
@@ -23,6 +24,7 @@ struct DemoShop {
         crm = CrmServiceClient(transport: transport)
         promotion = PromotionServiceClient(transport: transport)
         order = OrderServiceClient(transport: transport)
+        care = CareServiceClient(transport: transport)
     }
 
     /// Calls made on the server's own behalf.

@@ -95,6 +95,10 @@ public struct O2OPlatform: Sendable {
         try await DemoCustomers.load(into: store, services: services, currency: currency, logger: logger)
         try await DemoPromotions.load(into: store, services: services, currency: currency, logger: logger)
         try await DemoOrders.load(into: store, services: services, currency: currency, logger: logger)
+        try await DemoCare.load(into: store, services: services, logger: logger)
+        // The tickets logged days late have missed deadlines: recorded now, not at the
+        // sweep's first round.
+        while try await care.provider.sweepBreaches().moreRemaining {}
         return outcome
     }
 }
