@@ -402,7 +402,17 @@ public struct ShellOutput: Sendable {
     /// order's customer note and pickup code (取货码) are the customer's.
     static let personalFields: Set<String> = [
         "phone", "contactPhone", "recipientPhone", "recipientName", "email", "contactEmail", "customerNote",
-        "pickupCode",
+        "pickupCode", "satisfactionComment", "reasonDetail",
+    ]
+    /// Free text that is personal only in some messages (a ticket's description is
+    /// the customer's account, a product's is not): an object with all the keys of
+    /// `when` has its `mask` fields masked. Tickets and after-sales cases, their
+    /// notes and history entries.
+    static let personalTexts: [(when: Set<String>, mask: Set<String>)] = [
+        (["subject", "channel"], ["description", "resolution"]),
+        (["ticketId"], ["text", "note"]),
+        (["caseId"], ["note"]),
+        (["orderId", "customerId", "lines", "kind"], ["description"]),
     ]
     /// Objects that are a customer's address, where the street is personal too (a
     /// store's address is not).
@@ -411,9 +421,14 @@ public struct ShellOutput: Sendable {
     static func masked(_ value: O2OJSONValue, street: Bool = false) -> O2OJSONValue {
         switch value {
         case .object(let members):
+            let keys = Set(members.map(\.key))
+            let texts = personalTexts.filter { $0.when.isSubset(of: keys) }.reduce(into: Set<String>()) {
+                $0.formUnion($1.mask)
+            }
             return .object(
                 members.map { member in
-                    if personalFields.contains(member.key) || (street && member.key == "street"),
+                    if personalFields.contains(member.key) || texts.contains(member.key)
+                        || (street && member.key == "street"),
                         case .string(let text) = member.value, !text.isEmpty
                     {
                         return .init(key: member.key, value: .string(mask(text)))

@@ -112,6 +112,29 @@ struct ShellParsingTests {
                     .init(key: "address", value: .object([.init(key: "street", value: .string("南京东路 800 号"))])),
                 ])
         )
+        // A ticket's description and resolution and a note's text are the customer's; a
+        // product's description is not.
+        let ticket = O2OJSONValue.object([
+            .init(key: "subject", value: .string("配送超时")),
+            .init(key: "channel", value: .string("TICKET_CHANNEL_PHONE")),
+            .init(key: "description", value: .string("电话 13912345678")),
+        ])
+        #expect(
+            ShellOutput.masked(ticket)
+                == .object([
+                    .init(key: "subject", value: .string("配送超时")),
+                    .init(key: "channel", value: .string("TICKET_CHANNEL_PHONE")),
+                    .init(key: "description", value: .string("电*************")),
+                ])
+        )
+        let note = O2OJSONValue.object([
+            .init(key: "ticketId", value: .string("tkt_1")), .init(key: "text", value: .string("住幸福路")),
+        ])
+        #expect(ShellOutput.masked(note) != note)
+        let product = O2OJSONValue.object([
+            .init(key: "name", value: .string("龙井")), .init(key: "description", value: .string("明前茶")),
+        ])
+        #expect(ShellOutput.masked(product) == product)
     }
 
     @Test("completion: commands, methods, JSON field names, then enum values and booleans for a field's value")
