@@ -232,7 +232,7 @@ let package = Package(
             name: "o2o-bench",
             dependencies: [
                 "O2ONIOTransport", "O2OBuiltinServices", "O2OMessages", "O2OPricing", "O2ORPC", "O2OStorage",
-                "CRocksDB",
+                "O2OPlatform", "O2OServiceKit", "CRocksDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
