@@ -84,6 +84,13 @@ struct AfterSalesBook {
         try await write(&item, entry)
     }
 
+    /// Records who approved or rejected the case, when, and why.
+    func decide(_ item: inout AfterSalesCase, note: String) {
+        item.decisionNote = note
+        item.decidedBy = actor
+        item.decidedAt = now
+    }
+
     /// Writes a change that keeps the state (a return shipment) with its entry.
     func change(_ item: inout AfterSalesCase, summary: String, note: String = "") async throws {
         var entry = entry(item, from: item.status, summary: summary)

@@ -180,15 +180,13 @@ extension CareServiceProvider {
         request: ListAfterSalesHistoryRequest,
         context: RPCServerContext
     ) async throws -> ListAfterSalesHistoryResponse {
-        let pageSize = try Paging.pageSize(request.page, field: "page")
-        let id = try Validate.id(request.caseID, field: "case_id")
-        let page = try await store.read { reader -> RecordPage<AfterSalesHistoryEntry> in
-            _ = try await reader.require(CareTables.cases, id, field: "case_id")
-            return try await reader.page(
-                CareTables.caseHistory,
-                RecordQuery(prefix: [.string(id)], pageSize: pageSize, pageToken: request.page?.pageToken)
-            )
-        }
+        let page = try await page(
+            of: CareTables.cases,
+            request.caseID,
+            field: "case_id",
+            CareTables.caseHistory,
+            page: request.page
+        )
         return ListAfterSalesHistoryResponse(
             entries: page.records.map { CareText.shown($0, to: context) },
             nextPageToken: page.nextPageToken
@@ -268,9 +266,7 @@ extension CareServiceProvider {
             item.returnMethod = method
             item.skipItemReturn = skip
             item.returnLocationID = locationID
-            item.decisionNote = note
-            item.decidedBy = book.actor
-            item.decidedAt = book.now
+            book.decide(&item, note: note)
             try await book.move(
                 &item,
                 to: .approved,
@@ -293,9 +289,7 @@ extension CareServiceProvider {
             expectedVersion: request.expectedVersion
         ) { item, book in
             let inspected = item.status == .inspected
-            item.decisionNote = note
-            item.decidedBy = book.actor
-            item.decidedAt = book.now
+            book.decide(&item, note: note)
             try await book.move(
                 &item,
                 to: .rejected,

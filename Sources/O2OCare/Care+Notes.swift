@@ -53,25 +53,18 @@ extension CareServiceProvider {
         request: ListTicketNotesRequest,
         context: RPCServerContext
     ) async throws -> ListTicketNotesResponse {
-        let pageSize = try Paging.pageSize(request.page, field: "page")
-        let id = try Validate.id(request.ticketID, field: "ticket_id")
         let kind = try Validate.known(request.kind, field: "kind", noun: "note kind")
         var predicate: (@Sendable (TicketNote) -> Bool)?
         if kind != .unspecified { predicate = { note in note.kind == kind } }
-        let only = predicate
-        let page = try await store.read { reader -> RecordPage<TicketNote> in
-            _ = try await reader.require(CareTables.tickets, id, field: "ticket_id")
-            return try await reader.page(
-                CareTables.notes,
-                RecordQuery(
-                    prefix: [.string(id)],
-                    pageSize: pageSize,
-                    pageToken: request.page?.pageToken,
-                    filters: ["\(kind.rawValue)"],
-                    predicate: only
-                )
-            )
-        }
+        let page = try await page(
+            of: CareTables.tickets,
+            request.ticketID,
+            field: "ticket_id",
+            CareTables.notes,
+            page: request.page,
+            filters: ["\(kind.rawValue)"],
+            predicate: predicate
+        )
         return ListTicketNotesResponse(
             notes: page.records.map { CareText.shown($0, to: context) },
             nextPageToken: page.nextPageToken
@@ -82,15 +75,13 @@ extension CareServiceProvider {
         request: ListTicketHistoryRequest,
         context: RPCServerContext
     ) async throws -> ListTicketHistoryResponse {
-        let pageSize = try Paging.pageSize(request.page, field: "page")
-        let id = try Validate.id(request.ticketID, field: "ticket_id")
-        let page = try await store.read { reader -> RecordPage<TicketHistoryEntry> in
-            _ = try await reader.require(CareTables.tickets, id, field: "ticket_id")
-            return try await reader.page(
-                CareTables.ticketHistory,
-                RecordQuery(prefix: [.string(id)], pageSize: pageSize, pageToken: request.page?.pageToken)
-            )
-        }
+        let page = try await page(
+            of: CareTables.tickets,
+            request.ticketID,
+            field: "ticket_id",
+            CareTables.ticketHistory,
+            page: request.page
+        )
         return ListTicketHistoryResponse(
             entries: page.records.map { CareText.shown($0, to: context) },
             nextPageToken: page.nextPageToken

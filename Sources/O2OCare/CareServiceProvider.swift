@@ -82,6 +82,34 @@ public final class CareServiceProvider: CareServiceProtocol {
     }
 
     static func format(_ minorUnits: Int64) -> String { PriceMath.decimal(minorUnits) }
+
+    /// A page of what one ticket or case holds (notes, history), oldest first, after
+    /// checking that the owner exists (NOT_FOUND naming `field`).
+    func page<Owner, Item>(
+        of owner: RecordTable<Owner>,
+        _ id: String,
+        field: String,
+        _ items: RecordTable<Item>,
+        page: PageRequest?,
+        filters: [String] = [],
+        predicate: (@Sendable (Item) -> Bool)? = nil
+    ) async throws -> RecordPage<Item> {
+        let pageSize = try Paging.pageSize(page, field: "page")
+        let id = try Validate.id(id, field: field)
+        return try await store.read { reader -> RecordPage<Item> in
+            _ = try await reader.require(owner, id, field: field)
+            return try await reader.page(
+                items,
+                RecordQuery(
+                    prefix: [.string(id)],
+                    pageSize: pageSize,
+                    pageToken: page?.pageToken,
+                    filters: filters,
+                    predicate: predicate
+                )
+            )
+        }
+    }
 }
 
 /// The care event stream of WatchTicketEvents (the service kit's event log).

@@ -10,8 +10,10 @@
 // only by id.
 //
 // Personal data: ticket descriptions and notes may contain customer contact data;
-// the server never logs free text fields, and the shell masks them unless
-// `--show-pii` is given (admin only).
+// the server never logs free text fields, returns them as "(hidden)" to readonly
+// callers (descriptions, resolutions, satisfaction comments, note texts, history
+// notes, reason details), and the shell masks them unless `--show-pii` is given
+// (admin only).
 
 internal import CProtobufC
 internal import CProtos
@@ -1720,7 +1722,8 @@ public struct ListTicketsRequest: O2OMessage {
     /// Only tickets assigned to this person.
     public var assigneeID: String = ""
 
-    /// Only unassigned tickets (assignee_id must then be empty).
+    /// Only unassigned tickets (assignee_id must then be empty; INVALID_ARGUMENT
+    /// otherwise).
     public var unassignedOnly: Bool = false
 
     /// Only this severity; UNSPECIFIED means all.
@@ -1889,7 +1892,7 @@ extension ListTicketsRequest: O2ODescribedMessage {
             FieldSchema(name: "customer_id", jsonName: "customerId", number: 3, type: .string, doc: "Only tickets of this customer."),
             FieldSchema(name: "order_id", jsonName: "orderId", number: 4, type: .string, doc: "Only tickets about this order."),
             FieldSchema(name: "assignee_id", jsonName: "assigneeId", number: 5, type: .string, doc: "Only tickets assigned to this person."),
-            FieldSchema(name: "unassigned_only", jsonName: "unassignedOnly", number: 6, type: .bool, doc: "Only unassigned tickets (assignee_id must then be empty)."),
+            FieldSchema(name: "unassigned_only", jsonName: "unassignedOnly", number: 6, type: .bool, doc: "Only unassigned tickets (assignee_id must then be empty; INVALID_ARGUMENT\notherwise)."),
             FieldSchema(name: "severity", jsonName: "severity", number: 7, type: .`enum`, typeName: "o2o.care.v1.TicketSeverity", doc: "Only this severity; UNSPECIFIED means all."),
             FieldSchema(name: "category", jsonName: "category", number: 8, type: .`enum`, typeName: "o2o.care.v1.TicketCategory", doc: "Only this category; UNSPECIFIED means all."),
             FieldSchema(name: "channel", jsonName: "channel", number: 9, type: .`enum`, typeName: "o2o.care.v1.TicketChannel", doc: "Only this channel; UNSPECIFIED means all."),
@@ -3409,7 +3412,8 @@ public struct WatchTicketEventsRequest: O2OMessage {
     /// Only events of this ticket (and its after-sales cases).
     public var ticketID: String = ""
 
-    /// Only ticket events of tickets assigned to this person after the change.
+    /// Only ticket events of tickets assigned to this person after the change
+    /// (after-sales entries are not streamed with this filter).
     public var assigneeID: String = ""
 
     /// Only these ticket history kinds; empty means all.
@@ -3510,7 +3514,7 @@ extension WatchTicketEventsRequest: O2ODescribedMessage {
         fields: [
             FieldSchema(name: "resume_cursor", jsonName: "resumeCursor", number: 1, type: .string, doc: "The cursor of the last event received; the stream continues right after it.\nEmpty starts with events recorded from now on. A cursor older than the\nretained event log (7 days) gives OUT_OF_RANGE; a malformed one\nINVALID_ARGUMENT."),
             FieldSchema(name: "ticket_id", jsonName: "ticketId", number: 2, type: .string, doc: "Only events of this ticket (and its after-sales cases)."),
-            FieldSchema(name: "assignee_id", jsonName: "assigneeId", number: 3, type: .string, doc: "Only ticket events of tickets assigned to this person after the change."),
+            FieldSchema(name: "assignee_id", jsonName: "assigneeId", number: 3, type: .string, doc: "Only ticket events of tickets assigned to this person after the change\n(after-sales entries are not streamed with this filter)."),
             FieldSchema(name: "kinds", jsonName: "kinds", number: 4, type: .`enum`, typeName: "o2o.care.v1.TicketHistoryKind", repeated: true, doc: "Only these ticket history kinds; empty means all."),
             FieldSchema(name: "include_after_sales", jsonName: "includeAfterSales", number: 5, type: .bool, doc: "Also stream after-sales case history entries."),
         ]
@@ -5146,8 +5150,8 @@ public struct AfterSalesLineInput: O2OMessage {
     /// Explanation; at most 1,000 characters; required for OTHER.
     public var reasonDetail: String = ""
 
-    /// For EXCHANGE: the SKU wanted instead; empty means the same SKU. Ignored for
-    /// other kinds.
+    /// For EXCHANGE: the SKU wanted instead; empty means the same SKU; an unknown
+    /// SKU gives NOT_FOUND. Ignored for other kinds.
     public var exchangeSkuID: String = ""
 
     /// A message with every field at its default.
@@ -5236,7 +5240,7 @@ extension AfterSalesLineInput: O2ODescribedMessage {
             FieldSchema(name: "quantity", jsonName: "quantity", number: 2, type: .int64, doc: "Units; 1 to 10,000."),
             FieldSchema(name: "reason", jsonName: "reason", number: 3, type: .`enum`, typeName: "o2o.care.v1.AfterSalesReason", doc: "Why; required."),
             FieldSchema(name: "reason_detail", jsonName: "reasonDetail", number: 4, type: .string, doc: "Explanation; at most 1,000 characters; required for OTHER."),
-            FieldSchema(name: "exchange_sku_id", jsonName: "exchangeSkuId", number: 5, type: .string, doc: "For EXCHANGE: the SKU wanted instead; empty means the same SKU. Ignored for\nother kinds."),
+            FieldSchema(name: "exchange_sku_id", jsonName: "exchangeSkuId", number: 5, type: .string, doc: "For EXCHANGE: the SKU wanted instead; empty means the same SKU; an unknown\nSKU gives NOT_FOUND. Ignored for other kinds."),
         ]
     )
 }
@@ -6558,7 +6562,11 @@ public struct ResolveAfterSalesCaseRequest: O2OMessage {
     /// payment.
     public var paymentID: String = ""
 
-    /// For REPAIR: what was repaired; required, 1 to 2,000 characters.
+    /// For REPAIR: what was repaired; required, 1 to 2,000 characters. The refund
+    /// fields given for another kind than RETURN, or the repair fields for another
+    /// kind than REPAIR, give INVALID_ARGUMENT. An EXCHANGE ships the replacement as
+    /// the original order was fulfilled (to its address, or at its pickup store);
+    /// FAILED_PRECONDITION naming what is missing when no location has the goods.
     public var repairNotes: String = ""
 
     /// For REPAIR: carrier of the return parcel; optional.
@@ -6695,7 +6703,7 @@ extension ResolveAfterSalesCaseRequest: O2ODescribedMessage {
             FieldSchema(name: "case_id", jsonName: "caseId", number: 2, type: .string, doc: "The case; must be INSPECTED, or APPROVED with skip_item_return."),
             FieldSchema(name: "refund_amount", jsonName: "refundAmount", number: 3, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "For RETURN: the amount to refund; required, positive, in the order's\ncurrency, at most what was paid for the returned units (their share of the\nline totals, less what was already refunded of those lines) and at most the\norder's paid amount minus earlier refunds (FAILED_PRECONDITION). The units\nare the received ones when the goods came back, else the claimed ones. The\nrefund is created PENDING in the orders service (the payment relay submits\nit); points earned on those units are reversed when it succeeds."),
             FieldSchema(name: "payment_id", jsonName: "paymentId", number: 4, type: .string, doc: "For RETURN: the payment to refund to; empty means the order's captured\npayment."),
-            FieldSchema(name: "repair_notes", jsonName: "repairNotes", number: 5, type: .string, doc: "For REPAIR: what was repaired; required, 1 to 2,000 characters."),
+            FieldSchema(name: "repair_notes", jsonName: "repairNotes", number: 5, type: .string, doc: "For REPAIR: what was repaired; required, 1 to 2,000 characters. The refund\nfields given for another kind than RETURN, or the repair fields for another\nkind than REPAIR, give INVALID_ARGUMENT. An EXCHANGE ships the replacement as\nthe original order was fulfilled (to its address, or at its pickup store);\nFAILED_PRECONDITION naming what is missing when no location has the goods."),
             FieldSchema(name: "repair_return_carrier", jsonName: "repairReturnCarrier", number: 6, type: .string, doc: "For REPAIR: carrier of the return parcel; optional."),
             FieldSchema(name: "repair_return_tracking_number", jsonName: "repairReturnTrackingNumber", number: 7, type: .string, doc: "For REPAIR: tracking number of the return parcel; optional."),
             FieldSchema(name: "note", jsonName: "note", number: 8, type: .string, doc: "Note recorded in the history; at most 1,000 characters."),
@@ -7241,8 +7249,9 @@ public enum CareService {
     /// The service's methods.
     public enum Method {
         /// Opens a ticket in state RECEIVED and sets its SLA deadlines from the policy of
-        /// its severity. An unknown customer or order gives NOT_FOUND; an order of
-        /// another customer gives INVALID_ARGUMENT.
+        /// its severity. An unknown customer or order gives NOT_FOUND; an order (or a
+        /// related ticket) of another customer gives INVALID_ARGUMENT; an erased customer
+        /// FAILED_PRECONDITION.
         public static let createTicket = RPCMethodDescriptor(
             service: "o2o.care.v1.CareService",
             method: "CreateTicket",
@@ -7250,7 +7259,7 @@ public enum CareService {
             idempotency: .idempotent,
             requestType: "o2o.care.v1.CreateTicketRequest",
             responseType: "o2o.care.v1.Ticket",
-            doc: "Opens a ticket in state RECEIVED and sets its SLA deadlines from the policy of\nits severity. An unknown customer or order gives NOT_FOUND; an order of\nanother customer gives INVALID_ARGUMENT."
+            doc: "Opens a ticket in state RECEIVED and sets its SLA deadlines from the policy of\nits severity. An unknown customer or order gives NOT_FOUND; an order (or a\nrelated ticket) of another customer gives INVALID_ARGUMENT; an erased customer\nFAILED_PRECONDITION."
         )
         /// Returns one ticket; NOT_FOUND if there is none with that id.
         public static let getTicket = RPCMethodDescriptor(
@@ -7274,7 +7283,8 @@ public enum CareService {
         )
         /// Changes the descriptive fields that are present (subject, description,
         /// category, severity, order, labels); a CLOSED ticket gives
-        /// FAILED_PRECONDITION. A severity change recomputes the SLA deadlines.
+        /// FAILED_PRECONDITION. A severity change recomputes the SLA deadlines. When
+        /// nothing differs, the ticket is returned unchanged (no history entry).
         public static let updateTicket = RPCMethodDescriptor(
             service: "o2o.care.v1.CareService",
             method: "UpdateTicket",
@@ -7282,10 +7292,11 @@ public enum CareService {
             idempotency: .idempotent,
             requestType: "o2o.care.v1.UpdateTicketRequest",
             responseType: "o2o.care.v1.Ticket",
-            doc: "Changes the descriptive fields that are present (subject, description,\ncategory, severity, order, labels); a CLOSED ticket gives\nFAILED_PRECONDITION. A severity change recomputes the SLA deadlines."
+            doc: "Changes the descriptive fields that are present (subject, description,\ncategory, severity, order, labels); a CLOSED ticket gives\nFAILED_PRECONDITION. A severity change recomputes the SLA deadlines. When\nnothing differs, the ticket is returned unchanged (no history entry)."
         )
         /// Sets or changes the assignee (the responsible person, 责任人); empty
-        /// unassigns. A CLOSED ticket gives FAILED_PRECONDITION.
+        /// unassigns. A CLOSED ticket gives FAILED_PRECONDITION. The same assignee again
+        /// returns the ticket unchanged (no history entry).
         public static let assignTicket = RPCMethodDescriptor(
             service: "o2o.care.v1.CareService",
             method: "AssignTicket",
@@ -7293,7 +7304,7 @@ public enum CareService {
             idempotency: .idempotent,
             requestType: "o2o.care.v1.AssignTicketRequest",
             responseType: "o2o.care.v1.Ticket",
-            doc: "Sets or changes the assignee (the responsible person, 责任人); empty\nunassigns. A CLOSED ticket gives FAILED_PRECONDITION."
+            doc: "Sets or changes the assignee (the responsible person, 责任人); empty\nunassigns. A CLOSED ticket gives FAILED_PRECONDITION. The same assignee again\nreturns the ticket unchanged (no history entry)."
         )
         /// Moves a ticket to another state along the transition table documented on
         /// TicketStatus; a move not in the table gives FAILED_PRECONDITION.
@@ -7391,9 +7402,11 @@ public enum CareService {
             doc: "Lists recorded SLA breaches, most recent deadline first."
         )
         /// Opens an after-sales case in state REQUESTED. The order must belong to the
-        /// customer and be delivered or completed, and each line's quantity must not
-        /// exceed what was bought minus other open or completed cases
-        /// (FAILED_PRECONDITION).
+        /// customer (INVALID_ARGUMENT) and be delivered or completed, and each line's
+        /// quantity must not exceed what was bought minus other open or completed cases
+        /// (FAILED_PRECONDITION); rejected and cancelled cases give their units back. A
+        /// linked ticket must be the customer's (INVALID_ARGUMENT) and not CLOSED
+        /// (FAILED_PRECONDITION); a ticket takes at most 100 cases (RESOURCE_EXHAUSTED).
         public static let createAfterSalesCase = RPCMethodDescriptor(
             service: "o2o.care.v1.CareService",
             method: "CreateAfterSalesCase",
@@ -7401,7 +7414,7 @@ public enum CareService {
             idempotency: .idempotent,
             requestType: "o2o.care.v1.CreateAfterSalesCaseRequest",
             responseType: "o2o.care.v1.AfterSalesCase",
-            doc: "Opens an after-sales case in state REQUESTED. The order must belong to the\ncustomer and be delivered or completed, and each line's quantity must not\nexceed what was bought minus other open or completed cases\n(FAILED_PRECONDITION)."
+            doc: "Opens an after-sales case in state REQUESTED. The order must belong to the\ncustomer (INVALID_ARGUMENT) and be delivered or completed, and each line's\nquantity must not exceed what was bought minus other open or completed cases\n(FAILED_PRECONDITION); rejected and cancelled cases give their units back. A\nlinked ticket must be the customer's (INVALID_ARGUMENT) and not CLOSED\n(FAILED_PRECONDITION); a ticket takes at most 100 cases (RESOURCE_EXHAUSTED)."
         )
         /// Returns one case; NOT_FOUND if there is none with that id.
         public static let getAfterSalesCase = RPCMethodDescriptor(
@@ -7525,8 +7538,9 @@ public enum CareService {
 /// Complaint tickets, SLAs and after-sales cases.
 public protocol CareServiceProtocol: RPCService {
     /// Opens a ticket in state RECEIVED and sets its SLA deadlines from the policy of
-    /// its severity. An unknown customer or order gives NOT_FOUND; an order of
-    /// another customer gives INVALID_ARGUMENT.
+    /// its severity. An unknown customer or order gives NOT_FOUND; an order (or a
+    /// related ticket) of another customer gives INVALID_ARGUMENT; an erased customer
+    /// FAILED_PRECONDITION.
     func createTicket(request: CreateTicketRequest, context: RPCServerContext) async throws -> Ticket
 
     /// Returns one ticket; NOT_FOUND if there is none with that id.
@@ -7537,11 +7551,13 @@ public protocol CareServiceProtocol: RPCService {
 
     /// Changes the descriptive fields that are present (subject, description,
     /// category, severity, order, labels); a CLOSED ticket gives
-    /// FAILED_PRECONDITION. A severity change recomputes the SLA deadlines.
+    /// FAILED_PRECONDITION. A severity change recomputes the SLA deadlines. When
+    /// nothing differs, the ticket is returned unchanged (no history entry).
     func updateTicket(request: UpdateTicketRequest, context: RPCServerContext) async throws -> Ticket
 
     /// Sets or changes the assignee (the responsible person, 责任人); empty
-    /// unassigns. A CLOSED ticket gives FAILED_PRECONDITION.
+    /// unassigns. A CLOSED ticket gives FAILED_PRECONDITION. The same assignee again
+    /// returns the ticket unchanged (no history entry).
     func assignTicket(request: AssignTicketRequest, context: RPCServerContext) async throws -> Ticket
 
     /// Moves a ticket to another state along the transition table documented on
@@ -7577,9 +7593,11 @@ public protocol CareServiceProtocol: RPCService {
     func listSlaBreaches(request: ListSlaBreachesRequest, context: RPCServerContext) async throws -> ListSlaBreachesResponse
 
     /// Opens an after-sales case in state REQUESTED. The order must belong to the
-    /// customer and be delivered or completed, and each line's quantity must not
-    /// exceed what was bought minus other open or completed cases
-    /// (FAILED_PRECONDITION).
+    /// customer (INVALID_ARGUMENT) and be delivered or completed, and each line's
+    /// quantity must not exceed what was bought minus other open or completed cases
+    /// (FAILED_PRECONDITION); rejected and cancelled cases give their units back. A
+    /// linked ticket must be the customer's (INVALID_ARGUMENT) and not CLOSED
+    /// (FAILED_PRECONDITION); a ticket takes at most 100 cases (RESOURCE_EXHAUSTED).
     func createAfterSalesCase(request: CreateAfterSalesCaseRequest, context: RPCServerContext) async throws -> AfterSalesCase
 
     /// Returns one case; NOT_FOUND if there is none with that id.
@@ -7715,8 +7733,9 @@ public struct CareServiceClient: Sendable {
     }
 
     /// Opens a ticket in state RECEIVED and sets its SLA deadlines from the policy of
-    /// its severity. An unknown customer or order gives NOT_FOUND; an order of
-    /// another customer gives INVALID_ARGUMENT.
+    /// its severity. An unknown customer or order gives NOT_FOUND; an order (or a
+    /// related ticket) of another customer gives INVALID_ARGUMENT; an erased customer
+    /// FAILED_PRECONDITION.
     public func createTicket(_ request: CreateTicketRequest, options: RPCCallOptions = .defaults) async throws -> Ticket {
         try await transport.unary(CareService.Method.createTicket, request, options: options)
     }
@@ -7733,13 +7752,15 @@ public struct CareServiceClient: Sendable {
 
     /// Changes the descriptive fields that are present (subject, description,
     /// category, severity, order, labels); a CLOSED ticket gives
-    /// FAILED_PRECONDITION. A severity change recomputes the SLA deadlines.
+    /// FAILED_PRECONDITION. A severity change recomputes the SLA deadlines. When
+    /// nothing differs, the ticket is returned unchanged (no history entry).
     public func updateTicket(_ request: UpdateTicketRequest, options: RPCCallOptions = .defaults) async throws -> Ticket {
         try await transport.unary(CareService.Method.updateTicket, request, options: options)
     }
 
     /// Sets or changes the assignee (the responsible person, 责任人); empty
-    /// unassigns. A CLOSED ticket gives FAILED_PRECONDITION.
+    /// unassigns. A CLOSED ticket gives FAILED_PRECONDITION. The same assignee again
+    /// returns the ticket unchanged (no history entry).
     public func assignTicket(_ request: AssignTicketRequest, options: RPCCallOptions = .defaults) async throws -> Ticket {
         try await transport.unary(CareService.Method.assignTicket, request, options: options)
     }
@@ -7801,9 +7822,11 @@ public struct CareServiceClient: Sendable {
     }
 
     /// Opens an after-sales case in state REQUESTED. The order must belong to the
-    /// customer and be delivered or completed, and each line's quantity must not
-    /// exceed what was bought minus other open or completed cases
-    /// (FAILED_PRECONDITION).
+    /// customer (INVALID_ARGUMENT) and be delivered or completed, and each line's
+    /// quantity must not exceed what was bought minus other open or completed cases
+    /// (FAILED_PRECONDITION); rejected and cancelled cases give their units back. A
+    /// linked ticket must be the customer's (INVALID_ARGUMENT) and not CLOSED
+    /// (FAILED_PRECONDITION); a ticket takes at most 100 cases (RESOURCE_EXHAUSTED).
     public func createAfterSalesCase(_ request: CreateAfterSalesCaseRequest, options: RPCCallOptions = .defaults) async throws -> AfterSalesCase {
         try await transport.unary(CareService.Method.createAfterSalesCase, request, options: options)
     }

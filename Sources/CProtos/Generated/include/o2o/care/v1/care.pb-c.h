@@ -679,7 +679,8 @@ struct  O2o__Care__V1__ListTicketsRequest
    */
   char *assignee_id;
   /*
-   * Only unassigned tickets (assignee_id must then be empty).
+   * Only unassigned tickets (assignee_id must then be empty; INVALID_ARGUMENT
+   * otherwise).
    */
   protobuf_c_boolean unassigned_only;
   /*
@@ -1231,7 +1232,8 @@ struct  O2o__Care__V1__WatchTicketEventsRequest
    */
   char *ticket_id;
   /*
-   * Only ticket events of tickets assigned to this person after the change.
+   * Only ticket events of tickets assigned to this person after the change
+   * (after-sales entries are not streamed with this filter).
    */
   char *assignee_id;
   /*
@@ -1762,8 +1764,8 @@ struct  O2o__Care__V1__AfterSalesLineInput
    */
   char *reason_detail;
   /*
-   * For EXCHANGE: the SKU wanted instead; empty means the same SKU. Ignored for
-   * other kinds.
+   * For EXCHANGE: the SKU wanted instead; empty means the same SKU; an unknown
+   * SKU gives NOT_FOUND. Ignored for other kinds.
    */
   char *exchange_sku_id;
 };
@@ -2185,7 +2187,11 @@ struct  O2o__Care__V1__ResolveAfterSalesCaseRequest
    */
   char *payment_id;
   /*
-   * For REPAIR: what was repaired; required, 1 to 2,000 characters.
+   * For REPAIR: what was repaired; required, 1 to 2,000 characters. The refund
+   * fields given for another kind than RETURN, or the repair fields for another
+   * kind than REPAIR, give INVALID_ARGUMENT. An EXCHANGE ships the replacement as
+   * the original order was fulfilled (to its address, or at its pickup store);
+   * FAILED_PRECONDITION naming what is missing when no location has the goods.
    */
   char *repair_notes;
   /*
