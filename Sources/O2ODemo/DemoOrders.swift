@@ -50,6 +50,7 @@ public enum DemoOrders {
         if try await store.records.engine.get(markerKey) != nil { return 0 }
         guard try await store.records.engine.get(DemoPromotions.markerKey) != nil else { return 0 }
         let shop = DemoShop(services: services, logger: logger)
+        try await riskRules(shop, currency: currency)
         var random = DemoRandom(seed: 20_261_202)
         let skus = try await shop.onSaleSkus()
         guard !skus.isEmpty else { return 0 }
@@ -114,6 +115,50 @@ public enum DemoOrders {
             metadata: ["orders": "\(placed)", "completed": "\(counts[.completed] ?? 0)"]
         )
         return placed
+    }
+
+    /// The shop's risk rules, there before its orders: they flag a device's third
+    /// order within an hour, large orders and repeated baskets, and hold a customer's
+    /// 21st order within an hour (which the demo never reaches).
+    private static func riskRules(_ shop: DemoShop, currency: String) async throws {
+        let rules = [
+            OrderRiskRule(
+                name: "同一设备 1 小时超过 2 单 More than 2 orders per device per hour",
+                kind: .deviceVelocity,
+                action: .flag,
+                enabled: true,
+                windowSeconds: 3_600,
+                maxOrders: 2
+            ),
+            OrderRiskRule(
+                name: "大额订单 Orders of 1,500.00 or more",
+                description: "Call the customer before shipping.",
+                kind: .largeAmount,
+                action: .flag,
+                enabled: true,
+                amountThreshold: Money(minorUnits: 150_000, currency: currency)
+            ),
+            OrderRiskRule(
+                name: "重复下单 Same basket within 10 minutes",
+                kind: .duplicateOrder,
+                action: .flag,
+                enabled: true,
+                windowSeconds: 600
+            ),
+            OrderRiskRule(
+                name: "刷单 More than 20 orders per customer per hour",
+                kind: .customerVelocity,
+                action: .hold,
+                enabled: true,
+                windowSeconds: 3_600,
+                maxOrders: 20
+            ),
+        ]
+        for (index, rule) in rules.enumerated() {
+            _ = try await shop.risk.createOrderRiskRule(
+                CreateOrderRiskRuleRequest(requestID: "demo-risk-rule-\(index)", rule: rule)
+            )
+        }
     }
 
     /// Places one order; nil when its stock is not there under the mode.

@@ -12,6 +12,7 @@ struct DemoShop {
     let promotion: PromotionServiceClient
     let order: OrderServiceClient
     let care: CareServiceClient
+    let risk: OrderRiskServiceClient
 
     init(services: [any RPCService], logger: Logger) {
         let transport = RPCInProcessTransport(
@@ -25,6 +26,7 @@ struct DemoShop {
         promotion = PromotionServiceClient(transport: transport)
         order = OrderServiceClient(transport: transport)
         care = CareServiceClient(transport: transport)
+        risk = OrderRiskServiceClient(transport: transport)
     }
 
     /// Calls made on the server's own behalf.

@@ -142,6 +142,7 @@ extension OrderServiceProvider: AfterSalesOrders {
             automatic: PromotionIndex([]),
             expected: nil,
             replacement: plan.spec,
+            risk: nil,
             requestID: requestID,
             actor: actor,
             in: transaction

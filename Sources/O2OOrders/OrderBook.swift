@@ -60,6 +60,7 @@ struct OrderBook {
         paymentID: String = "",
         refundID: String = "",
         shipmentID: String = "",
+        riskDecisionID: String = "",
         refundReason: RefundReason = .cancellation
     ) async throws {
         let from = order.status
@@ -144,7 +145,8 @@ struct OrderBook {
             reason: reason,
             payment: paymentID,
             refund: refundID,
-            shipment: shipmentID
+            shipment: shipmentID,
+            riskDecision: riskDecisionID
         )
         if refundedAlready {
             try await move(&order, to: .refunded, reason: "nothing paid is left to refund")
@@ -159,7 +161,8 @@ struct OrderBook {
         reason: String,
         paymentID: String = "",
         refundID: String = "",
-        shipmentID: String = ""
+        shipmentID: String = "",
+        riskDecisionID: String = ""
     ) async throws {
         try await write(
             &order,
@@ -168,7 +171,8 @@ struct OrderBook {
             reason: reason,
             payment: paymentID,
             refund: refundID,
-            shipment: shipmentID
+            shipment: shipmentID,
+            riskDecision: riskDecisionID
         )
     }
 
@@ -214,12 +218,14 @@ struct OrderBook {
         reason: String,
         payment: String,
         refund: String,
-        shipment: String
+        shipment: String,
+        riskDecision: String
     ) async throws {
         var entry = entry(order, kind: kind, from: from, reason: reason)
         entry.paymentID = payment
         entry.refundID = refund
         entry.shipmentID = shipment
+        entry.riskDecisionID = riskDecision
         order.historySequence = entry.sequence
         try await transaction.updateVersioned(OrderTables.orders, &order)
         try await append(entry, order: order)

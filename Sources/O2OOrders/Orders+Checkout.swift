@@ -63,6 +63,11 @@ extension OrderServiceProvider {
         var locks = [Self.customerOrdersLock(checkout.customerID)] + loyalty.locks(customerID: checkout.customerID)
         locks += PromotionUses.locks(for: Self.promotionUses(preview.priced))
         if let cartID = checkout.cartID { locks.append(Self.cartLock(cartID)) }
+        // Replacement orders are never evaluated.
+        let risk =
+            replacement == nil
+            ? RiskEvaluation(rules: try await enabledRiskRules(), subjects: RiskSubjects(checkout)) : nil
+        locks += risk?.locks ?? []
         for part in plan.parts {
             locks += try await reservations.reservationLocks(
                 part.lines.map { StockBasketLine(skuID: $0.skuID, quantity: $0.quantity) },
@@ -81,6 +86,7 @@ extension OrderServiceProvider {
                 automatic: automatic,
                 expected: expected,
                 replacement: replacement,
+                risk: risk,
                 requestID: request.requestID,
                 actor: actor,
                 in: transaction
@@ -124,6 +130,7 @@ extension OrderServiceProvider {
         automatic: PromotionIndex,
         expected: Money?,
         replacement: ReplacementOrderSpec?,
+        risk: RiskEvaluation?,
         requestID: String,
         actor: ChangeActor,
         in transaction: ServiceTransaction
@@ -262,6 +269,8 @@ extension OrderServiceProvider {
         if let cartID = checkout.cartID {
             try await removeCheckedOut(checkout.lines, from: cartID, in: transaction)
         }
+        // The rules see the order as it will be created, in the same change.
+        if let risk { try await risk.apply(to: &order, currency: currency, in: transaction) }
         let book = OrderBook(provider: self, transaction: transaction, actor: actor, requestID: requestID)
         try await book.create(&order, reason: replacement == nil ? "checkout" : "replacement for \(replacementFor)")
         return order

@@ -67,8 +67,8 @@ public struct OrdersDomain: ServiceDomain {
         ]
     }
 
-    public var services: [any RPCService] { [provider] }
-    public var keyspace: [KeyspaceEntry] { OrderTables.keyspace + CartTables.keyspace }
+    public var services: [any RPCService] { [provider, OrderRiskServiceProvider(orders: provider)] }
+    public var keyspace: [KeyspaceEntry] { OrderTables.keyspace + CartTables.keyspace + RiskTables.keyspace }
 
     /// The order figures of the CRM's customer-360 view.
     package static func customerOrders(store: ServiceStore) -> any CustomerOrderSource {

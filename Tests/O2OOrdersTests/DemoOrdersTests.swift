@@ -30,6 +30,11 @@ struct DemoOrdersTests {
                 #expect((statuses[status] ?? 0) > 0, "no \(status.displayName) order: \(statuses)")
             }
             #expect((statuses[.completed] ?? 0) > total / 4)
+            // The demo's risk rules flagged some orders (a device's third, large ones).
+            let flagged = try await client.orderRisk.listOrderRiskDecisions(
+                ListOrderRiskDecisionsRequest(page: PageRequest(pageSize: 500), state: .flagged)
+            ).decisions
+            #expect(!flagged.isEmpty && flagged.allSatisfy { !$0.ruleID.isEmpty && !$0.reason.isEmpty })
             let order = try #require(first)
             let view = try await client.crm.getCustomer360(GetCustomer360Request(customerID: order.customerID))
             #expect(view.ordersIncluded && view.orderCount >= 1 && view.recentOrderIDs.contains(order.id))

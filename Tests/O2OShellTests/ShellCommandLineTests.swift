@@ -33,7 +33,11 @@ struct ShellCommandLineTests {
             let ticket = try await shell(address, ["call", "CreateTicket", "{}"])
             #expect(ticket.error.contains("INVALID_ARGUMENT: request_id"), "care is served: \(ticket.error)")
             let risk = try await shell(address, ["call", "ListOrderRiskRules", "{}"])
-            #expect(risk.error.contains("OrderRiskService/ListOrderRiskRules is in the schema but not served"))
+            #expect(risk.status == 0, "risk rules are served: \(risk.error)")
+            let settlement = try await shell(address, ["call", "ListSettlementFeeRates", "{}"])
+            #expect(
+                settlement.error.contains("SettlementService/ListSettlementFeeRates is in the schema but not served")
+            )
             let methods = try await shell(address, ["ls", "InventoryService", "--json"])
             let kinds = Dictionary(
                 uniqueKeysWithValues: try (object(methods.output)["methods"] as? [[String: Any]] ?? []).map {

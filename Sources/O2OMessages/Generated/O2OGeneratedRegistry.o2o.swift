@@ -411,6 +411,7 @@ public enum O2OGeneratedRegistry {
         "o2o.order.v1.PromotionCustomerUsage": PromotionCustomerUsage.self,
         "o2o.order.v1.PromotionOrderUseLine": PromotionOrderUseLine.self,
         "o2o.order.v1.PromotionOrderUse": PromotionOrderUse.self,
+        "o2o.order.v1.OrderRiskWindow": OrderRiskWindow.self,
         "o2o.order.v1.PickupCodeAttempts": PickupCodeAttempts.self,
         "o2o.stats.v1.StatisticsDayRange": StatisticsDayRange.self,
         "o2o.stats.v1.DailySalesBucket": DailySalesBucket.self,

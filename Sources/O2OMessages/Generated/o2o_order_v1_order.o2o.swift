@@ -1397,7 +1397,8 @@ public enum OrderRiskRuleKind: O2ODescribedEnum {
     case unspecified
     /// Duplicate order (重复下单): another order of the same customer with the same
     /// SKUs and quantities, the same fulfilment mode and destination, created within
-    /// window_seconds and not CANCELLED.
+    /// window_seconds and not CANCELLED. The rule remembers the customer's latest 200
+    /// orders within the window.
     case duplicateOrder
     /// Velocity per customer: more than max_orders orders (this one included, any
     /// status) of the customer within window_seconds.
@@ -1477,7 +1478,7 @@ public enum OrderRiskRuleKind: O2ODescribedEnum {
         doc: "What a risk rule looks for. Rules are evaluated at CreateOrder, after pricing,\nin the same atomic step; an order of a replacement is never evaluated.",
         values: [
             EnumValueSchema(name: "ORDER_RISK_RULE_KIND_UNSPECIFIED", number: 0, doc: "Not set; invalid on create (INVALID_ARGUMENT). As a filter: any kind."),
-            EnumValueSchema(name: "ORDER_RISK_RULE_KIND_DUPLICATE_ORDER", number: 1, doc: "Duplicate order (重复下单): another order of the same customer with the same\nSKUs and quantities, the same fulfilment mode and destination, created within\nwindow_seconds and not CANCELLED."),
+            EnumValueSchema(name: "ORDER_RISK_RULE_KIND_DUPLICATE_ORDER", number: 1, doc: "Duplicate order (重复下单): another order of the same customer with the same\nSKUs and quantities, the same fulfilment mode and destination, created within\nwindow_seconds and not CANCELLED. The rule remembers the customer's latest 200\norders within the window."),
             EnumValueSchema(name: "ORDER_RISK_RULE_KIND_CUSTOMER_VELOCITY", number: 2, doc: "Velocity per customer: more than max_orders orders (this one included, any\nstatus) of the customer within window_seconds."),
             EnumValueSchema(name: "ORDER_RISK_RULE_KIND_DEVICE_VELOCITY", number: 3, doc: "Velocity per device: more than max_orders orders from the same device_id\n(any customer) within window_seconds. Orders without a device id are not\ncounted."),
             EnumValueSchema(name: "ORDER_RISK_RULE_KIND_ADDRESS_VELOCITY", number: 4, doc: "Velocity per address: more than max_orders orders to the same shipping\naddress (any customer; compared on country, province, city, district and\nstreet, case and blanks ignored) within window_seconds."),
@@ -13555,7 +13556,8 @@ public struct CreateOrderRiskRuleRequest: O2OMessage {
     public var requestID: String = ""
 
     /// The rule; id, match_count, created_by, timestamps and version are set by the
-    /// server. Fields the kind needs are required (INVALID_ARGUMENT).
+    /// server. Fields the kind needs are required and fields it does not use must be
+    /// left unset (INVALID_ARGUMENT).
     public var rule: OrderRiskRule? = nil
 
     /// Who creates it; principal and role come from the caller's token.
@@ -13634,7 +13636,7 @@ extension CreateOrderRiskRuleRequest: O2ODescribedMessage {
         doc: "Creates a risk rule.",
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
-            FieldSchema(name: "rule", jsonName: "rule", number: 2, type: .message, typeName: "o2o.order.v1.OrderRiskRule", hasPresence: true, doc: "The rule; id, match_count, created_by, timestamps and version are set by the\nserver. Fields the kind needs are required (INVALID_ARGUMENT)."),
+            FieldSchema(name: "rule", jsonName: "rule", number: 2, type: .message, typeName: "o2o.order.v1.OrderRiskRule", hasPresence: true, doc: "The rule; id, match_count, created_by, timestamps and version are set by the\nserver. Fields the kind needs are required and fields it does not use must be\nleft unset (INVALID_ARGUMENT)."),
             FieldSchema(name: "actor", jsonName: "actor", number: 3, type: .message, typeName: "o2o.common.v1.ChangeActor", hasPresence: true, doc: "Who creates it; principal and role come from the caller's token."),
         ]
     )
@@ -13889,7 +13891,9 @@ extension ListOrderRiskRulesResponse: O2ODescribedMessage {
     )
 }
 
-/// Changes some fields of a risk rule; absent fields stay as they are.
+/// Changes some fields of a risk rule; absent fields stay as they are. A velocity
+/// rule remembers the newest max_orders orders of each subject: after raising
+/// max_orders it counts from what it remembers until newer orders fill the window.
 public struct UpdateOrderRiskRuleRequest: O2OMessage {
     /// The full protobuf name.
     public static let protoName = "o2o.order.v1.UpdateOrderRiskRuleRequest"
@@ -14088,7 +14092,7 @@ extension UpdateOrderRiskRuleRequest: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.order.v1.UpdateOrderRiskRuleRequest",
-        doc: "Changes some fields of a risk rule; absent fields stay as they are.",
+        doc: "Changes some fields of a risk rule; absent fields stay as they are. A velocity\nrule remembers the newest max_orders orders of each subject: after raising\nmax_orders it counts from what it remembers until newer orders fill the window.",
         fields: [
             FieldSchema(name: "request_id", jsonName: "requestId", number: 1, type: .string, doc: "Idempotency key, 1 to 64 printable ASCII characters."),
             FieldSchema(name: "id", jsonName: "id", number: 2, type: .string, doc: "The rule's id; unknown gives NOT_FOUND."),
@@ -16707,6 +16711,146 @@ extension PromotionOrderUse: O2ODescribedMessage {
     )
 }
 
+/// What one risk rule remembers of one subject's recent orders (storage only), so a
+/// checkout decides from one record instead of a scan of past orders: for a velocity
+/// rule the newest orders of the customer, device or address it counted (at most the
+/// rule's max_orders); for a duplicate-order rule the customer's orders within the
+/// window (at most 200), each with what makes two orders duplicates.
+public struct OrderRiskWindow: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.order.v1.OrderRiskWindow"
+
+    /// The rule.
+    public var ruleID: String = ""
+
+    /// Whose orders: a customer id, a device id, or a normalised shipping address.
+    public var subject: String = ""
+
+    /// When each order was created, in nanoseconds since 1970, oldest first.
+    public var createdNanos: [Int64] = []
+
+    /// The orders, in the same order.
+    public var orderIDs: [String] = []
+
+    /// For duplicate-order rules: each order's SKUs, quantities, fulfilment mode and
+    /// destination, in one string.
+    public var fingerprints: [String] = []
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        ruleID: String = "",
+        subject: String = "",
+        createdNanos: [Int64] = [],
+        orderIDs: [String] = [],
+        fingerprints: [String] = []
+    ) {
+        self.ruleID = ruleID
+        self.subject = subject
+        self.createdNanos = createdNanos
+        self.orderIDs = orderIDs
+        self.fingerprints = fingerprints
+    }
+}
+
+extension OrderRiskWindow {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__order__v1__order_risk_window__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Order__V1__OrderRiskWindow.self)
+        if !self.ruleID.isEmpty { c.pointee.rule_id = arena.string(self.ruleID) }
+        if !self.subject.isEmpty { c.pointee.subject = arena.string(self.subject) }
+        if !self.createdNanos.isEmpty {
+            c.pointee.n_created_nanos = self.createdNanos.count
+            c.pointee.created_nanos = arena.scalarArray(self.createdNanos)
+        }
+        if !self.orderIDs.isEmpty {
+            c.pointee.n_order_ids = self.orderIDs.count
+            c.pointee.order_ids = arena.stringArray(self.orderIDs)
+        }
+        if !self.fingerprints.isEmpty {
+            c.pointee.n_fingerprints = self.fingerprints.count
+            c.pointee.fingerprints = arena.stringArray(self.fingerprints)
+        }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Order__V1__OrderRiskWindow.self)
+        self.ruleID = try _o2oString(c.pointee.rule_id, field: "rule_id")
+        self.subject = try _o2oString(c.pointee.subject, field: "subject")
+        self.createdNanos = try _o2oArray(c.pointee.created_nanos, c.pointee.n_created_nanos, field: "created_nanos") { $0 }
+        self.orderIDs = try _o2oArray(c.pointee.order_ids, c.pointee.n_order_ids, field: "order_ids") { try _o2oString($0, field: "order_ids") }
+        self.fingerprints = try _o2oArray(c.pointee.fingerprints, c.pointee.n_fingerprints, field: "fingerprints") { try _o2oString($0, field: "fingerprints") }
+    }
+}
+
+extension OrderRiskWindow {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.ruleID.isEmpty { writer.key("ruleId"); writer.string(self.ruleID) }
+        if !self.subject.isEmpty { writer.key("subject"); writer.string(self.subject) }
+        if !self.createdNanos.isEmpty {
+            writer.key("createdNanos")
+            writer.beginArray()
+            for element in self.createdNanos { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.orderIDs.isEmpty {
+            writer.key("orderIds")
+            writer.beginArray()
+            for element in self.orderIDs { writer.arrayElement(); writer.string(element) }
+            writer.endArray()
+        }
+        if !self.fingerprints.isEmpty {
+            writer.key("fingerprints")
+            writer.beginArray()
+            for element in self.fingerprints { writer.arrayElement(); writer.string(element) }
+            writer.endArray()
+        }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "ruleId", "rule_id":
+                self.ruleID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "subject":
+                self.subject = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "createdNanos", "created_nanos":
+                self.createdNanos = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "orderIds", "order_ids":
+                self.orderIDs = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.string(at: elementPath) }
+            case "fingerprints":
+                self.fingerprints = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.string(at: elementPath) }
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension OrderRiskWindow: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.order.v1.OrderRiskWindow",
+        doc: "What one risk rule remembers of one subject's recent orders (storage only), so a\ncheckout decides from one record instead of a scan of past orders: for a velocity\nrule the newest orders of the customer, device or address it counted (at most the\nrule's max_orders); for a duplicate-order rule the customer's orders within the\nwindow (at most 200), each with what makes two orders duplicates.",
+        fields: [
+            FieldSchema(name: "rule_id", jsonName: "ruleId", number: 1, type: .string, doc: "The rule."),
+            FieldSchema(name: "subject", jsonName: "subject", number: 2, type: .string, doc: "Whose orders: a customer id, a device id, or a normalised shipping address."),
+            FieldSchema(name: "created_nanos", jsonName: "createdNanos", number: 3, type: .int64, repeated: true, doc: "When each order was created, in nanoseconds since 1970, oldest first."),
+            FieldSchema(name: "order_ids", jsonName: "orderIds", number: 4, type: .string, repeated: true, doc: "The orders, in the same order."),
+            FieldSchema(name: "fingerprints", jsonName: "fingerprints", number: 5, type: .string, repeated: true, doc: "For duplicate-order rules: each order's SKUs, quantities, fulfilment mode and\ndestination, in one string."),
+        ]
+    )
+}
+
 /// Wrong pickup codes tried for one order (storage only): five within an hour
 /// block ConfirmOrderPickup for that order until the oldest is an hour old.
 public struct PickupCodeAttempts: O2OMessage {
@@ -18003,8 +18147,11 @@ public enum OrderRiskService {
         )
         /// Records a reviewer's risk decision on an order: flag it, hold it, release a
         /// flagged or held order, or reject it (the order is cancelled as by
-        /// CancelOrder, with reason RISK_REJECTION for any refund). Rejecting a SHIPPED
-        /// or later order gives FAILED_PRECONDITION.
+        /// CancelOrder, with reason RISK_REJECTION for any refund; an already cancelled
+        /// order only records the decision). Rejecting a SHIPPED or later order gives
+        /// FAILED_PRECONDITION. The order's history gets one RISK_DECISION entry (or the
+        /// STATUS_CHANGED entry of the cancellation) naming the decision; decisions of
+        /// rules at checkout show in the CREATED entry's risk_state.
         public static let reviewOrderRisk = RPCMethodDescriptor(
             service: "o2o.order.v1.OrderRiskService",
             method: "ReviewOrderRisk",
@@ -18012,7 +18159,7 @@ public enum OrderRiskService {
             idempotency: .idempotent,
             requestType: "o2o.order.v1.ReviewOrderRiskRequest",
             responseType: "o2o.order.v1.Order",
-            doc: "Records a reviewer's risk decision on an order: flag it, hold it, release a\nflagged or held order, or reject it (the order is cancelled as by\nCancelOrder, with reason RISK_REJECTION for any refund). Rejecting a SHIPPED\nor later order gives FAILED_PRECONDITION."
+            doc: "Records a reviewer's risk decision on an order: flag it, hold it, release a\nflagged or held order, or reject it (the order is cancelled as by\nCancelOrder, with reason RISK_REJECTION for any refund; an already cancelled\norder only records the decision). Rejecting a SHIPPED or later order gives\nFAILED_PRECONDITION. The order's history gets one RISK_DECISION entry (or the\nSTATUS_CHANGED entry of the cancellation) naming the decision; decisions of\nrules at checkout show in the CREATED entry's risk_state."
         )
         /// Lists risk decisions of one order (oldest first) or across orders (newest
         /// first), e.g. the review queue of HELD decisions.
@@ -18055,8 +18202,11 @@ public protocol OrderRiskServiceProtocol: RPCService {
 
     /// Records a reviewer's risk decision on an order: flag it, hold it, release a
     /// flagged or held order, or reject it (the order is cancelled as by
-    /// CancelOrder, with reason RISK_REJECTION for any refund). Rejecting a SHIPPED
-    /// or later order gives FAILED_PRECONDITION.
+    /// CancelOrder, with reason RISK_REJECTION for any refund; an already cancelled
+    /// order only records the decision). Rejecting a SHIPPED or later order gives
+    /// FAILED_PRECONDITION. The order's history gets one RISK_DECISION entry (or the
+    /// STATUS_CHANGED entry of the cancellation) naming the decision; decisions of
+    /// rules at checkout show in the CREATED entry's risk_state.
     func reviewOrderRisk(request: ReviewOrderRiskRequest, context: RPCServerContext) async throws -> Order
 
     /// Lists risk decisions of one order (oldest first) or across orders (newest
@@ -18125,8 +18275,11 @@ public struct OrderRiskServiceClient: Sendable {
 
     /// Records a reviewer's risk decision on an order: flag it, hold it, release a
     /// flagged or held order, or reject it (the order is cancelled as by
-    /// CancelOrder, with reason RISK_REJECTION for any refund). Rejecting a SHIPPED
-    /// or later order gives FAILED_PRECONDITION.
+    /// CancelOrder, with reason RISK_REJECTION for any refund; an already cancelled
+    /// order only records the decision). Rejecting a SHIPPED or later order gives
+    /// FAILED_PRECONDITION. The order's history gets one RISK_DECISION entry (or the
+    /// STATUS_CHANGED entry of the cancellation) naming the decision; decisions of
+    /// rules at checkout show in the CREATED entry's risk_state.
     public func reviewOrderRisk(_ request: ReviewOrderRiskRequest, options: RPCCallOptions = .defaults) async throws -> Order {
         try await transport.unary(OrderRiskService.Method.reviewOrderRisk, request, options: options)
     }

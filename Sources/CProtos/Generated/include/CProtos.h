@@ -413,6 +413,7 @@ static inline const ProtobufCMessageDescriptor *o2o__order__v1__set_settlement_f
 static inline const ProtobufCMessageDescriptor *o2o__order__v1__promotion_customer_usage__descriptor_ptr(void) { return &o2o__order__v1__promotion_customer_usage__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__order__v1__promotion_order_use_line__descriptor_ptr(void) { return &o2o__order__v1__promotion_order_use_line__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__order__v1__promotion_order_use__descriptor_ptr(void) { return &o2o__order__v1__promotion_order_use__descriptor; }
+static inline const ProtobufCMessageDescriptor *o2o__order__v1__order_risk_window__descriptor_ptr(void) { return &o2o__order__v1__order_risk_window__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__order__v1__pickup_code_attempts__descriptor_ptr(void) { return &o2o__order__v1__pickup_code_attempts__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__stats__v1__statistics_day_range__descriptor_ptr(void) { return &o2o__stats__v1__statistics_day_range__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__stats__v1__daily_sales_bucket__descriptor_ptr(void) { return &o2o__stats__v1__daily_sales_bucket__descriptor; }

@@ -133,6 +133,7 @@ typedef struct O2o__Order__V1__SetSettlementFeeRateRequest O2o__Order__V1__SetSe
 typedef struct O2o__Order__V1__PromotionCustomerUsage O2o__Order__V1__PromotionCustomerUsage;
 typedef struct O2o__Order__V1__PromotionOrderUseLine O2o__Order__V1__PromotionOrderUseLine;
 typedef struct O2o__Order__V1__PromotionOrderUse O2o__Order__V1__PromotionOrderUse;
+typedef struct O2o__Order__V1__OrderRiskWindow O2o__Order__V1__OrderRiskWindow;
 typedef struct O2o__Order__V1__PickupCodeAttempts O2o__Order__V1__PickupCodeAttempts;
 
 
@@ -670,7 +671,8 @@ typedef enum _O2o__Order__V1__OrderRiskRuleKind {
   /*
    * Duplicate order (重复下单): another order of the same customer with the same
    * SKUs and quantities, the same fulfilment mode and destination, created within
-   * window_seconds and not CANCELLED.
+   * window_seconds and not CANCELLED. The rule remembers the customer's latest 200
+   * orders within the window.
    */
   O2O__ORDER__V1__ORDER_RISK_RULE_KIND__ORDER_RISK_RULE_KIND_DUPLICATE_ORDER = 1,
   /*
@@ -4317,7 +4319,8 @@ struct  O2o__Order__V1__CreateOrderRiskRuleRequest
   char *request_id;
   /*
    * The rule; id, match_count, created_by, timestamps and version are set by the
-   * server. Fields the kind needs are required (INVALID_ARGUMENT).
+   * server. Fields the kind needs are required and fields it does not use must be
+   * left unset (INVALID_ARGUMENT).
    */
   O2o__Order__V1__OrderRiskRule *rule;
   /*
@@ -4443,7 +4446,9 @@ typedef enum {
 } O2o__Order__V1__UpdateOrderRiskRuleRequest__MaxOrdersCase;
 
 /*
- * Changes some fields of a risk rule; absent fields stay as they are.
+ * Changes some fields of a risk rule; absent fields stay as they are. A velocity
+ * rule remembers the newest max_orders orders of each subject: after raising
+ * max_orders it counts from what it remembers until newer orders fill the window.
  */
 struct  O2o__Order__V1__UpdateOrderRiskRuleRequest
 {
@@ -5260,6 +5265,46 @@ struct  O2o__Order__V1__PromotionOrderUse
 #define O2O__ORDER__V1__PROMOTION_ORDER_USE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__promotion_order_use__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, O2O__ORDER__V1__PROMOTION_ORDER_USE_STATE__PROMOTION_ORDER_USE_STATE_UNSPECIFIED, NULL, NULL }
+
+
+/*
+ * What one risk rule remembers of one subject's recent orders (storage only), so a
+ * checkout decides from one record instead of a scan of past orders: for a velocity
+ * rule the newest orders of the customer, device or address it counted (at most the
+ * rule's max_orders); for a duplicate-order rule the customer's orders within the
+ * window (at most 200), each with what makes two orders duplicates.
+ */
+struct  O2o__Order__V1__OrderRiskWindow
+{
+  ProtobufCMessage base;
+  /*
+   * The rule.
+   */
+  char *rule_id;
+  /*
+   * Whose orders: a customer id, a device id, or a normalised shipping address.
+   */
+  char *subject;
+  /*
+   * When each order was created, in nanoseconds since 1970, oldest first.
+   */
+  size_t n_created_nanos;
+  int64_t *created_nanos;
+  /*
+   * The orders, in the same order.
+   */
+  size_t n_order_ids;
+  char **order_ids;
+  /*
+   * For duplicate-order rules: each order's SKUs, quantities, fulfilment mode and
+   * destination, in one string.
+   */
+  size_t n_fingerprints;
+  char **fingerprints;
+};
+#define O2O__ORDER__V1__ORDER_RISK_WINDOW__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__order__v1__order_risk_window__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL }
 
 
 /*
@@ -7507,6 +7552,25 @@ O2o__Order__V1__PromotionOrderUse *
 void   o2o__order__v1__promotion_order_use__free_unpacked
                      (O2o__Order__V1__PromotionOrderUse *message,
                       ProtobufCAllocator *allocator);
+/* O2o__Order__V1__OrderRiskWindow methods */
+void   o2o__order__v1__order_risk_window__init
+                     (O2o__Order__V1__OrderRiskWindow         *message);
+size_t o2o__order__v1__order_risk_window__get_packed_size
+                     (const O2o__Order__V1__OrderRiskWindow   *message);
+size_t o2o__order__v1__order_risk_window__pack
+                     (const O2o__Order__V1__OrderRiskWindow   *message,
+                      uint8_t             *out);
+size_t o2o__order__v1__order_risk_window__pack_to_buffer
+                     (const O2o__Order__V1__OrderRiskWindow   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Order__V1__OrderRiskWindow *
+       o2o__order__v1__order_risk_window__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__order__v1__order_risk_window__free_unpacked
+                     (O2o__Order__V1__OrderRiskWindow *message,
+                      ProtobufCAllocator *allocator);
 /* O2o__Order__V1__PickupCodeAttempts methods */
 void   o2o__order__v1__pickup_code_attempts__init
                      (O2o__Order__V1__PickupCodeAttempts         *message);
@@ -7878,6 +7942,9 @@ typedef void (*O2o__Order__V1__PromotionOrderUseLine_Closure)
                   void *closure_data);
 typedef void (*O2o__Order__V1__PromotionOrderUse_Closure)
                  (const O2o__Order__V1__PromotionOrderUse *message,
+                  void *closure_data);
+typedef void (*O2o__Order__V1__OrderRiskWindow_Closure)
+                 (const O2o__Order__V1__OrderRiskWindow *message,
                   void *closure_data);
 typedef void (*O2o__Order__V1__PickupCodeAttempts_Closure)
                  (const O2o__Order__V1__PickupCodeAttempts *message,
@@ -8577,6 +8644,7 @@ extern const ProtobufCMessageDescriptor o2o__order__v1__set_settlement_fee_rate_
 extern const ProtobufCMessageDescriptor o2o__order__v1__promotion_customer_usage__descriptor;
 extern const ProtobufCMessageDescriptor o2o__order__v1__promotion_order_use_line__descriptor;
 extern const ProtobufCMessageDescriptor o2o__order__v1__promotion_order_use__descriptor;
+extern const ProtobufCMessageDescriptor o2o__order__v1__order_risk_window__descriptor;
 extern const ProtobufCMessageDescriptor o2o__order__v1__pickup_code_attempts__descriptor;
 extern const ProtobufCServiceDescriptor o2o__order__v1__order_service__descriptor;
 extern const ProtobufCServiceDescriptor o2o__order__v1__promotion_service__descriptor;

@@ -5272,6 +5272,51 @@ void   o2o__order__v1__promotion_order_use__free_unpacked
   assert(message->base.descriptor == &o2o__order__v1__promotion_order_use__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   o2o__order__v1__order_risk_window__init
+                     (O2o__Order__V1__OrderRiskWindow         *message)
+{
+  static const O2o__Order__V1__OrderRiskWindow init_value = O2O__ORDER__V1__ORDER_RISK_WINDOW__INIT;
+  *message = init_value;
+}
+size_t o2o__order__v1__order_risk_window__get_packed_size
+                     (const O2o__Order__V1__OrderRiskWindow *message)
+{
+  assert(message->base.descriptor == &o2o__order__v1__order_risk_window__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__order__v1__order_risk_window__pack
+                     (const O2o__Order__V1__OrderRiskWindow *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__order__v1__order_risk_window__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__order__v1__order_risk_window__pack_to_buffer
+                     (const O2o__Order__V1__OrderRiskWindow *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__order__v1__order_risk_window__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Order__V1__OrderRiskWindow *
+       o2o__order__v1__order_risk_window__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Order__V1__OrderRiskWindow *)
+     protobuf_c_message_unpack (&o2o__order__v1__order_risk_window__descriptor,
+                                allocator, len, data);
+}
+void   o2o__order__v1__order_risk_window__free_unpacked
+                     (O2o__Order__V1__OrderRiskWindow *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__order__v1__order_risk_window__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   o2o__order__v1__pickup_code_attempts__init
                      (O2o__Order__V1__PickupCodeAttempts         *message)
 {
@@ -16592,6 +16637,96 @@ const ProtobufCMessageDescriptor o2o__order__v1__promotion_order_use__descriptor
   o2o__order__v1__promotion_order_use__field_indices_by_name,
   1,  o2o__order__v1__promotion_order_use__number_ranges,
   (ProtobufCMessageInit) o2o__order__v1__promotion_order_use__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__order__v1__order_risk_window__field_descriptors[5] =
+{
+  {
+    "rule_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Order__V1__OrderRiskWindow, rule_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Order__V1__OrderRiskWindow, subject),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_nanos",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Order__V1__OrderRiskWindow, n_created_nanos),
+    offsetof(O2o__Order__V1__OrderRiskWindow, created_nanos),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "order_ids",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(O2o__Order__V1__OrderRiskWindow, n_order_ids),
+    offsetof(O2o__Order__V1__OrderRiskWindow, order_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fingerprints",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(O2o__Order__V1__OrderRiskWindow, n_fingerprints),
+    offsetof(O2o__Order__V1__OrderRiskWindow, fingerprints),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__order__v1__order_risk_window__field_indices_by_name[] = {
+  2,   /* field[2] = created_nanos */
+  4,   /* field[4] = fingerprints */
+  3,   /* field[3] = order_ids */
+  0,   /* field[0] = rule_id */
+  1,   /* field[1] = subject */
+};
+static const ProtobufCIntRange o2o__order__v1__order_risk_window__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor o2o__order__v1__order_risk_window__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.order.v1.OrderRiskWindow",
+  "OrderRiskWindow",
+  "O2o__Order__V1__OrderRiskWindow",
+  "o2o.order.v1",
+  sizeof(O2o__Order__V1__OrderRiskWindow),
+  5,
+  o2o__order__v1__order_risk_window__field_descriptors,
+  o2o__order__v1__order_risk_window__field_indices_by_name,
+  1,  o2o__order__v1__order_risk_window__number_ranges,
+  (ProtobufCMessageInit) o2o__order__v1__order_risk_window__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor o2o__order__v1__pickup_code_attempts__field_descriptors[2] =
