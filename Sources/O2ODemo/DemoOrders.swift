@@ -50,7 +50,7 @@ public enum DemoOrders {
         if try await store.records.engine.get(markerKey) != nil { return 0 }
         guard try await store.records.engine.get(DemoPromotions.markerKey) != nil else { return 0 }
         let shop = DemoShop(services: services, logger: logger)
-        try await riskRules(shop, currency: currency)
+        try await riskRulesAndFees(shop, currency: currency)
         var random = DemoRandom(seed: 20_261_202)
         let skus = try await shop.onSaleSkus()
         guard !skus.isEmpty else { return 0 }
@@ -109,6 +109,15 @@ public enum DemoOrders {
             placed += 1
             counts[target, default: 0] += 1
         }
+        // Finance's first statement: everything settled so far, waiting to be confirmed.
+        let now = store.now()
+        _ = try? await shop.settlement.createSettlementStatement(
+            CreateSettlementStatementRequest(
+                requestID: "demo-statement-1",
+                period: TimeRange(start: Timestamps.adding(seconds: -86_400, to: now), end: now),
+                note: "demo: the first day"
+            )
+        )
         try await store.transaction { $0.putRaw(markerKey, Array("loaded".utf8)) }
         logger.info(
             "demo orders loaded",
@@ -117,10 +126,16 @@ public enum DemoOrders {
         return placed
     }
 
-    /// The shop's risk rules, there before its orders: they flag a device's third
-    /// order within an hour, large orders and repeated baskets, and hold a customer's
-    /// 21st order within an hour (which the demo never reaches).
-    private static func riskRules(_ shop: DemoShop, currency: String) async throws {
+    /// The shop's risk rules and channel fees, there before its orders: the rules
+    /// flag a device's third order within an hour, large orders and repeated
+    /// baskets, and hold a customer's 21st order within an hour (which the demo never
+    /// reaches); WeChat Pay and Alipay keep 0.6%, UnionPay 0.5%.
+    private static func riskRulesAndFees(_ shop: DemoShop, currency: String) async throws {
+        for (channel, bps) in [(PaymentChannel.wechatPay, Int32(60)), (.alipay, 60), (.unionpay, 50)] {
+            _ = try await shop.settlement.setSettlementFeeRate(
+                SetSettlementFeeRateRequest(requestID: "demo-fee-\(channel.rawValue)", channel: channel, feeBps: bps)
+            )
+        }
         let rules = [
             OrderRiskRule(
                 name: "同一设备 1 小时超过 2 单 More than 2 orders per device per hour",

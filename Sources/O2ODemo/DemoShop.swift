@@ -13,6 +13,7 @@ struct DemoShop {
     let order: OrderServiceClient
     let care: CareServiceClient
     let risk: OrderRiskServiceClient
+    let settlement: SettlementServiceClient
 
     init(services: [any RPCService], logger: Logger) {
         let transport = RPCInProcessTransport(
@@ -27,6 +28,7 @@ struct DemoShop {
         order = OrderServiceClient(transport: transport)
         care = CareServiceClient(transport: transport)
         risk = OrderRiskServiceClient(transport: transport)
+        settlement = SettlementServiceClient(transport: transport)
     }
 
     /// Calls made on the server's own behalf.

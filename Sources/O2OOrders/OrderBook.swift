@@ -124,6 +124,7 @@ struct OrderBook {
             }
         case .completed:
             order.completedAt = now
+            try await SettlementBook(transaction: transaction, currency: provider.currency).orderFinal(order)
             try await provider.loyalty.recordCompleted(
                 customerID: order.customerID,
                 orderID: order.id,
@@ -135,6 +136,7 @@ struct OrderBook {
             )
         case .refunded:
             order.refundedAt = now
+            try await SettlementBook(transaction: transaction, currency: provider.currency).orderFinal(order)
         default:
             break
         }

@@ -150,8 +150,13 @@ extension OrderServiceProvider {
             payment.channelTransactionID = transactionID
             payment.succeededAt = occurred ?? transaction.now
             payment.endedAt = nil
-            payment.channelFee = Money(minorUnits: fee?.minorUnits ?? 0, currency: currency)
+            // The channel's fee as it reports it, else by its rate.
+            let settlement = SettlementBook(transaction: transaction, currency: currency)
+            var channelFee = fee?.minorUnits ?? 0
+            if fee == nil { channelFee = try await settlement.fee(of: expected, channel: payment.channel) }
+            payment.channelFee = Money(minorUnits: channelFee, currency: currency)
             try await settlePayment(&payment, of: &order, book: book)
+            try await settlement.recordSale(payment, of: order)
             return payment
         }
     }

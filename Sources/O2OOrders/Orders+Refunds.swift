@@ -497,14 +497,19 @@ extension OrderServiceProvider {
                 )
                 return refund
             }
+            let surplus = refund.reason == .latePayment || refund.reason == .duplicatePayment
             if var payment = try await transaction.get(OrderTables.payments, .string(refund.paymentID)) {
                 payment.refundedAmount = Money(
                     minorUnits: try Checked.add(payment.refundedAmount?.minorUnits ?? 0, expected, field: "amount"),
                     currency: currency
                 )
                 try await transaction.updateVersioned(OrderTables.payments, &payment)
+                try await SettlementBook(transaction: transaction, currency: currency).recordRefund(
+                    refund,
+                    payment: payment,
+                    surplus: surplus
+                )
             }
-            let surplus = refund.reason == .latePayment || refund.reason == .duplicatePayment
             guard !surplus else {
                 try await book.note(&order, kind: .refund, reason: "surplus payment refunded", refundID: refund.id)
                 return refund

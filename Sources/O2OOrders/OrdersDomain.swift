@@ -67,8 +67,14 @@ public struct OrdersDomain: ServiceDomain {
         ]
     }
 
-    public var services: [any RPCService] { [provider, OrderRiskServiceProvider(orders: provider)] }
-    public var keyspace: [KeyspaceEntry] { OrderTables.keyspace + CartTables.keyspace + RiskTables.keyspace }
+    public var services: [any RPCService] {
+        [
+            provider, OrderRiskServiceProvider(orders: provider), SettlementServiceProvider(orders: provider),
+        ]
+    }
+    public var keyspace: [KeyspaceEntry] {
+        OrderTables.keyspace + CartTables.keyspace + RiskTables.keyspace + SettlementTables.keyspace
+    }
 
     /// The order figures of the CRM's customer-360 view.
     package static func customerOrders(store: ServiceStore) -> any CustomerOrderSource {

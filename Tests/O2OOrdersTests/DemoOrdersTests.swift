@@ -35,6 +35,13 @@ struct DemoOrdersTests {
                 ListOrderRiskDecisionsRequest(page: PageRequest(pageSize: 500), state: .flagged)
             ).decisions
             #expect(!flagged.isEmpty && flagged.allSatisfy { !$0.ruleID.isEmpty && !$0.reason.isEmpty })
+            // Paid orders have their settlements, with the channels' fees; the
+            // completed ones are in the first statement.
+            let statement = try #require(
+                try await client.settlement.listSettlementStatements(ListSettlementStatementsRequest()).statements.first
+            )
+            #expect(statement.status == .draft && statement.settlementCount > 0)
+            #expect((statement.channelFee?.minorUnits ?? 0) > 0 && statement.channelTotals.count == 3)
             let order = try #require(first)
             let view = try await client.crm.getCustomer360(GetCustomer360Request(customerID: order.customerID))
             #expect(view.ordersIncluded && view.orderCount >= 1 && view.recentOrderIDs.contains(order.id))

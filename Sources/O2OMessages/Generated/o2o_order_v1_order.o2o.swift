@@ -389,8 +389,10 @@ public enum CouponRejectionReason: O2ODescribedEnum {
 /// releases the stock reservations, unlocks the coupons (back to AVAILABLE unless
 /// expired) and returns redeemed points (crm ReverseOrderPoints); entering
 /// REFUNDING from PAID, FULFILLING or READY_FOR_PICKUP releases the reservations
-/// and creates the full refund; entering PAID marks the coupons REDEEMED, extends
-/// the reservations and records the order settlement; SHIPPED and DELIVERED (for
+/// and creates the full refund; entering PAID marks the coupons REDEEMED and extends
+/// the reservations; every successful payment (a partial or surplus one too)
+/// records its SALE settlement in the callback's change, and entering COMPLETED or
+/// REFUNDED makes the order's PENDING settlements READY; SHIPPED and DELIVERED (for
 /// pickup) commit the reservations; COMPLETED reports the order to crm
 /// (RecordCompletedOrder). Partial refunds leave the status unchanged (see
 /// OrderAmounts.refunded_amount and OrderLine.refunded_quantity). A failed refund
@@ -503,7 +505,7 @@ public enum OrderStatus: O2ODescribedEnum {
     /// The enum's shape, for reflection.
     public static let _enumSchema = EnumSchema(
         name: "o2o.order.v1.OrderStatus",
-        doc: "Where an order is in its life.\n\nTransition table (anything else gives FAILED_PRECONDITION; asking for a\ntransition the order has already made returns it unchanged):\n\n  from              to                trigger\n  (new)             PENDING_PAYMENT   CreateOrder with payable_total > 0\n  (new)             PAID              CreateOrder with payable_total = 0 (all\n                                      paid by discounts and points, or a\n                                      replacement order)\n  PENDING_PAYMENT   PAID              RecordPaymentCallback: successful payments\n                                      cover payable_total\n  PENDING_PAYMENT   CANCELLED         CancelOrder; ReviewOrderRisk REJECTED;\n                                      the sweeper once payment_deadline passed\n                                      (reason \"payment timeout\")\n  PAID              FULFILLING        StartOrderFulfillment (not while the risk\n                                      state is HELD)\n  PAID              REFUNDING         CancelOrder; ReviewOrderRisk REJECTED\n  FULFILLING        SHIPPED           CreateShipment once every fulfilment\n                                      location has shipped (DELIVERY,\n                                      STORE_DELIVERY)\n  FULFILLING        READY_FOR_PICKUP  MarkOrderReadyForPickup (STORE_PICKUP)\n  FULFILLING        REFUNDING         CancelOrder; ReviewOrderRisk REJECTED\n  READY_FOR_PICKUP  DELIVERED         ConfirmOrderPickup\n  READY_FOR_PICKUP  REFUNDING         CancelOrder (goods not collected);\n                                      ReviewOrderRisk REJECTED\n  SHIPPED           DELIVERED         RecordShipmentEvent: every shipment\n                                      DELIVERED\n  SHIPPED           REFUNDING         CreateRefund of the whole order (parcel\n                                      lost or returned to sender)\n  DELIVERED         COMPLETED         CompleteOrder; the sweeper\n                                      auto_complete_after_days after delivery\n  DELIVERED         REFUNDING         CreateRefund of the whole order (all goods\n                                      returned through after-sales)\n  COMPLETED         REFUNDING         CreateRefund of the whole order (all goods\n                                      returned through after-sales)\n  REFUNDING         REFUNDED          RecordRefundCallback: successful refunds\n                                      reach paid_amount\n\nSide effects, in the same atomic change as the transition: entering CANCELLED\nreleases the stock reservations, unlocks the coupons (back to AVAILABLE unless\nexpired) and returns redeemed points (crm ReverseOrderPoints); entering\nREFUNDING from PAID, FULFILLING or READY_FOR_PICKUP releases the reservations\nand creates the full refund; entering PAID marks the coupons REDEEMED, extends\nthe reservations and records the order settlement; SHIPPED and DELIVERED (for\npickup) commit the reservations; COMPLETED reports the order to crm\n(RecordCompletedOrder). Partial refunds leave the status unchanged (see\nOrderAmounts.refunded_amount and OrderLine.refunded_quantity). A failed refund\nleaves the order in REFUNDING until a new refund of the remainder succeeds.\nCANCELLED and REFUNDED are final; COMPLETED is final except for a whole-order\nrefund. The risk state (OrderRiskState) is separate: HELD only blocks\nPAID → FULFILLING. Every transition writes one OrderHistoryEntry.",
+        doc: "Where an order is in its life.\n\nTransition table (anything else gives FAILED_PRECONDITION; asking for a\ntransition the order has already made returns it unchanged):\n\n  from              to                trigger\n  (new)             PENDING_PAYMENT   CreateOrder with payable_total > 0\n  (new)             PAID              CreateOrder with payable_total = 0 (all\n                                      paid by discounts and points, or a\n                                      replacement order)\n  PENDING_PAYMENT   PAID              RecordPaymentCallback: successful payments\n                                      cover payable_total\n  PENDING_PAYMENT   CANCELLED         CancelOrder; ReviewOrderRisk REJECTED;\n                                      the sweeper once payment_deadline passed\n                                      (reason \"payment timeout\")\n  PAID              FULFILLING        StartOrderFulfillment (not while the risk\n                                      state is HELD)\n  PAID              REFUNDING         CancelOrder; ReviewOrderRisk REJECTED\n  FULFILLING        SHIPPED           CreateShipment once every fulfilment\n                                      location has shipped (DELIVERY,\n                                      STORE_DELIVERY)\n  FULFILLING        READY_FOR_PICKUP  MarkOrderReadyForPickup (STORE_PICKUP)\n  FULFILLING        REFUNDING         CancelOrder; ReviewOrderRisk REJECTED\n  READY_FOR_PICKUP  DELIVERED         ConfirmOrderPickup\n  READY_FOR_PICKUP  REFUNDING         CancelOrder (goods not collected);\n                                      ReviewOrderRisk REJECTED\n  SHIPPED           DELIVERED         RecordShipmentEvent: every shipment\n                                      DELIVERED\n  SHIPPED           REFUNDING         CreateRefund of the whole order (parcel\n                                      lost or returned to sender)\n  DELIVERED         COMPLETED         CompleteOrder; the sweeper\n                                      auto_complete_after_days after delivery\n  DELIVERED         REFUNDING         CreateRefund of the whole order (all goods\n                                      returned through after-sales)\n  COMPLETED         REFUNDING         CreateRefund of the whole order (all goods\n                                      returned through after-sales)\n  REFUNDING         REFUNDED          RecordRefundCallback: successful refunds\n                                      reach paid_amount\n\nSide effects, in the same atomic change as the transition: entering CANCELLED\nreleases the stock reservations, unlocks the coupons (back to AVAILABLE unless\nexpired) and returns redeemed points (crm ReverseOrderPoints); entering\nREFUNDING from PAID, FULFILLING or READY_FOR_PICKUP releases the reservations\nand creates the full refund; entering PAID marks the coupons REDEEMED and extends\nthe reservations; every successful payment (a partial or surplus one too)\nrecords its SALE settlement in the callback's change, and entering COMPLETED or\nREFUNDED makes the order's PENDING settlements READY; SHIPPED and DELIVERED (for\npickup) commit the reservations; COMPLETED reports the order to crm\n(RecordCompletedOrder). Partial refunds leave the status unchanged (see\nOrderAmounts.refunded_amount and OrderLine.refunded_quantity). A failed refund\nleaves the order in REFUNDING until a new refund of the remainder succeeds.\nCANCELLED and REFUNDED are final; COMPLETED is final except for a whole-order\nrefund. The risk state (OrderRiskState) is separate: HELD only blocks\nPAID → FULFILLING. Every transition writes one OrderHistoryEntry.",
         values: [
             EnumValueSchema(name: "ORDER_STATUS_UNSPECIFIED", number: 0, doc: "Not set; never stored. As a filter: any status."),
             EnumValueSchema(name: "ORDER_STATUS_PENDING_PAYMENT", number: 1, doc: "Created, stock reserved, waiting for payment until payment_deadline (待付款)."),
@@ -18321,8 +18323,10 @@ public enum SettlementService {
             doc: "Lists order settlements by order, status, channel, statement or time."
         )
         /// Creates a DRAFT statement for a period: every READY settlement whose
-        /// ready_at falls in the period (and matches the channel) moves into it.
-        /// A period with no READY settlement gives FAILED_PRECONDITION.
+        /// ready_at falls in the period (from its start, up to but not including its
+        /// end) and matches the channel moves into it. A period with no READY
+        /// settlement, or with more than 20,000 (make shorter periods), gives
+        /// FAILED_PRECONDITION.
         public static let createSettlementStatement = RPCMethodDescriptor(
             service: "o2o.order.v1.SettlementService",
             method: "CreateSettlementStatement",
@@ -18330,7 +18334,7 @@ public enum SettlementService {
             idempotency: .idempotent,
             requestType: "o2o.order.v1.CreateSettlementStatementRequest",
             responseType: "o2o.order.v1.SettlementStatement",
-            doc: "Creates a DRAFT statement for a period: every READY settlement whose\nready_at falls in the period (and matches the channel) moves into it.\nA period with no READY settlement gives FAILED_PRECONDITION."
+            doc: "Creates a DRAFT statement for a period: every READY settlement whose\nready_at falls in the period (from its start, up to but not including its\nend) and matches the channel moves into it. A period with no READY\nsettlement, or with more than 20,000 (make shorter periods), gives\nFAILED_PRECONDITION."
         )
         /// Returns one statement; NOT_FOUND if there is none with that id.
         public static let getSettlementStatement = RPCMethodDescriptor(
@@ -18419,8 +18423,10 @@ public protocol SettlementServiceProtocol: RPCService {
     func listOrderSettlements(request: ListOrderSettlementsRequest, context: RPCServerContext) async throws -> ListOrderSettlementsResponse
 
     /// Creates a DRAFT statement for a period: every READY settlement whose
-    /// ready_at falls in the period (and matches the channel) moves into it.
-    /// A period with no READY settlement gives FAILED_PRECONDITION.
+    /// ready_at falls in the period (from its start, up to but not including its
+    /// end) and matches the channel moves into it. A period with no READY
+    /// settlement, or with more than 20,000 (make shorter periods), gives
+    /// FAILED_PRECONDITION.
     func createSettlementStatement(request: CreateSettlementStatementRequest, context: RPCServerContext) async throws -> SettlementStatement
 
     /// Returns one statement; NOT_FOUND if there is none with that id.
@@ -18505,8 +18511,10 @@ public struct SettlementServiceClient: Sendable {
     }
 
     /// Creates a DRAFT statement for a period: every READY settlement whose
-    /// ready_at falls in the period (and matches the channel) moves into it.
-    /// A period with no READY settlement gives FAILED_PRECONDITION.
+    /// ready_at falls in the period (from its start, up to but not including its
+    /// end) and matches the channel moves into it. A period with no READY
+    /// settlement, or with more than 20,000 (make shorter periods), gives
+    /// FAILED_PRECONDITION.
     public func createSettlementStatement(_ request: CreateSettlementStatementRequest, options: RPCCallOptions = .defaults) async throws -> SettlementStatement {
         try await transport.unary(SettlementService.Method.createSettlementStatement, request, options: options)
     }

@@ -300,8 +300,10 @@ typedef enum _O2o__Order__V1__CouponRejectionReason {
  * releases the stock reservations, unlocks the coupons (back to AVAILABLE unless
  * expired) and returns redeemed points (crm ReverseOrderPoints); entering
  * REFUNDING from PAID, FULFILLING or READY_FOR_PICKUP releases the reservations
- * and creates the full refund; entering PAID marks the coupons REDEEMED, extends
- * the reservations and records the order settlement; SHIPPED and DELIVERED (for
+ * and creates the full refund; entering PAID marks the coupons REDEEMED and extends
+ * the reservations; every successful payment (a partial or surplus one too)
+ * records its SALE settlement in the callback's change, and entering COMPLETED or
+ * REFUNDED makes the order's PENDING settlements READY; SHIPPED and DELIVERED (for
  * pickup) commit the reservations; COMPLETED reports the order to crm
  * (RecordCompletedOrder). Partial refunds leave the status unchanged (see
  * OrderAmounts.refunded_amount and OrderLine.refunded_quantity). A failed refund
