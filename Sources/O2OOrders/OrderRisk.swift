@@ -84,7 +84,9 @@ struct RiskSubjects {
 /// Risk rules at checkout: every enabled rule is evaluated inside the order's own
 /// change, each from one remembered window of its subject's recent orders (a read
 /// and a write per rule, whatever the order history), and each match records a
-/// decision with the figures behind it. The order takes the strongest action.
+/// decision with the figures behind it. The order takes the strongest action. A
+/// rule's match count is its decisions, counted when the rule is read: a count kept
+/// on the rule would make every matching checkout write the same record.
 struct RiskEvaluation {
     /// Most recent orders a duplicate-order rule remembers per customer.
     static let maximumRemembered = 200
@@ -131,10 +133,6 @@ struct RiskEvaluation {
                     createdAt: transaction.now
                 )
             )
-            if var stored = try await transaction.get(RiskTables.rules, .string(rule.id)) {
-                stored.matchCount = try Checked.add(stored.matchCount, 1, field: "match_count")
-                try await transaction.update(RiskTables.rules, stored)
-            }
         }
         order.riskState = state
     }
@@ -217,6 +215,17 @@ struct RiskEvaluation {
         }
         try await transaction.save(RiskTables.windows, window)
         return result
+    }
+}
+
+extension OrderRiskRule {
+    /// The rule with its match count: its decisions so far.
+    func counted(in reader: some RecordReading) async throws -> OrderRiskRule {
+        var rule = self
+        rule.matchCount = Int64(
+            try await reader.count(RiskTables.decisions, RiskTables.decisionRule, prefix: [.string(id)], limit: .max)
+        )
+        return rule
     }
 }
 

@@ -97,6 +97,7 @@ public final class OrderRiskServiceProvider: OrderRiskServiceProtocol {
         -> OrderRiskRule
     {
         try await store.latest.require(RiskTables.rules, try Validate.id(request.id, field: "id"), field: "id")
+            .counted(in: store.latest)
     }
 
     public func listOrderRiskRules(
@@ -117,7 +118,9 @@ public final class OrderRiskServiceProvider: OrderRiskServiceProtocol {
                 }
             )
         )
-        return ListOrderRiskRulesResponse(rules: page.records, nextPageToken: page.nextPageToken)
+        var rules: [OrderRiskRule] = []
+        for rule in page.records { rules.append(try await rule.counted(in: store.latest)) }
+        return ListOrderRiskRulesResponse(rules: rules, nextPageToken: page.nextPageToken)
     }
 
     public func updateOrderRiskRule(
@@ -142,7 +145,7 @@ public final class OrderRiskServiceProvider: OrderRiskServiceProtocol {
                 if let most = request.maxOrders { rule.maxOrders = most }
                 if let threshold = request.amountThreshold { rule.amountThreshold = threshold }
                 try check(rule, currency: orders.currency, field: "rule")
-            }
+            }.counted(in: transaction)
         }
     }
 

@@ -66,6 +66,26 @@ public protocol RecordReading {
 }
 
 extension RecordReading {
+    /// How many entries of `index` start with `prefix`, at most `limit`: a scan of
+    /// the index keys only, no record is read or decoded.
+    public func count<Record>(
+        _ table: RecordTable<Record>,
+        _ index: RecordIndex<Record>,
+        prefix: KeyTuple,
+        limit: Int
+    ) async throws -> Int {
+        var range = KeyRange.prefix(table.indexPrefix(index) + prefix.encoded)
+        var total = 0
+        while total < limit {
+            let wanted = min(1_000, limit - total)
+            let batch = try await storage.scan(range, direction: .forward, limit: wanted)
+            total += batch.count
+            guard batch.count == wanted, let last = batch.last else { break }
+            range.lower = last.key + [0]
+        }
+        return total
+    }
+
     /// The record with this primary key.
     public func get<Record>(_ table: RecordTable<Record>, _ key: KeyTuple) async throws -> Record? {
         guard let bytes = try await storage.get(table.recordKey(key)) else { return nil }
