@@ -1,4 +1,5 @@
 import O2OMessages
+import O2OPricing
 import O2ORPC
 import O2OServiceKit
 import O2OStorage
@@ -53,21 +54,12 @@ enum SettlementTables {
         + KeyspaceEntry.table(statements, owner: "orders")
 }
 
-/// Money arithmetic of settlements: exact, half up, never overflowing.
+/// Money arithmetic of settlements.
 enum SettlementMath {
-    /// value × numerator / denominator, rounded half up; all non-negative.
-    static func share(_ value: Int64, _ numerator: Int64, _ denominator: Int64) -> Int64 {
-        guard denominator > 0, value > 0, numerator > 0 else { return 0 }
-        let product = value.multipliedFullWidth(by: numerator)
-        let (quotient, remainder) = denominator.dividingFullWidth(product)
-        // Half up: a remainder of at least half the denominator rounds up.
-        return remainder >= denominator - remainder ? quotient + 1 : quotient
-    }
-
     /// The fee a channel keeps of a payment of `gross` with fee `fee` once
     /// `refunded` of it went back: the fee reduced in proportion, half up.
     static func fee(_ fee: Int64, gross: Int64, refunded: Int64) -> Int64 {
-        share(fee, max(0, gross - refunded), gross)
+        PriceMath.scaledHalfUp(fee, by: max(0, gross - refunded), over: gross)
     }
 }
 
@@ -86,7 +78,7 @@ struct SettlementBook {
     /// The fee of a successful payment of `amount` over `channel` by its rate.
     func fee(of amount: Int64, channel: PaymentChannel) async throws -> Int64 {
         let rate = try await transaction.get(SettlementTables.feeRates, [.int(Int64(channel.rawValue))])
-        return SettlementMath.share(amount, Int64(rate?.feeBps ?? 0), 10_000)
+        return PriceMath.scaledHalfUp(amount, by: Int64(rate?.feeBps ?? 0), over: 10_000)
     }
 
     /// Records the SALE of a payment that just succeeded.
@@ -141,7 +133,9 @@ struct SettlementBook {
             let saleFee = try Checked.add(fee, -(kept - (sale.channelFee?.minorUnits ?? 0)), field: "amount")
             sale.refundedAmount = money(saleRefunded)
             sale.channelFee = money(saleFee)
-            sale.netAmount = money(gross - saleRefunded - saleFee)
+            sale.netAmount = money(
+                try Checked.add(gross, -(try Checked.add(saleRefunded, saleFee, field: "amount")), field: "amount")
+            )
             if surplus, sale.status == .pending {
                 sale.status = .ready
                 sale.readyAt = now
@@ -162,7 +156,7 @@ struct SettlementBook {
                 grossAmount: money(0),
                 refundedAmount: money(amount),
                 channelFee: money(feeBack),
-                netAmount: money(-amount - feeBack),
+                netAmount: money(try Checked.add(-amount, -feeBack, field: "amount")),
                 refundID: refund.id,
                 adjustsSettlementID: sale.id,
                 fulfillmentLocationIDs: sale.fulfillmentLocationIDs,

@@ -21,6 +21,17 @@ public enum PriceMath {
         return quotient
     }
 
+    /// value × numerator / denominator rounded half up, for a share of at most the
+    /// whole (a numerator above the denominator counts as the whole), in 128 bits:
+    /// the result is at most `value`, so it always fits. 0 when any part is not
+    /// positive.
+    public static func scaledHalfUp(_ value: Int64, by numerator: Int64, over denominator: Int64) -> Int64 {
+        guard value > 0, numerator > 0, denominator > 0 else { return 0 }
+        let product = value.multipliedFullWidth(by: min(numerator, denominator))
+        let (quotient, remainder) = denominator.dividingFullWidth(product)
+        return remainder >= denominator - remainder ? quotient + 1 : quotient
+    }
+
     /// floor(amount × bps / 10,000): the discount of a percentage, rounded down.
     static func percentage(_ amount: Int64, bps: Int64) -> Int64 {
         scaled(amount, by: min(max(bps, 0), 10_000), over: 10_000)
