@@ -5,6 +5,7 @@
 //   9  O2OPlatform          every domain wired together (the server's and the tests')
 //   8  O2OOrders · O2OClient · O2OShell · O2ODemo   carts, checkout and the order life · the client · the shell · the sample shop
 //   8½ O2OCare              tickets, SLA and after-sales (over orders, inventory and the CRM, through their ports)
+//   8¾ O2OStats             daily figures kept from the order and care event streams
 //   7  O2OInventory · O2OPromotions   (read the catalog and the CRM only through their ports)
 //   6  O2OCatalog · O2OCRM · O2OBuiltinServices  one module per domain · health, reflection, admin, echo
 //   5  O2OServiceKit · O2OPricing   how every service method is written · the pure pricing engine
@@ -183,6 +184,15 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "O2OStats",
+            dependencies: [
+                "O2OServiceKit", "O2OInventory", "O2OOrders", "O2OCare", "O2OMessages", "O2ORPC", "O2OStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // Row 8: the sample shop (loaded through the domains' services), the client and
         // the shell.
         .target(
@@ -198,8 +208,8 @@ let package = Package(
         .target(
             name: "O2OPlatform",
             dependencies: [
-                "O2OCatalog", "O2OInventory", "O2OCRM", "O2OPromotions", "O2OOrders", "O2OCare", "O2ODemo",
-                "O2OServiceKit", "O2ORPC", "O2OStorage",
+                "O2OCatalog", "O2OInventory", "O2OCRM", "O2OPromotions", "O2OOrders", "O2OCare", "O2OStats",
+                "O2ODemo", "O2OServiceKit", "O2ORPC", "O2OStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -313,6 +323,12 @@ let package = Package(
         ),
         .testTarget(
             name: "O2OCareTests",
+            dependencies: [
+                "O2OClient", "O2OServiceKit", "O2OStorage", "O2OTestSupport", "O2OServiceTestSupport",
+            ]
+        ),
+        .testTarget(
+            name: "O2OStatsTests",
             dependencies: [
                 "O2OClient", "O2OServiceKit", "O2OStorage", "O2OTestSupport", "O2OServiceTestSupport",
             ]

@@ -41,6 +41,8 @@ struct OrderBook {
         order.historySequence = 0
         order.createdAt = transaction.now
         order.updatedAt = transaction.now
+        // Nothing payable: paid on creation.
+        if order.status == .paid { order.paidAt = transaction.now }
         let entry = entry(order, kind: .created, from: .unspecified, reason: reason)
         order.historySequence = entry.sequence
         try await transaction.insert(OrderTables.orders, order)

@@ -8,6 +8,7 @@ public import O2OOrders
 public import O2OPromotions
 public import O2ORPC
 public import O2OServiceKit
+public import O2OStats
 import O2OStorage
 public import ServiceLifecycle
 
@@ -20,6 +21,7 @@ public struct O2OPlatform: Sendable {
     public let promotions: PromotionsDomain
     public let orders: OrdersDomain
     public let care: CareDomain
+    public let stats: StatsDomain
     private let store: ServiceStore
     private let currency: String
 
@@ -65,6 +67,14 @@ public struct O2OPlatform: Sendable {
             orders: orders.afterSales,
             logger: logger
         )
+        let stats = StatsDomain(
+            store: store,
+            currency: currency,
+            orders: orders.figures,
+            care: care.figures,
+            locations: inventory.locations,
+            logger: logger
+        )
         let platform = O2OPlatform(
             catalog: catalog,
             inventory: inventory,
@@ -72,6 +82,7 @@ public struct O2OPlatform: Sendable {
             promotions: promotions,
             orders: orders,
             care: care,
+            stats: stats,
             store: store,
             currency: currency
         )
@@ -80,7 +91,7 @@ public struct O2OPlatform: Sendable {
     }
 
     /// In the order the server lists them.
-    public var domains: [any ServiceDomain] { [catalog, inventory, crm, promotions, orders, care] }
+    public var domains: [any ServiceDomain] { [catalog, inventory, crm, promotions, orders, care, stats] }
     public var services: [any RPCService] { domains.flatMap(\.services) }
     public var adminServices: [String] { domains.flatMap(\.adminServices) }
     public var jobs: [any Service] { domains.flatMap(\.jobs) }
@@ -99,6 +110,7 @@ public struct O2OPlatform: Sendable {
         // The tickets logged days late have missed deadlines: recorded now, not at the
         // sweep's first round.
         while try await care.provider.sweepBreaches().moreRemaining {}
+        try await stats.catchUp()
         return outcome
     }
 }

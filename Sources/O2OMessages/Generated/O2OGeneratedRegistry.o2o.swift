@@ -423,6 +423,14 @@ public enum O2OGeneratedRegistry {
         "o2o.stats.v1.DailyTicketBucket": DailyTicketBucket.self,
         "o2o.stats.v1.GetTicketStatisticsRequest": GetTicketStatisticsRequest.self,
         "o2o.stats.v1.TicketStatistics": TicketStatistics.self,
+        "o2o.stats.v1.VerifyStatisticsRequest": VerifyStatisticsRequest.self,
+        "o2o.stats.v1.VerifyStatisticsResponse": VerifyStatisticsResponse.self,
+        "o2o.stats.v1.SalesQuarters": SalesQuarters.self,
+        "o2o.stats.v1.ProductQuarters": ProductQuarters.self,
+        "o2o.stats.v1.StatisticsName": StatisticsName.self,
+        "o2o.stats.v1.TicketQuarters": TicketQuarters.self,
+        "o2o.stats.v1.StatisticsProgress": StatisticsProgress.self,
+        "o2o.stats.v1.StatisticsApplied": StatisticsApplied.self,
     ]
 
     /// Enum types by full protobuf name.
@@ -531,7 +539,8 @@ public struct O2OServiceClients: Sendable {
     /// after settlement, channel fee rates, and period statements that finance
     /// confirms (seed 7.2).
     public let settlement: SettlementServiceClient
-    /// Daily business figures for dashboards and the shell. Every method only reads.
+    /// Daily business figures for dashboards and the shell. Every method but
+    /// VerifyStatistics only reads.
     public let statistics: StatisticsServiceClient
 
     public init(transport: any RPCClientTransport) {

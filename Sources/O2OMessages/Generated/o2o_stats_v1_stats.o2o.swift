@@ -8,8 +8,9 @@
 //
 // Days are calendar days in a time zone (Asia/Shanghai by default); every day of
 // the range gets a bucket, zeros included. Figures are kept up to date in the
-// background and lag committed changes by at most 60 seconds (see computed_at). Money is in the order currency of the
-// orders service.
+// background and lag committed changes by at most 60 seconds (see computed_at).
+// Money is in the order currency of the orders service. Replacement orders (the
+// free orders of after-sales exchanges) count nowhere: they are not sales.
 
 internal import CProtobufC
 internal import CProtos
@@ -672,8 +673,8 @@ public struct TopSellingProduct: O2OMessage {
     /// The SKU (catalog id); empty when grouped by product.
     public var skuID: String = ""
 
-    /// The name in the most recent order line (SKU name when grouped by SKU,
-    /// product name otherwise).
+    /// The name in the most recent order line sold or refunded, in the range or
+    /// not (SKU name when grouped by SKU, product name otherwise).
     public var name: String = ""
 
     /// Units of orders paid in the range.
@@ -830,7 +831,7 @@ extension TopSellingProduct: O2ODescribedMessage {
             FieldSchema(name: "rank", jsonName: "rank", number: 1, type: .int32, doc: "Position, 1 for the best; ties are broken by product id, then SKU id."),
             FieldSchema(name: "product_id", jsonName: "productId", number: 2, type: .string, doc: "The product (catalog id)."),
             FieldSchema(name: "sku_id", jsonName: "skuId", number: 3, type: .string, doc: "The SKU (catalog id); empty when grouped by product."),
-            FieldSchema(name: "name", jsonName: "name", number: 4, type: .string, doc: "The name in the most recent order line (SKU name when grouped by SKU,\nproduct name otherwise)."),
+            FieldSchema(name: "name", jsonName: "name", number: 4, type: .string, doc: "The name in the most recent order line sold or refunded, in the range or\nnot (SKU name when grouped by SKU, product name otherwise)."),
             FieldSchema(name: "units_sold", jsonName: "unitsSold", number: 5, type: .int64, doc: "Units of orders paid in the range."),
             FieldSchema(name: "units_refunded", jsonName: "unitsRefunded", number: 6, type: .int64, doc: "Units refunded in the range."),
             FieldSchema(name: "net_units", jsonName: "netUnits", number: 7, type: .int64, doc: "units_sold - units_refunded."),
@@ -1431,7 +1432,1223 @@ extension TicketStatistics: O2ODescribedMessage {
     )
 }
 
-/// Daily business figures for dashboards and the shell. Every method only reads.
+/// Which figures to check.
+public struct VerifyStatisticsRequest: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.stats.v1.VerifyStatisticsRequest"
+
+    /// The days; required.
+    public var days: StatisticsDayRange? = nil
+
+    /// Rebuild every figure (all days, all locations) from the records first.
+    public var repair: Bool = false
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        days: StatisticsDayRange? = nil,
+        repair: Bool = false
+    ) {
+        self.days = days
+        self.repair = repair
+    }
+}
+
+extension VerifyStatisticsRequest {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__stats__v1__verify_statistics_request__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__VerifyStatisticsRequest.self)
+        if let value = self.days { c.pointee.days = arena.message(value, as: O2o__Stats__V1__StatisticsDayRange.self) }
+        c.pointee.repair = self.repair ? 1 : 0
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__VerifyStatisticsRequest.self)
+        if let value = c.pointee.days {
+            self.days = try _o2oNested("days") { try StatisticsDayRange(_protobufC: value) }
+        }
+        self.repair = c.pointee.repair != 0
+    }
+}
+
+extension VerifyStatisticsRequest {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if let value = self.days { writer.key("days"); value._writeJSON(to: &writer) }
+        if self.repair { writer.key("repair"); writer.bool(self.repair) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "days":
+                self.days = value.isNull ? nil : try StatisticsDayRange(_json: value, path: _o2oJSONPath(path, key))
+            case "repair":
+                self.repair = value.isNull ? false : try value.bool(at: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension VerifyStatisticsRequest: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.stats.v1.VerifyStatisticsRequest",
+        doc: "Which figures to check.",
+        fields: [
+            FieldSchema(name: "days", jsonName: "days", number: 1, type: .message, typeName: "o2o.stats.v1.StatisticsDayRange", hasPresence: true, doc: "The days; required."),
+            FieldSchema(name: "repair", jsonName: "repair", number: 2, type: .bool, doc: "Rebuild every figure (all days, all locations) from the records first."),
+        ]
+    )
+}
+
+/// What the check found.
+public struct VerifyStatisticsResponse: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.stats.v1.VerifyStatisticsResponse"
+
+    /// True when every figure checked equals its recomputation.
+    public var consistent: Bool = false
+
+    /// The differences, at most 100 ("2026-11-03 sales@s-sh-01 orders_paid: 12,
+    /// recomputed 13"). Changes committed while the check runs can show here; a
+    /// difference is only reported when it remains after the figures caught up
+    /// three times.
+    public var differences: [String] = []
+
+    /// Orders read (replacement orders included).
+    public var ordersChecked: Int64 = 0
+
+    /// Tickets read.
+    public var ticketsChecked: Int64 = 0
+
+    /// Figures compared.
+    public var figuresCompared: Int64 = 0
+
+    /// Whether the figures were rebuilt first.
+    public var repaired: Bool = false
+
+    /// The figures compared include every change committed before this instant.
+    public var computedAt: Timestamp? = nil
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        consistent: Bool = false,
+        differences: [String] = [],
+        ordersChecked: Int64 = 0,
+        ticketsChecked: Int64 = 0,
+        figuresCompared: Int64 = 0,
+        repaired: Bool = false,
+        computedAt: Timestamp? = nil
+    ) {
+        self.consistent = consistent
+        self.differences = differences
+        self.ordersChecked = ordersChecked
+        self.ticketsChecked = ticketsChecked
+        self.figuresCompared = figuresCompared
+        self.repaired = repaired
+        self.computedAt = computedAt
+    }
+}
+
+extension VerifyStatisticsResponse {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__stats__v1__verify_statistics_response__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__VerifyStatisticsResponse.self)
+        c.pointee.consistent = self.consistent ? 1 : 0
+        if !self.differences.isEmpty {
+            c.pointee.n_differences = self.differences.count
+            c.pointee.differences = arena.stringArray(self.differences)
+        }
+        c.pointee.orders_checked = self.ordersChecked
+        c.pointee.tickets_checked = self.ticketsChecked
+        c.pointee.figures_compared = self.figuresCompared
+        c.pointee.repaired = self.repaired ? 1 : 0
+        if let value = self.computedAt { c.pointee.computed_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__VerifyStatisticsResponse.self)
+        self.consistent = c.pointee.consistent != 0
+        self.differences = try _o2oArray(c.pointee.differences, c.pointee.n_differences, field: "differences") { try _o2oString($0, field: "differences") }
+        self.ordersChecked = c.pointee.orders_checked
+        self.ticketsChecked = c.pointee.tickets_checked
+        self.figuresCompared = c.pointee.figures_compared
+        self.repaired = c.pointee.repaired != 0
+        if let value = c.pointee.computed_at {
+            self.computedAt = try _o2oNested("computed_at") { try Timestamp(_protobufC: value) }
+        }
+    }
+}
+
+extension VerifyStatisticsResponse {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if self.consistent { writer.key("consistent"); writer.bool(self.consistent) }
+        if !self.differences.isEmpty {
+            writer.key("differences")
+            writer.beginArray()
+            for element in self.differences { writer.arrayElement(); writer.string(element) }
+            writer.endArray()
+        }
+        if self.ordersChecked != 0 { writer.key("ordersChecked"); writer.quotedInteger(self.ordersChecked) }
+        if self.ticketsChecked != 0 { writer.key("ticketsChecked"); writer.quotedInteger(self.ticketsChecked) }
+        if self.figuresCompared != 0 { writer.key("figuresCompared"); writer.quotedInteger(self.figuresCompared) }
+        if self.repaired { writer.key("repaired"); writer.bool(self.repaired) }
+        if let value = self.computedAt { writer.key("computedAt"); value._writeJSON(to: &writer) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "consistent":
+                self.consistent = value.isNull ? false : try value.bool(at: _o2oJSONPath(path, key))
+            case "differences":
+                self.differences = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.string(at: elementPath) }
+            case "ordersChecked", "orders_checked":
+                self.ordersChecked = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "ticketsChecked", "tickets_checked":
+                self.ticketsChecked = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "figuresCompared", "figures_compared":
+                self.figuresCompared = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "repaired":
+                self.repaired = value.isNull ? false : try value.bool(at: _o2oJSONPath(path, key))
+            case "computedAt", "computed_at":
+                self.computedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension VerifyStatisticsResponse: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.stats.v1.VerifyStatisticsResponse",
+        doc: "What the check found.",
+        fields: [
+            FieldSchema(name: "consistent", jsonName: "consistent", number: 1, type: .bool, doc: "True when every figure checked equals its recomputation."),
+            FieldSchema(name: "differences", jsonName: "differences", number: 2, type: .string, repeated: true, doc: "The differences, at most 100 (\"2026-11-03 sales@s-sh-01 orders_paid: 12,\nrecomputed 13\"). Changes committed while the check runs can show here; a\ndifference is only reported when it remains after the figures caught up\nthree times."),
+            FieldSchema(name: "orders_checked", jsonName: "ordersChecked", number: 3, type: .int64, doc: "Orders read (replacement orders included)."),
+            FieldSchema(name: "tickets_checked", jsonName: "ticketsChecked", number: 4, type: .int64, doc: "Tickets read."),
+            FieldSchema(name: "figures_compared", jsonName: "figuresCompared", number: 5, type: .int64, doc: "Figures compared."),
+            FieldSchema(name: "repaired", jsonName: "repaired", number: 6, type: .bool, doc: "Whether the figures were rebuilt first."),
+            FieldSchema(name: "computed_at", jsonName: "computedAt", number: 7, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "The figures compared include every change committed before this instant."),
+        ]
+    )
+}
+
+/// The sales figures of one UTC day at one location, per quarter hour: each
+/// repeated field is empty (all zero) or has 96 values, the first for 00:00-00:15
+/// UTC. A calendar day in any time zone is a run of quarter hours, so one set of
+/// records answers every zone.
+public struct SalesQuarters: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.stats.v1.SalesQuarters"
+
+    /// The location; empty for the whole platform.
+    public var locationID: String = ""
+
+    /// Days since 1970-01-01 (UTC).
+    public var utcDay: Int64 = 0
+
+    public var ordersPlaced: [Int64] = []
+
+    public var ordersPaid: [Int64] = []
+
+    public var ordersCancelled: [Int64] = []
+
+    public var ordersCompleted: [Int64] = []
+
+    public var ordersRefunded: [Int64] = []
+
+    public var unitsSold: [Int64] = []
+
+    public var unitsRefunded: [Int64] = []
+
+    /// Minor units of the order currency.
+    public var grossSales: [Int64] = []
+
+    public var discountTotal: [Int64] = []
+
+    public var refundTotal: [Int64] = []
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        locationID: String = "",
+        utcDay: Int64 = 0,
+        ordersPlaced: [Int64] = [],
+        ordersPaid: [Int64] = [],
+        ordersCancelled: [Int64] = [],
+        ordersCompleted: [Int64] = [],
+        ordersRefunded: [Int64] = [],
+        unitsSold: [Int64] = [],
+        unitsRefunded: [Int64] = [],
+        grossSales: [Int64] = [],
+        discountTotal: [Int64] = [],
+        refundTotal: [Int64] = []
+    ) {
+        self.locationID = locationID
+        self.utcDay = utcDay
+        self.ordersPlaced = ordersPlaced
+        self.ordersPaid = ordersPaid
+        self.ordersCancelled = ordersCancelled
+        self.ordersCompleted = ordersCompleted
+        self.ordersRefunded = ordersRefunded
+        self.unitsSold = unitsSold
+        self.unitsRefunded = unitsRefunded
+        self.grossSales = grossSales
+        self.discountTotal = discountTotal
+        self.refundTotal = refundTotal
+    }
+}
+
+extension SalesQuarters {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__stats__v1__sales_quarters__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__SalesQuarters.self)
+        if !self.locationID.isEmpty { c.pointee.location_id = arena.string(self.locationID) }
+        c.pointee.utc_day = self.utcDay
+        if !self.ordersPlaced.isEmpty {
+            c.pointee.n_orders_placed = self.ordersPlaced.count
+            c.pointee.orders_placed = arena.scalarArray(self.ordersPlaced)
+        }
+        if !self.ordersPaid.isEmpty {
+            c.pointee.n_orders_paid = self.ordersPaid.count
+            c.pointee.orders_paid = arena.scalarArray(self.ordersPaid)
+        }
+        if !self.ordersCancelled.isEmpty {
+            c.pointee.n_orders_cancelled = self.ordersCancelled.count
+            c.pointee.orders_cancelled = arena.scalarArray(self.ordersCancelled)
+        }
+        if !self.ordersCompleted.isEmpty {
+            c.pointee.n_orders_completed = self.ordersCompleted.count
+            c.pointee.orders_completed = arena.scalarArray(self.ordersCompleted)
+        }
+        if !self.ordersRefunded.isEmpty {
+            c.pointee.n_orders_refunded = self.ordersRefunded.count
+            c.pointee.orders_refunded = arena.scalarArray(self.ordersRefunded)
+        }
+        if !self.unitsSold.isEmpty {
+            c.pointee.n_units_sold = self.unitsSold.count
+            c.pointee.units_sold = arena.scalarArray(self.unitsSold)
+        }
+        if !self.unitsRefunded.isEmpty {
+            c.pointee.n_units_refunded = self.unitsRefunded.count
+            c.pointee.units_refunded = arena.scalarArray(self.unitsRefunded)
+        }
+        if !self.grossSales.isEmpty {
+            c.pointee.n_gross_sales = self.grossSales.count
+            c.pointee.gross_sales = arena.scalarArray(self.grossSales)
+        }
+        if !self.discountTotal.isEmpty {
+            c.pointee.n_discount_total = self.discountTotal.count
+            c.pointee.discount_total = arena.scalarArray(self.discountTotal)
+        }
+        if !self.refundTotal.isEmpty {
+            c.pointee.n_refund_total = self.refundTotal.count
+            c.pointee.refund_total = arena.scalarArray(self.refundTotal)
+        }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__SalesQuarters.self)
+        self.locationID = try _o2oString(c.pointee.location_id, field: "location_id")
+        self.utcDay = c.pointee.utc_day
+        self.ordersPlaced = try _o2oArray(c.pointee.orders_placed, c.pointee.n_orders_placed, field: "orders_placed") { $0 }
+        self.ordersPaid = try _o2oArray(c.pointee.orders_paid, c.pointee.n_orders_paid, field: "orders_paid") { $0 }
+        self.ordersCancelled = try _o2oArray(c.pointee.orders_cancelled, c.pointee.n_orders_cancelled, field: "orders_cancelled") { $0 }
+        self.ordersCompleted = try _o2oArray(c.pointee.orders_completed, c.pointee.n_orders_completed, field: "orders_completed") { $0 }
+        self.ordersRefunded = try _o2oArray(c.pointee.orders_refunded, c.pointee.n_orders_refunded, field: "orders_refunded") { $0 }
+        self.unitsSold = try _o2oArray(c.pointee.units_sold, c.pointee.n_units_sold, field: "units_sold") { $0 }
+        self.unitsRefunded = try _o2oArray(c.pointee.units_refunded, c.pointee.n_units_refunded, field: "units_refunded") { $0 }
+        self.grossSales = try _o2oArray(c.pointee.gross_sales, c.pointee.n_gross_sales, field: "gross_sales") { $0 }
+        self.discountTotal = try _o2oArray(c.pointee.discount_total, c.pointee.n_discount_total, field: "discount_total") { $0 }
+        self.refundTotal = try _o2oArray(c.pointee.refund_total, c.pointee.n_refund_total, field: "refund_total") { $0 }
+    }
+}
+
+extension SalesQuarters {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.locationID.isEmpty { writer.key("locationId"); writer.string(self.locationID) }
+        if self.utcDay != 0 { writer.key("utcDay"); writer.quotedInteger(self.utcDay) }
+        if !self.ordersPlaced.isEmpty {
+            writer.key("ordersPlaced")
+            writer.beginArray()
+            for element in self.ordersPlaced { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.ordersPaid.isEmpty {
+            writer.key("ordersPaid")
+            writer.beginArray()
+            for element in self.ordersPaid { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.ordersCancelled.isEmpty {
+            writer.key("ordersCancelled")
+            writer.beginArray()
+            for element in self.ordersCancelled { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.ordersCompleted.isEmpty {
+            writer.key("ordersCompleted")
+            writer.beginArray()
+            for element in self.ordersCompleted { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.ordersRefunded.isEmpty {
+            writer.key("ordersRefunded")
+            writer.beginArray()
+            for element in self.ordersRefunded { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.unitsSold.isEmpty {
+            writer.key("unitsSold")
+            writer.beginArray()
+            for element in self.unitsSold { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.unitsRefunded.isEmpty {
+            writer.key("unitsRefunded")
+            writer.beginArray()
+            for element in self.unitsRefunded { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.grossSales.isEmpty {
+            writer.key("grossSales")
+            writer.beginArray()
+            for element in self.grossSales { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.discountTotal.isEmpty {
+            writer.key("discountTotal")
+            writer.beginArray()
+            for element in self.discountTotal { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.refundTotal.isEmpty {
+            writer.key("refundTotal")
+            writer.beginArray()
+            for element in self.refundTotal { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "locationId", "location_id":
+                self.locationID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "utcDay", "utc_day":
+                self.utcDay = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "ordersPlaced", "orders_placed":
+                self.ordersPlaced = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "ordersPaid", "orders_paid":
+                self.ordersPaid = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "ordersCancelled", "orders_cancelled":
+                self.ordersCancelled = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "ordersCompleted", "orders_completed":
+                self.ordersCompleted = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "ordersRefunded", "orders_refunded":
+                self.ordersRefunded = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "unitsSold", "units_sold":
+                self.unitsSold = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "unitsRefunded", "units_refunded":
+                self.unitsRefunded = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "grossSales", "gross_sales":
+                self.grossSales = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "discountTotal", "discount_total":
+                self.discountTotal = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "refundTotal", "refund_total":
+                self.refundTotal = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension SalesQuarters: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.stats.v1.SalesQuarters",
+        doc: "The sales figures of one UTC day at one location, per quarter hour: each\nrepeated field is empty (all zero) or has 96 values, the first for 00:00-00:15\nUTC. A calendar day in any time zone is a run of quarter hours, so one set of\nrecords answers every zone.",
+        fields: [
+            FieldSchema(name: "location_id", jsonName: "locationId", number: 1, type: .string, doc: "The location; empty for the whole platform."),
+            FieldSchema(name: "utc_day", jsonName: "utcDay", number: 2, type: .int64, doc: "Days since 1970-01-01 (UTC)."),
+            FieldSchema(name: "orders_placed", jsonName: "ordersPlaced", number: 3, type: .int64, repeated: true),
+            FieldSchema(name: "orders_paid", jsonName: "ordersPaid", number: 4, type: .int64, repeated: true),
+            FieldSchema(name: "orders_cancelled", jsonName: "ordersCancelled", number: 5, type: .int64, repeated: true),
+            FieldSchema(name: "orders_completed", jsonName: "ordersCompleted", number: 6, type: .int64, repeated: true),
+            FieldSchema(name: "orders_refunded", jsonName: "ordersRefunded", number: 7, type: .int64, repeated: true),
+            FieldSchema(name: "units_sold", jsonName: "unitsSold", number: 8, type: .int64, repeated: true),
+            FieldSchema(name: "units_refunded", jsonName: "unitsRefunded", number: 9, type: .int64, repeated: true),
+            FieldSchema(name: "gross_sales", jsonName: "grossSales", number: 10, type: .int64, repeated: true, doc: "Minor units of the order currency."),
+            FieldSchema(name: "discount_total", jsonName: "discountTotal", number: 11, type: .int64, repeated: true),
+            FieldSchema(name: "refund_total", jsonName: "refundTotal", number: 12, type: .int64, repeated: true),
+        ]
+    )
+}
+
+/// The figures of one product (sku_id empty) or one SKU on one UTC day at one
+/// location ("" for the platform), per quarter hour as in SalesQuarters.
+public struct ProductQuarters: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.stats.v1.ProductQuarters"
+
+    public var locationID: String = ""
+
+    public var utcDay: Int64 = 0
+
+    public var productID: String = ""
+
+    /// Empty in a product's record.
+    public var skuID: String = ""
+
+    public var unitsSold: [Int64] = []
+
+    public var unitsRefunded: [Int64] = []
+
+    /// Minor units.
+    public var grossRevenue: [Int64] = []
+
+    public var refundedAmount: [Int64] = []
+
+    public var orderCount: [Int64] = []
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        locationID: String = "",
+        utcDay: Int64 = 0,
+        productID: String = "",
+        skuID: String = "",
+        unitsSold: [Int64] = [],
+        unitsRefunded: [Int64] = [],
+        grossRevenue: [Int64] = [],
+        refundedAmount: [Int64] = [],
+        orderCount: [Int64] = []
+    ) {
+        self.locationID = locationID
+        self.utcDay = utcDay
+        self.productID = productID
+        self.skuID = skuID
+        self.unitsSold = unitsSold
+        self.unitsRefunded = unitsRefunded
+        self.grossRevenue = grossRevenue
+        self.refundedAmount = refundedAmount
+        self.orderCount = orderCount
+    }
+}
+
+extension ProductQuarters {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__stats__v1__product_quarters__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__ProductQuarters.self)
+        if !self.locationID.isEmpty { c.pointee.location_id = arena.string(self.locationID) }
+        c.pointee.utc_day = self.utcDay
+        if !self.productID.isEmpty { c.pointee.product_id = arena.string(self.productID) }
+        if !self.skuID.isEmpty { c.pointee.sku_id = arena.string(self.skuID) }
+        if !self.unitsSold.isEmpty {
+            c.pointee.n_units_sold = self.unitsSold.count
+            c.pointee.units_sold = arena.scalarArray(self.unitsSold)
+        }
+        if !self.unitsRefunded.isEmpty {
+            c.pointee.n_units_refunded = self.unitsRefunded.count
+            c.pointee.units_refunded = arena.scalarArray(self.unitsRefunded)
+        }
+        if !self.grossRevenue.isEmpty {
+            c.pointee.n_gross_revenue = self.grossRevenue.count
+            c.pointee.gross_revenue = arena.scalarArray(self.grossRevenue)
+        }
+        if !self.refundedAmount.isEmpty {
+            c.pointee.n_refunded_amount = self.refundedAmount.count
+            c.pointee.refunded_amount = arena.scalarArray(self.refundedAmount)
+        }
+        if !self.orderCount.isEmpty {
+            c.pointee.n_order_count = self.orderCount.count
+            c.pointee.order_count = arena.scalarArray(self.orderCount)
+        }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__ProductQuarters.self)
+        self.locationID = try _o2oString(c.pointee.location_id, field: "location_id")
+        self.utcDay = c.pointee.utc_day
+        self.productID = try _o2oString(c.pointee.product_id, field: "product_id")
+        self.skuID = try _o2oString(c.pointee.sku_id, field: "sku_id")
+        self.unitsSold = try _o2oArray(c.pointee.units_sold, c.pointee.n_units_sold, field: "units_sold") { $0 }
+        self.unitsRefunded = try _o2oArray(c.pointee.units_refunded, c.pointee.n_units_refunded, field: "units_refunded") { $0 }
+        self.grossRevenue = try _o2oArray(c.pointee.gross_revenue, c.pointee.n_gross_revenue, field: "gross_revenue") { $0 }
+        self.refundedAmount = try _o2oArray(c.pointee.refunded_amount, c.pointee.n_refunded_amount, field: "refunded_amount") { $0 }
+        self.orderCount = try _o2oArray(c.pointee.order_count, c.pointee.n_order_count, field: "order_count") { $0 }
+    }
+}
+
+extension ProductQuarters {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.locationID.isEmpty { writer.key("locationId"); writer.string(self.locationID) }
+        if self.utcDay != 0 { writer.key("utcDay"); writer.quotedInteger(self.utcDay) }
+        if !self.productID.isEmpty { writer.key("productId"); writer.string(self.productID) }
+        if !self.skuID.isEmpty { writer.key("skuId"); writer.string(self.skuID) }
+        if !self.unitsSold.isEmpty {
+            writer.key("unitsSold")
+            writer.beginArray()
+            for element in self.unitsSold { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.unitsRefunded.isEmpty {
+            writer.key("unitsRefunded")
+            writer.beginArray()
+            for element in self.unitsRefunded { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.grossRevenue.isEmpty {
+            writer.key("grossRevenue")
+            writer.beginArray()
+            for element in self.grossRevenue { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.refundedAmount.isEmpty {
+            writer.key("refundedAmount")
+            writer.beginArray()
+            for element in self.refundedAmount { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.orderCount.isEmpty {
+            writer.key("orderCount")
+            writer.beginArray()
+            for element in self.orderCount { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "locationId", "location_id":
+                self.locationID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "utcDay", "utc_day":
+                self.utcDay = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "productId", "product_id":
+                self.productID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "skuId", "sku_id":
+                self.skuID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "unitsSold", "units_sold":
+                self.unitsSold = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "unitsRefunded", "units_refunded":
+                self.unitsRefunded = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "grossRevenue", "gross_revenue":
+                self.grossRevenue = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "refundedAmount", "refunded_amount":
+                self.refundedAmount = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "orderCount", "order_count":
+                self.orderCount = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension ProductQuarters: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.stats.v1.ProductQuarters",
+        doc: "The figures of one product (sku_id empty) or one SKU on one UTC day at one\nlocation (\"\" for the platform), per quarter hour as in SalesQuarters.",
+        fields: [
+            FieldSchema(name: "location_id", jsonName: "locationId", number: 1, type: .string),
+            FieldSchema(name: "utc_day", jsonName: "utcDay", number: 2, type: .int64),
+            FieldSchema(name: "product_id", jsonName: "productId", number: 3, type: .string),
+            FieldSchema(name: "sku_id", jsonName: "skuId", number: 4, type: .string, doc: "Empty in a product's record."),
+            FieldSchema(name: "units_sold", jsonName: "unitsSold", number: 5, type: .int64, repeated: true),
+            FieldSchema(name: "units_refunded", jsonName: "unitsRefunded", number: 6, type: .int64, repeated: true),
+            FieldSchema(name: "gross_revenue", jsonName: "grossRevenue", number: 7, type: .int64, repeated: true, doc: "Minor units."),
+            FieldSchema(name: "refunded_amount", jsonName: "refundedAmount", number: 8, type: .int64, repeated: true),
+            FieldSchema(name: "order_count", jsonName: "orderCount", number: 9, type: .int64, repeated: true),
+        ]
+    )
+}
+
+/// The name of a product ("p" + id) or SKU ("s" + id) in the most recent order
+/// line sold or refunded, and when that happened, in nanoseconds since 1970.
+public struct StatisticsName: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.stats.v1.StatisticsName"
+
+    public var key: String = ""
+
+    public var name: String = ""
+
+    public var namedAtNanos: Int64 = 0
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        key: String = "",
+        name: String = "",
+        namedAtNanos: Int64 = 0
+    ) {
+        self.key = key
+        self.name = name
+        self.namedAtNanos = namedAtNanos
+    }
+}
+
+extension StatisticsName {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__stats__v1__statistics_name__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__StatisticsName.self)
+        if !self.key.isEmpty { c.pointee.key = arena.string(self.key) }
+        if !self.name.isEmpty { c.pointee.name = arena.string(self.name) }
+        c.pointee.named_at_nanos = self.namedAtNanos
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__StatisticsName.self)
+        self.key = try _o2oString(c.pointee.key, field: "key")
+        self.name = try _o2oString(c.pointee.name, field: "name")
+        self.namedAtNanos = c.pointee.named_at_nanos
+    }
+}
+
+extension StatisticsName {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.key.isEmpty { writer.key("key"); writer.string(self.key) }
+        if !self.name.isEmpty { writer.key("name"); writer.string(self.name) }
+        if self.namedAtNanos != 0 { writer.key("namedAtNanos"); writer.quotedInteger(self.namedAtNanos) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "key":
+                self.key = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "name":
+                self.name = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "namedAtNanos", "named_at_nanos":
+                self.namedAtNanos = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension StatisticsName: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.stats.v1.StatisticsName",
+        doc: "The name of a product (\"p\" + id) or SKU (\"s\" + id) in the most recent order\nline sold or refunded, and when that happened, in nanoseconds since 1970.",
+        fields: [
+            FieldSchema(name: "key", jsonName: "key", number: 1, type: .string),
+            FieldSchema(name: "name", jsonName: "name", number: 2, type: .string),
+            FieldSchema(name: "named_at_nanos", jsonName: "namedAtNanos", number: 3, type: .int64),
+        ]
+    )
+}
+
+/// The ticket figures of one UTC day, per quarter hour as in SalesQuarters.
+public struct TicketQuarters: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.stats.v1.TicketQuarters"
+
+    public var utcDay: Int64 = 0
+
+    public var ticketsCreated: [Int64] = []
+
+    public var ticketsResolved: [Int64] = []
+
+    public var ticketsClosed: [Int64] = []
+
+    public var ticketsReopened: [Int64] = []
+
+    /// Tickets entering an open state minus tickets leaving one.
+    public var openChange: [Int64] = []
+
+    public var acknowledgeBreaches: [Int64] = []
+
+    public var resolveBreaches: [Int64] = []
+
+    public var afterSalesCasesCreated: [Int64] = []
+
+    public var satisfactionResponses: [Int64] = []
+
+    /// Sum of the scores.
+    public var satisfactionTotal: [Int64] = []
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        utcDay: Int64 = 0,
+        ticketsCreated: [Int64] = [],
+        ticketsResolved: [Int64] = [],
+        ticketsClosed: [Int64] = [],
+        ticketsReopened: [Int64] = [],
+        openChange: [Int64] = [],
+        acknowledgeBreaches: [Int64] = [],
+        resolveBreaches: [Int64] = [],
+        afterSalesCasesCreated: [Int64] = [],
+        satisfactionResponses: [Int64] = [],
+        satisfactionTotal: [Int64] = []
+    ) {
+        self.utcDay = utcDay
+        self.ticketsCreated = ticketsCreated
+        self.ticketsResolved = ticketsResolved
+        self.ticketsClosed = ticketsClosed
+        self.ticketsReopened = ticketsReopened
+        self.openChange = openChange
+        self.acknowledgeBreaches = acknowledgeBreaches
+        self.resolveBreaches = resolveBreaches
+        self.afterSalesCasesCreated = afterSalesCasesCreated
+        self.satisfactionResponses = satisfactionResponses
+        self.satisfactionTotal = satisfactionTotal
+    }
+}
+
+extension TicketQuarters {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__stats__v1__ticket_quarters__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__TicketQuarters.self)
+        c.pointee.utc_day = self.utcDay
+        if !self.ticketsCreated.isEmpty {
+            c.pointee.n_tickets_created = self.ticketsCreated.count
+            c.pointee.tickets_created = arena.scalarArray(self.ticketsCreated)
+        }
+        if !self.ticketsResolved.isEmpty {
+            c.pointee.n_tickets_resolved = self.ticketsResolved.count
+            c.pointee.tickets_resolved = arena.scalarArray(self.ticketsResolved)
+        }
+        if !self.ticketsClosed.isEmpty {
+            c.pointee.n_tickets_closed = self.ticketsClosed.count
+            c.pointee.tickets_closed = arena.scalarArray(self.ticketsClosed)
+        }
+        if !self.ticketsReopened.isEmpty {
+            c.pointee.n_tickets_reopened = self.ticketsReopened.count
+            c.pointee.tickets_reopened = arena.scalarArray(self.ticketsReopened)
+        }
+        if !self.openChange.isEmpty {
+            c.pointee.n_open_change = self.openChange.count
+            c.pointee.open_change = arena.scalarArray(self.openChange)
+        }
+        if !self.acknowledgeBreaches.isEmpty {
+            c.pointee.n_acknowledge_breaches = self.acknowledgeBreaches.count
+            c.pointee.acknowledge_breaches = arena.scalarArray(self.acknowledgeBreaches)
+        }
+        if !self.resolveBreaches.isEmpty {
+            c.pointee.n_resolve_breaches = self.resolveBreaches.count
+            c.pointee.resolve_breaches = arena.scalarArray(self.resolveBreaches)
+        }
+        if !self.afterSalesCasesCreated.isEmpty {
+            c.pointee.n_after_sales_cases_created = self.afterSalesCasesCreated.count
+            c.pointee.after_sales_cases_created = arena.scalarArray(self.afterSalesCasesCreated)
+        }
+        if !self.satisfactionResponses.isEmpty {
+            c.pointee.n_satisfaction_responses = self.satisfactionResponses.count
+            c.pointee.satisfaction_responses = arena.scalarArray(self.satisfactionResponses)
+        }
+        if !self.satisfactionTotal.isEmpty {
+            c.pointee.n_satisfaction_total = self.satisfactionTotal.count
+            c.pointee.satisfaction_total = arena.scalarArray(self.satisfactionTotal)
+        }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__TicketQuarters.self)
+        self.utcDay = c.pointee.utc_day
+        self.ticketsCreated = try _o2oArray(c.pointee.tickets_created, c.pointee.n_tickets_created, field: "tickets_created") { $0 }
+        self.ticketsResolved = try _o2oArray(c.pointee.tickets_resolved, c.pointee.n_tickets_resolved, field: "tickets_resolved") { $0 }
+        self.ticketsClosed = try _o2oArray(c.pointee.tickets_closed, c.pointee.n_tickets_closed, field: "tickets_closed") { $0 }
+        self.ticketsReopened = try _o2oArray(c.pointee.tickets_reopened, c.pointee.n_tickets_reopened, field: "tickets_reopened") { $0 }
+        self.openChange = try _o2oArray(c.pointee.open_change, c.pointee.n_open_change, field: "open_change") { $0 }
+        self.acknowledgeBreaches = try _o2oArray(c.pointee.acknowledge_breaches, c.pointee.n_acknowledge_breaches, field: "acknowledge_breaches") { $0 }
+        self.resolveBreaches = try _o2oArray(c.pointee.resolve_breaches, c.pointee.n_resolve_breaches, field: "resolve_breaches") { $0 }
+        self.afterSalesCasesCreated = try _o2oArray(c.pointee.after_sales_cases_created, c.pointee.n_after_sales_cases_created, field: "after_sales_cases_created") { $0 }
+        self.satisfactionResponses = try _o2oArray(c.pointee.satisfaction_responses, c.pointee.n_satisfaction_responses, field: "satisfaction_responses") { $0 }
+        self.satisfactionTotal = try _o2oArray(c.pointee.satisfaction_total, c.pointee.n_satisfaction_total, field: "satisfaction_total") { $0 }
+    }
+}
+
+extension TicketQuarters {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if self.utcDay != 0 { writer.key("utcDay"); writer.quotedInteger(self.utcDay) }
+        if !self.ticketsCreated.isEmpty {
+            writer.key("ticketsCreated")
+            writer.beginArray()
+            for element in self.ticketsCreated { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.ticketsResolved.isEmpty {
+            writer.key("ticketsResolved")
+            writer.beginArray()
+            for element in self.ticketsResolved { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.ticketsClosed.isEmpty {
+            writer.key("ticketsClosed")
+            writer.beginArray()
+            for element in self.ticketsClosed { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.ticketsReopened.isEmpty {
+            writer.key("ticketsReopened")
+            writer.beginArray()
+            for element in self.ticketsReopened { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.openChange.isEmpty {
+            writer.key("openChange")
+            writer.beginArray()
+            for element in self.openChange { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.acknowledgeBreaches.isEmpty {
+            writer.key("acknowledgeBreaches")
+            writer.beginArray()
+            for element in self.acknowledgeBreaches { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.resolveBreaches.isEmpty {
+            writer.key("resolveBreaches")
+            writer.beginArray()
+            for element in self.resolveBreaches { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.afterSalesCasesCreated.isEmpty {
+            writer.key("afterSalesCasesCreated")
+            writer.beginArray()
+            for element in self.afterSalesCasesCreated { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.satisfactionResponses.isEmpty {
+            writer.key("satisfactionResponses")
+            writer.beginArray()
+            for element in self.satisfactionResponses { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        if !self.satisfactionTotal.isEmpty {
+            writer.key("satisfactionTotal")
+            writer.beginArray()
+            for element in self.satisfactionTotal { writer.arrayElement(); writer.quotedInteger(element) }
+            writer.endArray()
+        }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "utcDay", "utc_day":
+                self.utcDay = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "ticketsCreated", "tickets_created":
+                self.ticketsCreated = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "ticketsResolved", "tickets_resolved":
+                self.ticketsResolved = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "ticketsClosed", "tickets_closed":
+                self.ticketsClosed = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "ticketsReopened", "tickets_reopened":
+                self.ticketsReopened = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "openChange", "open_change":
+                self.openChange = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "acknowledgeBreaches", "acknowledge_breaches":
+                self.acknowledgeBreaches = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "resolveBreaches", "resolve_breaches":
+                self.resolveBreaches = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "afterSalesCasesCreated", "after_sales_cases_created":
+                self.afterSalesCasesCreated = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "satisfactionResponses", "satisfaction_responses":
+                self.satisfactionResponses = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            case "satisfactionTotal", "satisfaction_total":
+                self.satisfactionTotal = try value.array(at: _o2oJSONPath(path, key)) { element, elementPath in try element.integer(Int64.self, at: elementPath) }
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension TicketQuarters: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.stats.v1.TicketQuarters",
+        doc: "The ticket figures of one UTC day, per quarter hour as in SalesQuarters.",
+        fields: [
+            FieldSchema(name: "utc_day", jsonName: "utcDay", number: 1, type: .int64),
+            FieldSchema(name: "tickets_created", jsonName: "ticketsCreated", number: 2, type: .int64, repeated: true),
+            FieldSchema(name: "tickets_resolved", jsonName: "ticketsResolved", number: 3, type: .int64, repeated: true),
+            FieldSchema(name: "tickets_closed", jsonName: "ticketsClosed", number: 4, type: .int64, repeated: true),
+            FieldSchema(name: "tickets_reopened", jsonName: "ticketsReopened", number: 5, type: .int64, repeated: true),
+            FieldSchema(name: "open_change", jsonName: "openChange", number: 6, type: .int64, repeated: true, doc: "Tickets entering an open state minus tickets leaving one."),
+            FieldSchema(name: "acknowledge_breaches", jsonName: "acknowledgeBreaches", number: 7, type: .int64, repeated: true),
+            FieldSchema(name: "resolve_breaches", jsonName: "resolveBreaches", number: 8, type: .int64, repeated: true),
+            FieldSchema(name: "after_sales_cases_created", jsonName: "afterSalesCasesCreated", number: 9, type: .int64, repeated: true),
+            FieldSchema(name: "satisfaction_responses", jsonName: "satisfactionResponses", number: 10, type: .int64, repeated: true),
+            FieldSchema(name: "satisfaction_total", jsonName: "satisfactionTotal", number: 11, type: .int64, repeated: true, doc: "Sum of the scores."),
+        ]
+    )
+}
+
+/// How far the read models are (one record).
+public struct StatisticsProgress: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.stats.v1.StatisticsProgress"
+
+    /// Always "progress".
+    public var name: String = ""
+
+    /// The last order event and care event applied (their numbers in the streams).
+    public var orderEventsApplied: Int64 = 0
+
+    public var careEventsApplied: Int64 = 0
+
+    /// Tickets in an open state now.
+    public var openTickets: Int64 = 0
+
+    /// Every change committed before this instant is in the figures.
+    public var computedAt: Timestamp? = nil
+
+    /// When the figures were last rebuilt from the records.
+    public var rebuiltAt: Timestamp? = nil
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        name: String = "",
+        orderEventsApplied: Int64 = 0,
+        careEventsApplied: Int64 = 0,
+        openTickets: Int64 = 0,
+        computedAt: Timestamp? = nil,
+        rebuiltAt: Timestamp? = nil
+    ) {
+        self.name = name
+        self.orderEventsApplied = orderEventsApplied
+        self.careEventsApplied = careEventsApplied
+        self.openTickets = openTickets
+        self.computedAt = computedAt
+        self.rebuiltAt = rebuiltAt
+    }
+}
+
+extension StatisticsProgress {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__stats__v1__statistics_progress__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__StatisticsProgress.self)
+        if !self.name.isEmpty { c.pointee.name = arena.string(self.name) }
+        c.pointee.order_events_applied = self.orderEventsApplied
+        c.pointee.care_events_applied = self.careEventsApplied
+        c.pointee.open_tickets = self.openTickets
+        if let value = self.computedAt { c.pointee.computed_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
+        if let value = self.rebuiltAt { c.pointee.rebuilt_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__StatisticsProgress.self)
+        self.name = try _o2oString(c.pointee.name, field: "name")
+        self.orderEventsApplied = c.pointee.order_events_applied
+        self.careEventsApplied = c.pointee.care_events_applied
+        self.openTickets = c.pointee.open_tickets
+        if let value = c.pointee.computed_at {
+            self.computedAt = try _o2oNested("computed_at") { try Timestamp(_protobufC: value) }
+        }
+        if let value = c.pointee.rebuilt_at {
+            self.rebuiltAt = try _o2oNested("rebuilt_at") { try Timestamp(_protobufC: value) }
+        }
+    }
+}
+
+extension StatisticsProgress {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.name.isEmpty { writer.key("name"); writer.string(self.name) }
+        if self.orderEventsApplied != 0 { writer.key("orderEventsApplied"); writer.quotedInteger(self.orderEventsApplied) }
+        if self.careEventsApplied != 0 { writer.key("careEventsApplied"); writer.quotedInteger(self.careEventsApplied) }
+        if self.openTickets != 0 { writer.key("openTickets"); writer.quotedInteger(self.openTickets) }
+        if let value = self.computedAt { writer.key("computedAt"); value._writeJSON(to: &writer) }
+        if let value = self.rebuiltAt { writer.key("rebuiltAt"); value._writeJSON(to: &writer) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "name":
+                self.name = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "orderEventsApplied", "order_events_applied":
+                self.orderEventsApplied = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "careEventsApplied", "care_events_applied":
+                self.careEventsApplied = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "openTickets", "open_tickets":
+                self.openTickets = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            case "computedAt", "computed_at":
+                self.computedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
+            case "rebuiltAt", "rebuilt_at":
+                self.rebuiltAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension StatisticsProgress: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.stats.v1.StatisticsProgress",
+        doc: "How far the read models are (one record).",
+        fields: [
+            FieldSchema(name: "name", jsonName: "name", number: 1, type: .string, doc: "Always \"progress\"."),
+            FieldSchema(name: "order_events_applied", jsonName: "orderEventsApplied", number: 2, type: .int64, doc: "The last order event and care event applied (their numbers in the streams)."),
+            FieldSchema(name: "care_events_applied", jsonName: "careEventsApplied", number: 3, type: .int64),
+            FieldSchema(name: "open_tickets", jsonName: "openTickets", number: 4, type: .int64, doc: "Tickets in an open state now."),
+            FieldSchema(name: "computed_at", jsonName: "computedAt", number: 5, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "Every change committed before this instant is in the figures."),
+            FieldSchema(name: "rebuilt_at", jsonName: "rebuiltAt", number: 6, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the figures were last rebuilt from the records."),
+        ]
+    )
+}
+
+/// The newest history entry of one order ("o" + id), ticket ("t" + id) or
+/// after-sales case ("c" + id) in the figures, or a refund counted ("r" + id,
+/// sequence 1): an event the figures already hold is never counted again.
+public struct StatisticsApplied: O2OMessage {
+    /// The full protobuf name.
+    public static let protoName = "o2o.stats.v1.StatisticsApplied"
+
+    public var subject: String = ""
+
+    public var sequence: Int64 = 0
+
+    /// A message with every field at its default.
+    public init() {}
+
+    /// A message with the given fields; the others at their defaults.
+    public init(
+        subject: String = "",
+        sequence: Int64 = 0
+    ) {
+        self.subject = subject
+        self.sequence = sequence
+    }
+}
+
+extension StatisticsApplied {
+    public static var _protobufCDescriptor: UnsafeRawPointer {
+        UnsafeRawPointer(o2o__stats__v1__statistics_applied__descriptor_ptr())
+    }
+
+    public func _writeProtobufC(to message: UnsafeMutableRawPointer, arena: O2OArenaHandle) {
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__StatisticsApplied.self)
+        if !self.subject.isEmpty { c.pointee.subject = arena.string(self.subject) }
+        c.pointee.sequence = self.sequence
+    }
+
+    public init(_protobufC message: UnsafeRawPointer) throws {
+        self.init()
+        let c = message.assumingMemoryBound(to: O2o__Stats__V1__StatisticsApplied.self)
+        self.subject = try _o2oString(c.pointee.subject, field: "subject")
+        self.sequence = c.pointee.sequence
+    }
+}
+
+extension StatisticsApplied {
+    public func _writeJSON(to writer: inout O2OJSONWriter) {
+        writer.beginObject()
+        if !self.subject.isEmpty { writer.key("subject"); writer.string(self.subject) }
+        if self.sequence != 0 { writer.key("sequence"); writer.quotedInteger(self.sequence) }
+        writer.endObject()
+    }
+
+    public init(_json json: O2OJSONValue, path: String) throws {
+        self.init()
+        for (key, value) in try json.objectMembers(at: path) {
+            switch key {
+            case "subject":
+                self.subject = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "sequence":
+                self.sequence = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
+            default:
+                throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
+            }
+        }
+    }
+}
+
+extension StatisticsApplied: O2ODescribedMessage {
+    /// The message's shape, for reflection.
+    public static let _messageSchema = MessageSchema(
+        name: "o2o.stats.v1.StatisticsApplied",
+        doc: "The newest history entry of one order (\"o\" + id), ticket (\"t\" + id) or\nafter-sales case (\"c\" + id) in the figures, or a refund counted (\"r\" + id,\nsequence 1): an event the figures already hold is never counted again.",
+        fields: [
+            FieldSchema(name: "subject", jsonName: "subject", number: 1, type: .string),
+            FieldSchema(name: "sequence", jsonName: "sequence", number: 2, type: .int64),
+        ]
+    )
+}
+
+/// Daily business figures for dashboards and the shell. Every method but
+/// VerifyStatistics only reads.
 public enum StatisticsService {
     /// The full service name.
     public static let name = "o2o.stats.v1.StatisticsService"
@@ -1468,19 +2685,34 @@ public enum StatisticsService {
             responseType: "o2o.stats.v1.TicketStatistics",
             doc: "Complaint ticket counts and SLA breaches per day, with totals over the range."
         )
+        /// Recomputes the figures of a range from the orders, refunds, tickets and
+        /// after-sales cases themselves (a full scan) and compares them with what the
+        /// other methods answer: sales of the platform and of every location, the
+        /// ranking by SKU and the ticket figures. With repair, first rebuilds every
+        /// figure from the records. Needs the admin role (PERMISSION_DENIED otherwise).
+        public static let verifyStatistics = RPCMethodDescriptor(
+            service: "o2o.stats.v1.StatisticsService",
+            method: "VerifyStatistics",
+            kind: .unary,
+            idempotency: .idempotent,
+            requestType: "o2o.stats.v1.VerifyStatisticsRequest",
+            responseType: "o2o.stats.v1.VerifyStatisticsResponse",
+            doc: "Recomputes the figures of a range from the orders, refunds, tickets and\nafter-sales cases themselves (a full scan) and compares them with what the\nother methods answer: sales of the platform and of every location, the\nranking by SKU and the ticket figures. With repair, first rebuilds every\nfigure from the records. Needs the admin role (PERMISSION_DENIED otherwise)."
+        )
     }
 
     /// The service and its methods, in .proto order.
     public static let descriptor = RPCServiceDescriptor(
         name: "o2o.stats.v1.StatisticsService",
-        doc: "Daily business figures for dashboards and the shell. Every method only reads.",
-        methods: [Method.getSalesStatistics, Method.listTopSellingProducts, Method.getTicketStatistics]
+        doc: "Daily business figures for dashboards and the shell. Every method but\nVerifyStatistics only reads.",
+        methods: [Method.getSalesStatistics, Method.listTopSellingProducts, Method.getTicketStatistics, Method.verifyStatistics]
     )
 }
 
 /// The server side of o2o.stats.v1.StatisticsService: implement it and register it with a server.
 ///
-/// Daily business figures for dashboards and the shell. Every method only reads.
+/// Daily business figures for dashboards and the shell. Every method but
+/// VerifyStatistics only reads.
 public protocol StatisticsServiceProtocol: RPCService {
     /// Sales and order counts per day, with totals over the range.
     func getSalesStatistics(request: GetSalesStatisticsRequest, context: RPCServerContext) async throws -> SalesStatistics
@@ -1490,6 +2722,13 @@ public protocol StatisticsServiceProtocol: RPCService {
 
     /// Complaint ticket counts and SLA breaches per day, with totals over the range.
     func getTicketStatistics(request: GetTicketStatisticsRequest, context: RPCServerContext) async throws -> TicketStatistics
+
+    /// Recomputes the figures of a range from the orders, refunds, tickets and
+    /// after-sales cases themselves (a full scan) and compares them with what the
+    /// other methods answer: sales of the platform and of every location, the
+    /// ranking by SKU and the ticket figures. With repair, first rebuilds every
+    /// figure from the records. Needs the admin role (PERMISSION_DENIED otherwise).
+    func verifyStatistics(request: VerifyStatisticsRequest, context: RPCServerContext) async throws -> VerifyStatisticsResponse
 
 }
 
@@ -1506,12 +2745,16 @@ extension StatisticsServiceProtocol {
         router.registerUnary(StatisticsService.Method.getTicketStatistics) { (request: GetTicketStatisticsRequest, context) -> TicketStatistics in
             try await self.getTicketStatistics(request: request, context: context)
         }
+        router.registerUnary(StatisticsService.Method.verifyStatistics) { (request: VerifyStatisticsRequest, context) -> VerifyStatisticsResponse in
+            try await self.verifyStatistics(request: request, context: context)
+        }
     }
 }
 
 /// Typed calls to o2o.stats.v1.StatisticsService through any transport.
 ///
-/// Daily business figures for dashboards and the shell. Every method only reads.
+/// Daily business figures for dashboards and the shell. Every method but
+/// VerifyStatistics only reads.
 public struct StatisticsServiceClient: Sendable {
     /// What the calls go through.
     public let transport: any RPCClientTransport
@@ -1533,5 +2776,14 @@ public struct StatisticsServiceClient: Sendable {
     /// Complaint ticket counts and SLA breaches per day, with totals over the range.
     public func getTicketStatistics(_ request: GetTicketStatisticsRequest, options: RPCCallOptions = .defaults) async throws -> TicketStatistics {
         try await transport.unary(StatisticsService.Method.getTicketStatistics, request, options: options)
+    }
+
+    /// Recomputes the figures of a range from the orders, refunds, tickets and
+    /// after-sales cases themselves (a full scan) and compares them with what the
+    /// other methods answer: sales of the platform and of every location, the
+    /// ranking by SKU and the ticket figures. With repair, first rebuilds every
+    /// figure from the records. Needs the admin role (PERMISSION_DENIED otherwise).
+    public func verifyStatistics(_ request: VerifyStatisticsRequest, options: RPCCallOptions = .defaults) async throws -> VerifyStatisticsResponse {
+        try await transport.unary(StatisticsService.Method.verifyStatistics, request, options: options)
     }
 }

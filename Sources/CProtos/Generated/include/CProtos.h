@@ -425,4 +425,12 @@ static inline const ProtobufCMessageDescriptor *o2o__stats__v1__list_top_selling
 static inline const ProtobufCMessageDescriptor *o2o__stats__v1__daily_ticket_bucket__descriptor_ptr(void) { return &o2o__stats__v1__daily_ticket_bucket__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__stats__v1__get_ticket_statistics_request__descriptor_ptr(void) { return &o2o__stats__v1__get_ticket_statistics_request__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__stats__v1__ticket_statistics__descriptor_ptr(void) { return &o2o__stats__v1__ticket_statistics__descriptor; }
+static inline const ProtobufCMessageDescriptor *o2o__stats__v1__verify_statistics_request__descriptor_ptr(void) { return &o2o__stats__v1__verify_statistics_request__descriptor; }
+static inline const ProtobufCMessageDescriptor *o2o__stats__v1__verify_statistics_response__descriptor_ptr(void) { return &o2o__stats__v1__verify_statistics_response__descriptor; }
+static inline const ProtobufCMessageDescriptor *o2o__stats__v1__sales_quarters__descriptor_ptr(void) { return &o2o__stats__v1__sales_quarters__descriptor; }
+static inline const ProtobufCMessageDescriptor *o2o__stats__v1__product_quarters__descriptor_ptr(void) { return &o2o__stats__v1__product_quarters__descriptor; }
+static inline const ProtobufCMessageDescriptor *o2o__stats__v1__statistics_name__descriptor_ptr(void) { return &o2o__stats__v1__statistics_name__descriptor; }
+static inline const ProtobufCMessageDescriptor *o2o__stats__v1__ticket_quarters__descriptor_ptr(void) { return &o2o__stats__v1__ticket_quarters__descriptor; }
+static inline const ProtobufCMessageDescriptor *o2o__stats__v1__statistics_progress__descriptor_ptr(void) { return &o2o__stats__v1__statistics_progress__descriptor; }
+static inline const ProtobufCMessageDescriptor *o2o__stats__v1__statistics_applied__descriptor_ptr(void) { return &o2o__stats__v1__statistics_applied__descriptor; }
 #endif

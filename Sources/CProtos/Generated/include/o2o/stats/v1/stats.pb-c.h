@@ -26,6 +26,14 @@ typedef struct O2o__Stats__V1__ListTopSellingProductsResponse O2o__Stats__V1__Li
 typedef struct O2o__Stats__V1__DailyTicketBucket O2o__Stats__V1__DailyTicketBucket;
 typedef struct O2o__Stats__V1__GetTicketStatisticsRequest O2o__Stats__V1__GetTicketStatisticsRequest;
 typedef struct O2o__Stats__V1__TicketStatistics O2o__Stats__V1__TicketStatistics;
+typedef struct O2o__Stats__V1__VerifyStatisticsRequest O2o__Stats__V1__VerifyStatisticsRequest;
+typedef struct O2o__Stats__V1__VerifyStatisticsResponse O2o__Stats__V1__VerifyStatisticsResponse;
+typedef struct O2o__Stats__V1__SalesQuarters O2o__Stats__V1__SalesQuarters;
+typedef struct O2o__Stats__V1__ProductQuarters O2o__Stats__V1__ProductQuarters;
+typedef struct O2o__Stats__V1__StatisticsName O2o__Stats__V1__StatisticsName;
+typedef struct O2o__Stats__V1__TicketQuarters O2o__Stats__V1__TicketQuarters;
+typedef struct O2o__Stats__V1__StatisticsProgress O2o__Stats__V1__StatisticsProgress;
+typedef struct O2o__Stats__V1__StatisticsApplied O2o__Stats__V1__StatisticsApplied;
 
 
 /* --- enums --- */
@@ -236,8 +244,8 @@ struct  O2o__Stats__V1__TopSellingProduct
    */
   char *sku_id;
   /*
-   * The name in the most recent order line (SKU name when grouped by SKU,
-   * product name otherwise).
+   * The name in the most recent order line sold or refunded, in the range or
+   * not (SKU name when grouped by SKU, product name otherwise).
    */
   char *name;
   /*
@@ -442,6 +450,253 @@ struct  O2o__Stats__V1__TicketStatistics
     , 0,NULL, NULL, (char *)protobuf_c_empty_string, NULL }
 
 
+/*
+ * Which figures to check.
+ */
+struct  O2o__Stats__V1__VerifyStatisticsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The days; required.
+   */
+  O2o__Stats__V1__StatisticsDayRange *days;
+  /*
+   * Rebuild every figure (all days, all locations) from the records first.
+   */
+  protobuf_c_boolean repair;
+};
+#define O2O__STATS__V1__VERIFY_STATISTICS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__stats__v1__verify_statistics_request__descriptor) \
+    , NULL, 0 }
+
+
+/*
+ * What the check found.
+ */
+struct  O2o__Stats__V1__VerifyStatisticsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * True when every figure checked equals its recomputation.
+   */
+  protobuf_c_boolean consistent;
+  /*
+   * The differences, at most 100 ("2026-11-03 sales@s-sh-01 orders_paid: 12,
+   * recomputed 13"). Changes committed while the check runs can show here; a
+   * difference is only reported when it remains after the figures caught up
+   * three times.
+   */
+  size_t n_differences;
+  char **differences;
+  /*
+   * Orders read (replacement orders included).
+   */
+  int64_t orders_checked;
+  /*
+   * Tickets read.
+   */
+  int64_t tickets_checked;
+  /*
+   * Figures compared.
+   */
+  int64_t figures_compared;
+  /*
+   * Whether the figures were rebuilt first.
+   */
+  protobuf_c_boolean repaired;
+  /*
+   * The figures compared include every change committed before this instant.
+   */
+  O2o__Common__V1__Timestamp *computed_at;
+};
+#define O2O__STATS__V1__VERIFY_STATISTICS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__stats__v1__verify_statistics_response__descriptor) \
+    , 0, 0,NULL, 0, 0, 0, 0, NULL }
+
+
+/*
+ * The sales figures of one UTC day at one location, per quarter hour: each
+ * repeated field is empty (all zero) or has 96 values, the first for 00:00-00:15
+ * UTC. A calendar day in any time zone is a run of quarter hours, so one set of
+ * records answers every zone.
+ */
+struct  O2o__Stats__V1__SalesQuarters
+{
+  ProtobufCMessage base;
+  /*
+   * The location; empty for the whole platform.
+   */
+  char *location_id;
+  /*
+   * Days since 1970-01-01 (UTC).
+   */
+  int64_t utc_day;
+  size_t n_orders_placed;
+  int64_t *orders_placed;
+  size_t n_orders_paid;
+  int64_t *orders_paid;
+  size_t n_orders_cancelled;
+  int64_t *orders_cancelled;
+  size_t n_orders_completed;
+  int64_t *orders_completed;
+  size_t n_orders_refunded;
+  int64_t *orders_refunded;
+  size_t n_units_sold;
+  int64_t *units_sold;
+  size_t n_units_refunded;
+  int64_t *units_refunded;
+  /*
+   * Minor units of the order currency.
+   */
+  size_t n_gross_sales;
+  int64_t *gross_sales;
+  size_t n_discount_total;
+  int64_t *discount_total;
+  size_t n_refund_total;
+  int64_t *refund_total;
+};
+#define O2O__STATS__V1__SALES_QUARTERS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__stats__v1__sales_quarters__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+
+
+/*
+ * The figures of one product (sku_id empty) or one SKU on one UTC day at one
+ * location ("" for the platform), per quarter hour as in SalesQuarters.
+ */
+struct  O2o__Stats__V1__ProductQuarters
+{
+  ProtobufCMessage base;
+  char *location_id;
+  int64_t utc_day;
+  char *product_id;
+  /*
+   * Empty in a product's record.
+   */
+  char *sku_id;
+  size_t n_units_sold;
+  int64_t *units_sold;
+  size_t n_units_refunded;
+  int64_t *units_refunded;
+  /*
+   * Minor units.
+   */
+  size_t n_gross_revenue;
+  int64_t *gross_revenue;
+  size_t n_refunded_amount;
+  int64_t *refunded_amount;
+  size_t n_order_count;
+  int64_t *order_count;
+};
+#define O2O__STATS__V1__PRODUCT_QUARTERS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__stats__v1__product_quarters__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+
+
+/*
+ * The name of a product ("p" + id) or SKU ("s" + id) in the most recent order
+ * line sold or refunded, and when that happened, in nanoseconds since 1970.
+ */
+struct  O2o__Stats__V1__StatisticsName
+{
+  ProtobufCMessage base;
+  char *key;
+  char *name;
+  int64_t named_at_nanos;
+};
+#define O2O__STATS__V1__STATISTICS_NAME__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__stats__v1__statistics_name__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * The ticket figures of one UTC day, per quarter hour as in SalesQuarters.
+ */
+struct  O2o__Stats__V1__TicketQuarters
+{
+  ProtobufCMessage base;
+  int64_t utc_day;
+  size_t n_tickets_created;
+  int64_t *tickets_created;
+  size_t n_tickets_resolved;
+  int64_t *tickets_resolved;
+  size_t n_tickets_closed;
+  int64_t *tickets_closed;
+  size_t n_tickets_reopened;
+  int64_t *tickets_reopened;
+  /*
+   * Tickets entering an open state minus tickets leaving one.
+   */
+  size_t n_open_change;
+  int64_t *open_change;
+  size_t n_acknowledge_breaches;
+  int64_t *acknowledge_breaches;
+  size_t n_resolve_breaches;
+  int64_t *resolve_breaches;
+  size_t n_after_sales_cases_created;
+  int64_t *after_sales_cases_created;
+  size_t n_satisfaction_responses;
+  int64_t *satisfaction_responses;
+  /*
+   * Sum of the scores.
+   */
+  size_t n_satisfaction_total;
+  int64_t *satisfaction_total;
+};
+#define O2O__STATS__V1__TICKET_QUARTERS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__stats__v1__ticket_quarters__descriptor) \
+    , 0, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+
+
+/*
+ * How far the read models are (one record).
+ */
+struct  O2o__Stats__V1__StatisticsProgress
+{
+  ProtobufCMessage base;
+  /*
+   * Always "progress".
+   */
+  char *name;
+  /*
+   * The last order event and care event applied (their numbers in the streams).
+   */
+  int64_t order_events_applied;
+  int64_t care_events_applied;
+  /*
+   * Tickets in an open state now.
+   */
+  int64_t open_tickets;
+  /*
+   * Every change committed before this instant is in the figures.
+   */
+  O2o__Common__V1__Timestamp *computed_at;
+  /*
+   * When the figures were last rebuilt from the records.
+   */
+  O2o__Common__V1__Timestamp *rebuilt_at;
+};
+#define O2O__STATS__V1__STATISTICS_PROGRESS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__stats__v1__statistics_progress__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0, NULL, NULL }
+
+
+/*
+ * The newest history entry of one order ("o" + id), ticket ("t" + id) or
+ * after-sales case ("c" + id) in the figures, or a refund counted ("r" + id,
+ * sequence 1): an event the figures already hold is never counted again.
+ */
+struct  O2o__Stats__V1__StatisticsApplied
+{
+  ProtobufCMessage base;
+  char *subject;
+  int64_t sequence;
+};
+#define O2O__STATS__V1__STATISTICS_APPLIED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__stats__v1__statistics_applied__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
 /* O2o__Stats__V1__StatisticsDayRange methods */
 void   o2o__stats__v1__statistics_day_range__init
                      (O2o__Stats__V1__StatisticsDayRange         *message);
@@ -632,6 +887,158 @@ O2o__Stats__V1__TicketStatistics *
 void   o2o__stats__v1__ticket_statistics__free_unpacked
                      (O2o__Stats__V1__TicketStatistics *message,
                       ProtobufCAllocator *allocator);
+/* O2o__Stats__V1__VerifyStatisticsRequest methods */
+void   o2o__stats__v1__verify_statistics_request__init
+                     (O2o__Stats__V1__VerifyStatisticsRequest         *message);
+size_t o2o__stats__v1__verify_statistics_request__get_packed_size
+                     (const O2o__Stats__V1__VerifyStatisticsRequest   *message);
+size_t o2o__stats__v1__verify_statistics_request__pack
+                     (const O2o__Stats__V1__VerifyStatisticsRequest   *message,
+                      uint8_t             *out);
+size_t o2o__stats__v1__verify_statistics_request__pack_to_buffer
+                     (const O2o__Stats__V1__VerifyStatisticsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Stats__V1__VerifyStatisticsRequest *
+       o2o__stats__v1__verify_statistics_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__stats__v1__verify_statistics_request__free_unpacked
+                     (O2o__Stats__V1__VerifyStatisticsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Stats__V1__VerifyStatisticsResponse methods */
+void   o2o__stats__v1__verify_statistics_response__init
+                     (O2o__Stats__V1__VerifyStatisticsResponse         *message);
+size_t o2o__stats__v1__verify_statistics_response__get_packed_size
+                     (const O2o__Stats__V1__VerifyStatisticsResponse   *message);
+size_t o2o__stats__v1__verify_statistics_response__pack
+                     (const O2o__Stats__V1__VerifyStatisticsResponse   *message,
+                      uint8_t             *out);
+size_t o2o__stats__v1__verify_statistics_response__pack_to_buffer
+                     (const O2o__Stats__V1__VerifyStatisticsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Stats__V1__VerifyStatisticsResponse *
+       o2o__stats__v1__verify_statistics_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__stats__v1__verify_statistics_response__free_unpacked
+                     (O2o__Stats__V1__VerifyStatisticsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Stats__V1__SalesQuarters methods */
+void   o2o__stats__v1__sales_quarters__init
+                     (O2o__Stats__V1__SalesQuarters         *message);
+size_t o2o__stats__v1__sales_quarters__get_packed_size
+                     (const O2o__Stats__V1__SalesQuarters   *message);
+size_t o2o__stats__v1__sales_quarters__pack
+                     (const O2o__Stats__V1__SalesQuarters   *message,
+                      uint8_t             *out);
+size_t o2o__stats__v1__sales_quarters__pack_to_buffer
+                     (const O2o__Stats__V1__SalesQuarters   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Stats__V1__SalesQuarters *
+       o2o__stats__v1__sales_quarters__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__stats__v1__sales_quarters__free_unpacked
+                     (O2o__Stats__V1__SalesQuarters *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Stats__V1__ProductQuarters methods */
+void   o2o__stats__v1__product_quarters__init
+                     (O2o__Stats__V1__ProductQuarters         *message);
+size_t o2o__stats__v1__product_quarters__get_packed_size
+                     (const O2o__Stats__V1__ProductQuarters   *message);
+size_t o2o__stats__v1__product_quarters__pack
+                     (const O2o__Stats__V1__ProductQuarters   *message,
+                      uint8_t             *out);
+size_t o2o__stats__v1__product_quarters__pack_to_buffer
+                     (const O2o__Stats__V1__ProductQuarters   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Stats__V1__ProductQuarters *
+       o2o__stats__v1__product_quarters__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__stats__v1__product_quarters__free_unpacked
+                     (O2o__Stats__V1__ProductQuarters *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Stats__V1__StatisticsName methods */
+void   o2o__stats__v1__statistics_name__init
+                     (O2o__Stats__V1__StatisticsName         *message);
+size_t o2o__stats__v1__statistics_name__get_packed_size
+                     (const O2o__Stats__V1__StatisticsName   *message);
+size_t o2o__stats__v1__statistics_name__pack
+                     (const O2o__Stats__V1__StatisticsName   *message,
+                      uint8_t             *out);
+size_t o2o__stats__v1__statistics_name__pack_to_buffer
+                     (const O2o__Stats__V1__StatisticsName   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Stats__V1__StatisticsName *
+       o2o__stats__v1__statistics_name__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__stats__v1__statistics_name__free_unpacked
+                     (O2o__Stats__V1__StatisticsName *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Stats__V1__TicketQuarters methods */
+void   o2o__stats__v1__ticket_quarters__init
+                     (O2o__Stats__V1__TicketQuarters         *message);
+size_t o2o__stats__v1__ticket_quarters__get_packed_size
+                     (const O2o__Stats__V1__TicketQuarters   *message);
+size_t o2o__stats__v1__ticket_quarters__pack
+                     (const O2o__Stats__V1__TicketQuarters   *message,
+                      uint8_t             *out);
+size_t o2o__stats__v1__ticket_quarters__pack_to_buffer
+                     (const O2o__Stats__V1__TicketQuarters   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Stats__V1__TicketQuarters *
+       o2o__stats__v1__ticket_quarters__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__stats__v1__ticket_quarters__free_unpacked
+                     (O2o__Stats__V1__TicketQuarters *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Stats__V1__StatisticsProgress methods */
+void   o2o__stats__v1__statistics_progress__init
+                     (O2o__Stats__V1__StatisticsProgress         *message);
+size_t o2o__stats__v1__statistics_progress__get_packed_size
+                     (const O2o__Stats__V1__StatisticsProgress   *message);
+size_t o2o__stats__v1__statistics_progress__pack
+                     (const O2o__Stats__V1__StatisticsProgress   *message,
+                      uint8_t             *out);
+size_t o2o__stats__v1__statistics_progress__pack_to_buffer
+                     (const O2o__Stats__V1__StatisticsProgress   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Stats__V1__StatisticsProgress *
+       o2o__stats__v1__statistics_progress__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__stats__v1__statistics_progress__free_unpacked
+                     (O2o__Stats__V1__StatisticsProgress *message,
+                      ProtobufCAllocator *allocator);
+/* O2o__Stats__V1__StatisticsApplied methods */
+void   o2o__stats__v1__statistics_applied__init
+                     (O2o__Stats__V1__StatisticsApplied         *message);
+size_t o2o__stats__v1__statistics_applied__get_packed_size
+                     (const O2o__Stats__V1__StatisticsApplied   *message);
+size_t o2o__stats__v1__statistics_applied__pack
+                     (const O2o__Stats__V1__StatisticsApplied   *message,
+                      uint8_t             *out);
+size_t o2o__stats__v1__statistics_applied__pack_to_buffer
+                     (const O2o__Stats__V1__StatisticsApplied   *message,
+                      ProtobufCBuffer     *buffer);
+O2o__Stats__V1__StatisticsApplied *
+       o2o__stats__v1__statistics_applied__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   o2o__stats__v1__statistics_applied__free_unpacked
+                     (O2o__Stats__V1__StatisticsApplied *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*O2o__Stats__V1__StatisticsDayRange_Closure)
@@ -664,6 +1071,30 @@ typedef void (*O2o__Stats__V1__GetTicketStatisticsRequest_Closure)
 typedef void (*O2o__Stats__V1__TicketStatistics_Closure)
                  (const O2o__Stats__V1__TicketStatistics *message,
                   void *closure_data);
+typedef void (*O2o__Stats__V1__VerifyStatisticsRequest_Closure)
+                 (const O2o__Stats__V1__VerifyStatisticsRequest *message,
+                  void *closure_data);
+typedef void (*O2o__Stats__V1__VerifyStatisticsResponse_Closure)
+                 (const O2o__Stats__V1__VerifyStatisticsResponse *message,
+                  void *closure_data);
+typedef void (*O2o__Stats__V1__SalesQuarters_Closure)
+                 (const O2o__Stats__V1__SalesQuarters *message,
+                  void *closure_data);
+typedef void (*O2o__Stats__V1__ProductQuarters_Closure)
+                 (const O2o__Stats__V1__ProductQuarters *message,
+                  void *closure_data);
+typedef void (*O2o__Stats__V1__StatisticsName_Closure)
+                 (const O2o__Stats__V1__StatisticsName *message,
+                  void *closure_data);
+typedef void (*O2o__Stats__V1__TicketQuarters_Closure)
+                 (const O2o__Stats__V1__TicketQuarters *message,
+                  void *closure_data);
+typedef void (*O2o__Stats__V1__StatisticsProgress_Closure)
+                 (const O2o__Stats__V1__StatisticsProgress *message,
+                  void *closure_data);
+typedef void (*O2o__Stats__V1__StatisticsApplied_Closure)
+                 (const O2o__Stats__V1__StatisticsApplied *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -683,6 +1114,10 @@ struct O2o__Stats__V1__StatisticsService_Service
                                 const O2o__Stats__V1__GetTicketStatisticsRequest *input,
                                 O2o__Stats__V1__TicketStatistics_Closure closure,
                                 void *closure_data);
+  void (*verify_statistics)(O2o__Stats__V1__StatisticsService_Service *service,
+                            const O2o__Stats__V1__VerifyStatisticsRequest *input,
+                            O2o__Stats__V1__VerifyStatisticsResponse_Closure closure,
+                            void *closure_data);
 };
 typedef void (*O2o__Stats__V1__StatisticsService_ServiceDestroy)(O2o__Stats__V1__StatisticsService_Service *);
 void o2o__stats__v1__statistics_service__init (O2o__Stats__V1__StatisticsService_Service *service,
@@ -693,7 +1128,8 @@ void o2o__stats__v1__statistics_service__init (O2o__Stats__V1__StatisticsService
     { O2O__STATS__V1__STATISTICS_SERVICE__BASE_INIT,\
       function_prefix__ ## get_sales_statistics,\
       function_prefix__ ## list_top_selling_products,\
-      function_prefix__ ## get_ticket_statistics  }
+      function_prefix__ ## get_ticket_statistics,\
+      function_prefix__ ## verify_statistics  }
 void o2o__stats__v1__statistics_service__get_sales_statistics(ProtobufCService *service,
                                                               const O2o__Stats__V1__GetSalesStatisticsRequest *input,
                                                               O2o__Stats__V1__SalesStatistics_Closure closure,
@@ -706,6 +1142,10 @@ void o2o__stats__v1__statistics_service__get_ticket_statistics(ProtobufCService 
                                                                const O2o__Stats__V1__GetTicketStatisticsRequest *input,
                                                                O2o__Stats__V1__TicketStatistics_Closure closure,
                                                                void *closure_data);
+void o2o__stats__v1__statistics_service__verify_statistics(ProtobufCService *service,
+                                                           const O2o__Stats__V1__VerifyStatisticsRequest *input,
+                                                           O2o__Stats__V1__VerifyStatisticsResponse_Closure closure,
+                                                           void *closure_data);
 
 /* --- descriptors --- */
 
@@ -721,6 +1161,14 @@ extern const ProtobufCMessageDescriptor o2o__stats__v1__list_top_selling_product
 extern const ProtobufCMessageDescriptor o2o__stats__v1__daily_ticket_bucket__descriptor;
 extern const ProtobufCMessageDescriptor o2o__stats__v1__get_ticket_statistics_request__descriptor;
 extern const ProtobufCMessageDescriptor o2o__stats__v1__ticket_statistics__descriptor;
+extern const ProtobufCMessageDescriptor o2o__stats__v1__verify_statistics_request__descriptor;
+extern const ProtobufCMessageDescriptor o2o__stats__v1__verify_statistics_response__descriptor;
+extern const ProtobufCMessageDescriptor o2o__stats__v1__sales_quarters__descriptor;
+extern const ProtobufCMessageDescriptor o2o__stats__v1__product_quarters__descriptor;
+extern const ProtobufCMessageDescriptor o2o__stats__v1__statistics_name__descriptor;
+extern const ProtobufCMessageDescriptor o2o__stats__v1__ticket_quarters__descriptor;
+extern const ProtobufCMessageDescriptor o2o__stats__v1__statistics_progress__descriptor;
+extern const ProtobufCMessageDescriptor o2o__stats__v1__statistics_applied__descriptor;
 extern const ProtobufCServiceDescriptor o2o__stats__v1__statistics_service__descriptor;
 
 PROTOBUF_C__END_DECLS

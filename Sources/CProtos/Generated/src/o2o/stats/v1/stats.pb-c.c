@@ -457,6 +457,366 @@ void   o2o__stats__v1__ticket_statistics__free_unpacked
   assert(message->base.descriptor == &o2o__stats__v1__ticket_statistics__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   o2o__stats__v1__verify_statistics_request__init
+                     (O2o__Stats__V1__VerifyStatisticsRequest         *message)
+{
+  static const O2o__Stats__V1__VerifyStatisticsRequest init_value = O2O__STATS__V1__VERIFY_STATISTICS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t o2o__stats__v1__verify_statistics_request__get_packed_size
+                     (const O2o__Stats__V1__VerifyStatisticsRequest *message)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__verify_statistics_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__stats__v1__verify_statistics_request__pack
+                     (const O2o__Stats__V1__VerifyStatisticsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__verify_statistics_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__stats__v1__verify_statistics_request__pack_to_buffer
+                     (const O2o__Stats__V1__VerifyStatisticsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__verify_statistics_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Stats__V1__VerifyStatisticsRequest *
+       o2o__stats__v1__verify_statistics_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Stats__V1__VerifyStatisticsRequest *)
+     protobuf_c_message_unpack (&o2o__stats__v1__verify_statistics_request__descriptor,
+                                allocator, len, data);
+}
+void   o2o__stats__v1__verify_statistics_request__free_unpacked
+                     (O2o__Stats__V1__VerifyStatisticsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__stats__v1__verify_statistics_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__stats__v1__verify_statistics_response__init
+                     (O2o__Stats__V1__VerifyStatisticsResponse         *message)
+{
+  static const O2o__Stats__V1__VerifyStatisticsResponse init_value = O2O__STATS__V1__VERIFY_STATISTICS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t o2o__stats__v1__verify_statistics_response__get_packed_size
+                     (const O2o__Stats__V1__VerifyStatisticsResponse *message)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__verify_statistics_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__stats__v1__verify_statistics_response__pack
+                     (const O2o__Stats__V1__VerifyStatisticsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__verify_statistics_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__stats__v1__verify_statistics_response__pack_to_buffer
+                     (const O2o__Stats__V1__VerifyStatisticsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__verify_statistics_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Stats__V1__VerifyStatisticsResponse *
+       o2o__stats__v1__verify_statistics_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Stats__V1__VerifyStatisticsResponse *)
+     protobuf_c_message_unpack (&o2o__stats__v1__verify_statistics_response__descriptor,
+                                allocator, len, data);
+}
+void   o2o__stats__v1__verify_statistics_response__free_unpacked
+                     (O2o__Stats__V1__VerifyStatisticsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__stats__v1__verify_statistics_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__stats__v1__sales_quarters__init
+                     (O2o__Stats__V1__SalesQuarters         *message)
+{
+  static const O2o__Stats__V1__SalesQuarters init_value = O2O__STATS__V1__SALES_QUARTERS__INIT;
+  *message = init_value;
+}
+size_t o2o__stats__v1__sales_quarters__get_packed_size
+                     (const O2o__Stats__V1__SalesQuarters *message)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__sales_quarters__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__stats__v1__sales_quarters__pack
+                     (const O2o__Stats__V1__SalesQuarters *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__sales_quarters__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__stats__v1__sales_quarters__pack_to_buffer
+                     (const O2o__Stats__V1__SalesQuarters *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__sales_quarters__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Stats__V1__SalesQuarters *
+       o2o__stats__v1__sales_quarters__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Stats__V1__SalesQuarters *)
+     protobuf_c_message_unpack (&o2o__stats__v1__sales_quarters__descriptor,
+                                allocator, len, data);
+}
+void   o2o__stats__v1__sales_quarters__free_unpacked
+                     (O2o__Stats__V1__SalesQuarters *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__stats__v1__sales_quarters__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__stats__v1__product_quarters__init
+                     (O2o__Stats__V1__ProductQuarters         *message)
+{
+  static const O2o__Stats__V1__ProductQuarters init_value = O2O__STATS__V1__PRODUCT_QUARTERS__INIT;
+  *message = init_value;
+}
+size_t o2o__stats__v1__product_quarters__get_packed_size
+                     (const O2o__Stats__V1__ProductQuarters *message)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__product_quarters__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__stats__v1__product_quarters__pack
+                     (const O2o__Stats__V1__ProductQuarters *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__product_quarters__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__stats__v1__product_quarters__pack_to_buffer
+                     (const O2o__Stats__V1__ProductQuarters *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__product_quarters__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Stats__V1__ProductQuarters *
+       o2o__stats__v1__product_quarters__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Stats__V1__ProductQuarters *)
+     protobuf_c_message_unpack (&o2o__stats__v1__product_quarters__descriptor,
+                                allocator, len, data);
+}
+void   o2o__stats__v1__product_quarters__free_unpacked
+                     (O2o__Stats__V1__ProductQuarters *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__stats__v1__product_quarters__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__stats__v1__statistics_name__init
+                     (O2o__Stats__V1__StatisticsName         *message)
+{
+  static const O2o__Stats__V1__StatisticsName init_value = O2O__STATS__V1__STATISTICS_NAME__INIT;
+  *message = init_value;
+}
+size_t o2o__stats__v1__statistics_name__get_packed_size
+                     (const O2o__Stats__V1__StatisticsName *message)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__statistics_name__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__stats__v1__statistics_name__pack
+                     (const O2o__Stats__V1__StatisticsName *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__statistics_name__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__stats__v1__statistics_name__pack_to_buffer
+                     (const O2o__Stats__V1__StatisticsName *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__statistics_name__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Stats__V1__StatisticsName *
+       o2o__stats__v1__statistics_name__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Stats__V1__StatisticsName *)
+     protobuf_c_message_unpack (&o2o__stats__v1__statistics_name__descriptor,
+                                allocator, len, data);
+}
+void   o2o__stats__v1__statistics_name__free_unpacked
+                     (O2o__Stats__V1__StatisticsName *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__stats__v1__statistics_name__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__stats__v1__ticket_quarters__init
+                     (O2o__Stats__V1__TicketQuarters         *message)
+{
+  static const O2o__Stats__V1__TicketQuarters init_value = O2O__STATS__V1__TICKET_QUARTERS__INIT;
+  *message = init_value;
+}
+size_t o2o__stats__v1__ticket_quarters__get_packed_size
+                     (const O2o__Stats__V1__TicketQuarters *message)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__ticket_quarters__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__stats__v1__ticket_quarters__pack
+                     (const O2o__Stats__V1__TicketQuarters *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__ticket_quarters__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__stats__v1__ticket_quarters__pack_to_buffer
+                     (const O2o__Stats__V1__TicketQuarters *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__ticket_quarters__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Stats__V1__TicketQuarters *
+       o2o__stats__v1__ticket_quarters__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Stats__V1__TicketQuarters *)
+     protobuf_c_message_unpack (&o2o__stats__v1__ticket_quarters__descriptor,
+                                allocator, len, data);
+}
+void   o2o__stats__v1__ticket_quarters__free_unpacked
+                     (O2o__Stats__V1__TicketQuarters *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__stats__v1__ticket_quarters__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__stats__v1__statistics_progress__init
+                     (O2o__Stats__V1__StatisticsProgress         *message)
+{
+  static const O2o__Stats__V1__StatisticsProgress init_value = O2O__STATS__V1__STATISTICS_PROGRESS__INIT;
+  *message = init_value;
+}
+size_t o2o__stats__v1__statistics_progress__get_packed_size
+                     (const O2o__Stats__V1__StatisticsProgress *message)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__statistics_progress__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__stats__v1__statistics_progress__pack
+                     (const O2o__Stats__V1__StatisticsProgress *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__statistics_progress__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__stats__v1__statistics_progress__pack_to_buffer
+                     (const O2o__Stats__V1__StatisticsProgress *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__statistics_progress__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Stats__V1__StatisticsProgress *
+       o2o__stats__v1__statistics_progress__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Stats__V1__StatisticsProgress *)
+     protobuf_c_message_unpack (&o2o__stats__v1__statistics_progress__descriptor,
+                                allocator, len, data);
+}
+void   o2o__stats__v1__statistics_progress__free_unpacked
+                     (O2o__Stats__V1__StatisticsProgress *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__stats__v1__statistics_progress__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   o2o__stats__v1__statistics_applied__init
+                     (O2o__Stats__V1__StatisticsApplied         *message)
+{
+  static const O2o__Stats__V1__StatisticsApplied init_value = O2O__STATS__V1__STATISTICS_APPLIED__INIT;
+  *message = init_value;
+}
+size_t o2o__stats__v1__statistics_applied__get_packed_size
+                     (const O2o__Stats__V1__StatisticsApplied *message)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__statistics_applied__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t o2o__stats__v1__statistics_applied__pack
+                     (const O2o__Stats__V1__StatisticsApplied *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__statistics_applied__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t o2o__stats__v1__statistics_applied__pack_to_buffer
+                     (const O2o__Stats__V1__StatisticsApplied *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &o2o__stats__v1__statistics_applied__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+O2o__Stats__V1__StatisticsApplied *
+       o2o__stats__v1__statistics_applied__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (O2o__Stats__V1__StatisticsApplied *)
+     protobuf_c_message_unpack (&o2o__stats__v1__statistics_applied__descriptor,
+                                allocator, len, data);
+}
+void   o2o__stats__v1__statistics_applied__free_unpacked
+                     (O2o__Stats__V1__StatisticsApplied *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &o2o__stats__v1__statistics_applied__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor o2o__stats__v1__statistics_day_range__field_descriptors[3] =
 {
   {
@@ -1461,6 +1821,882 @@ const ProtobufCMessageDescriptor o2o__stats__v1__ticket_statistics__descriptor =
   (ProtobufCMessageInit) o2o__stats__v1__ticket_statistics__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor o2o__stats__v1__verify_statistics_request__field_descriptors[2] =
+{
+  {
+    "days",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__VerifyStatisticsRequest, days),
+    &o2o__stats__v1__statistics_day_range__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "repair",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__VerifyStatisticsRequest, repair),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__stats__v1__verify_statistics_request__field_indices_by_name[] = {
+  0,   /* field[0] = days */
+  1,   /* field[1] = repair */
+};
+static const ProtobufCIntRange o2o__stats__v1__verify_statistics_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor o2o__stats__v1__verify_statistics_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.stats.v1.VerifyStatisticsRequest",
+  "VerifyStatisticsRequest",
+  "O2o__Stats__V1__VerifyStatisticsRequest",
+  "o2o.stats.v1",
+  sizeof(O2o__Stats__V1__VerifyStatisticsRequest),
+  2,
+  o2o__stats__v1__verify_statistics_request__field_descriptors,
+  o2o__stats__v1__verify_statistics_request__field_indices_by_name,
+  1,  o2o__stats__v1__verify_statistics_request__number_ranges,
+  (ProtobufCMessageInit) o2o__stats__v1__verify_statistics_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__stats__v1__verify_statistics_response__field_descriptors[7] =
+{
+  {
+    "consistent",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__VerifyStatisticsResponse, consistent),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "differences",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(O2o__Stats__V1__VerifyStatisticsResponse, n_differences),
+    offsetof(O2o__Stats__V1__VerifyStatisticsResponse, differences),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "orders_checked",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__VerifyStatisticsResponse, orders_checked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tickets_checked",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__VerifyStatisticsResponse, tickets_checked),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "figures_compared",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__VerifyStatisticsResponse, figures_compared),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "repaired",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__VerifyStatisticsResponse, repaired),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "computed_at",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__VerifyStatisticsResponse, computed_at),
+    &o2o__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__stats__v1__verify_statistics_response__field_indices_by_name[] = {
+  6,   /* field[6] = computed_at */
+  0,   /* field[0] = consistent */
+  1,   /* field[1] = differences */
+  4,   /* field[4] = figures_compared */
+  2,   /* field[2] = orders_checked */
+  5,   /* field[5] = repaired */
+  3,   /* field[3] = tickets_checked */
+};
+static const ProtobufCIntRange o2o__stats__v1__verify_statistics_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor o2o__stats__v1__verify_statistics_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.stats.v1.VerifyStatisticsResponse",
+  "VerifyStatisticsResponse",
+  "O2o__Stats__V1__VerifyStatisticsResponse",
+  "o2o.stats.v1",
+  sizeof(O2o__Stats__V1__VerifyStatisticsResponse),
+  7,
+  o2o__stats__v1__verify_statistics_response__field_descriptors,
+  o2o__stats__v1__verify_statistics_response__field_indices_by_name,
+  1,  o2o__stats__v1__verify_statistics_response__number_ranges,
+  (ProtobufCMessageInit) o2o__stats__v1__verify_statistics_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__stats__v1__sales_quarters__field_descriptors[12] =
+{
+  {
+    "location_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__SalesQuarters, location_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "utc_day",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__SalesQuarters, utc_day),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "orders_placed",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__SalesQuarters, n_orders_placed),
+    offsetof(O2o__Stats__V1__SalesQuarters, orders_placed),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "orders_paid",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__SalesQuarters, n_orders_paid),
+    offsetof(O2o__Stats__V1__SalesQuarters, orders_paid),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "orders_cancelled",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__SalesQuarters, n_orders_cancelled),
+    offsetof(O2o__Stats__V1__SalesQuarters, orders_cancelled),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "orders_completed",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__SalesQuarters, n_orders_completed),
+    offsetof(O2o__Stats__V1__SalesQuarters, orders_completed),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "orders_refunded",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__SalesQuarters, n_orders_refunded),
+    offsetof(O2o__Stats__V1__SalesQuarters, orders_refunded),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "units_sold",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__SalesQuarters, n_units_sold),
+    offsetof(O2o__Stats__V1__SalesQuarters, units_sold),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "units_refunded",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__SalesQuarters, n_units_refunded),
+    offsetof(O2o__Stats__V1__SalesQuarters, units_refunded),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "gross_sales",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__SalesQuarters, n_gross_sales),
+    offsetof(O2o__Stats__V1__SalesQuarters, gross_sales),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "discount_total",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__SalesQuarters, n_discount_total),
+    offsetof(O2o__Stats__V1__SalesQuarters, discount_total),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "refund_total",
+    12,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__SalesQuarters, n_refund_total),
+    offsetof(O2o__Stats__V1__SalesQuarters, refund_total),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__stats__v1__sales_quarters__field_indices_by_name[] = {
+  10,   /* field[10] = discount_total */
+  9,   /* field[9] = gross_sales */
+  0,   /* field[0] = location_id */
+  4,   /* field[4] = orders_cancelled */
+  5,   /* field[5] = orders_completed */
+  3,   /* field[3] = orders_paid */
+  2,   /* field[2] = orders_placed */
+  6,   /* field[6] = orders_refunded */
+  11,   /* field[11] = refund_total */
+  8,   /* field[8] = units_refunded */
+  7,   /* field[7] = units_sold */
+  1,   /* field[1] = utc_day */
+};
+static const ProtobufCIntRange o2o__stats__v1__sales_quarters__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 12 }
+};
+const ProtobufCMessageDescriptor o2o__stats__v1__sales_quarters__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.stats.v1.SalesQuarters",
+  "SalesQuarters",
+  "O2o__Stats__V1__SalesQuarters",
+  "o2o.stats.v1",
+  sizeof(O2o__Stats__V1__SalesQuarters),
+  12,
+  o2o__stats__v1__sales_quarters__field_descriptors,
+  o2o__stats__v1__sales_quarters__field_indices_by_name,
+  1,  o2o__stats__v1__sales_quarters__number_ranges,
+  (ProtobufCMessageInit) o2o__stats__v1__sales_quarters__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__stats__v1__product_quarters__field_descriptors[9] =
+{
+  {
+    "location_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__ProductQuarters, location_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "utc_day",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__ProductQuarters, utc_day),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__ProductQuarters, product_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sku_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__ProductQuarters, sku_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "units_sold",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__ProductQuarters, n_units_sold),
+    offsetof(O2o__Stats__V1__ProductQuarters, units_sold),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "units_refunded",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__ProductQuarters, n_units_refunded),
+    offsetof(O2o__Stats__V1__ProductQuarters, units_refunded),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "gross_revenue",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__ProductQuarters, n_gross_revenue),
+    offsetof(O2o__Stats__V1__ProductQuarters, gross_revenue),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "refunded_amount",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__ProductQuarters, n_refunded_amount),
+    offsetof(O2o__Stats__V1__ProductQuarters, refunded_amount),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "order_count",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__ProductQuarters, n_order_count),
+    offsetof(O2o__Stats__V1__ProductQuarters, order_count),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__stats__v1__product_quarters__field_indices_by_name[] = {
+  6,   /* field[6] = gross_revenue */
+  0,   /* field[0] = location_id */
+  8,   /* field[8] = order_count */
+  2,   /* field[2] = product_id */
+  7,   /* field[7] = refunded_amount */
+  3,   /* field[3] = sku_id */
+  5,   /* field[5] = units_refunded */
+  4,   /* field[4] = units_sold */
+  1,   /* field[1] = utc_day */
+};
+static const ProtobufCIntRange o2o__stats__v1__product_quarters__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor o2o__stats__v1__product_quarters__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.stats.v1.ProductQuarters",
+  "ProductQuarters",
+  "O2o__Stats__V1__ProductQuarters",
+  "o2o.stats.v1",
+  sizeof(O2o__Stats__V1__ProductQuarters),
+  9,
+  o2o__stats__v1__product_quarters__field_descriptors,
+  o2o__stats__v1__product_quarters__field_indices_by_name,
+  1,  o2o__stats__v1__product_quarters__number_ranges,
+  (ProtobufCMessageInit) o2o__stats__v1__product_quarters__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__stats__v1__statistics_name__field_descriptors[3] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__StatisticsName, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__StatisticsName, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "named_at_nanos",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__StatisticsName, named_at_nanos),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__stats__v1__statistics_name__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = name */
+  2,   /* field[2] = named_at_nanos */
+};
+static const ProtobufCIntRange o2o__stats__v1__statistics_name__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor o2o__stats__v1__statistics_name__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.stats.v1.StatisticsName",
+  "StatisticsName",
+  "O2o__Stats__V1__StatisticsName",
+  "o2o.stats.v1",
+  sizeof(O2o__Stats__V1__StatisticsName),
+  3,
+  o2o__stats__v1__statistics_name__field_descriptors,
+  o2o__stats__v1__statistics_name__field_indices_by_name,
+  1,  o2o__stats__v1__statistics_name__number_ranges,
+  (ProtobufCMessageInit) o2o__stats__v1__statistics_name__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__stats__v1__ticket_quarters__field_descriptors[11] =
+{
+  {
+    "utc_day",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__TicketQuarters, utc_day),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tickets_created",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__TicketQuarters, n_tickets_created),
+    offsetof(O2o__Stats__V1__TicketQuarters, tickets_created),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tickets_resolved",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__TicketQuarters, n_tickets_resolved),
+    offsetof(O2o__Stats__V1__TicketQuarters, tickets_resolved),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tickets_closed",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__TicketQuarters, n_tickets_closed),
+    offsetof(O2o__Stats__V1__TicketQuarters, tickets_closed),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tickets_reopened",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__TicketQuarters, n_tickets_reopened),
+    offsetof(O2o__Stats__V1__TicketQuarters, tickets_reopened),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "open_change",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__TicketQuarters, n_open_change),
+    offsetof(O2o__Stats__V1__TicketQuarters, open_change),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "acknowledge_breaches",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__TicketQuarters, n_acknowledge_breaches),
+    offsetof(O2o__Stats__V1__TicketQuarters, acknowledge_breaches),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resolve_breaches",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__TicketQuarters, n_resolve_breaches),
+    offsetof(O2o__Stats__V1__TicketQuarters, resolve_breaches),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "after_sales_cases_created",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__TicketQuarters, n_after_sales_cases_created),
+    offsetof(O2o__Stats__V1__TicketQuarters, after_sales_cases_created),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "satisfaction_responses",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__TicketQuarters, n_satisfaction_responses),
+    offsetof(O2o__Stats__V1__TicketQuarters, satisfaction_responses),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "satisfaction_total",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(O2o__Stats__V1__TicketQuarters, n_satisfaction_total),
+    offsetof(O2o__Stats__V1__TicketQuarters, satisfaction_total),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__stats__v1__ticket_quarters__field_indices_by_name[] = {
+  6,   /* field[6] = acknowledge_breaches */
+  8,   /* field[8] = after_sales_cases_created */
+  5,   /* field[5] = open_change */
+  7,   /* field[7] = resolve_breaches */
+  9,   /* field[9] = satisfaction_responses */
+  10,   /* field[10] = satisfaction_total */
+  3,   /* field[3] = tickets_closed */
+  1,   /* field[1] = tickets_created */
+  4,   /* field[4] = tickets_reopened */
+  2,   /* field[2] = tickets_resolved */
+  0,   /* field[0] = utc_day */
+};
+static const ProtobufCIntRange o2o__stats__v1__ticket_quarters__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor o2o__stats__v1__ticket_quarters__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.stats.v1.TicketQuarters",
+  "TicketQuarters",
+  "O2o__Stats__V1__TicketQuarters",
+  "o2o.stats.v1",
+  sizeof(O2o__Stats__V1__TicketQuarters),
+  11,
+  o2o__stats__v1__ticket_quarters__field_descriptors,
+  o2o__stats__v1__ticket_quarters__field_indices_by_name,
+  1,  o2o__stats__v1__ticket_quarters__number_ranges,
+  (ProtobufCMessageInit) o2o__stats__v1__ticket_quarters__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__stats__v1__statistics_progress__field_descriptors[6] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__StatisticsProgress, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "order_events_applied",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__StatisticsProgress, order_events_applied),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "care_events_applied",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__StatisticsProgress, care_events_applied),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "open_tickets",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__StatisticsProgress, open_tickets),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "computed_at",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__StatisticsProgress, computed_at),
+    &o2o__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rebuilt_at",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__StatisticsProgress, rebuilt_at),
+    &o2o__common__v1__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__stats__v1__statistics_progress__field_indices_by_name[] = {
+  2,   /* field[2] = care_events_applied */
+  4,   /* field[4] = computed_at */
+  0,   /* field[0] = name */
+  3,   /* field[3] = open_tickets */
+  1,   /* field[1] = order_events_applied */
+  5,   /* field[5] = rebuilt_at */
+};
+static const ProtobufCIntRange o2o__stats__v1__statistics_progress__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor o2o__stats__v1__statistics_progress__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.stats.v1.StatisticsProgress",
+  "StatisticsProgress",
+  "O2o__Stats__V1__StatisticsProgress",
+  "o2o.stats.v1",
+  sizeof(O2o__Stats__V1__StatisticsProgress),
+  6,
+  o2o__stats__v1__statistics_progress__field_descriptors,
+  o2o__stats__v1__statistics_progress__field_indices_by_name,
+  1,  o2o__stats__v1__statistics_progress__number_ranges,
+  (ProtobufCMessageInit) o2o__stats__v1__statistics_progress__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__stats__v1__statistics_applied__field_descriptors[2] =
+{
+  {
+    "subject",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__StatisticsApplied, subject),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sequence",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__StatisticsApplied, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__stats__v1__statistics_applied__field_indices_by_name[] = {
+  1,   /* field[1] = sequence */
+  0,   /* field[0] = subject */
+};
+static const ProtobufCIntRange o2o__stats__v1__statistics_applied__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor o2o__stats__v1__statistics_applied__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.stats.v1.StatisticsApplied",
+  "StatisticsApplied",
+  "O2o__Stats__V1__StatisticsApplied",
+  "o2o.stats.v1",
+  sizeof(O2o__Stats__V1__StatisticsApplied),
+  2,
+  o2o__stats__v1__statistics_applied__field_descriptors,
+  o2o__stats__v1__statistics_applied__field_indices_by_name,
+  1,  o2o__stats__v1__statistics_applied__number_ranges,
+  (ProtobufCMessageInit) o2o__stats__v1__statistics_applied__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue o2o__stats__v1__top_selling_metric__enum_values_by_number[3] =
 {
   { "TOP_SELLING_METRIC_UNSPECIFIED", "O2O__STATS__V1__TOP_SELLING_METRIC__TOP_SELLING_METRIC_UNSPECIFIED", 0 },
@@ -1521,16 +2757,18 @@ const ProtobufCEnumDescriptor o2o__stats__v1__top_selling_grouping__descriptor =
   o2o__stats__v1__top_selling_grouping__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor o2o__stats__v1__statistics_service__method_descriptors[3] =
+static const ProtobufCMethodDescriptor o2o__stats__v1__statistics_service__method_descriptors[4] =
 {
   { "GetSalesStatistics", &o2o__stats__v1__get_sales_statistics_request__descriptor, &o2o__stats__v1__sales_statistics__descriptor },
   { "ListTopSellingProducts", &o2o__stats__v1__list_top_selling_products_request__descriptor, &o2o__stats__v1__list_top_selling_products_response__descriptor },
   { "GetTicketStatistics", &o2o__stats__v1__get_ticket_statistics_request__descriptor, &o2o__stats__v1__ticket_statistics__descriptor },
+  { "VerifyStatistics", &o2o__stats__v1__verify_statistics_request__descriptor, &o2o__stats__v1__verify_statistics_response__descriptor },
 };
 const unsigned o2o__stats__v1__statistics_service__method_indices_by_name[] = {
   0,        /* GetSalesStatistics */
   2,        /* GetTicketStatistics */
-  1         /* ListTopSellingProducts */
+  1,        /* ListTopSellingProducts */
+  3         /* VerifyStatistics */
 };
 const ProtobufCServiceDescriptor o2o__stats__v1__statistics_service__descriptor =
 {
@@ -1539,7 +2777,7 @@ const ProtobufCServiceDescriptor o2o__stats__v1__statistics_service__descriptor 
   "StatisticsService",
   "O2o__Stats__V1__StatisticsService",
   "o2o.stats.v1",
-  3,
+  4,
   o2o__stats__v1__statistics_service__method_descriptors,
   o2o__stats__v1__statistics_service__method_indices_by_name
 };
@@ -1566,6 +2804,14 @@ void o2o__stats__v1__statistics_service__get_ticket_statistics(ProtobufCService 
 {
   assert(service->descriptor == &o2o__stats__v1__statistics_service__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void o2o__stats__v1__statistics_service__verify_statistics(ProtobufCService *service,
+                                                           const O2o__Stats__V1__VerifyStatisticsRequest *input,
+                                                           O2o__Stats__V1__VerifyStatisticsResponse_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &o2o__stats__v1__statistics_service__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void o2o__stats__v1__statistics_service__init (O2o__Stats__V1__StatisticsService_Service *service,
                                                O2o__Stats__V1__StatisticsService_ServiceDestroy destroy)

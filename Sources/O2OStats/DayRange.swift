@@ -1,0 +1,100 @@
+import FoundationEssentials
+import FoundationInternationalization
+import O2OMessages
+import O2ORPC
+import O2OServiceKit
+
+/// A run of whole calendar days in a time zone, and the instants they start at: what
+/// every statistics method is asked for.
+struct DayRange: Sendable {
+    static let defaultZone = "Asia/Shanghai"
+    /// Days after the first the last may be.
+    static let maximumSpan = 366
+
+    let zone: String
+    let days: [CalendarDate]
+    /// `days.count + 1` instants in nanoseconds since 1970: day i runs from
+    /// `starts[i]` to `starts[i + 1]`.
+    let starts: [Int64]
+
+    /// The quarter hour each day starts in (the boundaries of the stored figures).
+    var startQuarters: [Int64] { starts.map(Quarters.of) }
+
+    init(zone: String, days: [CalendarDate], starts: [Int64]) {
+        self.zone = zone
+        self.days = days
+        self.starts = starts
+    }
+
+    init(_ range: StatisticsDayRange?, field: String) throws {
+        guard let range else { throw RPCError.invalidArgument(field: field, "is required") }
+        let first = try Validate.date(range.firstDay, field: "\(field).first_day")
+        let last = try Validate.date(range.lastDay, field: "\(field).last_day")
+        let firstNumber = CalendarDates.dayNumber(first)
+        let span = CalendarDates.dayNumber(last) - firstNumber
+        guard span >= 0 else {
+            throw RPCError.invalidArgument(field: "\(field).last_day", "must not be before first_day")
+        }
+        guard span <= Self.maximumSpan else {
+            throw RPCError.invalidArgument(
+                field: "\(field).last_day",
+                "must be at most \(Self.maximumSpan) days after first_day, got \(span)"
+            )
+        }
+        let name = try Validate.text(range.timeZone, field: "\(field).time_zone", max: 64)
+        zone = name.isEmpty ? Self.defaultZone : name
+        guard let calendar = Self.calendar(zone) else {
+            throw RPCError.invalidArgument(
+                field: "\(field).time_zone",
+                "unknown time zone '\(zone)' (an IANA name such as Asia/Shanghai or Europe/Berlin)"
+            )
+        }
+        var days: [CalendarDate] = []
+        var starts: [Int64] = []
+        for offset in 0...(span + 1) {
+            let date = Self.date(dayNumber: firstNumber + offset)
+            if offset <= span { days.append(date) }
+            starts.append(Self.start(of: date, in: calendar))
+        }
+        self.days = days
+        self.starts = starts
+    }
+
+    private static func calendar(_ zone: String) -> Calendar? {
+        guard let timeZone = TimeZone(identifier: zone) else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        return calendar
+    }
+
+    /// When `date` starts in the calendar's zone: its midnight, or the first instant
+    /// after a clock change that skipped midnight. Saturates after 2262, like every
+    /// stored time.
+    private static func start(of date: CalendarDate, in calendar: Calendar) -> Int64 {
+        let components = DateComponents(year: Int(date.year), month: Int(date.month), day: Int(date.day), hour: 12)
+        guard let noon = calendar.date(from: components) else { return .max }
+        let seconds = calendar.startOfDay(for: noon).timeIntervalSince1970.rounded()
+        guard seconds < 9.2e9 else { return .max }
+        guard seconds > -9.2e9 else { return .min }
+        return Timestamps.nanos(Timestamp(seconds: Int64(seconds), nanos: 0))
+    }
+
+    /// The date `number` days after 1970-01-01.
+    static func date(dayNumber number: Int) -> CalendarDate {
+        let (seconds, overflow) = Int64(number).multipliedReportingOverflow(by: 86_400)
+        return CalendarDates.date(of: Timestamp(seconds: overflow ? 0 : seconds, nanos: 0))
+    }
+
+    /// The day of the range that holds `nanos`; nil outside the range.
+    func day(of nanos: Int64) -> Int? {
+        guard let first = starts.first, let end = starts.last, nanos >= first, nanos < end else { return nil }
+        // The last start at or before nanos.
+        var low = 0
+        var high = starts.count - 1
+        while high - low > 1 {
+            let middle = (low + high) / 2
+            if starts[middle] <= nanos { low = middle } else { high = middle }
+        }
+        return low
+    }
+}
