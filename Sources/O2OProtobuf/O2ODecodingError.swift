@@ -27,6 +27,7 @@ public struct O2ODecodingError: Error, Sendable, Hashable, CustomStringConvertib
     }
 
     /// The same error seen from the enclosing field.
+    @usableFromInline
     func nested(in field: String) -> O2ODecodingError {
         var copy = self
         if copy.fieldPath.isEmpty {

@@ -204,6 +204,7 @@ package func _o2oNested<Value>(_ field: String, _ body: () throws -> Value) thro
     }
 }
 
+@inlinable
 package func _o2oArray<CElement, Element>(
     _ pointer: UnsafeMutablePointer<CElement>?,
     _ count: Int,

@@ -2,7 +2,7 @@
 /// COMMAND` and for lines typed in the interactive shell.
 public struct ShellCommand: Sendable, Equatable {
     public enum Verb: String, Sendable, CaseIterable {
-        case ls, describe, call, health, stats, ping, info, connections, backup, help, exit
+        case ls, describe, call, dashboard, health, stats, ping, info, connections, backup, help, exit
     }
 
     public var verb: Verb
@@ -13,7 +13,7 @@ public struct ShellCommand: Sendable, Equatable {
     public var format: OutputFormat?
     public var compactJSON = false
     public var showPersonalData = false
-    /// `stats --watch SECONDS`.
+    /// `stats --watch SECONDS`, `dashboard --watch SECONDS`.
     public var watch: Double?
     /// `ping --count N`.
     public var count: Int?
@@ -37,6 +37,10 @@ public struct ShellCommand: Sendable, Equatable {
         (
             .call, "call METHOD [JSON | @FILE | -] [-H KEY=VALUE]…",
             "call a method; JSON inline, from a file or from standard input"
+        ),
+        (
+            .dashboard, "dashboard [--watch SECONDS]",
+            "the shop today: sales vs yesterday, 14 days, top products, tickets, low stock"
         ),
         (.health, "health [SERVICE]", "whether the server and its services are serving"),
         (.stats, "stats [FILTER] [--watch SECONDS] [--all]", "calls, errors and latency per method"),
@@ -65,6 +69,13 @@ public struct ShellCommand: Sendable, Equatable {
         Fields take their JSON names (productId) or .proto names (product_id); enum values take
         their full or short names (ON_SHELF). Streaming responses print as they arrive.
         -H key=value adds call metadata; --timeout on the command line sets the deadline.
+        """,
+        .dashboard: """
+        dashboard              today's orders and sales against yesterday, the last 14 days as bars,
+                               the week's top products, open tickets and SLA breaches, low stock
+        dashboard --watch 10   the same, redrawn every 10 s (Ctrl-C stops)
+        dashboard --json       one JSON object (money in minor units), for scripts
+        Days are calendar days in Asia/Shanghai; figures lag the shop by seconds (at most a minute).
         """,
         .stats:
             "stats                     every method called so far\nstats Catalog --watch 2   refresh every 2 s with calls per second (Ctrl-C stops)",

@@ -82,6 +82,7 @@ public struct ShellRunner: Sendable {
             case .call: try await call(command, output)
             case .health: try await health(command, output)
             case .stats: try await stats(command, output)
+            case .dashboard: try await dashboard(command, output)
             case .ping: try await ping(command, output)
             case .info: try await info(output)
             case .connections: try await connections(output)

@@ -3,6 +3,7 @@ import FoundationInternationalization
 import O2OMessages
 import O2ORPC
 import O2OServiceKit
+import Synchronization
 
 /// A run of whole calendar days in a time zone, and the instants they start at: what
 /// every statistics method is asked for.
@@ -18,12 +19,13 @@ struct DayRange: Sendable {
     let starts: [Int64]
 
     /// The quarter hour each day starts in (the boundaries of the stored figures).
-    var startQuarters: [Int64] { starts.map(Quarters.of) }
+    let startQuarters: [Int64]
 
     init(zone: String, days: [CalendarDate], starts: [Int64]) {
         self.zone = zone
         self.days = days
         self.starts = starts
+        self.startQuarters = starts.map(Quarters.of)
     }
 
     init(_ range: StatisticsDayRange?, field: String) throws {
@@ -42,7 +44,7 @@ struct DayRange: Sendable {
             )
         }
         let name = try Validate.text(range.timeZone, field: "\(field).time_zone", max: 64)
-        zone = name.isEmpty ? Self.defaultZone : name
+        let zone = name.isEmpty ? Self.defaultZone : name
         guard let calendar = Self.calendar(zone) else {
             throw RPCError.invalidArgument(
                 field: "\(field).time_zone",
@@ -52,20 +54,31 @@ struct DayRange: Sendable {
         var days: [CalendarDate] = []
         var starts: [Int64] = []
         for offset in 0...(span + 1) {
-            let date = Self.date(dayNumber: firstNumber + offset)
+            let number = firstNumber + offset
+            let date = Self.date(dayNumber: number)
             if offset <= span { days.append(date) }
-            starts.append(Self.start(of: date, in: calendar))
+            starts.append(Self.starts.start(zone: zone, day: number) { Self.start(of: date, in: calendar) })
         }
-        self.days = days
-        self.starts = starts
+        self.init(zone: zone, days: days, starts: starts)
     }
 
+    /// When days start, by zone and day: the calendar's answers never change while the
+    /// server runs, and cost far more than the figures' sums.
+    private static let starts = DayStarts()
+
     private static func calendar(_ zone: String) -> Calendar? {
+        if let known = calendars.withLock({ $0[zone] }) { return known }
         guard let timeZone = TimeZone(identifier: zone) else { return nil }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
+        calendars.withLock { known in
+            if known.count >= 1_000 { known.removeAll() }
+            known[zone] = calendar
+        }
         return calendar
     }
+
+    private static let calendars = Mutex<[String: Calendar]>([:])
 
     /// When `date` starts in the calendar's zone: its midnight, or the first instant
     /// after a clock change that skipped midnight. Saturates after 2262, like every
@@ -96,5 +109,27 @@ struct DayRange: Sendable {
             if starts[middle] <= nanos { low = middle } else { high = middle }
         }
         return low
+    }
+}
+
+/// A bounded cache of day starts: emptied when full (a few hundred zone-years).
+private final class DayStarts: Sendable {
+    private struct Key: Hashable {
+        var zone: String
+        var day: Int
+    }
+
+    private static let capacity = 200_000
+    private let known = Mutex<[Key: Int64]>([:])
+
+    func start(zone: String, day: Int, compute: () throws -> Int64) rethrows -> Int64 {
+        let key = Key(zone: zone, day: day)
+        if let start = known.withLock({ $0[key] }) { return start }
+        let start = try compute()
+        known.withLock { known in
+            if known.count >= Self.capacity { known.removeAll() }
+            known[key] = start
+        }
+        return start
     }
 }

@@ -62,28 +62,44 @@ final class StatsProjector: Sendable {
             ?? StatisticsProgress(name: StatsTables.progressName)
     }
 
-    /// The newest history entries already counted, of the subjects of a batch.
+    /// The newest history entries already counted, of the subjects of a batch. The
+    /// stream position, committed with the figures, keeps a numbered event from
+    /// counting twice; these records keep an event from counting after a rebuild
+    /// from the records already counted its change, so only a rebuild writes them,
+    /// and a batch reads them in one go. A refund counts on the first of its order's
+    /// entries that finds it succeeded: that is remembered as it happens.
     private struct Applied {
         var known: [String: Int64] = [:]
-        var changed: Set<String> = []
+        var remembered: Set<String> = []
 
-        /// Whether entry `sequence` of `subject` is new; marks it counted.
-        mutating func isNew(_ subject: String, _ sequence: Int64, in reader: some RecordReading) async throws -> Bool {
+        init(_ subjects: [String], in reader: some RecordReading) async throws {
+            let unique = Array(Set(subjects))
+            let found = try await reader.get(StatsTables.applied, unique.map { KeyTuple.string($0) })
+            for (subject, record) in zip(unique, found) { known[subject] = record?.sequence ?? 0 }
+        }
+
+        /// Whether entry `sequence` of `subject` is new.
+        mutating func isNew(_ subject: String, _ sequence: Int64) -> Bool {
+            guard sequence > known[subject, default: 0] else { return false }
+            known[subject] = sequence
+            return true
+        }
+
+        /// Whether the refund is counted for the first time; remembers it.
+        mutating func isNewRefund(_ id: String, in reader: some RecordReading) async throws -> Bool {
+            let subject = "r" + id
             if known[subject] == nil {
                 known[subject] = try await reader.get(StatsTables.applied, .string(subject))?.sequence ?? 0
             }
-            guard sequence > known[subject]! else { return false }
-            known[subject] = sequence
-            changed.insert(subject)
+            guard known[subject] == 0 else { return false }
+            known[subject] = 1
+            remembered.insert(subject)
             return true
         }
 
         func write(in transaction: ServiceTransaction) async throws {
-            for subject in changed {
-                try await transaction.save(
-                    StatsTables.applied,
-                    StatisticsApplied(subject: subject, sequence: known[subject]!)
-                )
+            for subject in remembered {
+                try await transaction.save(StatsTables.applied, StatisticsApplied(subject: subject, sequence: 1))
             }
         }
     }
@@ -97,10 +113,10 @@ final class StatsProjector: Sendable {
             var progress = try await Self.progress(in: transaction)
             guard progress.orderEventsApplied == after else { return events.count }
             var changes = QuarterChanges()
-            var applied = Applied()
+            var applied = try await Applied(events.compactMap { $0.entry.map { "o" + $0.orderID } }, in: transaction)
             for event in events {
                 guard let entry = event.entry, let order = event.order,
-                    try await applied.isNew("o" + entry.orderID, entry.sequence, in: transaction)
+                    applied.isNew("o" + entry.orderID, entry.sequence)
                 else { continue }
                 guard OrderContributions.counts(order) else { continue }
                 let contributions = OrderContributions(order)
@@ -118,7 +134,7 @@ final class StatsProjector: Sendable {
                 // entries that finds it so.
                 if !entry.refundID.isEmpty, let refund = try await orders.refund(entry.refundID, in: transaction),
                     refund.status == .succeeded,
-                    try await applied.isNew("r" + refund.id, 1, in: transaction),
+                    try await applied.isNewRefund(refund.id, in: transaction),
                     OrderContributions.counts(refund)
                 {
                     try contributions.refunded(refund, into: &changes)
@@ -141,13 +157,20 @@ final class StatsProjector: Sendable {
             var progress = try await Self.progress(in: transaction)
             guard progress.careEventsApplied == after else { return events.count }
             var changes = QuarterChanges()
-            var applied = Applied()
+            var applied = try await Applied(
+                events.compactMap { event in
+                    switch event.entry {
+                    case .ticketEntry(let entry)?: "t" + entry.ticketID
+                    case .afterSalesEntry(let entry)?: "c" + entry.caseID
+                    case nil: nil
+                    }
+                },
+                in: transaction
+            )
             for event in events {
                 switch event.entry {
                 case .ticketEntry(let entry)?:
-                    guard try await applied.isNew("t" + entry.ticketID, entry.sequence, in: transaction) else {
-                        continue
-                    }
+                    guard applied.isNew("t" + entry.ticketID, entry.sequence) else { continue }
                     let ticket = event.ticket ?? Ticket()
                     switch entry.kind {
                     case .created:
@@ -159,9 +182,7 @@ final class StatsProjector: Sendable {
                         try TicketContributions.entry(entry, into: &changes)
                     }
                 case .afterSalesEntry(let entry)?:
-                    guard try await applied.isNew("c" + entry.caseID, entry.sequence, in: transaction) else {
-                        continue
-                    }
+                    guard applied.isNew("c" + entry.caseID, entry.sequence) else { continue }
                     if entry.sequence == 1 { try TicketContributions.caseOpened(at: entry.createdAt, into: &changes) }
                 case nil:
                     break

@@ -13,6 +13,11 @@ struct StoredFigures<Reader: RecordReading> {
         return (Quarters.day(quarters.first!), Quarters.day(quarters.last! - 1))
     }
 
+    init(reader: Reader, range: DayRange) {
+        self.reader = reader
+        self.range = range
+    }
+
     /// Adds each quarter-hour array of a stored UTC day to the days of the range it
     /// falls on.
     private func spread(
@@ -22,7 +27,16 @@ struct StoredFigures<Reader: RecordReading> {
     ) throws {
         let quarters = range.startQuarters
         let dayStart = utcDay * Quarters.perDay
-        for index in days.indices {
+        // The first day of the range that ends after the stored day starts; at most
+        // three days of the range overlap one stored day.
+        var low = 0
+        var high = days.count
+        while low < high {
+            let middle = (low + high) / 2
+            if quarters[middle + 1] <= dayStart { low = middle + 1 } else { high = middle }
+        }
+        for index in low..<days.count {
+            guard quarters[index] < dayStart + Quarters.perDay else { break }
             let from = max(quarters[index], dayStart)
             let to = min(quarters[index + 1], dayStart + Quarters.perDay)
             guard from < to else { continue }

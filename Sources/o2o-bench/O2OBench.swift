@@ -26,7 +26,7 @@ struct O2OBench: AsyncParsableCommand {
         subcommands: [
             PingLoad.self, EchoLoad.self, StreamLoad.self, GetProductLoad.self, SearchLoad.self, ReserveLoad.self,
             CreateCustomerLoad.self, Customer360Load.self, RedeemLoad.self, PricingLoad.self, QuoteLoad.self,
-            CheckoutLoad.self, CreateTicketLoad.self, SlaSweepLoad.self,
+            CheckoutLoad.self, CreateTicketLoad.self, SlaSweepLoad.self, SalesStatisticsLoad.self,
             Compare.self,
             ServeEcho.self,
             StorageLoad.self,

@@ -181,6 +181,20 @@ struct ShellCommandLineTests {
             )
             #expect(getProduct["calls"] as? Int ?? 0 >= 5)
             #expect(getProduct["p99Micros"] as? Int ?? 0 > 0)
+            // The dashboard: plain text off a terminal, one JSON object with --json.
+            let board = try await shell(address, ["dashboard"])
+            #expect(board.status == 0, "\(board.error)")
+            for part in [
+                "orders paid", "gross sales, last 14 days", "top products, last 7 days", "tickets", "low stock",
+            ] {
+                #expect(board.output.contains(part), "\(part): \(board.output)")
+            }
+            #expect(!board.output.contains("\u{1B}"), "no terminal codes in a pipe")
+            let boardJSON = try object(try await shell(address, ["dashboard", "--json"]).output)
+            #expect((boardJSON["days"] as? [Any])?.count == 14)
+            #expect((boardJSON["today"] as? [String: Any])?["ordersPaid"] as? Int ?? 0 > 0)
+            #expect((boardJSON["topProducts"] as? [Any])?.count == 5)
+            #expect((boardJSON["tickets"] as? [String: Any])?["open"] as? Int ?? 0 > 0)
             let version = try await ChildProcess.run("o2o", ["--version"])
             #expect(version.output == "0.1.0\n")
         }

@@ -84,6 +84,20 @@ struct ShellTerminalTests {
             seen = try #require(try await shell.waitForOutput("NOT_FOUND: product_id", after: seen))
             seen = try #require(try await shell.waitForOutput(prompt, after: seen))
 
+            // The dashboard draws the shop (an empty one here) and redraws it until Ctrl-C.
+            try shell.send("dashboard --watch 0.5\r")
+            seen = try #require(
+                try await shell.waitForOutput("O2O shop", after: seen),
+                "no dashboard: \(shell.standardOutput)"
+            )
+            seen = try #require(try await shell.waitForOutput("low stock", after: seen))
+            seen = try #require(
+                try await shell.waitForOutput("O2O shop", after: seen),
+                "the dashboard did not redraw: \(shell.standardOutput)"
+            )
+            try shell.send("\u{03}")
+            seen = try #require(try await shell.waitForOutput(prompt, after: seen))
+
             // Ctrl-C stops a call that would run forever and keeps the shell.
             try shell.send("call WatchStockAlerts {}\r")
             // The watch's first message, a heartbeat, shows that the call is running.
@@ -106,8 +120,10 @@ struct ShellTerminalTests {
             #expect(try await shell.exitStatus() == 0)
             let history = try String(contentsOfFile: home + "/.o2o_history", encoding: .utf8)
             #expect(
-                history.split(separator: "\n").suffix(3) == [
-                    #"call GetProduct {"productId": "prd_missing"}"#, "call WatchStockAlerts {}", "help call",
+                history.split(separator: "\n").suffix(4) == [
+                    #"call GetProduct {"productId": "prd_missing"}"#, "dashboard --watch 0.5",
+                    "call WatchStockAlerts {}",
+                    "help call",
                 ]
             )
 

@@ -288,7 +288,8 @@ public struct DailySalesBucket: O2OMessage {
     /// that day.
     public var discountTotal: Money? = nil
 
-    /// Refunds that succeeded that day.
+    /// Refunds that succeeded that day (not those of late or duplicate payments,
+    /// which were never sales).
     public var refundTotal: Money? = nil
 
     /// gross_sales - refund_total.
@@ -457,7 +458,7 @@ extension DailySalesBucket: O2ODescribedMessage {
             FieldSchema(name: "units_refunded", jsonName: "unitsRefunded", number: 8, type: .int64, doc: "Units refunded that day."),
             FieldSchema(name: "gross_sales", jsonName: "grossSales", number: 9, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "Paid amount of the orders paid that day, delivery fees included (GMV by\npayment, 销售额)."),
             FieldSchema(name: "discount_total", jsonName: "discountTotal", number: 10, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "Discounts (promotions, member discount, coupons, points) of the orders paid\nthat day."),
-            FieldSchema(name: "refund_total", jsonName: "refundTotal", number: 11, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "Refunds that succeeded that day."),
+            FieldSchema(name: "refund_total", jsonName: "refundTotal", number: 11, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "Refunds that succeeded that day (not those of late or duplicate payments,\nwhich were never sales)."),
             FieldSchema(name: "net_sales", jsonName: "netSales", number: 12, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "gross_sales - refund_total."),
             FieldSchema(name: "average_order_value", jsonName: "averageOrderValue", number: 13, type: .message, typeName: "o2o.common.v1.Money", hasPresence: true, doc: "gross_sales / orders_paid, rounded down; zero when no order was paid."),
         ]
@@ -473,8 +474,10 @@ public struct GetSalesStatisticsRequest: O2OMessage {
     public var days: StatisticsDayRange? = nil
 
     /// Only orders with a fulfilment part at this location (a store's figures;
-    /// amounts are the lines fulfilled there, delivery fees split by line amount);
-    /// empty means the whole platform.
+    /// amounts and units are the lines fulfilled there, a line split between
+    /// locations divided by its units, the delivery fee by the line amounts, each
+    /// split exact to the fen by largest remainder, so the locations add up to the
+    /// platform); empty means the whole platform. Unknown gives NOT_FOUND.
     public var locationID: String = ""
 
     /// A message with every field at its default.
@@ -541,7 +544,7 @@ extension GetSalesStatisticsRequest: O2ODescribedMessage {
         doc: "Which sales figures to compute.",
         fields: [
             FieldSchema(name: "days", jsonName: "days", number: 1, type: .message, typeName: "o2o.stats.v1.StatisticsDayRange", hasPresence: true, doc: "The days; required."),
-            FieldSchema(name: "location_id", jsonName: "locationId", number: 2, type: .string, doc: "Only orders with a fulfilment part at this location (a store's figures;\namounts are the lines fulfilled there, delivery fees split by line amount);\nempty means the whole platform."),
+            FieldSchema(name: "location_id", jsonName: "locationId", number: 2, type: .string, doc: "Only orders with a fulfilment part at this location (a store's figures;\namounts and units are the lines fulfilled there, a line split between\nlocations divided by its units, the delivery fee by the line amounts, each\nsplit exact to the fen by largest remainder, so the locations add up to the\nplatform); empty means the whole platform. Unknown gives NOT_FOUND."),
         ]
     )
 }
@@ -860,7 +863,8 @@ public struct ListTopSellingProductsRequest: O2OMessage {
     /// How many entries, 1 to 100; 0 means 10.
     public var limit: Int32 = 0
 
-    /// Only lines fulfilled at this location; empty means the whole platform.
+    /// Only lines fulfilled at this location (split as in GetSalesStatistics);
+    /// empty means the whole platform. Unknown gives NOT_FOUND.
     public var locationID: String = ""
 
     /// A message with every field at its default.
@@ -951,7 +955,7 @@ extension ListTopSellingProductsRequest: O2ODescribedMessage {
             FieldSchema(name: "metric", jsonName: "metric", number: 2, type: .`enum`, typeName: "o2o.stats.v1.TopSellingMetric", doc: "Rank by net revenue (default) or net units."),
             FieldSchema(name: "grouping", jsonName: "grouping", number: 3, type: .`enum`, typeName: "o2o.stats.v1.TopSellingGrouping", doc: "Per product (default) or per SKU."),
             FieldSchema(name: "limit", jsonName: "limit", number: 4, type: .int32, doc: "How many entries, 1 to 100; 0 means 10."),
-            FieldSchema(name: "location_id", jsonName: "locationId", number: 5, type: .string, doc: "Only lines fulfilled at this location; empty means the whole platform."),
+            FieldSchema(name: "location_id", jsonName: "locationId", number: 5, type: .string, doc: "Only lines fulfilled at this location (split as in GetSalesStatistics);\nempty means the whole platform. Unknown gives NOT_FOUND."),
         ]
     )
 }
@@ -1066,7 +1070,8 @@ public struct DailyTicketBucket: O2OMessage {
     /// The day; missing in the range totals.
     public var day: CalendarDate? = nil
 
-    /// Tickets created (投诉量).
+    /// Tickets created (投诉量), on the day the complaint was received (a call
+    /// logged later counts on the day of the call).
     public var ticketsCreated: Int64 = 0
 
     /// Tickets moved to RESOLVED.
@@ -1235,7 +1240,7 @@ extension DailyTicketBucket: O2ODescribedMessage {
         doc: "Complaint ticket figures of one day (or of the whole range, for totals). Each\nevent counts on the day it happened.",
         fields: [
             FieldSchema(name: "day", jsonName: "day", number: 1, type: .message, typeName: "o2o.common.v1.CalendarDate", hasPresence: true, doc: "The day; missing in the range totals."),
-            FieldSchema(name: "tickets_created", jsonName: "ticketsCreated", number: 2, type: .int64, doc: "Tickets created (投诉量)."),
+            FieldSchema(name: "tickets_created", jsonName: "ticketsCreated", number: 2, type: .int64, doc: "Tickets created (投诉量), on the day the complaint was received (a call\nlogged later counts on the day of the call)."),
             FieldSchema(name: "tickets_resolved", jsonName: "ticketsResolved", number: 3, type: .int64, doc: "Tickets moved to RESOLVED."),
             FieldSchema(name: "tickets_closed", jsonName: "ticketsClosed", number: 4, type: .int64, doc: "Tickets moved to CLOSED."),
             FieldSchema(name: "tickets_reopened", jsonName: "ticketsReopened", number: 5, type: .int64, doc: "Tickets moved to REOPENED."),

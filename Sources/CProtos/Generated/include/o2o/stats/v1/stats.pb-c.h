@@ -156,7 +156,8 @@ struct  O2o__Stats__V1__DailySalesBucket
    */
   O2o__Common__V1__Money *discount_total;
   /*
-   * Refunds that succeeded that day.
+   * Refunds that succeeded that day (not those of late or duplicate payments,
+   * which were never sales).
    */
   O2o__Common__V1__Money *refund_total;
   /*
@@ -185,8 +186,10 @@ struct  O2o__Stats__V1__GetSalesStatisticsRequest
   O2o__Stats__V1__StatisticsDayRange *days;
   /*
    * Only orders with a fulfilment part at this location (a store's figures;
-   * amounts are the lines fulfilled there, delivery fees split by line amount);
-   * empty means the whole platform.
+   * amounts and units are the lines fulfilled there, a line split between
+   * locations divided by its units, the delivery fee by the line amounts, each
+   * split exact to the fen by largest remainder, so the locations add up to the
+   * platform); empty means the whole platform. Unknown gives NOT_FOUND.
    */
   char *location_id;
 };
@@ -305,7 +308,8 @@ struct  O2o__Stats__V1__ListTopSellingProductsRequest
    */
   int32_t limit;
   /*
-   * Only lines fulfilled at this location; empty means the whole platform.
+   * Only lines fulfilled at this location (split as in GetSalesStatistics);
+   * empty means the whole platform. Unknown gives NOT_FOUND.
    */
   char *location_id;
 };
@@ -353,7 +357,8 @@ struct  O2o__Stats__V1__DailyTicketBucket
    */
   O2o__Common__V1__CalendarDate *day;
   /*
-   * Tickets created (投诉量).
+   * Tickets created (投诉量), on the day the complaint was received (a call
+   * logged later counts on the day of the call).
    */
   int64_t tickets_created;
   /*
