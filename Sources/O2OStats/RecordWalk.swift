@@ -16,6 +16,11 @@ struct RecordWalk {
         var ticketsRead = 0
         /// Every location an order is fulfilled at.
         var locations: Set<String> = []
+        /// Orders per status (replacement orders included), tickets open now, SLA
+        /// breaches recorded.
+        var ordersByStatus: [Int32: Int64] = [:]
+        var openTickets: Int64 = 0
+        var breaches: Int64 = 0
         /// The newest history entry of each order, ticket and case, and the refunds
         /// counted: what the figures now hold.
         var applied: [String: Int64] = [:]
@@ -27,6 +32,7 @@ struct RecordWalk {
             for order in page {
                 outcome.ordersRead += 1
                 outcome.applied["o" + order.id] = order.historySequence
+                outcome.ordersByStatus[order.status.rawValue, default: 0] += 1
                 guard OrderContributions.counts(order) else { continue }
                 let contributions = OrderContributions(order)
                 outcome.locations.formUnion(contributions.shares.locations)
@@ -55,6 +61,7 @@ struct RecordWalk {
             for ticket in page {
                 outcome.ticketsRead += 1
                 outcome.applied["t" + ticket.id] = ticket.version
+                if TicketContributions.openStates.contains(ticket.status) { outcome.openTickets += 1 }
                 try TicketContributions.created(ticket, into: &sink)
             }
         }
@@ -62,7 +69,10 @@ struct RecordWalk {
             for entry in page { try TicketContributions.entry(entry, into: &sink) }
         }
         try await care.forEachBreach(in: reader) { page in
-            for breach in page { try TicketContributions.breached(breach.kind, due: breach.dueAt, into: &sink) }
+            for breach in page {
+                outcome.breaches += 1
+                try TicketContributions.breached(breach.kind, due: breach.dueAt, into: &sink)
+            }
         }
         try await care.forEachCase(in: reader) { page in
             for item in page {

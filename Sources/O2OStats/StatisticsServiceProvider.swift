@@ -194,6 +194,15 @@ public final class StatisticsServiceProvider: StatisticsServiceProtocol {
                 }
             }
         }
+        for status in Set(progress.ordersByStatus.keys).union(outcome.ordersByStatus.keys).sorted() {
+            differences.compare(
+                progress.ordersByStatus[status] ?? 0,
+                outcome.ordersByStatus[status] ?? 0,
+                "orders \(OrderStatus(rawValue: status).displayName) now"
+            )
+        }
+        differences.compare(progress.openTickets, outcome.openTickets, "tickets open now")
+        differences.compare(progress.slaBreaches, outcome.breaches, "SLA breaches recorded")
         for (key, named) in recount.names.sorted(by: { $0.key < $1.key }) {
             let kept = try await reader.get(StatsTables.names, .string(key))?.name ?? ""
             differences.compare(kept, named.name, "name of \(key)")

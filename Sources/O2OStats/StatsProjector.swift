@@ -114,10 +114,15 @@ final class StatsProjector: Sendable {
             guard progress.orderEventsApplied == after else { return events.count }
             var changes = QuarterChanges()
             var applied = try await Applied(events.compactMap { $0.entry.map { "o" + $0.orderID } }, in: transaction)
+            var statuses: [Int32: Int64] = [:]
             for event in events {
                 guard let entry = event.entry, let order = event.order,
                     applied.isNew("o" + entry.orderID, entry.sequence)
                 else { continue }
+                if entry.fromStatus != entry.toStatus {
+                    if entry.fromStatus != .unspecified { statuses[entry.fromStatus.rawValue, default: 0] -= 1 }
+                    statuses[entry.toStatus.rawValue, default: 0] += 1
+                }
                 guard OrderContributions.counts(order) else { continue }
                 let contributions = OrderContributions(order)
                 if entry.kind == .created { try contributions.count(.placed, at: order.createdAt, into: &changes) }
@@ -143,6 +148,10 @@ final class StatsProjector: Sendable {
             try await changes.write(in: transaction)
             try await applied.write(in: transaction)
             progress.orderEventsApplied = last
+            for (status, change) in statuses {
+                let count = try Checked.add(progress.ordersByStatus[status] ?? 0, change, field: "orders_by_status")
+                progress.ordersByStatus[status] = count == 0 ? nil : count
+            }
             try await transaction.save(StatsTables.progress, progress)
             return events.count
         }
@@ -167,6 +176,7 @@ final class StatsProjector: Sendable {
                 },
                 in: transaction
             )
+            var breaches: Int64 = 0
             for event in events {
                 switch event.entry {
                 case .ticketEntry(let entry)?:
@@ -178,6 +188,7 @@ final class StatsProjector: Sendable {
                     case .slaBreached:
                         let due = entry.slaBreachKind == .acknowledge ? ticket.acknowledgeDueAt : ticket.resolveDueAt
                         try TicketContributions.breached(entry.slaBreachKind, due: due, into: &changes)
+                        breaches += 1
                     default:
                         try TicketContributions.entry(entry, into: &changes)
                     }
@@ -192,6 +203,7 @@ final class StatsProjector: Sendable {
             try await applied.write(in: transaction)
             progress.careEventsApplied = last
             progress.openTickets = try Checked.add(progress.openTickets, changes.openChange, field: "open_tickets")
+            progress.slaBreaches = try Checked.add(progress.slaBreaches, breaches, field: "sla_breaches")
             try await transaction.save(StatsTables.progress, progress)
             return events.count
         }
@@ -224,7 +236,9 @@ final class StatsProjector: Sendable {
                     careEventsApplied: careLast,
                     openTickets: changes.openChange,
                     computedAt: previous?.computedAt,
-                    rebuiltAt: transaction.now
+                    rebuiltAt: transaction.now,
+                    ordersByStatus: outcome.ordersByStatus,
+                    slaBreaches: outcome.breaches
                 )
             )
             logger.info(

@@ -1677,25 +1677,34 @@ public struct SalesQuarters: O2OMessage {
     /// Days since 1970-01-01 (UTC).
     public var utcDay: Int64 = 0
 
+    /// Orders placed.
     public var ordersPlaced: [Int64] = []
 
+    /// Orders paid.
     public var ordersPaid: [Int64] = []
 
+    /// Orders cancelled before payment.
     public var ordersCancelled: [Int64] = []
 
+    /// Orders completed.
     public var ordersCompleted: [Int64] = []
 
+    /// Orders fully refunded.
     public var ordersRefunded: [Int64] = []
 
+    /// Units of the orders paid.
     public var unitsSold: [Int64] = []
 
+    /// Units refunded.
     public var unitsRefunded: [Int64] = []
 
-    /// Minor units of the order currency.
+    /// Paid amounts of the orders paid, in minor units of the order currency.
     public var grossSales: [Int64] = []
 
+    /// Their discounts, in minor units.
     public var discountTotal: [Int64] = []
 
+    /// Refunds that succeeded, in minor units.
     public var refundTotal: [Int64] = []
 
     /// A message with every field at its default.
@@ -1911,16 +1920,16 @@ extension SalesQuarters: O2ODescribedMessage {
         fields: [
             FieldSchema(name: "location_id", jsonName: "locationId", number: 1, type: .string, doc: "The location; empty for the whole platform."),
             FieldSchema(name: "utc_day", jsonName: "utcDay", number: 2, type: .int64, doc: "Days since 1970-01-01 (UTC)."),
-            FieldSchema(name: "orders_placed", jsonName: "ordersPlaced", number: 3, type: .int64, repeated: true),
-            FieldSchema(name: "orders_paid", jsonName: "ordersPaid", number: 4, type: .int64, repeated: true),
-            FieldSchema(name: "orders_cancelled", jsonName: "ordersCancelled", number: 5, type: .int64, repeated: true),
-            FieldSchema(name: "orders_completed", jsonName: "ordersCompleted", number: 6, type: .int64, repeated: true),
-            FieldSchema(name: "orders_refunded", jsonName: "ordersRefunded", number: 7, type: .int64, repeated: true),
-            FieldSchema(name: "units_sold", jsonName: "unitsSold", number: 8, type: .int64, repeated: true),
-            FieldSchema(name: "units_refunded", jsonName: "unitsRefunded", number: 9, type: .int64, repeated: true),
-            FieldSchema(name: "gross_sales", jsonName: "grossSales", number: 10, type: .int64, repeated: true, doc: "Minor units of the order currency."),
-            FieldSchema(name: "discount_total", jsonName: "discountTotal", number: 11, type: .int64, repeated: true),
-            FieldSchema(name: "refund_total", jsonName: "refundTotal", number: 12, type: .int64, repeated: true),
+            FieldSchema(name: "orders_placed", jsonName: "ordersPlaced", number: 3, type: .int64, repeated: true, doc: "Orders placed."),
+            FieldSchema(name: "orders_paid", jsonName: "ordersPaid", number: 4, type: .int64, repeated: true, doc: "Orders paid."),
+            FieldSchema(name: "orders_cancelled", jsonName: "ordersCancelled", number: 5, type: .int64, repeated: true, doc: "Orders cancelled before payment."),
+            FieldSchema(name: "orders_completed", jsonName: "ordersCompleted", number: 6, type: .int64, repeated: true, doc: "Orders completed."),
+            FieldSchema(name: "orders_refunded", jsonName: "ordersRefunded", number: 7, type: .int64, repeated: true, doc: "Orders fully refunded."),
+            FieldSchema(name: "units_sold", jsonName: "unitsSold", number: 8, type: .int64, repeated: true, doc: "Units of the orders paid."),
+            FieldSchema(name: "units_refunded", jsonName: "unitsRefunded", number: 9, type: .int64, repeated: true, doc: "Units refunded."),
+            FieldSchema(name: "gross_sales", jsonName: "grossSales", number: 10, type: .int64, repeated: true, doc: "Paid amounts of the orders paid, in minor units of the order currency."),
+            FieldSchema(name: "discount_total", jsonName: "discountTotal", number: 11, type: .int64, repeated: true, doc: "Their discounts, in minor units."),
+            FieldSchema(name: "refund_total", jsonName: "refundTotal", number: 12, type: .int64, repeated: true, doc: "Refunds that succeeded, in minor units."),
         ]
     )
 }
@@ -1931,24 +1940,31 @@ public struct ProductQuarters: O2OMessage {
     /// The full protobuf name.
     public static let protoName = "o2o.stats.v1.ProductQuarters"
 
+    /// The location; empty for the whole platform.
     public var locationID: String = ""
 
+    /// Days since 1970-01-01 (UTC).
     public var utcDay: Int64 = 0
 
+    /// The product (catalog id).
     public var productID: String = ""
 
     /// Empty in a product's record.
     public var skuID: String = ""
 
+    /// Units of the orders paid.
     public var unitsSold: [Int64] = []
 
+    /// Units refunded.
     public var unitsRefunded: [Int64] = []
 
-    /// Minor units.
+    /// Line totals of the orders paid, in minor units.
     public var grossRevenue: [Int64] = []
 
+    /// Line refunds that succeeded, in minor units.
     public var refundedAmount: [Int64] = []
 
+    /// Paid orders containing it.
     public var orderCount: [Int64] = []
 
     /// A message with every field at its default.
@@ -2101,15 +2117,15 @@ extension ProductQuarters: O2ODescribedMessage {
         name: "o2o.stats.v1.ProductQuarters",
         doc: "The figures of one product (sku_id empty) or one SKU on one UTC day at one\nlocation (\"\" for the platform), per quarter hour as in SalesQuarters.",
         fields: [
-            FieldSchema(name: "location_id", jsonName: "locationId", number: 1, type: .string),
-            FieldSchema(name: "utc_day", jsonName: "utcDay", number: 2, type: .int64),
-            FieldSchema(name: "product_id", jsonName: "productId", number: 3, type: .string),
+            FieldSchema(name: "location_id", jsonName: "locationId", number: 1, type: .string, doc: "The location; empty for the whole platform."),
+            FieldSchema(name: "utc_day", jsonName: "utcDay", number: 2, type: .int64, doc: "Days since 1970-01-01 (UTC)."),
+            FieldSchema(name: "product_id", jsonName: "productId", number: 3, type: .string, doc: "The product (catalog id)."),
             FieldSchema(name: "sku_id", jsonName: "skuId", number: 4, type: .string, doc: "Empty in a product's record."),
-            FieldSchema(name: "units_sold", jsonName: "unitsSold", number: 5, type: .int64, repeated: true),
-            FieldSchema(name: "units_refunded", jsonName: "unitsRefunded", number: 6, type: .int64, repeated: true),
-            FieldSchema(name: "gross_revenue", jsonName: "grossRevenue", number: 7, type: .int64, repeated: true, doc: "Minor units."),
-            FieldSchema(name: "refunded_amount", jsonName: "refundedAmount", number: 8, type: .int64, repeated: true),
-            FieldSchema(name: "order_count", jsonName: "orderCount", number: 9, type: .int64, repeated: true),
+            FieldSchema(name: "units_sold", jsonName: "unitsSold", number: 5, type: .int64, repeated: true, doc: "Units of the orders paid."),
+            FieldSchema(name: "units_refunded", jsonName: "unitsRefunded", number: 6, type: .int64, repeated: true, doc: "Units refunded."),
+            FieldSchema(name: "gross_revenue", jsonName: "grossRevenue", number: 7, type: .int64, repeated: true, doc: "Line totals of the orders paid, in minor units."),
+            FieldSchema(name: "refunded_amount", jsonName: "refundedAmount", number: 8, type: .int64, repeated: true, doc: "Line refunds that succeeded, in minor units."),
+            FieldSchema(name: "order_count", jsonName: "orderCount", number: 9, type: .int64, repeated: true, doc: "Paid orders containing it."),
         ]
     )
 }
@@ -2120,10 +2136,13 @@ public struct StatisticsName: O2OMessage {
     /// The full protobuf name.
     public static let protoName = "o2o.stats.v1.StatisticsName"
 
+    /// "p" + product id or "s" + SKU id.
     public var key: String = ""
 
+    /// The name.
     public var name: String = ""
 
+    /// When the line was sold or refunded, in nanoseconds since 1970.
     public var namedAtNanos: Int64 = 0
 
     /// A message with every field at its default.
@@ -2194,9 +2213,9 @@ extension StatisticsName: O2ODescribedMessage {
         name: "o2o.stats.v1.StatisticsName",
         doc: "The name of a product (\"p\" + id) or SKU (\"s\" + id) in the most recent order\nline sold or refunded, and when that happened, in nanoseconds since 1970.",
         fields: [
-            FieldSchema(name: "key", jsonName: "key", number: 1, type: .string),
-            FieldSchema(name: "name", jsonName: "name", number: 2, type: .string),
-            FieldSchema(name: "named_at_nanos", jsonName: "namedAtNanos", number: 3, type: .int64),
+            FieldSchema(name: "key", jsonName: "key", number: 1, type: .string, doc: "\"p\" + product id or \"s\" + SKU id."),
+            FieldSchema(name: "name", jsonName: "name", number: 2, type: .string, doc: "The name."),
+            FieldSchema(name: "named_at_nanos", jsonName: "namedAtNanos", number: 3, type: .int64, doc: "When the line was sold or refunded, in nanoseconds since 1970."),
         ]
     )
 }
@@ -2206,25 +2225,34 @@ public struct TicketQuarters: O2OMessage {
     /// The full protobuf name.
     public static let protoName = "o2o.stats.v1.TicketQuarters"
 
+    /// Days since 1970-01-01 (UTC).
     public var utcDay: Int64 = 0
 
+    /// Tickets received.
     public var ticketsCreated: [Int64] = []
 
+    /// Tickets moved to RESOLVED.
     public var ticketsResolved: [Int64] = []
 
+    /// Tickets moved to CLOSED.
     public var ticketsClosed: [Int64] = []
 
+    /// Tickets moved to REOPENED.
     public var ticketsReopened: [Int64] = []
 
     /// Tickets entering an open state minus tickets leaving one.
     public var openChange: [Int64] = []
 
+    /// Missed acknowledge deadlines, on the deadline's quarter hour.
     public var acknowledgeBreaches: [Int64] = []
 
+    /// Missed resolve deadlines, on the deadline's quarter hour.
     public var resolveBreaches: [Int64] = []
 
+    /// After-sales cases opened.
     public var afterSalesCasesCreated: [Int64] = []
 
+    /// Satisfaction scores recorded.
     public var satisfactionResponses: [Int64] = []
 
     /// Sum of the scores.
@@ -2434,16 +2462,16 @@ extension TicketQuarters: O2ODescribedMessage {
         name: "o2o.stats.v1.TicketQuarters",
         doc: "The ticket figures of one UTC day, per quarter hour as in SalesQuarters.",
         fields: [
-            FieldSchema(name: "utc_day", jsonName: "utcDay", number: 1, type: .int64),
-            FieldSchema(name: "tickets_created", jsonName: "ticketsCreated", number: 2, type: .int64, repeated: true),
-            FieldSchema(name: "tickets_resolved", jsonName: "ticketsResolved", number: 3, type: .int64, repeated: true),
-            FieldSchema(name: "tickets_closed", jsonName: "ticketsClosed", number: 4, type: .int64, repeated: true),
-            FieldSchema(name: "tickets_reopened", jsonName: "ticketsReopened", number: 5, type: .int64, repeated: true),
+            FieldSchema(name: "utc_day", jsonName: "utcDay", number: 1, type: .int64, doc: "Days since 1970-01-01 (UTC)."),
+            FieldSchema(name: "tickets_created", jsonName: "ticketsCreated", number: 2, type: .int64, repeated: true, doc: "Tickets received."),
+            FieldSchema(name: "tickets_resolved", jsonName: "ticketsResolved", number: 3, type: .int64, repeated: true, doc: "Tickets moved to RESOLVED."),
+            FieldSchema(name: "tickets_closed", jsonName: "ticketsClosed", number: 4, type: .int64, repeated: true, doc: "Tickets moved to CLOSED."),
+            FieldSchema(name: "tickets_reopened", jsonName: "ticketsReopened", number: 5, type: .int64, repeated: true, doc: "Tickets moved to REOPENED."),
             FieldSchema(name: "open_change", jsonName: "openChange", number: 6, type: .int64, repeated: true, doc: "Tickets entering an open state minus tickets leaving one."),
-            FieldSchema(name: "acknowledge_breaches", jsonName: "acknowledgeBreaches", number: 7, type: .int64, repeated: true),
-            FieldSchema(name: "resolve_breaches", jsonName: "resolveBreaches", number: 8, type: .int64, repeated: true),
-            FieldSchema(name: "after_sales_cases_created", jsonName: "afterSalesCasesCreated", number: 9, type: .int64, repeated: true),
-            FieldSchema(name: "satisfaction_responses", jsonName: "satisfactionResponses", number: 10, type: .int64, repeated: true),
+            FieldSchema(name: "acknowledge_breaches", jsonName: "acknowledgeBreaches", number: 7, type: .int64, repeated: true, doc: "Missed acknowledge deadlines, on the deadline's quarter hour."),
+            FieldSchema(name: "resolve_breaches", jsonName: "resolveBreaches", number: 8, type: .int64, repeated: true, doc: "Missed resolve deadlines, on the deadline's quarter hour."),
+            FieldSchema(name: "after_sales_cases_created", jsonName: "afterSalesCasesCreated", number: 9, type: .int64, repeated: true, doc: "After-sales cases opened."),
+            FieldSchema(name: "satisfaction_responses", jsonName: "satisfactionResponses", number: 10, type: .int64, repeated: true, doc: "Satisfaction scores recorded."),
             FieldSchema(name: "satisfaction_total", jsonName: "satisfactionTotal", number: 11, type: .int64, repeated: true, doc: "Sum of the scores."),
         ]
     )
@@ -2460,6 +2488,7 @@ public struct StatisticsProgress: O2OMessage {
     /// The last order event and care event applied (their numbers in the streams).
     public var orderEventsApplied: Int64 = 0
 
+    /// The last care event applied.
     public var careEventsApplied: Int64 = 0
 
     /// Tickets in an open state now.
@@ -2471,6 +2500,13 @@ public struct StatisticsProgress: O2OMessage {
     /// When the figures were last rebuilt from the records.
     public var rebuiltAt: Timestamp? = nil
 
+    /// Orders in each status now (by OrderStatus number), replacement orders
+    /// included.
+    public var ordersByStatus: [Int32: Int64] = [:]
+
+    /// SLA breaches recorded so far.
+    public var slaBreaches: Int64 = 0
+
     /// A message with every field at its default.
     public init() {}
 
@@ -2481,7 +2517,9 @@ public struct StatisticsProgress: O2OMessage {
         careEventsApplied: Int64 = 0,
         openTickets: Int64 = 0,
         computedAt: Timestamp? = nil,
-        rebuiltAt: Timestamp? = nil
+        rebuiltAt: Timestamp? = nil,
+        ordersByStatus: [Int32: Int64] = [:],
+        slaBreaches: Int64 = 0
     ) {
         self.name = name
         self.orderEventsApplied = orderEventsApplied
@@ -2489,6 +2527,8 @@ public struct StatisticsProgress: O2OMessage {
         self.openTickets = openTickets
         self.computedAt = computedAt
         self.rebuiltAt = rebuiltAt
+        self.ordersByStatus = ordersByStatus
+        self.slaBreaches = slaBreaches
     }
 }
 
@@ -2505,6 +2545,14 @@ extension StatisticsProgress {
         c.pointee.open_tickets = self.openTickets
         if let value = self.computedAt { c.pointee.computed_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
         if let value = self.rebuiltAt { c.pointee.rebuilt_at = arena.message(value, as: O2o__Common__V1__Timestamp.self) }
+        if !self.ordersByStatus.isEmpty {
+            c.pointee.n_orders_by_status = self.ordersByStatus.count
+            c.pointee.orders_by_status = arena.mapEntries(self.ordersByStatus.sorted(by: { $0.key < $1.key }), as: O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry.self, descriptor: o2o__stats__v1__statistics_progress__orders_by_status_entry__descriptor_ptr()) { entry, key, value in
+                entry.pointee.key = key
+                entry.pointee.value = value
+            }
+        }
+        c.pointee.sla_breaches = self.slaBreaches
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -2520,6 +2568,10 @@ extension StatisticsProgress {
         if let value = c.pointee.rebuilt_at {
             self.rebuiltAt = try _o2oNested("rebuilt_at") { try Timestamp(_protobufC: value) }
         }
+        self.ordersByStatus = try _o2oMap(c.pointee.orders_by_status, c.pointee.n_orders_by_status, field: "orders_by_status") {
+            ($0.pointee.key, $0.pointee.value)
+        }
+        self.slaBreaches = c.pointee.sla_breaches
     }
 }
 
@@ -2532,6 +2584,16 @@ extension StatisticsProgress {
         if self.openTickets != 0 { writer.key("openTickets"); writer.quotedInteger(self.openTickets) }
         if let value = self.computedAt { writer.key("computedAt"); value._writeJSON(to: &writer) }
         if let value = self.rebuiltAt { writer.key("rebuiltAt"); value._writeJSON(to: &writer) }
+        if !self.ordersByStatus.isEmpty {
+            writer.key("ordersByStatus")
+            writer.beginObject()
+            for (mapKey, value) in self.ordersByStatus.sorted(by: { $0.key < $1.key }) {
+                writer.key(String(mapKey))
+                writer.quotedInteger(value)
+            }
+            writer.endObject()
+        }
+        if self.slaBreaches != 0 { writer.key("slaBreaches"); writer.quotedInteger(self.slaBreaches) }
         writer.endObject()
     }
 
@@ -2551,6 +2613,10 @@ extension StatisticsProgress {
                 self.computedAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
             case "rebuiltAt", "rebuilt_at":
                 self.rebuiltAt = value.isNull ? nil : try Timestamp(_json: value, path: _o2oJSONPath(path, key))
+            case "ordersByStatus", "orders_by_status":
+                self.ordersByStatus = try value.map(at: _o2oJSONPath(path, key)) { mapKey, element, elementPath in (try _o2oJSONMapKey(mapKey, as: Int32.self, at: elementPath), try element.integer(Int64.self, at: elementPath)) }
+            case "slaBreaches", "sla_breaches":
+                self.slaBreaches = value.isNull ? 0 : try value.integer(Int64.self, at: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -2566,10 +2632,12 @@ extension StatisticsProgress: O2ODescribedMessage {
         fields: [
             FieldSchema(name: "name", jsonName: "name", number: 1, type: .string, doc: "Always \"progress\"."),
             FieldSchema(name: "order_events_applied", jsonName: "orderEventsApplied", number: 2, type: .int64, doc: "The last order event and care event applied (their numbers in the streams)."),
-            FieldSchema(name: "care_events_applied", jsonName: "careEventsApplied", number: 3, type: .int64),
+            FieldSchema(name: "care_events_applied", jsonName: "careEventsApplied", number: 3, type: .int64, doc: "The last care event applied."),
             FieldSchema(name: "open_tickets", jsonName: "openTickets", number: 4, type: .int64, doc: "Tickets in an open state now."),
             FieldSchema(name: "computed_at", jsonName: "computedAt", number: 5, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "Every change committed before this instant is in the figures."),
             FieldSchema(name: "rebuilt_at", jsonName: "rebuiltAt", number: 6, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "When the figures were last rebuilt from the records."),
+            FieldSchema(name: "orders_by_status", jsonName: "ordersByStatus", number: 7, type: .int64, map: true, keyType: .int32, doc: "Orders in each status now (by OrderStatus number), replacement orders\nincluded."),
+            FieldSchema(name: "sla_breaches", jsonName: "slaBreaches", number: 8, type: .int64, doc: "SLA breaches recorded so far."),
         ]
     )
 }
@@ -2581,8 +2649,10 @@ public struct StatisticsApplied: O2OMessage {
     /// The full protobuf name.
     public static let protoName = "o2o.stats.v1.StatisticsApplied"
 
+    /// "o", "t", "c" or "r" and the id.
     public var subject: String = ""
 
+    /// The newest history entry counted (1 for a refund).
     public var sequence: Int64 = 0
 
     /// A message with every field at its default.
@@ -2646,8 +2716,8 @@ extension StatisticsApplied: O2ODescribedMessage {
         name: "o2o.stats.v1.StatisticsApplied",
         doc: "The newest history entry of one order (\"o\" + id), ticket (\"t\" + id) or\nafter-sales case (\"c\" + id) in the figures, or a refund counted (\"r\" + id,\nsequence 1): an event the figures already hold is never counted again.",
         fields: [
-            FieldSchema(name: "subject", jsonName: "subject", number: 1, type: .string),
-            FieldSchema(name: "sequence", jsonName: "sequence", number: 2, type: .int64),
+            FieldSchema(name: "subject", jsonName: "subject", number: 1, type: .string, doc: "\"o\", \"t\", \"c\" or \"r\" and the id."),
+            FieldSchema(name: "sequence", jsonName: "sequence", number: 2, type: .int64, doc: "The newest history entry counted (1 for a refund)."),
         ]
     )
 }
@@ -2699,7 +2769,7 @@ public enum StatisticsService {
             service: "o2o.stats.v1.StatisticsService",
             method: "VerifyStatistics",
             kind: .unary,
-            idempotency: .idempotent,
+            idempotency: .unspecified,
             requestType: "o2o.stats.v1.VerifyStatisticsRequest",
             responseType: "o2o.stats.v1.VerifyStatisticsResponse",
             doc: "Recomputes the figures of a range from the orders, refunds, tickets and\nafter-sales cases themselves (a full scan) and compares them with what the\nother methods answer: sales of the platform and of every location, the\nranking by SKU and the ticket figures. With repair, first rebuilds every\nfigure from the records. Needs the admin role (PERMISSION_DENIED otherwise)."

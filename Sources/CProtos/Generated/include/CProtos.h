@@ -432,5 +432,6 @@ static inline const ProtobufCMessageDescriptor *o2o__stats__v1__product_quarters
 static inline const ProtobufCMessageDescriptor *o2o__stats__v1__statistics_name__descriptor_ptr(void) { return &o2o__stats__v1__statistics_name__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__stats__v1__ticket_quarters__descriptor_ptr(void) { return &o2o__stats__v1__ticket_quarters__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__stats__v1__statistics_progress__descriptor_ptr(void) { return &o2o__stats__v1__statistics_progress__descriptor; }
+static inline const ProtobufCMessageDescriptor *o2o__stats__v1__statistics_progress__orders_by_status_entry__descriptor_ptr(void) { return &o2o__stats__v1__statistics_progress__orders_by_status_entry__descriptor; }
 static inline const ProtobufCMessageDescriptor *o2o__stats__v1__statistics_applied__descriptor_ptr(void) { return &o2o__stats__v1__statistics_applied__descriptor; }
 #endif

@@ -33,6 +33,7 @@ typedef struct O2o__Stats__V1__ProductQuarters O2o__Stats__V1__ProductQuarters;
 typedef struct O2o__Stats__V1__StatisticsName O2o__Stats__V1__StatisticsName;
 typedef struct O2o__Stats__V1__TicketQuarters O2o__Stats__V1__TicketQuarters;
 typedef struct O2o__Stats__V1__StatisticsProgress O2o__Stats__V1__StatisticsProgress;
+typedef struct O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry;
 typedef struct O2o__Stats__V1__StatisticsApplied O2o__Stats__V1__StatisticsApplied;
 
 
@@ -536,27 +537,54 @@ struct  O2o__Stats__V1__SalesQuarters
    * Days since 1970-01-01 (UTC).
    */
   int64_t utc_day;
+  /*
+   * Orders placed.
+   */
   size_t n_orders_placed;
   int64_t *orders_placed;
+  /*
+   * Orders paid.
+   */
   size_t n_orders_paid;
   int64_t *orders_paid;
+  /*
+   * Orders cancelled before payment.
+   */
   size_t n_orders_cancelled;
   int64_t *orders_cancelled;
+  /*
+   * Orders completed.
+   */
   size_t n_orders_completed;
   int64_t *orders_completed;
+  /*
+   * Orders fully refunded.
+   */
   size_t n_orders_refunded;
   int64_t *orders_refunded;
+  /*
+   * Units of the orders paid.
+   */
   size_t n_units_sold;
   int64_t *units_sold;
+  /*
+   * Units refunded.
+   */
   size_t n_units_refunded;
   int64_t *units_refunded;
   /*
-   * Minor units of the order currency.
+   * Paid amounts of the orders paid, in minor units of the order currency.
    */
   size_t n_gross_sales;
   int64_t *gross_sales;
+  /*
+   * Their discounts, in minor units.
+   */
   size_t n_discount_total;
   int64_t *discount_total;
+  /*
+   * Refunds that succeeded, in minor units.
+   */
   size_t n_refund_total;
   int64_t *refund_total;
 };
@@ -572,24 +600,45 @@ struct  O2o__Stats__V1__SalesQuarters
 struct  O2o__Stats__V1__ProductQuarters
 {
   ProtobufCMessage base;
+  /*
+   * The location; empty for the whole platform.
+   */
   char *location_id;
+  /*
+   * Days since 1970-01-01 (UTC).
+   */
   int64_t utc_day;
+  /*
+   * The product (catalog id).
+   */
   char *product_id;
   /*
    * Empty in a product's record.
    */
   char *sku_id;
+  /*
+   * Units of the orders paid.
+   */
   size_t n_units_sold;
   int64_t *units_sold;
+  /*
+   * Units refunded.
+   */
   size_t n_units_refunded;
   int64_t *units_refunded;
   /*
-   * Minor units.
+   * Line totals of the orders paid, in minor units.
    */
   size_t n_gross_revenue;
   int64_t *gross_revenue;
+  /*
+   * Line refunds that succeeded, in minor units.
+   */
   size_t n_refunded_amount;
   int64_t *refunded_amount;
+  /*
+   * Paid orders containing it.
+   */
   size_t n_order_count;
   int64_t *order_count;
 };
@@ -605,8 +654,17 @@ struct  O2o__Stats__V1__ProductQuarters
 struct  O2o__Stats__V1__StatisticsName
 {
   ProtobufCMessage base;
+  /*
+   * "p" + product id or "s" + SKU id.
+   */
   char *key;
+  /*
+   * The name.
+   */
   char *name;
+  /*
+   * When the line was sold or refunded, in nanoseconds since 1970.
+   */
   int64_t named_at_nanos;
 };
 #define O2O__STATS__V1__STATISTICS_NAME__INIT \
@@ -620,13 +678,28 @@ struct  O2o__Stats__V1__StatisticsName
 struct  O2o__Stats__V1__TicketQuarters
 {
   ProtobufCMessage base;
+  /*
+   * Days since 1970-01-01 (UTC).
+   */
   int64_t utc_day;
+  /*
+   * Tickets received.
+   */
   size_t n_tickets_created;
   int64_t *tickets_created;
+  /*
+   * Tickets moved to RESOLVED.
+   */
   size_t n_tickets_resolved;
   int64_t *tickets_resolved;
+  /*
+   * Tickets moved to CLOSED.
+   */
   size_t n_tickets_closed;
   int64_t *tickets_closed;
+  /*
+   * Tickets moved to REOPENED.
+   */
   size_t n_tickets_reopened;
   int64_t *tickets_reopened;
   /*
@@ -634,12 +707,24 @@ struct  O2o__Stats__V1__TicketQuarters
    */
   size_t n_open_change;
   int64_t *open_change;
+  /*
+   * Missed acknowledge deadlines, on the deadline's quarter hour.
+   */
   size_t n_acknowledge_breaches;
   int64_t *acknowledge_breaches;
+  /*
+   * Missed resolve deadlines, on the deadline's quarter hour.
+   */
   size_t n_resolve_breaches;
   int64_t *resolve_breaches;
+  /*
+   * After-sales cases opened.
+   */
   size_t n_after_sales_cases_created;
   int64_t *after_sales_cases_created;
+  /*
+   * Satisfaction scores recorded.
+   */
   size_t n_satisfaction_responses;
   int64_t *satisfaction_responses;
   /*
@@ -651,6 +736,17 @@ struct  O2o__Stats__V1__TicketQuarters
 #define O2O__STATS__V1__TICKET_QUARTERS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__stats__v1__ticket_quarters__descriptor) \
     , 0, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+
+
+struct  O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry
+{
+  ProtobufCMessage base;
+  int32_t key;
+  int64_t value;
+};
+#define O2O__STATS__V1__STATISTICS_PROGRESS__ORDERS_BY_STATUS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&o2o__stats__v1__statistics_progress__orders_by_status_entry__descriptor) \
+    , 0, 0 }
 
 
 /*
@@ -667,6 +763,9 @@ struct  O2o__Stats__V1__StatisticsProgress
    * The last order event and care event applied (their numbers in the streams).
    */
   int64_t order_events_applied;
+  /*
+   * The last care event applied.
+   */
   int64_t care_events_applied;
   /*
    * Tickets in an open state now.
@@ -680,10 +779,20 @@ struct  O2o__Stats__V1__StatisticsProgress
    * When the figures were last rebuilt from the records.
    */
   O2o__Common__V1__Timestamp *rebuilt_at;
+  /*
+   * Orders in each status now (by OrderStatus number), replacement orders
+   * included.
+   */
+  size_t n_orders_by_status;
+  O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry **orders_by_status;
+  /*
+   * SLA breaches recorded so far.
+   */
+  int64_t sla_breaches;
 };
 #define O2O__STATS__V1__STATISTICS_PROGRESS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__stats__v1__statistics_progress__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, NULL, NULL }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, NULL, NULL, 0,NULL, 0 }
 
 
 /*
@@ -694,7 +803,13 @@ struct  O2o__Stats__V1__StatisticsProgress
 struct  O2o__Stats__V1__StatisticsApplied
 {
   ProtobufCMessage base;
+  /*
+   * "o", "t", "c" or "r" and the id.
+   */
   char *subject;
+  /*
+   * The newest history entry counted (1 for a refund).
+   */
   int64_t sequence;
 };
 #define O2O__STATS__V1__STATISTICS_APPLIED__INIT \
@@ -1006,6 +1121,9 @@ O2o__Stats__V1__TicketQuarters *
 void   o2o__stats__v1__ticket_quarters__free_unpacked
                      (O2o__Stats__V1__TicketQuarters *message,
                       ProtobufCAllocator *allocator);
+/* O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry methods */
+void   o2o__stats__v1__statistics_progress__orders_by_status_entry__init
+                     (O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry         *message);
 /* O2o__Stats__V1__StatisticsProgress methods */
 void   o2o__stats__v1__statistics_progress__init
                      (O2o__Stats__V1__StatisticsProgress         *message);
@@ -1094,6 +1212,9 @@ typedef void (*O2o__Stats__V1__StatisticsName_Closure)
 typedef void (*O2o__Stats__V1__TicketQuarters_Closure)
                  (const O2o__Stats__V1__TicketQuarters *message,
                   void *closure_data);
+typedef void (*O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry_Closure)
+                 (const O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry *message,
+                  void *closure_data);
 typedef void (*O2o__Stats__V1__StatisticsProgress_Closure)
                  (const O2o__Stats__V1__StatisticsProgress *message,
                   void *closure_data);
@@ -1173,6 +1294,7 @@ extern const ProtobufCMessageDescriptor o2o__stats__v1__product_quarters__descri
 extern const ProtobufCMessageDescriptor o2o__stats__v1__statistics_name__descriptor;
 extern const ProtobufCMessageDescriptor o2o__stats__v1__ticket_quarters__descriptor;
 extern const ProtobufCMessageDescriptor o2o__stats__v1__statistics_progress__descriptor;
+extern const ProtobufCMessageDescriptor o2o__stats__v1__statistics_progress__orders_by_status_entry__descriptor;
 extern const ProtobufCMessageDescriptor o2o__stats__v1__statistics_applied__descriptor;
 extern const ProtobufCServiceDescriptor o2o__stats__v1__statistics_service__descriptor;
 

@@ -727,6 +727,12 @@ void   o2o__stats__v1__ticket_quarters__free_unpacked
   assert(message->base.descriptor == &o2o__stats__v1__ticket_quarters__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   o2o__stats__v1__statistics_progress__orders_by_status_entry__init
+                     (O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry         *message)
+{
+  static const O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry init_value = O2O__STATS__V1__STATISTICS_PROGRESS__ORDERS_BY_STATUS_ENTRY__INIT;
+  *message = init_value;
+}
 void   o2o__stats__v1__statistics_progress__init
                      (O2o__Stats__V1__StatisticsProgress         *message)
 {
@@ -2543,7 +2549,58 @@ const ProtobufCMessageDescriptor o2o__stats__v1__ticket_quarters__descriptor =
   (ProtobufCMessageInit) o2o__stats__v1__ticket_quarters__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor o2o__stats__v1__statistics_progress__field_descriptors[6] =
+static const ProtobufCFieldDescriptor o2o__stats__v1__statistics_progress__orders_by_status_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry, key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry, value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned o2o__stats__v1__statistics_progress__orders_by_status_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange o2o__stats__v1__statistics_progress__orders_by_status_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor o2o__stats__v1__statistics_progress__orders_by_status_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "o2o.stats.v1.StatisticsProgress.OrdersByStatusEntry",
+  "OrdersByStatusEntry",
+  "O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry",
+  "o2o.stats.v1",
+  sizeof(O2o__Stats__V1__StatisticsProgress__OrdersByStatusEntry),
+  2,
+  o2o__stats__v1__statistics_progress__orders_by_status_entry__field_descriptors,
+  o2o__stats__v1__statistics_progress__orders_by_status_entry__field_indices_by_name,
+  1,  o2o__stats__v1__statistics_progress__orders_by_status_entry__number_ranges,
+  (ProtobufCMessageInit) o2o__stats__v1__statistics_progress__orders_by_status_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor o2o__stats__v1__statistics_progress__field_descriptors[8] =
 {
   {
     "name",
@@ -2617,6 +2674,30 @@ static const ProtobufCFieldDescriptor o2o__stats__v1__statistics_progress__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "orders_by_status",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(O2o__Stats__V1__StatisticsProgress, n_orders_by_status),
+    offsetof(O2o__Stats__V1__StatisticsProgress, orders_by_status),
+    &o2o__stats__v1__statistics_progress__orders_by_status_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sla_breaches",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__StatisticsProgress, sla_breaches),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned o2o__stats__v1__statistics_progress__field_indices_by_name[] = {
   2,   /* field[2] = care_events_applied */
@@ -2624,12 +2705,14 @@ static const unsigned o2o__stats__v1__statistics_progress__field_indices_by_name
   0,   /* field[0] = name */
   3,   /* field[3] = open_tickets */
   1,   /* field[1] = order_events_applied */
+  6,   /* field[6] = orders_by_status */
   5,   /* field[5] = rebuilt_at */
+  7,   /* field[7] = sla_breaches */
 };
 static const ProtobufCIntRange o2o__stats__v1__statistics_progress__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor o2o__stats__v1__statistics_progress__descriptor =
 {
@@ -2639,7 +2722,7 @@ const ProtobufCMessageDescriptor o2o__stats__v1__statistics_progress__descriptor
   "O2o__Stats__V1__StatisticsProgress",
   "o2o.stats.v1",
   sizeof(O2o__Stats__V1__StatisticsProgress),
-  6,
+  8,
   o2o__stats__v1__statistics_progress__field_descriptors,
   o2o__stats__v1__statistics_progress__field_indices_by_name,
   1,  o2o__stats__v1__statistics_progress__number_ranges,
