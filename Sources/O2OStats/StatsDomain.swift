@@ -1,6 +1,7 @@
 import Logging
 import O2OCare
 import O2OInventory
+public import O2OMessages
 import O2OOrders
 public import O2ORPC
 public import O2OServiceKit
@@ -49,5 +50,13 @@ public struct StatsDomain: ServiceDomain {
     @discardableResult
     public func catchUp() async throws -> Int64 {
         Timestamps.nanos(try await provider.projector.catchUp().computedAt)
+    }
+}
+
+extension StatsDomain {
+    /// How far the figures are, with the orders per status, the tickets open and the
+    /// SLA breaches recorded; nil before the figures were first built.
+    public func progress() async throws -> StatisticsProgress? {
+        try await provider.store.latest.get(StatsTables.progress, .string(StatsTables.progressName))
     }
 }

@@ -97,6 +97,19 @@ struct ServerCommand: AsyncParsableCommand {
     )
     var handlers: String?
 
+    @Option(
+        name: .customLong("metrics-port"),
+        help:
+            "Serve Prometheus metrics at http://METRICS_HOST:PORT/metrics; 0 picks a free port. [O2O_METRICS_PORT] (default: none)"
+    )
+    var metricsPort: Int?
+
+    @Option(
+        name: .customLong("metrics-host"),
+        help: "Address of the metrics endpoint. [O2O_METRICS_HOST] (default: 127.0.0.1)"
+    )
+    var metricsHost: String?
+
     @Flag(
         name: .customLong("demo-data"),
         help: "Load a sample shop into an empty store (safe to repeat). [O2O_DEMO_DATA=1]"
@@ -199,6 +212,13 @@ struct ServerCommand: AsyncParsableCommand {
             }
             settings.handlers = kind
         }
+        if let metrics = given(metricsPort.map(String.init), "--metrics-port", "O2O_METRICS_PORT") {
+            guard let number = Int(metrics.value), (0...65535).contains(number) else {
+                throw Failure(description: "\(metrics.source): '\(metrics.value)' is not a port number from 0 to 65535")
+            }
+            settings.metricsPort = number
+        }
+        settings.metricsHost = metricsHost ?? environment("O2O_METRICS_HOST") ?? settings.metricsHost
         settings.demoData = demoData || ["1", "true", "yes"].contains(environment("O2O_DEMO_DATA")?.lowercased() ?? "")
         if settings.tokenFile == nil, !ServerSettings.isLoopback(settings.host) {
             throw Failure(

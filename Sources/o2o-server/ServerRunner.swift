@@ -36,6 +36,9 @@ struct ServerSettings: Sendable {
     var currency = "CNY"
     var demoData = false
     var handlers = Handlers.eventLoop
+    /// The Prometheus endpoint's port; nil for none.
+    var metricsPort: Int?
+    var metricsHost = "127.0.0.1"
 
     /// Where calls run once their request has arrived.
     enum Handlers: String, Sendable {
@@ -229,6 +232,11 @@ struct ServerRunner {
         var interceptors: [any RPCServerInterceptor] = [
             RPCLoggingInterceptor(logger: logger), RPCMetricsInterceptor(metrics: metrics),
         ]
+        // Only with an endpoint: a scrape-less server pays nothing per call for it.
+        let exported = settings.metricsPort.map { _ in
+            ServerMetrics(methods: router.methods + ReflectionService.descriptor.methods)
+        }
+        if let exported { interceptors.append(PrometheusInterceptor(metrics: exported)) }
         if let tokens { interceptors.append(RPCAuthInterceptor(tokens: tokens, policy: policy)) }
 
         var listeners: [O2OListenAddress] = [.tcp(host: settings.host, port: settings.port)]
@@ -255,10 +263,28 @@ struct ServerRunner {
         serverBox.set(server)
         // Stopped in reverse order: the domains' jobs, then the server (which drains its
         // calls), then the store.
+        var endpoint: MetricsEndpoint?
+        if let exported, let port = settings.metricsPort {
+            let sources = ServerMetrics.Sources(
+                connections: { await serverBox.server?.connections().count ?? 0 },
+                callsInFlight: { metrics.callsInFlight },
+                engine: engine,
+                platform: platform,
+                started: Double(Timestamps.nanos(started)) / 1e9
+            )
+            do {
+                let listener = try await MetricsEndpoint.bind(host: settings.metricsHost, port: port)
+                endpoint = MetricsEndpoint(listener: listener, metrics: exported, sources: sources)
+            } catch {
+                throw ServerCommand.Failure(
+                    description: "--metrics-port: cannot listen on \(settings.metricsHost):\(port): \(error)"
+                )
+            }
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: StoreService(engine: engine)), .init(service: server)]
-                    + platform.jobs.map { .init(service: $0) },
+                    + (endpoint.map { [.init(service: $0)] } ?? []) + platform.jobs.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -276,6 +302,8 @@ struct ServerRunner {
                 settings.store == .memory
                 ? "store memory" : "store rocksdb, data \(settings.dataDirectory), sync \(settings.sync.rawValue)"
             let authText = tokens == nil ? "no token file: open to every caller, loopback only" : "tokens required"
+            // Said before the listening line, which tests and scripts wait for.
+            if let endpoint { logger.info("metrics on http://\(endpoint.address)/metrics") }
             logger.info(
                 "o2o-server \(ServerCommand.version) listening on \(listenAddresses.joined(separator: ", ")) (\(storeText); \(authText)\(tls == nil ? "" : "; TLS"))"
             )

@@ -13,7 +13,7 @@ struct ServerBinaryTests {
         for text in [
             "--port", "--host", "--unix-socket", "--data", "--store", "--sync", "--tls-cert", "--tls-key",
             "--token-file", "--log-level", "--demo-data", "--handlers", "O2O_PORT", "O2O_DATA", "O2O_STORE",
-            "O2O_HANDLERS", "127.0.0.1:7070",
+            "O2O_HANDLERS", "127.0.0.1:7070", "--metrics-port", "O2O_METRICS_PORT", "--metrics-host",
         ] {
             #expect(result.output.contains(text), "help mentions \(text)")
         }
@@ -35,6 +35,8 @@ struct ServerBinaryTests {
             ([], ["O2O_STORE": "paper"], "O2O_STORE"),
             (["--handlers", "fast"], [:], "--handlers"),
             ([], ["O2O_HANDLERS": "threads"], "O2O_HANDLERS"),
+            (["--metrics-port", "99999"], [:], "--metrics-port"),
+            ([], ["O2O_METRICS_PORT": "metrics"], "O2O_METRICS_PORT"),
         ] as [([String], [String: String], String)]
     )
     func badSettings(arguments: [String], environment: [String: String], names: String) async throws {
@@ -126,6 +128,58 @@ struct ServerBinaryTests {
         #expect(server.standardError.contains("o2o-server stopped"))
     }
 
+    @Test(
+        "--metrics-port serves the Prometheus text format on loopback: every line parses, calls and errors per method, jobs, store and shop gauges"
+    )
+    func prometheusMetrics() async throws {
+        let server = try ChildProcess("o2o-server", ["--store", "memory", "--port", "0", "--metrics-port", "0"])
+        let port = try #require(try await server.listeningPort())
+        let announced = server.standardError.firstMatch(of: /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/)
+        let metricsPort = try #require(announced.flatMap { Int($0.1) }, "\(server.standardError)")
+        try await withO2OClient(port: port) { client in
+            await expectStatus(.notFound) {
+                _ = try await client.catalog.getProduct(GetProductRequest(productID: "prd_missing"))
+            }
+            _ = try await client.catalog.listCategoryChildren(ListCategoryChildrenRequest())
+        }
+        // The jobs report once they ran a round: wait for the projector's first.
+        var text = ""
+        for _ in 0..<600 {
+            text = try httpGet(port: metricsPort, path: "/metrics").body
+            if text.contains(#"o2o_job_runs_total{job="statistics projector"}"#) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let comment = /^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$/
+        let sample =
+            /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*\})? (\S+)$/
+        var values: [String: Double] = [:]
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("#") {
+                #expect(line.wholeMatch(of: comment) != nil, "not a comment line: \(line)")
+                continue
+            }
+            let match = try #require(line.wholeMatch(of: sample), "not a sample line: \(line)")
+            let value = try #require(Double(match.3) ?? (match.3 == "+Inf" ? .infinity : nil), "value of \(line)")
+            // The name and labels: everything before the value (label values may hold spaces).
+            values[String(line[..<line.lastIndex(of: " ")!])] = value
+        }
+        #expect(values[#"o2o_rpc_calls_total{method="CatalogService/GetProduct"}"#] == 1)
+        #expect(values[#"o2o_rpc_errors_total{method="CatalogService/GetProduct",code="NOT_FOUND"}"#] == 1)
+        #expect(values[#"o2o_rpc_calls_total{method="CatalogService/ListCategoryChildren"}"#] == 1)
+        #expect(values[#"o2o_rpc_duration_seconds_count{method="CatalogService/GetProduct"}"#] == 1)
+        #expect(values[#"o2o_rpc_duration_seconds_bucket{method="CatalogService/GetProduct",le="+Inf"}"#] == 1)
+        #expect((values[#"o2o_job_runs_total{job="statistics projector"}"#] ?? 0) >= 1)
+        #expect(values[#"o2o_job_failures_total{job="statistics projector"}"#] == 0)
+        #expect(values["o2o_connections"] != nil && values["o2o_uptime_seconds"] != nil)
+        #expect(values[#"o2o_storage_keys{engine="memory"}"#] != nil)
+        #expect(values[#"o2o_orders{status="PAID"}"#] == 0)
+        #expect(values["o2o_tickets_open"] == 0 && values["o2o_sla_breaches"] == 0)
+        #expect(values["o2o_low_stock_levels"] == 0)
+        #expect(text.contains("# TYPE o2o_rpc_duration_seconds histogram"))
+        #expect(try httpGet(port: metricsPort, path: "/elsewhere").status == 404)
+        #expect(try await server.stop(signal: SIGINT) == 0)
+    }
+
     @Test("restart on the same data directory: demo data, changes, search and request ids are all still there")
     func restartKeepsEverything() async throws {
         let data = temporaryPath("restart")
@@ -215,4 +269,34 @@ struct ServerBinaryTests {
         }
         #expect(try await server.stop() == 0)
     }
+}
+
+/// One HTTP/1.1 GET to 127.0.0.1 over a plain socket; the status and the body.
+func httpGet(port: Int, path: String) throws -> (status: Int, body: String) {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw POSIXError(.EIO) }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+    _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = recv(descriptor, &buffer, buffer.count, 0)
+        if count <= 0 { break }
+        bytes += buffer[0..<count]
+    }
+    let text = String(decoding: bytes, as: UTF8.self)
+    guard let split = text.range(of: "\r\n\r\n") else { return (0, "") }
+    let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+    return (status, String(text[split.upperBound...]))
 }
