@@ -59,6 +59,8 @@ public final class EventLog<Event: LoggedEvent>: Sendable {
     /// numbered since the store last compacted. `Int64.min` (the start) until the
     /// first round after opening, which finds what an earlier run left behind.
     private let undrained = Mutex<Int64?>(.min)
+    /// Rounds of `sequence` under way (waiting for the lock or holding it).
+    private let rounds = Mutex<Int>(0)
     /// Published after a commit wrote events to the outbox.
     public let pending = ChangeFeed()
     /// Published after the sequencer numbered events.
@@ -98,20 +100,34 @@ public final class EventLog<Event: LoggedEvent>: Sendable {
         pending.publish()
     }
 
-    /// Numbers up to `limit` outbox events into the stream; returns how many.
+    /// Numbers up to `limit` outbox events into the stream; returns how many. A call
+    /// while another round runs waits for it and then numbers what that round left,
+    /// so once it returns every change acknowledged before the call is numbered (or
+    /// more is left, when it returns `limit`).
     @discardableResult
     public func sequence(limit: Int = 500) async throws -> Int {
-        guard
-            let from = undrained.withLock({ value -> Int64? in
-                defer { value = nil }
-                return value
-            })
-        else {
-            return 0
+        // Nothing waiting and no round under way: done, without taking the lock.
+        let start = rounds.withLock { rounds -> Bool in
+            guard rounds > 0 || undrained.withLock({ $0 != nil }) else { return false }
+            rounds += 1
+            return true
         }
+        guard start else { return 0 }
+        defer { rounds.withLock { $0 -= 1 } }
+        var from: Int64?
+        var taken = false
         let (count, last): (Int, Int64)
         do {
             (count, last) = try await store.transaction(locking: [sequencerLock]) { transaction in
+                // Taken under the lock, once (the body runs again after a conflict).
+                if !taken {
+                    taken = true
+                    from = undrained.withLock { value -> Int64? in
+                        defer { value = nil }
+                        return value
+                    }
+                }
+                guard let from else { return (0, 0) }
                 let waiting = try await transaction.all(
                     outbox,
                     RecordQuery(lowerBound: from == .min ? nil : [.int(from)], pageSize: limit),
@@ -125,7 +141,7 @@ public final class EventLog<Event: LoggedEvent>: Sendable {
                 return (waiting.count, waiting.last.map { Timestamps.nanos($0.loggedAt) } ?? from)
             }
         } catch {
-            undrained.withLock { $0 = min($0 ?? from, from) }
+            if let from { undrained.withLock { $0 = min($0 ?? from, from) } }
             throw error
         }
         // A full batch may have left more behind: the next round starts where it ended.

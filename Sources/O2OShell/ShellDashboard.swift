@@ -137,7 +137,7 @@ extension ShellRunner {
     static func change(_ today: Int64, _ yesterday: Int64) -> String {
         if yesterday == 0 { return today == 0 ? "" : "new" }
         let percent = (Double(today) - Double(yesterday)) / Double(yesterday) * 100
-        let rounded = Int(percent.rounded())
+        let rounded = Int(max(-1e9, min(1e9, percent)).rounded())
         return rounded > 0 ? "+\(rounded)%" : "\(rounded)%"
     }
 
@@ -163,7 +163,8 @@ extension ShellRunner {
         let yesterday = figures.yesterday
         var lines: [String] = []
         let asOf = figures.computedAt.map { time -> String in
-            let seconds = (time.seconds + 8 * 3_600) % 86_400
+            let shifted = time.seconds.addingReportingOverflow(8 * 3_600).partialValue % 86_400
+            let seconds = shifted < 0 ? shifted + 86_400 : shifted
             func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
             return "\(two(seconds / 3_600)):\(two(seconds / 60 % 60)):\(two(seconds % 60))"
         }
@@ -210,7 +211,7 @@ extension ShellRunner {
         )
         lines.append(
             "orders paid, last \(figures.days.count) days  \(sparkline(figures.days.map(\.ordersPaid)))  "
-                + output.dim("\(figures.days.map(\.ordersPaid).reduce(0, +)) in all")
+                + output.dim("\(figures.days.map(\.ordersPaid).reduce(0, &+)) in all")
         )
         lines.append("")
         if figures.top.isEmpty {
@@ -234,7 +235,7 @@ extension ShellRunner {
                 + "SLA breaches: \(todayTickets.slaBreaches) today, \(figures.ticketTotals.slaBreaches) in "
                 + "\(figures.tickets.count) days\(satisfaction)"
         )
-        let lowCount = figures.lowStock.map(\.levels.count).reduce(0, +)
+        let lowCount = figures.lowStock.map(\.levels.count).reduce(0, &+)
         if lowCount == 0 {
             lines.append("low stock  nothing below its reorder threshold")
         } else {

@@ -57,7 +57,16 @@ struct DayRange: Sendable {
             let number = firstNumber + offset
             let date = Self.date(dayNumber: number)
             if offset <= span { days.append(date) }
-            starts.append(Self.starts.start(zone: zone, day: number) { Self.start(of: date, in: calendar) })
+            let start = Self.starts.start(zone: zone, day: number) { Self.start(of: date, in: calendar) }
+            // The figures are kept per quarter hour: a day must start on one (every
+            // zone's days have since the 1970s; not "GMT+05:07", nor local mean time).
+            if start != .max, start != .min, start % Quarters.nanos != 0 {
+                throw RPCError.invalidArgument(
+                    field: "\(field).time_zone",
+                    "\(Self.text(date)) in \(zone) does not start on a quarter hour of UTC; figures are kept per quarter hour"
+                )
+            }
+            starts.append(start)
         }
         self.init(zone: zone, days: days, starts: starts)
     }
@@ -90,6 +99,11 @@ struct DayRange: Sendable {
         guard seconds < 9.2e9 else { return .max }
         guard seconds > -9.2e9 else { return .min }
         return Timestamps.nanos(Timestamp(seconds: Int64(seconds), nanos: 0))
+    }
+
+    static func text(_ date: CalendarDate) -> String {
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(date.year)-\(two(date.month))-\(two(date.day))"
     }
 
     /// The date `number` days after 1970-01-01.

@@ -22,14 +22,29 @@ enum Quarters {
     }
 
     /// Adds `value` at `slot` of a per-quarter array (empty means all zero).
+    /// A stored array is empty or has a value per quarter hour; anything else is a
+    /// damaged record, refused rather than read past its end.
+    static func check(_ values: [Int64], field: String) throws {
+        guard values.isEmpty || values.count == Int(perDay) else {
+            throw RPCError(
+                code: .dataLoss,
+                message:
+                    "statistics: a stored \(field) has \(values.count) quarter hours, not \(perDay); VerifyStatistics with repair rebuilds it"
+            )
+        }
+    }
+
     static func add(_ value: Int64, at slot: Int, to values: inout [Int64], field: String) throws {
         guard value != 0 else { return }
+        try check(values, field: field)
         if values.isEmpty { values = Array(repeating: 0, count: Int(perDay)) }
         values[slot] = try Checked.add(values[slot], value, field: field)
     }
 
     /// Adds `other` to `values` slot by slot.
     static func add(_ other: [Int64], to values: inout [Int64], field: String) throws {
+        try check(other, field: field)
+        try check(values, field: field)
         guard !other.isEmpty else { return }
         if values.isEmpty {
             values = other
@@ -41,6 +56,7 @@ enum Quarters {
     /// The sum of `values` over slots `range` (within 0..<96).
     static func sum(_ values: [Int64], _ range: Range<Int>) throws -> Int64 {
         guard !values.isEmpty, !range.isEmpty else { return 0 }
+        try check(values, field: "figure")
         // A plain loop: every answer sums thousands of slots.
         var total: Int64 = 0
         var overflow = false

@@ -107,6 +107,12 @@ struct OrderContributions {
     /// Replacement orders are not sales.
     static func counts(_ order: Order) -> Bool { order.replacementForOrderID.isEmpty }
 
+    /// Whether the order was paid: a paid time, or a status past payment (orders
+    /// created paid before their paid time was kept).
+    static func wasPaid(_ order: Order) -> Bool {
+        order.paidAt != nil || ![.pendingPayment, .cancelled, .unspecified].contains(order.status)
+    }
+
     /// Refunds of surplus payments give back money that was never a sale.
     static func counts(_ refund: Refund) -> Bool {
         refund.status == .succeeded && ![.latePayment, .duplicatePayment].contains(refund.reason)
@@ -121,8 +127,10 @@ struct OrderContributions {
 
     /// The order became PAID.
     func paid(into sink: inout some FigureSink) throws {
-        let nanos = Timestamps.nanos(order.paidAt)
-        try count(.paid, at: order.paidAt, into: &sink)
+        // Orders created paid before their paid time was kept: paid on creation.
+        let paidAt = order.paidAt ?? order.createdAt
+        let nanos = Timestamps.nanos(paidAt)
+        try count(.paid, at: paidAt, into: &sink)
         let amounts = order.amounts ?? OrderAmounts()
         try sink.add(.gross, amounts.payableTotal?.minorUnits ?? 0, location: "", at: nanos)
         try sink.add(.discount, amounts.discountTotal?.minorUnits ?? 0, location: "", at: nanos)
@@ -168,7 +176,7 @@ struct OrderContributions {
         var tied: Int64 = 0
         for refunded in refund.lines {
             let lineAmount = refunded.amount?.minorUnits ?? 0
-            tied = tied &+ lineAmount
+            tied = try Checked.add(tied, lineAmount, field: "refund.lines.amount")
             try sink.add(.unitsRefunded, refunded.quantity, location: "", at: nanos)
             guard let index = position[refunded.lineID] else { continue }
             let line = order.lines[index]
@@ -188,7 +196,12 @@ struct OrderContributions {
             }
         }
         // The delivery fee and any amount not tied to a line: like the delivery fee.
-        for (location, share) in shares.orderWide(amount &- tied) {
+        let untied = try Checked.add(
+            amount,
+            try Checked.multiply(tied, -1, field: "refund.lines.amount"),
+            field: "refund.amount"
+        )
+        for (location, share) in shares.orderWide(untied) {
             try sink.add(.refund, share, location: location, at: nanos)
         }
     }

@@ -37,7 +37,7 @@ struct RecordWalk {
                 let contributions = OrderContributions(order)
                 outcome.locations.formUnion(contributions.shares.locations)
                 try contributions.count(.placed, at: order.createdAt, into: &sink)
-                if order.paidAt != nil { try contributions.paid(into: &sink) }
+                if OrderContributions.wasPaid(order) { try contributions.paid(into: &sink) }
                 // CANCELLED is final, and only unpaid orders get there (a paid order
                 // cancelled is refunded instead, though its cancel time is kept).
                 if order.status == .cancelled {

@@ -78,11 +78,10 @@ final class StatsProjector: Sendable {
             for (subject, record) in zip(unique, found) { known[subject] = record?.sequence ?? 0 }
         }
 
-        /// Whether entry `sequence` of `subject` is new.
-        mutating func isNew(_ subject: String, _ sequence: Int64) -> Bool {
-            guard sequence > known[subject, default: 0] else { return false }
-            known[subject] = sequence
-            return true
+        /// Whether entry `sequence` of `subject` is newer than what the last rebuild
+        /// counted (the stream position keeps the others from counting twice).
+        func isNew(_ subject: String, _ sequence: Int64) -> Bool {
+            sequence > known[subject, default: 0]
         }
 
         /// Whether the refund is counted for the first time; remembers it.
@@ -114,6 +113,7 @@ final class StatsProjector: Sendable {
             guard progress.orderEventsApplied == after else { return events.count }
             var changes = QuarterChanges()
             var applied = try await Applied(events.compactMap { $0.entry.map { "o" + $0.orderID } }, in: transaction)
+            // One order's entries come in order; the rebuild's mark is what matters.
             var statuses: [Int32: Int64] = [:]
             for event in events {
                 guard let entry = event.entry, let order = event.order,
@@ -166,7 +166,7 @@ final class StatsProjector: Sendable {
             var progress = try await Self.progress(in: transaction)
             guard progress.careEventsApplied == after else { return events.count }
             var changes = QuarterChanges()
-            var applied = try await Applied(
+            let applied = try await Applied(
                 events.compactMap { event in
                     switch event.entry {
                     case .ticketEntry(let entry)?: "t" + entry.ticketID

@@ -84,6 +84,13 @@ final class ServerMetrics: Sendable {
         errors.increment()
     }
 
+    /// One scrape at a time: a second waits for the first.
+    private let scraping = AsyncGate()
+
+    func scrapeAlone(_ sources: Sources) async -> [UInt8] {
+        await scraping.run { await scrape(sources) }
+    }
+
     /// What a scrape needs besides the calls.
     struct Sources: Sendable {
         var connections: @Sendable () async -> Int
@@ -109,14 +116,16 @@ final class ServerMetrics: Sendable {
             gauge("o2o_storage_keys", "Keys in the store (an estimate for RocksDB).", engine)
                 .set(Double(storage.approximateKeys))
         }
-        let jobs = JobRecords.shared.snapshot()
-        let previous = jobsSeen.withLock { seen in
+        // Taken under the lock: a later snapshot never meets an earlier one's counts.
+        let (jobs, previous) = jobsSeen.withLock { seen in
+            let jobs = JobRecords.shared.snapshot()
             defer { seen = jobs }
-            return seen
+            return (jobs, seen)
         }
         for (name, figures) in jobs {
             let job = [("job", name)]
-            let before = previous[name] ?? JobRecords.Figures()
+            var before = previous[name] ?? JobRecords.Figures()
+            if figures.runs < before.runs || figures.failures < before.failures { before = JobRecords.Figures() }
             registry.makeCounter(
                 descriptor: Self.described("o2o_job_runs_total", "Rounds of each background job."),
                 labels: job
@@ -145,11 +154,22 @@ final class ServerMetrics: Sendable {
             gauge("o2o_tickets_open", "Complaint tickets in an open state now.").set(Double(progress.openTickets))
             gauge("o2o_sla_breaches", "SLA breaches recorded so far.").set(Double(progress.slaBreaches))
         }
-        if let low = try? await sources.platform.inventory.levelsBelowReorderThreshold() {
+        if let low = try? await lowStock(sources, now: now) {
             gauge("o2o_low_stock_levels", "Stock levels (a SKU at a location) below their reorder threshold.")
                 .set(Double(low))
         }
         return registry.emitToBuffer()
+    }
+
+    /// The low-stock count reads every stock level: at most once per 10 s, however
+    /// often scrapers come.
+    private let lowStockSeen = Mutex<(count: Int, at: Double)?>(nil)
+
+    private func lowStock(_ sources: Sources, now: Double) async throws -> Int {
+        if let seen = lowStockSeen.withLock({ $0 }), now - seen.at < 10 { return seen.count }
+        let count = try await sources.platform.inventory.levelsBelowReorderThreshold()
+        lowStockSeen.withLock { $0 = (count, now) }
+        return count
     }
 }
 
@@ -182,6 +202,7 @@ struct MetricsEndpoint: Service {
     let listener: Listener
     let metrics: ServerMetrics
     let sources: ServerMetrics.Sources
+    let logger: Logger
 
     /// Binds the port (before the server starts, so a port in use is a start error).
     static func bind(host: String, port: Int) async throws -> Listener {
@@ -201,14 +222,44 @@ struct MetricsEndpoint: Service {
         return "\(local?.ipAddress ?? "?"):\(local?.port ?? 0)"
     }
 
+    /// Scrapers at once; more connections are closed at once.
+    static let maximumConnections = 16
+    /// A connection that has not sent its request by then is closed.
+    static let requestTimeout: Duration = .seconds(10)
+
     func run() async throws {
+        let open = OpenConnections()
         await cancelWhenGracefulShutdown {
-            try? await withThrowingDiscardingTaskGroup { group in
-                try await listener.executeThenClose { connections in
-                    for try await connection in connections {
-                        group.addTask { try? await serve(connection) }
+            do {
+                try await withThrowingDiscardingTaskGroup { group in
+                    try await listener.executeThenClose { connections in
+                        for try await connection in connections {
+                            let admitted = open.count.withLock { count -> Bool in
+                                guard count < Self.maximumConnections else { return false }
+                                count += 1
+                                return true
+                            }
+                            guard admitted else {
+                                try? await connection.channel.close()
+                                continue
+                            }
+                            group.addTask {
+                                defer { open.count.withLock { $0 -= 1 } }
+                                try? await withThrowingTaskGroup(of: Void.self) { race in
+                                    race.addTask { try await serve(connection) }
+                                    race.addTask {
+                                        try await Task.sleep(for: Self.requestTimeout)
+                                        try? await connection.channel.close()
+                                    }
+                                    try await race.next()
+                                    race.cancelAll()
+                                }
+                            }
+                        }
                     }
                 }
+            } catch {
+                logger.error("the metrics endpoint stopped", metadata: ["error": "\(error)"])
             }
         }
     }
@@ -228,7 +279,7 @@ struct MetricsEndpoint: Service {
                     if request.method != .GET {
                         (status, type, body) = (.methodNotAllowed, "text/plain", Array("GET only\n".utf8))
                     } else if path == "/metrics" {
-                        (status, type, body) = (.ok, "text/plain; version=0.0.4", await metrics.scrape(sources))
+                        (status, type, body) = (.ok, "text/plain; version=0.0.4", await metrics.scrapeAlone(sources))
                     } else {
                         (status, type, body) = (.notFound, "text/plain", Array("not found; try /metrics\n".utf8))
                     }
@@ -248,4 +299,38 @@ struct MetricsEndpoint: Service {
             }
         }
     }
+}
+
+/// Runs one body at a time, in arrival order.
+final class AsyncGate: Sendable {
+    private let state = Mutex<(busy: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func run<Result: Sendable>(_ body: () async -> Result) async -> Result {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.busy {
+                    state.waiting.append(continuation)
+                    return false
+                }
+                state.busy = true
+                return true
+            }
+            if now { continuation.resume() }
+        }
+        let result = await body()
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiting.isEmpty {
+                state.busy = false
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
+        return result
+    }
+}
+
+/// The metrics connections open now.
+private final class OpenConnections: Sendable {
+    let count = Mutex(0)
 }

@@ -106,7 +106,8 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("metrics-host"),
-        help: "Address of the metrics endpoint. [O2O_METRICS_HOST] (default: 127.0.0.1)"
+        help:
+            "Address of the metrics endpoint (no tokens there: anything but loopback needs --token-file and a firewall). [O2O_METRICS_HOST] (default: 127.0.0.1)"
     )
     var metricsHost: String?
 
@@ -220,6 +221,12 @@ struct ServerCommand: AsyncParsableCommand {
         }
         settings.metricsHost = metricsHost ?? environment("O2O_METRICS_HOST") ?? settings.metricsHost
         settings.demoData = demoData || ["1", "true", "yes"].contains(environment("O2O_DEMO_DATA")?.lowercased() ?? "")
+        if settings.metricsPort != nil, settings.tokenFile == nil, !ServerSettings.isLoopback(settings.metricsHost) {
+            throw Failure(
+                description:
+                    "--metrics-host \(settings.metricsHost) needs --token-file: a server open to every caller keeps its figures on loopback too"
+            )
+        }
         if settings.tokenFile == nil, !ServerSettings.isLoopback(settings.host) {
             throw Failure(
                 description:

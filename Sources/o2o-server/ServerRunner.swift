@@ -274,7 +274,7 @@ struct ServerRunner {
             )
             do {
                 let listener = try await MetricsEndpoint.bind(host: settings.metricsHost, port: port)
-                endpoint = MetricsEndpoint(listener: listener, metrics: exported, sources: sources)
+                endpoint = MetricsEndpoint(listener: listener, metrics: exported, sources: sources, logger: logger)
             } catch {
                 throw ServerCommand.Failure(
                     description: "--metrics-port: cannot listen on \(settings.metricsHost):\(port): \(error)"
@@ -284,7 +284,10 @@ struct ServerRunner {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: StoreService(engine: engine)), .init(service: server)]
-                    + (endpoint.map { [.init(service: $0)] } ?? []) + platform.jobs.map { .init(service: $0) },
+                    // The metrics endpoint stopping (it logs why) leaves the calls served.
+                    + (endpoint.map {
+                        [.init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)]
+                    } ?? []) + platform.jobs.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

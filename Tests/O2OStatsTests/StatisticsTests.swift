@@ -308,6 +308,9 @@ struct StatisticsTests {
                 (range(date(2026, 2, 30), date(2026, 3, 1)), "days.first_day"),
                 (range(date(2026, 1, 1), date(2026, 1, 2), zone: "Mars/Olympus"), "days.time_zone"),
                 (range(date(2026, 1, 1), date(2026, 1, 2), zone: "Asia/Shang\u{0}hai"), "days.time_zone"),
+                // Unknown, or days that do not start on a quarter hour: refused either way.
+                (range(date(2026, 1, 1), date(2026, 1, 2), zone: "GMT+05:07"), "days.time_zone"),
+                (range(date(1900, 1, 1), date(1900, 1, 2), zone: "Asia/Kathmandu"), "days.time_zone"),
             ]
             for (days, field) in cases {
                 await expectStatus(.invalidArgument, containing: field) {

@@ -167,7 +167,9 @@ public struct StatisticsDayRange: O2OMessage {
     public var lastDay: CalendarDate? = nil
 
     /// IANA time zone that defines the days ("Asia/Shanghai"); empty means
-    /// Asia/Shanghai. Unknown gives INVALID_ARGUMENT.
+    /// Asia/Shanghai. Unknown gives INVALID_ARGUMENT, and so does a day of the range
+    /// that does not start on a quarter hour of UTC (local mean time before the
+    /// zones, offsets such as "GMT+05:07"): the figures are kept per quarter hour.
     public var timeZone: String = ""
 
     /// A message with every field at its default.
@@ -244,7 +246,7 @@ extension StatisticsDayRange: O2ODescribedMessage {
         fields: [
             FieldSchema(name: "first_day", jsonName: "firstDay", number: 1, type: .message, typeName: "o2o.common.v1.CalendarDate", hasPresence: true, doc: "The first day, inclusive; required."),
             FieldSchema(name: "last_day", jsonName: "lastDay", number: 2, type: .message, typeName: "o2o.common.v1.CalendarDate", hasPresence: true, doc: "The last day, inclusive; required, not before first_day, at most 366 days\nafter it (INVALID_ARGUMENT otherwise)."),
-            FieldSchema(name: "time_zone", jsonName: "timeZone", number: 3, type: .string, doc: "IANA time zone that defines the days (\"Asia/Shanghai\"); empty means\nAsia/Shanghai. Unknown gives INVALID_ARGUMENT."),
+            FieldSchema(name: "time_zone", jsonName: "timeZone", number: 3, type: .string, doc: "IANA time zone that defines the days (\"Asia/Shanghai\"); empty means\nAsia/Shanghai. Unknown gives INVALID_ARGUMENT, and so does a day of the range\nthat does not start on a quarter hour of UTC (local mean time before the\nzones, offsets such as \"GMT+05:07\"): the figures are kept per quarter hour."),
         ]
     )
 }
@@ -2485,7 +2487,7 @@ public struct StatisticsProgress: O2OMessage {
     /// Always "progress".
     public var name: String = ""
 
-    /// The last order event and care event applied (their numbers in the streams).
+    /// The last order event applied (its number in the stream).
     public var orderEventsApplied: Int64 = 0
 
     /// The last care event applied.
@@ -2631,7 +2633,7 @@ extension StatisticsProgress: O2ODescribedMessage {
         doc: "How far the read models are (one record).",
         fields: [
             FieldSchema(name: "name", jsonName: "name", number: 1, type: .string, doc: "Always \"progress\"."),
-            FieldSchema(name: "order_events_applied", jsonName: "orderEventsApplied", number: 2, type: .int64, doc: "The last order event and care event applied (their numbers in the streams)."),
+            FieldSchema(name: "order_events_applied", jsonName: "orderEventsApplied", number: 2, type: .int64, doc: "The last order event applied (its number in the stream)."),
             FieldSchema(name: "care_events_applied", jsonName: "careEventsApplied", number: 3, type: .int64, doc: "The last care event applied."),
             FieldSchema(name: "open_tickets", jsonName: "openTickets", number: 4, type: .int64, doc: "Tickets in an open state now."),
             FieldSchema(name: "computed_at", jsonName: "computedAt", number: 5, type: .message, typeName: "o2o.common.v1.Timestamp", hasPresence: true, doc: "Every change committed before this instant is in the figures."),
@@ -2643,8 +2645,9 @@ extension StatisticsProgress: O2ODescribedMessage {
 }
 
 /// The newest history entry of one order ("o" + id), ticket ("t" + id) or
-/// after-sales case ("c" + id) in the figures, or a refund counted ("r" + id,
-/// sequence 1): an event the figures already hold is never counted again.
+/// after-sales case ("c" + id) that the last rebuild counted from the records, or
+/// a refund counted ("r" + id, sequence 1): events of changes the figures already
+/// hold are never counted again (the stream position does that for the others).
 public struct StatisticsApplied: O2OMessage {
     /// The full protobuf name.
     public static let protoName = "o2o.stats.v1.StatisticsApplied"
@@ -2714,7 +2717,7 @@ extension StatisticsApplied: O2ODescribedMessage {
     /// The message's shape, for reflection.
     public static let _messageSchema = MessageSchema(
         name: "o2o.stats.v1.StatisticsApplied",
-        doc: "The newest history entry of one order (\"o\" + id), ticket (\"t\" + id) or\nafter-sales case (\"c\" + id) in the figures, or a refund counted (\"r\" + id,\nsequence 1): an event the figures already hold is never counted again.",
+        doc: "The newest history entry of one order (\"o\" + id), ticket (\"t\" + id) or\nafter-sales case (\"c\" + id) that the last rebuild counted from the records, or\na refund counted (\"r\" + id, sequence 1): events of changes the figures already\nhold are never counted again (the stream position does that for the others).",
         fields: [
             FieldSchema(name: "subject", jsonName: "subject", number: 1, type: .string, doc: "\"o\", \"t\", \"c\" or \"r\" and the id."),
             FieldSchema(name: "sequence", jsonName: "sequence", number: 2, type: .int64, doc: "The newest history entry counted (1 for a refund)."),
@@ -2761,10 +2764,12 @@ public enum StatisticsService {
             doc: "Complaint ticket counts and SLA breaches per day, with totals over the range."
         )
         /// Recomputes the figures of a range from the orders, refunds, tickets and
-        /// after-sales cases themselves (a full scan) and compares them with what the
-        /// other methods answer: sales of the platform and of every location, the
-        /// ranking by SKU and the ticket figures. With repair, first rebuilds every
-        /// figure from the records. Needs the admin role (PERMISSION_DENIED otherwise).
+        /// after-sales cases themselves (a full scan) and compares them with the kept
+        /// ones: every day's sales of the platform and of every location an order is
+        /// fulfilled at, the products and SKUs of the range with their names, every
+        /// day's ticket figures and open tickets, and the orders per status, open
+        /// tickets and SLA breaches now. With repair, first rebuilds every figure from
+        /// the records. Needs the admin role (PERMISSION_DENIED otherwise).
         public static let verifyStatistics = RPCMethodDescriptor(
             service: "o2o.stats.v1.StatisticsService",
             method: "VerifyStatistics",
@@ -2772,7 +2777,7 @@ public enum StatisticsService {
             idempotency: .unspecified,
             requestType: "o2o.stats.v1.VerifyStatisticsRequest",
             responseType: "o2o.stats.v1.VerifyStatisticsResponse",
-            doc: "Recomputes the figures of a range from the orders, refunds, tickets and\nafter-sales cases themselves (a full scan) and compares them with what the\nother methods answer: sales of the platform and of every location, the\nranking by SKU and the ticket figures. With repair, first rebuilds every\nfigure from the records. Needs the admin role (PERMISSION_DENIED otherwise)."
+            doc: "Recomputes the figures of a range from the orders, refunds, tickets and\nafter-sales cases themselves (a full scan) and compares them with the kept\nones: every day's sales of the platform and of every location an order is\nfulfilled at, the products and SKUs of the range with their names, every\nday's ticket figures and open tickets, and the orders per status, open\ntickets and SLA breaches now. With repair, first rebuilds every figure from\nthe records. Needs the admin role (PERMISSION_DENIED otherwise)."
         )
     }
 
@@ -2799,10 +2804,12 @@ public protocol StatisticsServiceProtocol: RPCService {
     func getTicketStatistics(request: GetTicketStatisticsRequest, context: RPCServerContext) async throws -> TicketStatistics
 
     /// Recomputes the figures of a range from the orders, refunds, tickets and
-    /// after-sales cases themselves (a full scan) and compares them with what the
-    /// other methods answer: sales of the platform and of every location, the
-    /// ranking by SKU and the ticket figures. With repair, first rebuilds every
-    /// figure from the records. Needs the admin role (PERMISSION_DENIED otherwise).
+    /// after-sales cases themselves (a full scan) and compares them with the kept
+    /// ones: every day's sales of the platform and of every location an order is
+    /// fulfilled at, the products and SKUs of the range with their names, every
+    /// day's ticket figures and open tickets, and the orders per status, open
+    /// tickets and SLA breaches now. With repair, first rebuilds every figure from
+    /// the records. Needs the admin role (PERMISSION_DENIED otherwise).
     func verifyStatistics(request: VerifyStatisticsRequest, context: RPCServerContext) async throws -> VerifyStatisticsResponse
 
 }
@@ -2854,10 +2861,12 @@ public struct StatisticsServiceClient: Sendable {
     }
 
     /// Recomputes the figures of a range from the orders, refunds, tickets and
-    /// after-sales cases themselves (a full scan) and compares them with what the
-    /// other methods answer: sales of the platform and of every location, the
-    /// ranking by SKU and the ticket figures. With repair, first rebuilds every
-    /// figure from the records. Needs the admin role (PERMISSION_DENIED otherwise).
+    /// after-sales cases themselves (a full scan) and compares them with the kept
+    /// ones: every day's sales of the platform and of every location an order is
+    /// fulfilled at, the products and SKUs of the range with their names, every
+    /// day's ticket figures and open tickets, and the orders per status, open
+    /// tickets and SLA breaches now. With repair, first rebuilds every figure from
+    /// the records. Needs the admin role (PERMISSION_DENIED otherwise).
     public func verifyStatistics(_ request: VerifyStatisticsRequest, options: RPCCallOptions = .defaults) async throws -> VerifyStatisticsResponse {
         try await transport.unary(StatisticsService.Method.verifyStatistics, request, options: options)
     }

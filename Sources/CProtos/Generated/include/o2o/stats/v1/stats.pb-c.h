@@ -97,7 +97,9 @@ struct  O2o__Stats__V1__StatisticsDayRange
   O2o__Common__V1__CalendarDate *last_day;
   /*
    * IANA time zone that defines the days ("Asia/Shanghai"); empty means
-   * Asia/Shanghai. Unknown gives INVALID_ARGUMENT.
+   * Asia/Shanghai. Unknown gives INVALID_ARGUMENT, and so does a day of the range
+   * that does not start on a quarter hour of UTC (local mean time before the
+   * zones, offsets such as "GMT+05:07"): the figures are kept per quarter hour.
    */
   char *time_zone;
 };
@@ -760,7 +762,7 @@ struct  O2o__Stats__V1__StatisticsProgress
    */
   char *name;
   /*
-   * The last order event and care event applied (their numbers in the streams).
+   * The last order event applied (its number in the stream).
    */
   int64_t order_events_applied;
   /*
@@ -797,8 +799,9 @@ struct  O2o__Stats__V1__StatisticsProgress
 
 /*
  * The newest history entry of one order ("o" + id), ticket ("t" + id) or
- * after-sales case ("c" + id) in the figures, or a refund counted ("r" + id,
- * sequence 1): an event the figures already hold is never counted again.
+ * after-sales case ("c" + id) that the last rebuild counted from the records, or
+ * a refund counted ("r" + id, sequence 1): events of changes the figures already
+ * hold are never counted again (the stream position does that for the others).
  */
 struct  O2o__Stats__V1__StatisticsApplied
 {
