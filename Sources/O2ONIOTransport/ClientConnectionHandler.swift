@@ -423,7 +423,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     /// Starts (or queues) a call; called on the event loop.
     func start(_ call: ClientCall, request: ByteBuffer?) {
-        if call.cancelled { return }
+        // Cancelled before it reached the loop: its caller still waits for an answer.
+        if call.cancelled {
+            return complete(call, with: .failure(RPCError(code: .cancelled, message: "the call was cancelled")))
+        }
         if let failure {
             return complete(
                 call,

@@ -118,10 +118,38 @@ struct OrderContributions {
         refund.status == .succeeded && ![.latePayment, .duplicatePayment].contains(refund.reason)
     }
 
-    /// One order at the platform and at each of its locations.
+    /// The key of the order's sales channel among the locations ("@DELIVERY").
+    var channel: String { Self.channelKey(order.fulfillmentMode.rawValue) }
+
+    static func channelKey(_ mode: Int32) -> String {
+        switch mode {
+        case 1: "@DELIVERY"
+        case 2: "@STORE_PICKUP"
+        case 3: "@STORE_DELIVERY"
+        default: "@UNSPECIFIED"
+        }
+    }
+
+    /// The channels, as keys.
+    static let channels = (1...3).map { channelKey(Int32($0)) }
+
+    /// A figure of the whole order: at the platform and its sales channel.
+    private func whole(
+        _ figure: SalesFigure,
+        _ value: Int64,
+        at nanos: Int64,
+        into sink: inout some FigureSink
+    )
+        throws
+    {
+        try sink.add(figure, value, location: "", at: nanos)
+        try sink.add(figure, value, location: channel, at: nanos)
+    }
+
+    /// One order at the platform, its channel and each of its locations.
     func count(_ figure: SalesFigure, at time: Timestamp?, into sink: inout some FigureSink) throws {
         let nanos = Timestamps.nanos(time)
-        try sink.add(figure, 1, location: "", at: nanos)
+        try whole(figure, 1, at: nanos, into: &sink)
         for location in shares.locations { try sink.add(figure, 1, location: location, at: nanos) }
     }
 
@@ -132,8 +160,8 @@ struct OrderContributions {
         let nanos = Timestamps.nanos(paidAt)
         try count(.paid, at: paidAt, into: &sink)
         let amounts = order.amounts ?? OrderAmounts()
-        try sink.add(.gross, amounts.payableTotal?.minorUnits ?? 0, location: "", at: nanos)
-        try sink.add(.discount, amounts.discountTotal?.minorUnits ?? 0, location: "", at: nanos)
+        try whole(.gross, amounts.payableTotal?.minorUnits ?? 0, at: nanos, into: &sink)
+        try whole(.discount, amounts.discountTotal?.minorUnits ?? 0, at: nanos, into: &sink)
         for (location, share) in shares.orderWide(amounts.deliveryFee?.minorUnits ?? 0) {
             try sink.add(.gross, share, location: location, at: nanos)
         }
@@ -141,7 +169,7 @@ struct OrderContributions {
         var orderedAt: Set<[String]> = []
         for (index, line) in order.lines.enumerated() {
             let total = line.total?.minorUnits ?? 0
-            try sink.add(.unitsSold, line.quantity, location: "", at: nanos)
+            try whole(.unitsSold, line.quantity, at: nanos, into: &sink)
             for item in [RankedItem.product(line), .sku(line)] {
                 sink.name(item, item.grouping == .product ? line.productName : line.skuName, at: nanos)
                 try sink.add(.unitsSold, line.quantity, item: item, location: "", at: nanos)
@@ -170,14 +198,14 @@ struct OrderContributions {
     func refunded(_ refund: Refund, into sink: inout some FigureSink) throws {
         let nanos = Timestamps.nanos(refund.endedAt)
         let amount = refund.amount?.minorUnits ?? 0
-        try sink.add(.refund, amount, location: "", at: nanos)
+        try whole(.refund, amount, at: nanos, into: &sink)
         var position: [String: Int] = [:]
         for (index, line) in order.lines.enumerated() { position[line.lineID] = index }
         var tied: Int64 = 0
         for refunded in refund.lines {
             let lineAmount = refunded.amount?.minorUnits ?? 0
             tied = try Checked.add(tied, lineAmount, field: "refund.lines.amount")
-            try sink.add(.unitsRefunded, refunded.quantity, location: "", at: nanos)
+            try whole(.unitsRefunded, refunded.quantity, at: nanos, into: &sink)
             guard let index = position[refunded.lineID] else { continue }
             let line = order.lines[index]
             for item in [RankedItem.product(line), .sku(line)] {

@@ -54,10 +54,16 @@ public final class StatisticsServiceProvider: StatisticsServiceProtocol {
         context: RPCServerContext
     ) async throws -> SalesStatistics {
         let range = try DayRange(request.days, field: "days")
-        let location = try await location(request.locationID, field: "location_id")
+        let channel = try Validate.known(request.channel, field: "channel", noun: "sales channel")
+        if channel != .unspecified, !request.locationID.isEmpty {
+            throw RPCError.invalidArgument(field: "channel", "cannot be combined with location_id")
+        }
+        var location = try await location(request.locationID, field: "location_id")
+        if channel != .unspecified { location = OrderContributions.channelKey(channel.rawValue) }
         let progress = try await freshProgress()
+        let key = location
         let days = try await store.read { reader in
-            try await StoredFigures(reader: reader, range: range).sales(location: location)
+            try await StoredFigures(reader: reader, range: range).sales(location: key)
         }
         return SalesStatistics(
             days: try zip(range.days, days).map { try StatsAnswers.salesBucket($1, day: $0, currency: currency) },
@@ -164,6 +170,19 @@ public final class StatisticsServiceProvider: StatisticsServiceProtocol {
             try await reader.get(StatsTables.progress, .string(StatsTables.progressName))
             ?? StatisticsProgress(name: StatsTables.progressName)
         var differences = Differences()
+        for channel in OrderContributions.channels {
+            let kept = try await stored.sales(location: channel)
+            let recounted = recount.sales(at: channel)
+            for (index, day) in range.days.enumerated() {
+                for figure in SalesFigure.allCases {
+                    differences.compare(
+                        kept[index][figure.rawValue],
+                        recounted[index][figure.rawValue],
+                        "\(day.text) sales\(channel) \(figure.name)"
+                    )
+                }
+            }
+        }
         for location in [""] + outcome.locations.sorted() {
             let label = location.isEmpty ? "platform" : location
             let kept = try await stored.sales(location: location)

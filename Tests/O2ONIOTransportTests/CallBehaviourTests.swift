@@ -47,6 +47,35 @@ struct CallBehaviourTests {
         }
     }
 
+    @Test(
+        "a call cancelled before it reaches its connection still answers its caller: CANCELLED, never a hang",
+        .timeLimit(.minutes(2))
+    )
+    func cancelledBeforeStart() async throws {
+        try await withTestServer(probe: Probe()) { _, port in
+            try await withTestClient(port: port) { channel in
+                let echo = EchoServiceClient(transport: channel)
+                #expect(try await echo.echo(EchoMessage(sequence: 1)).sequence == 1)
+                var cancelled = 0
+                for round in 0..<300 {
+                    // Cancelled at once: the cancellation reaches the connection's loop
+                    // before the call does.
+                    let call = Task { try await echo.echo(EchoMessage(sequence: UInt64(round))) }
+                    call.cancel()
+                    do {
+                        _ = try await call.value
+                    } catch let error as RPCError {
+                        #expect(error.code == .cancelled)
+                        cancelled += 1
+                    }
+                }
+                #expect(cancelled > 0)
+                // The connection is still good.
+                #expect(try await echo.echo(EchoMessage(sequence: 2)).sequence == 2)
+            }
+        }
+    }
+
     @Test("unknown methods, handler failures and status details reach the client as statuses")
     func statuses() async throws {
         try await withTestServer { _, port in

@@ -216,6 +216,30 @@ struct StatisticsTests {
                     )
                 }
                 #expect(warehouse.unitsSold + store.unitsSold == totals.unitsSold)
+                // Every order is in exactly one channel: the channels add up, counts too.
+                var channels: [DailySalesBucket] = []
+                for channel in [SalesChannel.delivery, .storePickup, .storeDelivery] {
+                    channels.append(
+                        try #require(
+                            try await client.statistics.getSalesStatistics(
+                                GetSalesStatisticsRequest(days: days, channel: channel)
+                            ).totals
+                        )
+                    )
+                }
+                for figure in [\DailySalesBucket.ordersPlaced, \.ordersPaid, \.ordersCancelled, \.unitsSold] {
+                    #expect(
+                        channels.map { $0[keyPath: figure] }.reduce(0, +) == totals[keyPath: figure],
+                        "step \(step)"
+                    )
+                }
+                for figure in [\DailySalesBucket.grossSales, \.refundTotal] {
+                    #expect(
+                        channels.map { $0[keyPath: figure]?.minorUnits ?? 0 }.reduce(0, +)
+                            == totals[keyPath: figure]?.minorUnits ?? 0,
+                        "step \(step)"
+                    )
+                }
             }
             // The history had something of everything.
             #expect(
@@ -333,6 +357,11 @@ struct StatisticsTests {
             }
             await expectStatus(.notFound, containing: "location_id") {
                 _ = try await client.sales(day, location: "loc_nowhere")
+            }
+            await expectStatus(.invalidArgument, containing: "channel") {
+                _ = try await client.statistics.getSalesStatistics(
+                    GetSalesStatisticsRequest(days: day, locationID: "loc_any", channel: .delivery)
+                )
             }
             await expectStatus(.invalidArgument, containing: "metric") {
                 _ = try await client.statistics.listTopSellingProducts(

@@ -488,6 +488,7 @@ public enum O2OGeneratedRegistry {
         "o2o.order.v1.OrderSettlementStatus": OrderSettlementStatus.self,
         "o2o.order.v1.SettlementStatementStatus": SettlementStatementStatus.self,
         "o2o.order.v1.PromotionOrderUseState": PromotionOrderUseState.self,
+        "o2o.stats.v1.SalesChannel": SalesChannel.self,
         "o2o.stats.v1.TopSellingMetric": TopSellingMetric.self,
         "o2o.stats.v1.TopSellingGrouping": TopSellingGrouping.self,
     ]

@@ -18,6 +18,82 @@ public import O2OProtobuf
 public import O2ORPCMessages
 public import O2ORPC
 
+/// How an order reaches its customer (o2o.order.v1.OrderFulfillmentMode), as a
+/// sales channel: online orders delivered from a warehouse, orders picked up at a
+/// store, orders delivered from a nearby store.
+public enum SalesChannel: O2ODescribedEnum {
+    /// Not set: every channel.
+    case unspecified
+    /// DELIVERY orders.
+    case delivery
+    /// STORE_PICKUP orders.
+    case storePickup
+    /// STORE_DELIVERY orders.
+    case storeDelivery
+    /// A number this version of the schema does not know.
+    case unrecognized(Int32)
+
+    /// The full protobuf name.
+    public static let protoName = "o2o.stats.v1.SalesChannel"
+
+    /// Every value the schema defines, in declaration order.
+    public static let knownCases: [Self] = [.unspecified, .delivery, .storePickup, .storeDelivery]
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .delivery
+        case 2: self = .storePickup
+        case 3: self = .storeDelivery
+        default: self = .unrecognized(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: 0
+        case .delivery: 1
+        case .storePickup: 2
+        case .storeDelivery: 3
+        case .unrecognized(let number): number
+        }
+    }
+
+    /// The value's name in the schema (and in JSON); nil for an unrecognized number.
+    public var protoValueName: String? {
+        switch self {
+        case .unspecified: "SALES_CHANNEL_UNSPECIFIED"
+        case .delivery: "SALES_CHANNEL_DELIVERY"
+        case .storePickup: "SALES_CHANNEL_STORE_PICKUP"
+        case .storeDelivery: "SALES_CHANNEL_STORE_DELIVERY"
+        case .unrecognized: nil
+        }
+    }
+
+    /// The value with this schema name, if any.
+    public init?(protoValueName: String) {
+        switch protoValueName {
+        case "SALES_CHANNEL_UNSPECIFIED": self = .unspecified
+        case "SALES_CHANNEL_DELIVERY": self = .delivery
+        case "SALES_CHANNEL_STORE_PICKUP": self = .storePickup
+        case "SALES_CHANNEL_STORE_DELIVERY": self = .storeDelivery
+        default: return nil
+        }
+    }
+
+    /// The enum's shape, for reflection.
+    public static let _enumSchema = EnumSchema(
+        name: "o2o.stats.v1.SalesChannel",
+        doc: "How an order reaches its customer (o2o.order.v1.OrderFulfillmentMode), as a\nsales channel: online orders delivered from a warehouse, orders picked up at a\nstore, orders delivered from a nearby store.",
+        values: [
+            EnumValueSchema(name: "SALES_CHANNEL_UNSPECIFIED", number: 0, doc: "Not set: every channel."),
+            EnumValueSchema(name: "SALES_CHANNEL_DELIVERY", number: 1, doc: "DELIVERY orders."),
+            EnumValueSchema(name: "SALES_CHANNEL_STORE_PICKUP", number: 2, doc: "STORE_PICKUP orders."),
+            EnumValueSchema(name: "SALES_CHANNEL_STORE_DELIVERY", number: 3, doc: "STORE_DELIVERY orders."),
+        ]
+    )
+}
+
 /// What top products are ranked by.
 public enum TopSellingMetric: O2ODescribedEnum {
     /// Not set; means REVENUE.
@@ -482,16 +558,24 @@ public struct GetSalesStatisticsRequest: O2OMessage {
     /// platform); empty means the whole platform. Unknown gives NOT_FOUND.
     public var locationID: String = ""
 
+    /// Only orders of this sales channel (the orders' fulfilment mode: home
+    /// delivery, store pickup, delivery from a store); UNSPECIFIED means every
+    /// channel. The channels add up to the platform, order counts included (an
+    /// order has one). Not combined with location_id (INVALID_ARGUMENT).
+    public var channel: SalesChannel = .init(rawValue: 0)
+
     /// A message with every field at its default.
     public init() {}
 
     /// A message with the given fields; the others at their defaults.
     public init(
         days: StatisticsDayRange? = nil,
-        locationID: String = ""
+        locationID: String = "",
+        channel: SalesChannel = .init(rawValue: 0)
     ) {
         self.days = days
         self.locationID = locationID
+        self.channel = channel
     }
 }
 
@@ -504,6 +588,7 @@ extension GetSalesStatisticsRequest {
         let c = message.assumingMemoryBound(to: O2o__Stats__V1__GetSalesStatisticsRequest.self)
         if let value = self.days { c.pointee.days = arena.message(value, as: O2o__Stats__V1__StatisticsDayRange.self) }
         if !self.locationID.isEmpty { c.pointee.location_id = arena.string(self.locationID) }
+        c.pointee.channel = O2o__Stats__V1__SalesChannel(rawValue: .init(truncatingIfNeeded: self.channel.rawValue))
     }
 
     public init(_protobufC message: UnsafeRawPointer) throws {
@@ -513,6 +598,7 @@ extension GetSalesStatisticsRequest {
             self.days = try _o2oNested("days") { try StatisticsDayRange(_protobufC: value) }
         }
         self.locationID = try _o2oString(c.pointee.location_id, field: "location_id")
+        self.channel = SalesChannel(rawValue: Int32(truncatingIfNeeded: c.pointee.channel.rawValue))
     }
 }
 
@@ -521,6 +607,7 @@ extension GetSalesStatisticsRequest {
         writer.beginObject()
         if let value = self.days { writer.key("days"); value._writeJSON(to: &writer) }
         if !self.locationID.isEmpty { writer.key("locationId"); writer.string(self.locationID) }
+        if self.channel.rawValue != 0 { writer.key("channel"); writer.enumValue(self.channel) }
         writer.endObject()
     }
 
@@ -532,6 +619,8 @@ extension GetSalesStatisticsRequest {
                 self.days = value.isNull ? nil : try StatisticsDayRange(_json: value, path: _o2oJSONPath(path, key))
             case "locationId", "location_id":
                 self.locationID = value.isNull ? "" : try value.string(at: _o2oJSONPath(path, key))
+            case "channel":
+                self.channel = value.isNull ? .init(rawValue: 0) : try value.enumValue(SalesChannel.self, at: _o2oJSONPath(path, key))
             default:
                 throw O2OJSONError.unknownField(key, path: path, type: Self.protoName)
             }
@@ -547,6 +636,7 @@ extension GetSalesStatisticsRequest: O2ODescribedMessage {
         fields: [
             FieldSchema(name: "days", jsonName: "days", number: 1, type: .message, typeName: "o2o.stats.v1.StatisticsDayRange", hasPresence: true, doc: "The days; required."),
             FieldSchema(name: "location_id", jsonName: "locationId", number: 2, type: .string, doc: "Only orders with a fulfilment part at this location (a store's figures;\namounts and units are the lines fulfilled there, a line split between\nlocations divided by its units, the delivery fee by the line amounts, each\nsplit exact to the fen by largest remainder, so the locations add up to the\nplatform); empty means the whole platform. Unknown gives NOT_FOUND."),
+            FieldSchema(name: "channel", jsonName: "channel", number: 3, type: .`enum`, typeName: "o2o.stats.v1.SalesChannel", doc: "Only orders of this sales channel (the orders' fulfilment mode: home\ndelivery, store pickup, delivery from a store); UNSPECIFIED means every\nchannel. The channels add up to the platform, order counts included (an\norder has one). Not combined with location_id (INVALID_ARGUMENT)."),
         ]
     )
 }
@@ -1673,7 +1763,8 @@ public struct SalesQuarters: O2OMessage {
     /// The full protobuf name.
     public static let protoName = "o2o.stats.v1.SalesQuarters"
 
-    /// The location; empty for the whole platform.
+    /// The location; empty for the whole platform; "@" and a SalesChannel value's
+    /// short name ("@DELIVERY") for a channel.
     public var locationID: String = ""
 
     /// Days since 1970-01-01 (UTC).
@@ -1920,7 +2011,7 @@ extension SalesQuarters: O2ODescribedMessage {
         name: "o2o.stats.v1.SalesQuarters",
         doc: "The sales figures of one UTC day at one location, per quarter hour: each\nrepeated field is empty (all zero) or has 96 values, the first for 00:00-00:15\nUTC. A calendar day in any time zone is a run of quarter hours, so one set of\nrecords answers every zone.",
         fields: [
-            FieldSchema(name: "location_id", jsonName: "locationId", number: 1, type: .string, doc: "The location; empty for the whole platform."),
+            FieldSchema(name: "location_id", jsonName: "locationId", number: 1, type: .string, doc: "The location; empty for the whole platform; \"@\" and a SalesChannel value's\nshort name (\"@DELIVERY\") for a channel."),
             FieldSchema(name: "utc_day", jsonName: "utcDay", number: 2, type: .int64, doc: "Days since 1970-01-01 (UTC)."),
             FieldSchema(name: "orders_placed", jsonName: "ordersPlaced", number: 3, type: .int64, repeated: true, doc: "Orders placed."),
             FieldSchema(name: "orders_paid", jsonName: "ordersPaid", number: 4, type: .int64, repeated: true, doc: "Orders paid."),

@@ -40,6 +40,30 @@ typedef struct O2o__Stats__V1__StatisticsApplied O2o__Stats__V1__StatisticsAppli
 /* --- enums --- */
 
 /*
+ * How an order reaches its customer (o2o.order.v1.OrderFulfillmentMode), as a
+ * sales channel: online orders delivered from a warehouse, orders picked up at a
+ * store, orders delivered from a nearby store.
+ */
+typedef enum _O2o__Stats__V1__SalesChannel {
+  /*
+   * Not set: every channel.
+   */
+  O2O__STATS__V1__SALES_CHANNEL__SALES_CHANNEL_UNSPECIFIED = 0,
+  /*
+   * DELIVERY orders.
+   */
+  O2O__STATS__V1__SALES_CHANNEL__SALES_CHANNEL_DELIVERY = 1,
+  /*
+   * STORE_PICKUP orders.
+   */
+  O2O__STATS__V1__SALES_CHANNEL__SALES_CHANNEL_STORE_PICKUP = 2,
+  /*
+   * STORE_DELIVERY orders.
+   */
+  O2O__STATS__V1__SALES_CHANNEL__SALES_CHANNEL_STORE_DELIVERY = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(O2O__STATS__V1__SALES_CHANNEL)
+} O2o__Stats__V1__SalesChannel;
+/*
  * What top products are ranked by.
  */
 typedef enum _O2o__Stats__V1__TopSellingMetric {
@@ -195,10 +219,17 @@ struct  O2o__Stats__V1__GetSalesStatisticsRequest
    * platform); empty means the whole platform. Unknown gives NOT_FOUND.
    */
   char *location_id;
+  /*
+   * Only orders of this sales channel (the orders' fulfilment mode: home
+   * delivery, store pickup, delivery from a store); UNSPECIFIED means every
+   * channel. The channels add up to the platform, order counts included (an
+   * order has one). Not combined with location_id (INVALID_ARGUMENT).
+   */
+  O2o__Stats__V1__SalesChannel channel;
 };
 #define O2O__STATS__V1__GET_SALES_STATISTICS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&o2o__stats__v1__get_sales_statistics_request__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string }
+    , NULL, (char *)protobuf_c_empty_string, O2O__STATS__V1__SALES_CHANNEL__SALES_CHANNEL_UNSPECIFIED }
 
 
 /*
@@ -532,7 +563,8 @@ struct  O2o__Stats__V1__SalesQuarters
 {
   ProtobufCMessage base;
   /*
-   * The location; empty for the whole platform.
+   * The location; empty for the whole platform; "@" and a SalesChannel value's
+   * short name ("@DELIVERY") for a channel.
    */
   char *location_id;
   /*
@@ -1278,6 +1310,7 @@ void o2o__stats__v1__statistics_service__verify_statistics(ProtobufCService *ser
 
 /* --- descriptors --- */
 
+extern const ProtobufCEnumDescriptor    o2o__stats__v1__sales_channel__descriptor;
 extern const ProtobufCEnumDescriptor    o2o__stats__v1__top_selling_metric__descriptor;
 extern const ProtobufCEnumDescriptor    o2o__stats__v1__top_selling_grouping__descriptor;
 extern const ProtobufCMessageDescriptor o2o__stats__v1__statistics_day_range__descriptor;

@@ -1081,7 +1081,7 @@ const ProtobufCMessageDescriptor o2o__stats__v1__daily_sales_bucket__descriptor 
   (ProtobufCMessageInit) o2o__stats__v1__daily_sales_bucket__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor o2o__stats__v1__get_sales_statistics_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor o2o__stats__v1__get_sales_statistics_request__field_descriptors[3] =
 {
   {
     "days",
@@ -1107,15 +1107,28 @@ static const ProtobufCFieldDescriptor o2o__stats__v1__get_sales_statistics_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "channel",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(O2o__Stats__V1__GetSalesStatisticsRequest, channel),
+    &o2o__stats__v1__sales_channel__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned o2o__stats__v1__get_sales_statistics_request__field_indices_by_name[] = {
+  2,   /* field[2] = channel */
   0,   /* field[0] = days */
   1,   /* field[1] = location_id */
 };
 static const ProtobufCIntRange o2o__stats__v1__get_sales_statistics_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor o2o__stats__v1__get_sales_statistics_request__descriptor =
 {
@@ -1125,7 +1138,7 @@ const ProtobufCMessageDescriptor o2o__stats__v1__get_sales_statistics_request__d
   "O2o__Stats__V1__GetSalesStatisticsRequest",
   "o2o.stats.v1",
   sizeof(O2o__Stats__V1__GetSalesStatisticsRequest),
-  2,
+  3,
   o2o__stats__v1__get_sales_statistics_request__field_descriptors,
   o2o__stats__v1__get_sales_statistics_request__field_indices_by_name,
   1,  o2o__stats__v1__get_sales_statistics_request__number_ranges,
@@ -2779,6 +2792,38 @@ const ProtobufCMessageDescriptor o2o__stats__v1__statistics_applied__descriptor 
   1,  o2o__stats__v1__statistics_applied__number_ranges,
   (ProtobufCMessageInit) o2o__stats__v1__statistics_applied__init,
   NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue o2o__stats__v1__sales_channel__enum_values_by_number[4] =
+{
+  { "SALES_CHANNEL_UNSPECIFIED", "O2O__STATS__V1__SALES_CHANNEL__SALES_CHANNEL_UNSPECIFIED", 0 },
+  { "SALES_CHANNEL_DELIVERY", "O2O__STATS__V1__SALES_CHANNEL__SALES_CHANNEL_DELIVERY", 1 },
+  { "SALES_CHANNEL_STORE_PICKUP", "O2O__STATS__V1__SALES_CHANNEL__SALES_CHANNEL_STORE_PICKUP", 2 },
+  { "SALES_CHANNEL_STORE_DELIVERY", "O2O__STATS__V1__SALES_CHANNEL__SALES_CHANNEL_STORE_DELIVERY", 3 },
+};
+static const ProtobufCIntRange o2o__stats__v1__sales_channel__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex o2o__stats__v1__sales_channel__enum_values_by_name[4] =
+{
+  { "SALES_CHANNEL_DELIVERY", 1 },
+  { "SALES_CHANNEL_STORE_DELIVERY", 3 },
+  { "SALES_CHANNEL_STORE_PICKUP", 2 },
+  { "SALES_CHANNEL_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor o2o__stats__v1__sales_channel__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "o2o.stats.v1.SalesChannel",
+  "SalesChannel",
+  "O2o__Stats__V1__SalesChannel",
+  "o2o.stats.v1",
+  4,
+  o2o__stats__v1__sales_channel__enum_values_by_number,
+  4,
+  o2o__stats__v1__sales_channel__enum_values_by_name,
+  1,
+  o2o__stats__v1__sales_channel__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
 static const ProtobufCEnumValue o2o__stats__v1__top_selling_metric__enum_values_by_number[3] =
 {
