@@ -63,7 +63,7 @@ struct DayRange: Sendable {
             if start != .max, start != .min, start % Quarters.nanos != 0 {
                 throw RPCError.invalidArgument(
                     field: "\(field).time_zone",
-                    "\(Self.text(date)) in \(zone) does not start on a quarter hour of UTC; figures are kept per quarter hour"
+                    "\(date.text) in \(zone) does not start on a quarter hour of UTC; figures are kept per quarter hour"
                 )
             }
             starts.append(start)
@@ -99,11 +99,6 @@ struct DayRange: Sendable {
         guard seconds < 9.2e9 else { return .max }
         guard seconds > -9.2e9 else { return .min }
         return Timestamps.nanos(Timestamp(seconds: Int64(seconds), nanos: 0))
-    }
-
-    static func text(_ date: CalendarDate) -> String {
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(date.year)-\(two(date.month))-\(two(date.day))"
     }
 
     /// The date `number` days after 1970-01-01.

@@ -170,21 +170,11 @@ public final class StatisticsServiceProvider: StatisticsServiceProtocol {
             try await reader.get(StatsTables.progress, .string(StatsTables.progressName))
             ?? StatisticsProgress(name: StatsTables.progressName)
         var differences = Differences()
-        for channel in OrderContributions.channels {
-            let kept = try await stored.sales(location: channel)
-            let recounted = recount.sales(at: channel)
-            for (index, day) in range.days.enumerated() {
-                for figure in SalesFigure.allCases {
-                    differences.compare(
-                        kept[index][figure.rawValue],
-                        recounted[index][figure.rawValue],
-                        "\(day.text) sales\(channel) \(figure.name)"
-                    )
-                }
-            }
-        }
-        for location in [""] + outcome.locations.sorted() {
-            let label = location.isEmpty ? "platform" : location
+        // Sales of the platform, each channel and each location; products of the
+        // platform and each location.
+        let locations = outcome.locations.sorted()
+        for location in [""] + OrderContributions.channels + locations {
+            let label = location.isEmpty ? "@platform" : location.hasPrefix("@") ? location : "@" + location
             let kept = try await stored.sales(location: location)
             let recounted = recount.sales(at: location)
             for (index, day) in range.days.enumerated() {
@@ -192,10 +182,13 @@ public final class StatisticsServiceProvider: StatisticsServiceProtocol {
                     differences.compare(
                         kept[index][figure.rawValue],
                         recounted[index][figure.rawValue],
-                        "\(day.text) sales@\(label) \(figure.name)"
+                        "\(day.text) sales\(label) \(figure.name)"
                     )
                 }
             }
+        }
+        for location in [""] + locations {
+            let label = location.isEmpty ? "platform" : location
             for grouping in [RankedItem.Grouping.product, .sku] {
                 let kept = try await stored.products(grouping, location: location)
                 let recounted = (recount.products[location] ?? [:]).filter {

@@ -6,10 +6,11 @@ import O2OServiceKit
 import O2OStorage
 
 /// Keeps the stored figures up to date from the order and care event streams: one
-/// projector at a time adds each batch of events in one commit, with how far it got
-/// and, per order, ticket and case, the newest history entry it holds, so an event
-/// is never counted twice, not even after a rebuild from the records. No checkout
-/// or ticket change writes a figure: they contend on nothing.
+/// projector at a time adds each batch of events in one commit with how far it got,
+/// so an event is never counted twice; a rebuild from the records remembers, per
+/// order, ticket and case, the newest history entry it counted, so the events of
+/// those changes are skipped afterwards. No checkout or ticket change writes a
+/// figure: they contend on nothing.
 final class StatsProjector: Sendable {
     static let lock = "stats/projector"
     static let batchSize = 500
@@ -113,7 +114,6 @@ final class StatsProjector: Sendable {
             guard progress.orderEventsApplied == after else { return events.count }
             var changes = QuarterChanges()
             var applied = try await Applied(events.compactMap { $0.entry.map { "o" + $0.orderID } }, in: transaction)
-            // One order's entries come in order; the rebuild's mark is what matters.
             var statuses: [Int32: Int64] = [:]
             for event in events {
                 guard let entry = event.entry, let order = event.order,
