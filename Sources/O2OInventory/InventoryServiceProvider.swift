@@ -134,15 +134,15 @@ public struct InventoryDomain: ServiceDomain {
 
 extension InventoryDomain {
     /// Stock levels (SKU at a location) whose available stock is below their reorder
-    /// threshold now, counted up to `limit`: for the metrics endpoint, which reads
-    /// every level (a few tens of thousands in a large shop) at each scrape.
-    public func levelsBelowReorderThreshold(limit: Int = 1_000_000) async throws -> Int {
+    /// threshold now: for the metrics endpoint, which reads every level (a few tens of
+    /// thousands in a large shop) for it, at most every 10 s.
+    public func levelsBelowReorderThreshold() async throws -> Int {
         var count = 0
         try await provider.store.read { reader in
             try await reader.forEachPage(InventoryTables.levels, RecordQuery(pageSize: 500)) { page in
                 count += page.count { $0.belowReorderThreshold }
             }
         }
-        return min(count, limit)
+        return count
     }
 }
