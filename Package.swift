@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "O2OStorage", targets: ["O2OStorage"]),
         .executable(name: "protoc-gen-o2o", targets: ["protoc-gen-o2o"]),
         .executable(name: "o2o-bench", targets: ["o2o-bench"]),
+        .executable(name: "o2o-fuzz", targets: ["o2o-fuzz"]),
         .executable(name: "o2o-server", targets: ["o2o-server"]),
         .library(name: "O2OClient", targets: ["O2OClient"]),
         .executable(name: "o2o", targets: ["o2o"]),
@@ -227,6 +228,16 @@ let package = Package(
             dependencies: ["O2OShell", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // Row 9½: the request fuzzer over the whole platform, in-process.
+        .target(
+            name: "O2OFuzzing",
+            dependencies: [
+                "O2OPlatform", "O2OBuiltinServices", "O2OServiceKit", "O2OMessages", "O2ORPC", "O2OStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Row 10.
         .executableTarget(name: "protoc-gen-o2o", dependencies: ["O2OCodeGen"], path: "Tools/protoc-gen-o2o"),
         .executableTarget(
@@ -241,6 +252,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "o2o-fuzz",
+            dependencies: [
+                "O2OFuzzing", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -306,6 +324,7 @@ let package = Package(
             name: "O2OShellTests",
             dependencies: ["O2OShell", "O2OMessages", "O2OTestSupport", "o2o", "o2o-server"]
         ),
+        .testTarget(name: "O2OFuzzingTests", dependencies: ["O2OFuzzing", "O2OMessages", "O2ORPC"]),
         .testTarget(name: "O2OBenchTests", dependencies: ["O2OTestSupport", "o2o-bench", "o2o-server"]),
         .testTarget(
             name: "O2OInventoryTests",

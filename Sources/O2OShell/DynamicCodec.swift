@@ -89,8 +89,8 @@ public struct DynamicCodec: Sendable {
                     depth: depth,
                     always: true
                 )
-                Wire.tag(number, 2, into: &output)
-                Wire.varint(UInt64(body.count), into: &output)
+                ProtoWire.tag(number, 2, into: &output)
+                ProtoWire.varint(UInt64(body.count), into: &output)
                 output += body
             }
             return
@@ -99,14 +99,14 @@ public struct DynamicCodec: Sendable {
             guard case .array(let elements) = value else {
                 throw O2OJSONError(path: path, reason: "expected an array, got \(value.kindDescription)")
             }
-            if Wire.isPackable(field.type) {
+            if ProtoWire.isPackable(field.type) {
                 var body: [UInt8] = []
                 for (index, element) in elements.enumerated() {
                     try encodeScalar(field, element, path: "\(path)[\(index)]", into: &body)
                 }
                 if !body.isEmpty {
-                    Wire.tag(number, 2, into: &output)
-                    Wire.varint(UInt64(body.count), into: &output)
+                    ProtoWire.tag(number, 2, into: &output)
+                    ProtoWire.varint(UInt64(body.count), into: &output)
                     output += body
                 }
             } else {
@@ -153,28 +153,28 @@ public struct DynamicCodec: Sendable {
         case .message:
             var body: [UInt8] = []
             try encodeMessage(value, type: field.typeName, path: path, into: &body, depth: depth + 1)
-            Wire.tag(number, 2, into: &output)
-            Wire.varint(UInt64(body.count), into: &output)
+            ProtoWire.tag(number, 2, into: &output)
+            ProtoWire.varint(UInt64(body.count), into: &output)
             output += body
         case .string:
             guard case .string(let text) = value else {
                 throw O2OJSONError(path: path, reason: "expected a string, got \(value.kindDescription)")
             }
             if text.isEmpty, !always { return }
-            Wire.tag(number, 2, into: &output)
-            Wire.varint(UInt64(text.utf8.count), into: &output)
+            ProtoWire.tag(number, 2, into: &output)
+            ProtoWire.varint(UInt64(text.utf8.count), into: &output)
             output += Array(text.utf8)
         case .bytes:
             let bytes = try value.bytes(at: path)
             if bytes.isEmpty, !always { return }
-            Wire.tag(number, 2, into: &output)
-            Wire.varint(UInt64(bytes.count), into: &output)
+            ProtoWire.tag(number, 2, into: &output)
+            ProtoWire.varint(UInt64(bytes.count), into: &output)
             output += bytes
         default:
             var body: [UInt8] = []
             try encodeScalar(field, value, path: path, into: &body)
             if !always, body.allSatisfy({ $0 == 0 }) { return }  // the default (0, false, 0.0, first enum value)
-            Wire.tag(number, Wire.wireType(field.type), into: &output)
+            ProtoWire.tag(number, ProtoWire.wireType(field.type), into: &output)
             output += body
         }
     }
@@ -187,25 +187,25 @@ public struct DynamicCodec: Sendable {
         into output: inout [UInt8]
     ) throws {
         switch field.type {
-        case .double: Wire.fixed64(try value.double(at: path).bitPattern, into: &output)
-        case .float: Wire.fixed32(try value.float(at: path).bitPattern, into: &output)
-        case .int64: Wire.varint(UInt64(bitPattern: try value.integer(Int64.self, at: path)), into: &output)
-        case .uint64: Wire.varint(try value.integer(UInt64.self, at: path), into: &output)
-        case .int32: Wire.varint(UInt64(bitPattern: Int64(try value.integer(Int32.self, at: path))), into: &output)
-        case .uint32: Wire.varint(UInt64(try value.integer(UInt32.self, at: path)), into: &output)
-        case .fixed64: Wire.fixed64(try value.integer(UInt64.self, at: path), into: &output)
-        case .fixed32: Wire.fixed32(try value.integer(UInt32.self, at: path), into: &output)
-        case .sfixed64: Wire.fixed64(UInt64(bitPattern: try value.integer(Int64.self, at: path)), into: &output)
-        case .sfixed32: Wire.fixed32(UInt32(bitPattern: try value.integer(Int32.self, at: path)), into: &output)
-        case .sint64: Wire.varint(Wire.zigzag(try value.integer(Int64.self, at: path)), into: &output)
-        case .sint32: Wire.varint(Wire.zigzag(Int64(try value.integer(Int32.self, at: path))), into: &output)
+        case .double: ProtoWire.fixed64(try value.double(at: path).bitPattern, into: &output)
+        case .float: ProtoWire.fixed32(try value.float(at: path).bitPattern, into: &output)
+        case .int64: ProtoWire.varint(UInt64(bitPattern: try value.integer(Int64.self, at: path)), into: &output)
+        case .uint64: ProtoWire.varint(try value.integer(UInt64.self, at: path), into: &output)
+        case .int32: ProtoWire.varint(UInt64(bitPattern: Int64(try value.integer(Int32.self, at: path))), into: &output)
+        case .uint32: ProtoWire.varint(UInt64(try value.integer(UInt32.self, at: path)), into: &output)
+        case .fixed64: ProtoWire.fixed64(try value.integer(UInt64.self, at: path), into: &output)
+        case .fixed32: ProtoWire.fixed32(try value.integer(UInt32.self, at: path), into: &output)
+        case .sfixed64: ProtoWire.fixed64(UInt64(bitPattern: try value.integer(Int64.self, at: path)), into: &output)
+        case .sfixed32: ProtoWire.fixed32(UInt32(bitPattern: try value.integer(Int32.self, at: path)), into: &output)
+        case .sint64: ProtoWire.varint(ProtoWire.zigzag(try value.integer(Int64.self, at: path)), into: &output)
+        case .sint32: ProtoWire.varint(ProtoWire.zigzag(Int64(try value.integer(Int32.self, at: path))), into: &output)
         case .bool:
             guard case .bool(let flag) = value else {
                 throw O2OJSONError(path: path, reason: "expected true or false, got \(value.kindDescription)")
             }
-            Wire.varint(flag ? 1 : 0, into: &output)
+            ProtoWire.varint(flag ? 1 : 0, into: &output)
         case .enum:
-            Wire.varint(
+            ProtoWire.varint(
                 UInt64(bitPattern: Int64(try enumNumber(value, type: field.typeName, path: path))),
                 into: &output
             )
@@ -242,17 +242,17 @@ public struct DynamicCodec: Sendable {
     private func encodeMapKey(_ key: String, type: FieldType, path: String, into output: inout [UInt8]) throws {
         let field = FieldSchema(name: "key", jsonName: "key", number: 1, type: type)
         if type == .string {
-            Wire.tag(1, 2, into: &output)
-            Wire.varint(UInt64(key.utf8.count), into: &output)
+            ProtoWire.tag(1, 2, into: &output)
+            ProtoWire.varint(UInt64(key.utf8.count), into: &output)
             output += Array(key.utf8)
         } else if type == .bool {
             guard key == "true" || key == "false" else {
                 throw O2OJSONError(path: path, reason: "a map key of type bool must be true or false")
             }
-            Wire.tag(1, 0, into: &output)
-            Wire.varint(key == "true" ? 1 : 0, into: &output)
+            ProtoWire.tag(1, 0, into: &output)
+            ProtoWire.varint(key == "true" ? 1 : 0, into: &output)
         } else {
-            Wire.tag(1, Wire.wireType(type), into: &output)
+            ProtoWire.tag(1, ProtoWire.wireType(type), into: &output)
             try encodeScalar(field, .string(key), path: path, into: &output)
         }
     }
@@ -262,12 +262,12 @@ public struct DynamicCodec: Sendable {
     /// Decodes a message of `type` into proto3 JSON (fields in schema order, unset
     /// fields left out, 64-bit integers as strings, enums by name, bytes in base64).
     public func decode(_ bytes: some Collection<UInt8>, as type: String) throws -> O2OJSONValue {
-        var reader = WireReader(bytes: Array(bytes))
+        var reader = ProtoWireReader(Array(bytes))
         return try decodeMessage(&reader, end: reader.bytes.count, type: type, path: "", depth: 0)
     }
 
     private func decodeMessage(
-        _ reader: inout WireReader,
+        _ reader: inout ProtoWireReader,
         end: Int,
         type: String,
         path: String,
@@ -308,14 +308,14 @@ public struct DynamicCodec: Sendable {
                 }
                 maps[number, default: []].append(.init(key: key, value: value ?? defaultValue(field)))
             } else if field.repeated {
-                if wireType == 2, Wire.isPackable(field.type) {
+                if wireType == 2, ProtoWire.isPackable(field.type) {
                     let length = try reader.length(path: fieldPath)
                     let packedEnd = reader.offset + length
                     while reader.offset < packedEnd {
                         lists[number, default: []].append(
                             try decodeSingle(
                                 field,
-                                wireType: Wire.wireType(field.type),
+                                wireType: ProtoWire.wireType(field.type),
                                 &reader,
                                 path: fieldPath,
                                 depth: depth
@@ -372,11 +372,11 @@ public struct DynamicCodec: Sendable {
     private func decodeSingle(
         _ field: FieldSchema,
         wireType: UInt8,
-        _ reader: inout WireReader,
+        _ reader: inout ProtoWireReader,
         path: String,
         depth: Int
     ) throws -> O2OJSONValue {
-        guard wireType == Wire.wireType(field.type) else {
+        guard wireType == ProtoWire.wireType(field.type) else {
             throw O2OJSONError(
                 path: path,
                 reason: "wire type \(wireType) does not fit a field of type \(field.type.protoValueName ?? "?")"
@@ -412,8 +412,9 @@ public struct DynamicCodec: Sendable {
         case .fixed32: return .number(String(try reader.fixed32(path: path)))
         case .sfixed64: return .string(String(Int64(bitPattern: try reader.fixed64(path: path))))
         case .sfixed32: return .number(String(Int32(bitPattern: try reader.fixed32(path: path))))
-        case .sint64: return .string(String(Wire.unzigzag(try reader.varint(path: path))))
-        case .sint32: return .number(String(Int32(truncatingIfNeeded: Wire.unzigzag(try reader.varint(path: path)))))
+        case .sint64: return .string(String(ProtoWire.unzigzag(try reader.varint(path: path))))
+        case .sint32:
+            return .number(String(Int32(truncatingIfNeeded: ProtoWire.unzigzag(try reader.varint(path: path)))))
         case .bool: return .bool(try reader.varint(path: path) != 0)
         case .enum:
             let number = Int32(truncatingIfNeeded: Int64(bitPattern: try reader.varint(path: path)))
@@ -431,109 +432,5 @@ public struct DynamicCodec: Sendable {
         if value.isInfinite { return .string(value > 0 ? "Infinity" : "-Infinity") }
         if value == value.rounded(), abs(value) < 1e15 { return .number(String(Int64(value))) }
         return .number("\(value)")
-    }
-}
-
-/// Protobuf wire format primitives.
-enum Wire {
-    static func tag(_ number: UInt32, _ wireType: UInt8, into output: inout [UInt8]) {
-        varint(UInt64(number) << 3 | UInt64(wireType), into: &output)
-    }
-
-    static func varint(_ value: UInt64, into output: inout [UInt8]) {
-        var value = value
-        while value >= 0x80 {
-            output.append(UInt8(value & 0x7f) | 0x80)
-            value >>= 7
-        }
-        output.append(UInt8(value))
-    }
-
-    static func fixed64(_ value: UInt64, into output: inout [UInt8]) {
-        for shift in stride(from: 0, to: 64, by: 8) { output.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
-    }
-
-    static func fixed32(_ value: UInt32, into output: inout [UInt8]) {
-        for shift in stride(from: 0, to: 32, by: 8) { output.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
-    }
-
-    static func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
-    static func unzigzag(_ value: UInt64) -> Int64 { Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1) }
-
-    static func wireType(_ type: FieldType) -> UInt8 {
-        switch type {
-        case .double, .fixed64, .sfixed64: return 1
-        case .float, .fixed32, .sfixed32: return 5
-        case .string, .bytes, .message: return 2
-        default: return 0
-        }
-    }
-
-    /// Scalars that proto3 packs in repeated fields.
-    static func isPackable(_ type: FieldType) -> Bool {
-        wireType(type) != 2
-    }
-}
-
-/// Reads protobuf wire format, refusing truncated or malformed input.
-struct WireReader {
-    let bytes: [UInt8]
-    var offset = 0
-
-    private func truncated(_ path: String) -> O2OJSONError {
-        O2OJSONError(path: path, reason: "the message is truncated or malformed")
-    }
-
-    mutating func varint(path: String) throws -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while offset < bytes.count, shift < 64 {
-            let byte = bytes[offset]
-            offset += 1
-            result |= UInt64(byte & 0x7f) << shift
-            if byte < 0x80 { return result }
-            shift += 7
-        }
-        throw truncated(path)
-    }
-
-    mutating func tag(path: String) throws -> (UInt32, UInt8) {
-        let value = try varint(path: path)
-        guard value >> 3 > 0, value >> 3 <= UInt64(UInt32.max) else { throw truncated(path) }
-        return (UInt32(value >> 3), UInt8(value & 7))
-    }
-
-    mutating func length(path: String) throws -> Int {
-        let length = try varint(path: path)
-        guard length <= UInt64(bytes.count - offset) else { throw truncated(path) }
-        return Int(length)
-    }
-
-    mutating func lengthDelimited(path: String) throws -> [UInt8] {
-        let length = try length(path: path)
-        defer { offset += length }
-        return Array(bytes[offset..<offset + length])
-    }
-
-    mutating func fixed64(path: String) throws -> UInt64 {
-        guard bytes.count - offset >= 8 else { throw truncated(path) }
-        defer { offset += 8 }
-        return (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << UInt64(8 * $1) }
-    }
-
-    mutating func fixed32(path: String) throws -> UInt32 {
-        guard bytes.count - offset >= 4 else { throw truncated(path) }
-        defer { offset += 4 }
-        return (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << UInt32(8 * $1) }
-    }
-
-    mutating func skip(_ wireType: UInt8, path: String) throws {
-        switch wireType {
-        case 0: _ = try varint(path: path)
-        case 1: _ = try fixed64(path: path)
-        case 2: offset += try length(path: path)
-        case 5: _ = try fixed32(path: path)
-        default: throw truncated(path)
-        }
     }
 }
