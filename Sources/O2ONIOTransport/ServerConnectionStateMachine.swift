@@ -98,6 +98,10 @@ struct ServerConnectionStateMachine {
             throw ConnectionError(.protocolError, "stream id \(streamID) is not greater than \(highestStreamID)")
         }
         framesSinceLastPing = true
+        // The id is taken even for a stream that crossed our GOAWAY: the rest of its
+        // frames (its MESSAGE was likely sent right behind the HEADERS) are frames of a
+        // closed stream, ignored, not frames of a stream never opened.
+        highestStreamID = streamID
         switch phase {
         case .draining(let last) where streamID > last:
             return .ignore
@@ -106,7 +110,6 @@ struct ServerConnectionStateMachine {
         default:
             break
         }
-        highestStreamID = streamID
         guard streams.count < local.maximumConcurrentStreams else {
             return .reject(.resourceExhausted, "too many concurrent streams (limit \(local.maximumConcurrentStreams))")
         }

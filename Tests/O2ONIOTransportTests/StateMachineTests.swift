@@ -155,6 +155,20 @@ struct StateMachineTests {
         #expect(result18 == .ignore)
         let result19 = try machine.receivedMessage(streamID: 3, length: 10, endStream: true)
         #expect(result19 == .deliver(endStream: true))
+        // The ignored stream's own frames crossed the GOAWAY too: ignored, their bytes
+        // credited back, not a connection error that would end stream 3.
+        let ignoredMessage = try machine.receivedMessage(streamID: 4, length: 10, endStream: false)
+        guard case .ignore = ignoredMessage else {
+            Issue.record("MESSAGE of an ignored stream: \(ignoredMessage)")
+            return
+        }
+        #expect(try machine.receivedHalfClose(streamID: 4) == .ignore)
+        #expect(try machine.receivedCancel(streamID: 4, now: .now) == .ignore)
+        #expect(machine.isOpen(3))
+        // A stream id never used is still a protocol error.
+        #expect(throws: ConnectionError.self) {
+            _ = try machine.receivedMessage(streamID: 9, length: 1, endStream: true)
+        }
     }
 
     @Test("client: streams open only after SETTINGS and within the server's limit; GOAWAY abandons later ones")
