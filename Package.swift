@@ -31,6 +31,7 @@ let package = Package(
         .executable(name: "protoc-gen-o2o", targets: ["protoc-gen-o2o"]),
         .executable(name: "o2o-bench", targets: ["o2o-bench"]),
         .executable(name: "o2o-fuzz", targets: ["o2o-fuzz"]),
+        .library(name: "O2OWireFuzzing", targets: ["O2OWireFuzzing"]),
         .executable(name: "o2o-server", targets: ["o2o-server"]),
         .library(name: "O2OClient", targets: ["O2OClient"]),
         .executable(name: "o2o", targets: ["o2o"]),
@@ -228,11 +229,19 @@ let package = Package(
             dependencies: ["O2OShell", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
-        // Row 9½: the request fuzzer over the whole platform, in-process.
+        // Row 9½: the wire fuzzers' entry points (driven by libFuzzer from `Fuzz/`), and
+        // the request fuzzer over the whole platform, in-process.
+        .target(
+            name: "O2OWireFuzzing",
+            dependencies: [
+                "O2OMessages", "O2OShell", "O2ONIOTransport", .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "O2OFuzzing",
             dependencies: [
-                "O2OPlatform", "O2OBuiltinServices", "O2OServiceKit", "O2OMessages", "O2ORPC", "O2OStorage",
+                "O2OWireFuzzing", "O2ONIOTransport", "O2OPlatform", "O2OBuiltinServices", "O2OServiceKit",
+                "O2OMessages", "O2ORPC", "O2OStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -324,7 +333,7 @@ let package = Package(
             name: "O2OShellTests",
             dependencies: ["O2OShell", "O2OMessages", "O2OTestSupport", "o2o", "o2o-server"]
         ),
-        .testTarget(name: "O2OFuzzingTests", dependencies: ["O2OFuzzing", "O2OMessages", "O2ORPC"]),
+        .testTarget(name: "O2OFuzzingTests", dependencies: ["O2OFuzzing", "O2OWireFuzzing", "O2OMessages", "O2ORPC"]),
         .testTarget(name: "O2OBenchTests", dependencies: ["O2OTestSupport", "o2o-bench", "o2o-server"]),
         .testTarget(
             name: "O2OInventoryTests",

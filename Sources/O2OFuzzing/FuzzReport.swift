@@ -52,6 +52,15 @@ public struct FuzzReport: Sendable, CustomStringConvertible {
         }.joined(separator: "\n")
     }
 
+    /// Adds another worker's requests and findings to these.
+    mutating func merge(_ other: FuzzReport) {
+        requests += other.requests
+        statuses.merge(other.statuses) { $0.merging($1, uniquingKeysWith: +) }
+        refusals.merge(other.refusals) { $0.merging($1, uniquingKeysWith: +) }
+        findings += other.findings
+        poolKeys = max(poolKeys, other.poolKeys)
+    }
+
     mutating func refused(_ path: String, _ error: RPCError) {
         let text = "\(error.code.name) \(error.message.prefix(70))"
         var texts = refusals[path, default: [:]]

@@ -33,14 +33,49 @@ public struct MethodFuzzer: Sendable {
 
     /// Runs until `requests` have been sent or `duration` has passed (whichever comes
     /// first; at least one of them), then runs the store's consistency checks.
-    /// - Parameter progress: Called every 500 requests with the report so far.
+    /// - Parameters:
+    ///   - workers: Callers sending at the same time, each with its own generator
+    ///     (seeded `seed`, `seed + 1`, …) and its share of the requests. With one,
+    ///     the run is a single sequence that its seed replays; with more, races
+    ///     between requests are fuzzed too.
+    ///   - progress: Called every 500 requests of the first worker with its report.
     public func run(
         seed: UInt64,
         requests limit: Int?,
         duration: Duration? = nil,
+        workers: Int = 1,
         progress: (@Sendable (FuzzReport) -> Void)? = nil
     ) async -> FuzzReport {
         precondition(limit != nil || duration != nil, "a fuzz run needs a request count or a duration")
+        precondition(workers >= 1, "a fuzz run needs at least one worker")
+        let deadline = duration.map { ContinuousClock.now + $0 }
+        var report = await withTaskGroup(of: FuzzReport.self, returning: FuzzReport.self) { group in
+            for worker in 0..<workers {
+                let share = limit.map { $0 / workers + (worker < $0 % workers ? 1 : 0) }
+                group.addTask {
+                    await sequence(
+                        seed: seed &+ UInt64(worker),
+                        requests: share,
+                        deadline: deadline,
+                        progress: worker == 0 ? progress : nil
+                    )
+                }
+            }
+            var merged = FuzzReport(seed: seed)
+            for await part in group { merged.merge(part) }
+            return merged
+        }
+        await StoreChecks(target: target).run(into: &report)
+        return report
+    }
+
+    /// One worker's requests, one after the other.
+    private func sequence(
+        seed: UInt64,
+        requests limit: Int?,
+        deadline: ContinuousClock.Instant?,
+        progress: (@Sendable (FuzzReport) -> Void)?
+    ) async -> FuzzReport {
         var generator = RequestGenerator(schema: schema, seed: seed)
         var report = FuzzReport(seed: seed)
         let methods = schema.methods.sorted { $0.path < $1.path }
@@ -48,8 +83,7 @@ public struct MethodFuzzer: Sendable {
         let weighted = methods + methods.filter { $0.kind == .unary }
         // Reads first, with empty requests: they fill the pool from the demo shop.
         var warmUp = methods.filter { $0.idempotency == .noSideEffects && $0.kind == .unary }
-        let start = ContinuousClock.now
-        while limit.map({ report.requests < $0 }) ?? true, duration.map({ ContinuousClock.now - start < $0 }) ?? true {
+        while limit.map({ report.requests < $0 }) ?? true, deadline.map({ ContinuousClock.now < $0 }) ?? true {
             generator.now = target.clock.clock.now().seconds
             let method: RPCMethodDescriptor
             let request: [UInt8]
@@ -68,7 +102,6 @@ public struct MethodFuzzer: Sendable {
             }
         }
         report.poolKeys = generator.pool.keyCount
-        await StoreChecks(target: target).run(into: &report)
         return report
     }
 

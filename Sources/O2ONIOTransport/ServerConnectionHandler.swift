@@ -285,7 +285,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             // A copy: the payload is a slice of a large read buffer.
             headerCache[ByteBuffer(bytes: payload.readableBytesView)] = handler
         }
-        switch Self.metadata(from: header.metadata) {
+        switch CallHeaderMetadata.metadata(from: header.metadata) {
         case .success(let metadata):
             startCall(
                 streamID: streamID,
@@ -737,39 +737,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     // MARK: - Metadata
-
-    private static func metadata(from entries: [WireMetadataEntry]) -> Result<RPCMetadata, RPCError> {
-        guard entries.count <= 64 else {
-            return .failure(RPCError(code: .invalidArgument, message: "more than 64 metadata entries"))
-        }
-        var metadata = RPCMetadata()
-        var total = 0
-        for entry in entries {
-            guard RPCMetadata.isValidKey(entry.key) else {
-                return .failure(
-                    RPCError(
-                        code: .invalidArgument,
-                        message: "metadata key '\(entry.key.prefix(64))' is not 1 to 128 characters of [a-z0-9-_.]"
-                    )
-                )
-            }
-            total += entry.key.utf8.count
-            switch entry.value {
-            case .text(let text)?:
-                total += text.utf8.count
-                metadata.add(entry.key, text)
-            case .binary(let bytes)?:
-                total += bytes.count
-                metadata.add(entry.key, binary: bytes)
-            case nil:
-                metadata.add(entry.key, "")
-            }
-        }
-        guard total <= 16_384 else {
-            return .failure(RPCError(code: .invalidArgument, message: "metadata larger than 16 KiB"))
-        }
-        return .success(metadata)
-    }
 
     static func wireEntry(_ entry: RPCMetadata.Entry) -> WireMetadataEntry {
         switch entry.value {

@@ -2,7 +2,7 @@ internal import CZstd
 import NIOCore
 
 /// Why a compressed message was refused.
-enum ZstdError: Error, Sendable, Hashable, CustomStringConvertible {
+@_spi(Fuzzing) public enum ZstdError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The declared (or actual) size is beyond the limit.
     case tooLarge(declared: UInt64, limit: Int)
     /// The frame header has no content size, which the protocol requires.
@@ -10,7 +10,7 @@ enum ZstdError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Not a valid zstd frame, or the output differs from the declared size.
     case corrupt(String)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .tooLarge(let declared, let limit):
             "compressed message declares \(declared) bytes, more than the limit of \(limit)"
@@ -22,12 +22,12 @@ enum ZstdError: Error, Sendable, Hashable, CustomStringConvertible {
 
 /// zstd compression for one connection: one compression and one decompression
 /// context, reused for every message. Used only on the connection's event loop.
-final class ZstdCodec {
+@_spi(Fuzzing) public final class ZstdCodec {
     private let compressionContext: OpaquePointer
     private let decompressionContext: OpaquePointer
     private let level: Int32
 
-    init(level: Int32) {
+    public init(level: Int32) {
         compressionContext = ZSTD_createCCtx()!
         decompressionContext = ZSTD_createDCtx()!
         self.level = level
@@ -39,7 +39,7 @@ final class ZstdCodec {
     }
 
     /// Appends one zstd frame, with the content size in its header, holding `input`.
-    func compress(_ input: ByteBuffer, into output: inout ByteBuffer) {
+    public func compress(_ input: ByteBuffer, into output: inout ByteBuffer) {
         let bound = ZSTD_compressBound(input.readableBytes)
         _ = input.withUnsafeReadableBytes { source in
             output.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { destination in
@@ -72,7 +72,7 @@ final class ZstdCodec {
 
     /// Decompresses one zstd frame, refusing it before allocating anything when it
     /// declares more than `maximumSize` bytes or no size at all.
-    func decompress(
+    public func decompress(
         _ input: ByteBuffer,
         maximumSize: Int,
         allocator: ByteBufferAllocator

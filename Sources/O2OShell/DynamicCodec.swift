@@ -329,6 +329,13 @@ public struct DynamicCodec: Sendable {
                 }
             } else {
                 values[number] = try decodeSingle(field, wireType: wireType, &reader, path: fieldPath, depth: depth)
+                if !field.oneof.isEmpty, !field.oneof.hasPrefix("_") {
+                    // Two members of a oneof on the wire: the last one wins, as in
+                    // protobuf-c; JSON with both would be refused when sent back.
+                    for other in message.fields where other.oneof == field.oneof && other.number != number {
+                        values[other.number] = nil
+                    }
+                }
             }
         }
         var members: [O2OJSONValue.Member] = []

@@ -44,6 +44,18 @@ struct DynamicCodecTests {
         try agreeAny(AllTypes.messages[name]!.init())
     }
 
+    @Test("two members of a oneof on the wire: the last one wins, as in protobuf-c, and the JSON encodes again")
+    func oneofLastMemberWins() throws {
+        // GetCouponRequest { oneof key { string id = 1; string code = 2; } }: id, then code.
+        let bytes: [UInt8] = [0x0a, 0x02] + Array("c1".utf8) + [0x12, 0x04] + Array("SAVE".utf8)
+        let json = try Self.codec.decode(bytes, as: "o2o.order.v1.GetCouponRequest")
+        #expect(json == .object([.init(key: "code", value: .string("SAVE"))]))
+        let generated = try GetCouponRequest(serializedBytes: bytes)
+        #expect(generated.key == .code("SAVE"))
+        let again = try Self.codec.encode(json, as: "o2o.order.v1.GetCouponRequest")
+        #expect(try GetCouponRequest(serializedBytes: again) == generated)
+    }
+
     @Test("people's JSON: .proto names, short enum names, numbers as strings; clear errors naming the field")
     func humanInput() throws {
         let json = try O2OJSONValue(parsing: Array(#"{"product_id":"p1"}"#.utf8))
