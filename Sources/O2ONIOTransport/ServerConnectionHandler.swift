@@ -201,7 +201,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                     startCall(streamID: frame.streamID, header: header, payload: frame.payload, endStream: endStream)
                 }
             case .reject(let code, let message):
-                writeTrailers(streamID: frame.streamID, error: RPCError(code: code, message: message))
+                writeTrailers(
+                    streamID: frame.streamID,
+                    error: RPCError(code: code, message: message),
+                    requestID: Self.requestID(in: header)
+                )
             case .ignore:
                 break
             }
@@ -275,11 +279,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard header.method.utf8.count <= 256 else {
             return rejectOpenStream(
                 streamID,
-                RPCError(code: .invalidArgument, message: "method path longer than 256 bytes")
+                RPCError(code: .invalidArgument, message: "method path longer than 256 bytes"),
+                header: header
             )
         }
         guard let handler = shared.executor.router.handler(forPath: header.method) else {
-            return rejectOpenStream(streamID, shared.executor.router.unservedMethod(header.method))
+            return rejectOpenStream(streamID, shared.executor.router.unservedMethod(header.method), header: header)
         }
         if header.metadata.isEmpty, header.timeoutMicros == 0, headerCache.count < 1024 {
             // A copy: the payload is a slice of a large read buffer.
@@ -295,7 +300,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 endStream: endStream
             )
         case .failure(let error):
-            rejectOpenStream(streamID, error)
+            rejectOpenStream(streamID, error, header: header)
         }
     }
 
@@ -346,10 +351,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Ends a stream the state machine opened but no call was set up for.
-    private func rejectOpenStream(_ streamID: UInt32, _ error: RPCError) {
+    /// Ends a call refused before it started; its TRAILERS carry the request id, as
+    /// every error's do (docs/PROTOCOL.md §9).
+    private func rejectOpenStream(_ streamID: UInt32, _ error: RPCError, header: WireCallHeader) {
         state.closed(streamID: streamID)
-        writeTrailers(streamID: streamID, error: error)
+        writeTrailers(streamID: streamID, error: error, requestID: Self.requestID(in: header))
         streamClosed()
+    }
+
+    /// The client's request id from a call's header when valid, or a new one.
+    static func requestID(in header: WireCallHeader?) -> String {
+        for entry in header?.metadata ?? [] where entry.key == RPCMetadata.Keys.requestID {
+            if case .text(let id)? = entry.value, RPCRequestIDs.isValid(id) { return id }
+        }
+        return RPCRequestIDs.make()
     }
 
     private func startUnary(_ call: Call, request: ByteBuffer) {

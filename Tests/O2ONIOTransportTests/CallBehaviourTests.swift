@@ -159,6 +159,42 @@ struct CallBehaviourTests {
         }
     }
 
+    @Test("drain: a call whose HEADERS and MESSAGE cross the GOAWAY is ignored, the call in flight still finishes")
+    func drainIgnoresCrossingCalls() async throws {
+        let probe = Probe()
+        try await withTestServer(probe: probe) { server, port in
+            let raw = try await RawConnection.connect(port: port)
+            let hold = EchoMessage(payload: Array("hold".utf8), sequence: 5).serializedBytes()
+            try await raw.send(
+                rawClientStart + rawHeaders(stream: 1, method: "/o2o.rpc.v1.EchoService/Echo")
+                    + rawFrame(0x02, flags: 1, stream: 1, hold)
+            )
+            try await waitUntil("the handler to start") { probe.started.load(ordering: .relaxed) > 0 }
+            server.beginGracefulShutdown()
+            try await waitUntil("the GOAWAY") { try RawConnection.goAway(try await raw.received()) != nil }
+            // Sent as if the GOAWAY had not arrived yet.
+            try await raw.send(
+                rawHeaders(stream: 3, method: "/o2o.rpc.v1.EchoService/Echo")
+                    + rawFrame(0x02, flags: 1, stream: 3, EchoMessage(sequence: 6).serializedBytes())
+            )
+            probe.release()
+            let received = try await raw.waitForClose()
+            let frames = RawConnection.frames(received)
+            let goAways = try frames.filter { $0.type == 0x08 }.map { try WireGoAway(serializedBytes: $0.payload) }
+            #expect(goAways.map(\.error) == [.noError], "no protocol error: \(goAways)")
+            #expect(goAways.first?.lastStreamID == 1)
+            let trailers = try frames.filter { $0.type == 0x03 }.map {
+                ($0.stream, try WireTrailers(serializedBytes: $0.payload))
+            }
+            #expect(trailers.map(\.0) == [1], "only the accepted call is answered")
+            #expect(trailers.first?.1.code == 0)
+            let reply = try frames.first { $0.type == 0x02 && $0.stream == 1 }.map {
+                try EchoMessage(serializedBytes: $0.payload)
+            }
+            #expect(reply?.sequence == 5, "the call in flight finished")
+        }
+    }
+
     @Test("connection loss is a clear UNAVAILABLE, never a hang")
     func connectionLoss() async throws {
         var configuration = O2OClientConfiguration(target: .tcp(host: "127.0.0.1", port: 1))

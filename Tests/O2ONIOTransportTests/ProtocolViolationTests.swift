@@ -169,6 +169,56 @@ struct ProtocolViolationTests {
             #expect(trailers.first?.1.code == UInt32(RPCStatusCode.resourceExhausted.rawValue))
             #expect(trailers.first?.1.message == "too many concurrent streams (limit 2)")
             #expect(trailers.last?.1.code == UInt32(RPCStatusCode.resourceExhausted.rawValue))
+            // Every error carries the call's request id (section 9): made up when the
+            // client sent none.
+            for (_, trailer) in trailers {
+                #expect(trailer.metadata.contains { $0.key == "o2o-request-id" }, "\(trailer)")
+            }
+        }
+    }
+
+    @Test("calls refused before they start (unknown method, bad metadata, long path) carry the request id")
+    func refusedCallsCarryTheRequestID() async throws {
+        try await withTestServer { _, port in
+            let raw = try await RawConnection.connect(port: port)
+            defer { Task { await raw.close() } }
+            func headers(_ stream: UInt32, _ method: String, _ metadata: [WireMetadataEntry]) -> [UInt8] {
+                rawFrame(
+                    0x01,
+                    flags: 1,
+                    stream: stream,
+                    WireCallHeader(method: method, metadata: metadata).serializedBytes()
+                )
+            }
+            let id = WireMetadataEntry(key: "o2o-request-id", value: .text("probe-7"))
+            let bytes =
+                rawClientStart
+                + headers(1, "/o2o.rpc.v1.NoSuchService/Nothing", [id])
+                + headers(
+                    3,
+                    "/o2o.rpc.v1.EchoService/Echo",
+                    [id, WireMetadataEntry(key: "Bad Key", value: .text("x"))]
+                )
+                + headers(5, "/" + String(repeating: "x", count: 300), [id])
+                + headers(7, "/o2o.rpc.v1.NoSuchService/Nothing", [])
+            try await raw.send(bytes)
+            var trailers: [(UInt32, WireTrailers)] = []
+            try await waitUntil("four trailers") {
+                trailers = try RawConnection.frames(try await raw.received()).filter { $0.type == 0x03 }.map {
+                    ($0.stream, try WireTrailers(serializedBytes: $0.payload))
+                }
+                return trailers.count >= 4
+            }
+            func requestID(_ trailer: WireTrailers) -> String? {
+                for entry in trailer.metadata where entry.key == "o2o-request-id" {
+                    if case .text(let text)? = entry.value { return text }
+                }
+                return nil
+            }
+            #expect(trailers.map(\.0) == [1, 3, 5, 7])
+            #expect(trailers.map(\.1.code) == [12, 3, 3, 12])
+            #expect(trailers.prefix(3).map { requestID($0.1) } == ["probe-7", "probe-7", "probe-7"])
+            #expect(requestID(trailers[3].1)?.isEmpty == false, "an id is made up when the client sent none")
         }
     }
 }
