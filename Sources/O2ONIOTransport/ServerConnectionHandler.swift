@@ -223,6 +223,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 endOfRequests(streamID: frame.streamID)
             }
         case .cancel:
+            let cancel = try decodeControl(WireCancel.self, frame)
+            guard cancel.reason.utf8.count <= 256 else {
+                throw ConnectionError(.protocolError, "CANCEL reason longer than 256 bytes")
+            }
             if try state.receivedCancel(streamID: frame.streamID, now: .now) == .cancel,
                 let call = calls.removeValue(forKey: frame.streamID)
             {
@@ -255,6 +259,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             guard frame.streamID == 0 else {
                 throw ConnectionError(.protocolError, "GOAWAY on stream \(frame.streamID)")
             }
+            _ = try decodeControl(WireGoAway.self, frame)
             state.receivedGoAway()
             if calls.isEmpty { closeConnection() }
         case .trailers:
@@ -476,6 +481,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         guard let call = calls[streamID] else { return }
         call.deadlineTimer?.cancel()
         let outbound = prepare(response)
+        if let error = refusal(outbound) { return finishCall(streamID, error: error) }
         // The usual case: nothing queued and window to spare; write at once.
         if call.pending.isEmpty, state.reserveToSend(streamID: streamID, length: outbound.windowLength) {
             writeMessage(streamID: streamID, outbound, appendingOKTrailers: true)
@@ -527,8 +533,33 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             continuation.resume(throwing: RPCError(code: .cancelled, message: "the call has ended"))
             return
         }
-        call.pending.append(.message(prepare(message), continuation))
+        let outbound = prepare(message)
+        if let error = refusal(outbound) { return continuation.resume(throwing: error) }
+        call.pending.append(.message(outbound, continuation))
         processPending(call)
+    }
+
+    /// Why the client cannot take a response, if it cannot: larger than the
+    /// `max_message_size` or, as sent, the `max_frame_size` of its SETTINGS. The call
+    /// then ends with RESOURCE_EXHAUSTED instead of a frame that would end the client's
+    /// connection.
+    private func refusal(_ message: OutboundMessage) -> RPCError? {
+        let peer = state.peer
+        if message.windowLength > peer.maximumMessageSize {
+            return RPCError(
+                code: .resourceExhausted,
+                message:
+                    "response of \(message.windowLength) bytes exceeds the client's max_message_size of \(peer.maximumMessageSize)"
+            )
+        }
+        if message.payload.readableBytes > peer.maximumFrameSize {
+            return RPCError(
+                code: .resourceExhausted,
+                message:
+                    "response of \(message.payload.readableBytes) bytes on the wire exceeds the client's max_frame_size of \(peer.maximumFrameSize)"
+            )
+        }
+        return nil
     }
 
     /// Writes what the window and the socket allow, in order.

@@ -76,6 +76,30 @@ struct ProtocolViolationTests {
                 #expect(goAway?.error == .protocol)
                 #expect(goAway?.message.hasPrefix("malformed HEADERS payload") == true)
             }
+            try await withTestClient(port: port) { channel in
+                let open = rawClientStart + rawHeaders(stream: 1, method: "/o2o.rpc.v1.EchoService/Echo")
+                let cancel = try await goAway(
+                    after: open + rawFrame(0x05, stream: 1, [0xff, 0xff]),
+                    port: port,
+                    channel: channel
+                )
+                #expect(cancel?.error == .protocol)
+                #expect(cancel?.message.hasPrefix("malformed CANCEL payload") == true, "\(String(describing: cancel))")
+                let long = WireCancel(reason: String(repeating: "x", count: 257)).serializedBytes()
+                let longCancel = try await goAway(
+                    after: open + rawFrame(0x05, stream: 1, long),
+                    port: port,
+                    channel: channel
+                )
+                #expect(longCancel?.message == "CANCEL reason longer than 256 bytes")
+                let bye = try await goAway(
+                    after: rawClientStart + rawFrame(0x08, stream: 0, [0x0a, 0x05]),
+                    port: port,
+                    channel: channel
+                )
+                #expect(bye?.error == .protocol, "a garbage GOAWAY is answered with one")
+                #expect(bye?.message.hasPrefix("malformed GOAWAY payload") == true, "\(String(describing: bye))")
+            }
         }
     }
 
@@ -219,6 +243,45 @@ struct ProtocolViolationTests {
             #expect(trailers.map(\.1.code) == [12, 3, 3, 12])
             #expect(trailers.prefix(3).map { requestID($0.1) } == ["probe-7", "probe-7", "probe-7"])
             #expect(requestID(trailers[3].1)?.isEmpty == false, "an id is made up when the client sent none")
+        }
+    }
+
+    @Test(
+        "a response larger than the client's max_frame_size ends the call with RESOURCE_EXHAUSTED, not the connection"
+    )
+    func clientLimitsAreHonoured() async throws {
+        try await withTestServer { _, port in
+            let raw = try await RawConnection.connect(port: port)
+            defer { Task { await raw.close() } }
+            // No zstd: the 20,000-byte echo cannot shrink below the 16,384 the client takes.
+            let settings = WireSettings(protocolVersion: 1, maxFrameSize: 16_384).serializedBytes()
+            var random = SystemRandomNumberGenerator()
+            let big = EchoMessage(payload: (0..<20_000).map { _ in UInt8.random(in: 0...255, using: &random) })
+            try await raw.send(
+                Array("O2ORPC/1".utf8) + rawFrame(0x00, stream: 0, settings)
+                    + rawHeaders(stream: 1, method: "/o2o.rpc.v1.EchoService/Echo")
+                    + rawFrame(0x02, flags: 1, stream: 1, big.serializedBytes())
+                    + rawHeaders(stream: 3, method: "/o2o.rpc.v1.EchoService/Echo")
+                    + rawFrame(0x02, flags: 1, stream: 3, EchoMessage(sequence: 8).serializedBytes())
+            )
+            var frames: [(type: UInt8, flags: UInt8, stream: UInt32, payload: [UInt8])] = []
+            try await waitUntil("both calls to end") {
+                frames = RawConnection.frames(try await raw.received())
+                return frames.filter { $0.type == 0x03 }.count >= 2
+            }
+            #expect(frames.allSatisfy { $0.payload.count <= 16_384 }, "no frame beyond the client's limit")
+            #expect(!frames.contains { $0.type == 0x08 }, "no GOAWAY")
+            let trailers = try frames.filter { $0.type == 0x03 }.map {
+                ($0.stream, try WireTrailers(serializedBytes: $0.payload))
+            }
+            let first = trailers.first { $0.0 == 1 }?.1
+            #expect(first?.code == UInt32(RPCStatusCode.resourceExhausted.rawValue))
+            #expect(
+                first?.message.hasPrefix("response of 20") == true
+                    && first?.message.hasSuffix("exceeds the client's max_message_size of 16384") == true,
+                "\(String(describing: first?.message))"
+            )
+            #expect(trailers.first { $0.0 == 3 }?.1.code == 0, "the connection goes on")
         }
     }
 }

@@ -121,12 +121,13 @@ public struct WireSettings: O2OMessage {
     /// The protocol version the sender speaks. Currently 1.
     public var protocolVersion: UInt32 = 0
 
-    /// Largest frame payload, in bytes, the sender accepts. Default and minimum
-    /// 16,384; at most 16,777,215.
+    /// Largest frame payload, in bytes, the sender accepts. Default 4,194,304; at
+    /// least 16,384 and at most 16,777,215 (values outside are clamped).
     public var maxFrameSize: UInt32 = 0
 
-    /// Largest message, in bytes after decompression, the sender accepts. Default
-    /// 4,194,304. A MESSAGE frame's payload is also bounded by max_frame_size.
+    /// Largest message, in bytes after decompression, the sender accepts. Default:
+    /// max_frame_size; at most 67,108,864. A message travels in one MESSAGE frame, so
+    /// as sent (compressed or not) it is also bounded by max_frame_size.
     public var maxMessageSize: UInt32 = 0
 
     /// How many streams the peer may have open at once towards the sender. Default 100.
@@ -270,8 +271,8 @@ extension WireSettings: O2ODescribedMessage {
         doc: "The payload of a SETTINGS frame. Each side sends one as its first frame; every\nfield describes what the SENDER is willing to receive, and zero means \"the\nprotocol's default\" (given in each field's comment and in PROTOCOL.md).",
         fields: [
             FieldSchema(name: "protocol_version", jsonName: "protocolVersion", number: 1, type: .uint32, doc: "The protocol version the sender speaks. Currently 1."),
-            FieldSchema(name: "max_frame_size", jsonName: "maxFrameSize", number: 2, type: .uint32, doc: "Largest frame payload, in bytes, the sender accepts. Default and minimum\n16,384; at most 16,777,215."),
-            FieldSchema(name: "max_message_size", jsonName: "maxMessageSize", number: 3, type: .uint32, doc: "Largest message, in bytes after decompression, the sender accepts. Default\n4,194,304. A MESSAGE frame's payload is also bounded by max_frame_size."),
+            FieldSchema(name: "max_frame_size", jsonName: "maxFrameSize", number: 2, type: .uint32, doc: "Largest frame payload, in bytes, the sender accepts. Default 4,194,304; at\nleast 16,384 and at most 16,777,215 (values outside are clamped)."),
+            FieldSchema(name: "max_message_size", jsonName: "maxMessageSize", number: 3, type: .uint32, doc: "Largest message, in bytes after decompression, the sender accepts. Default:\nmax_frame_size; at most 67,108,864. A message travels in one MESSAGE frame, so\nas sent (compressed or not) it is also bounded by max_frame_size."),
             FieldSchema(name: "max_concurrent_streams", jsonName: "maxConcurrentStreams", number: 4, type: .uint32, doc: "How many streams the peer may have open at once towards the sender. Default 100."),
             FieldSchema(name: "initial_stream_window", jsonName: "initialStreamWindow", number: 5, type: .uint32, doc: "Flow-control window, in bytes, that every new stream starts with, for MESSAGE\npayloads the peer sends on it. Default 262,144."),
             FieldSchema(name: "initial_connection_window", jsonName: "initialConnectionWindow", number: 6, type: .uint32, doc: "Flow-control window, in bytes, for MESSAGE payloads on the whole connection.\nDefault 4,194,304."),

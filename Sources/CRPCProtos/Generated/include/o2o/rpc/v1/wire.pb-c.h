@@ -81,13 +81,14 @@ struct  O2o__Rpc__V1__WireSettings
    */
   uint32_t protocol_version;
   /*
-   * Largest frame payload, in bytes, the sender accepts. Default and minimum
-   * 16,384; at most 16,777,215.
+   * Largest frame payload, in bytes, the sender accepts. Default 4,194,304; at
+   * least 16,384 and at most 16,777,215 (values outside are clamped).
    */
   uint32_t max_frame_size;
   /*
-   * Largest message, in bytes after decompression, the sender accepts. Default
-   * 4,194,304. A MESSAGE frame's payload is also bounded by max_frame_size.
+   * Largest message, in bytes after decompression, the sender accepts. Default:
+   * max_frame_size; at most 67,108,864. A message travels in one MESSAGE frame, so
+   * as sent (compressed or not) it is also bounded by max_frame_size.
    */
   uint32_t max_message_size;
   /*
