@@ -333,7 +333,10 @@ let package = Package(
             name: "O2OShellTests",
             dependencies: ["O2OShell", "O2OMessages", "O2OTestSupport", "o2o", "o2o-server"]
         ),
-        .testTarget(name: "O2OFuzzingTests", dependencies: ["O2OFuzzing", "O2OWireFuzzing", "O2OMessages", "O2ORPC"]),
+        .testTarget(
+            name: "O2OFuzzingTests",
+            dependencies: ["O2OFuzzing", "O2OWireFuzzing", "O2OMessages", "O2ORPC", "O2OTestSupport", "o2o-fuzz"]
+        ),
         .testTarget(name: "O2OBenchTests", dependencies: ["O2OTestSupport", "o2o-bench", "o2o-server"]),
         .testTarget(
             name: "O2OInventoryTests",

@@ -17,8 +17,8 @@ struct FuzzCommand: AsyncParsableCommand {
             a status from the allowed set (OK, INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, \
             RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, OUT_OF_RANGE) with a message, and every OK response \
             must decode. Afterwards the stock and points ledgers, the orders' amounts and the statistics are \
-            checked. A request that traps the server ends this process: rerun with the printed seed and \
-            --requests to replay up to it.
+            checked. A request that traps the server ends this process with the runtime's message (file and line); \
+            rerun with the printed seed and --workers 1 to make the same choices again.
 
             Exit status: 0 when nothing was found, 1 when something was.
             """

@@ -86,7 +86,7 @@ struct InventoryModelTests {
                         orderID: "order-\(step)",
                         lines: lines,
                         placement: .locationID(pair.location),
-                        ttlSeconds: Int32.random(in: 60...600, using: &random)
+                        ttlSeconds: Int32.random(in: 3_600...7_200, using: &random)
                     )
                     let fits = lines.allSatisfy { line in
                         let key = Pair(location: pair.location, sku: line.skuID)
@@ -155,8 +155,8 @@ struct InventoryModelTests {
                     }
                 case 7:
                     // Far past every expiry: every active reservation is now overdue.
-                    what = "clock +1000 s"
-                    harness.clock.advance(seconds: 1000)
+                    what = "clock +10000 s"
+                    harness.clock.advance(seconds: 10_000)
                     for index in reservations.indices where reservations[index].status == .active {
                         reservations[index].overdue = true
                     }
@@ -183,7 +183,7 @@ struct InventoryModelTests {
                     let request = ExtendStockReservationRequest(
                         requestID: rid(),
                         reservationID: reservation.id,
-                        ttlSeconds: 300
+                        ttlSeconds: 3_600
                     )
                     if reservation.status == .active, !reservation.overdue {
                         #expect(try await harness.inventory.extendStockReservation(request).status == .active)

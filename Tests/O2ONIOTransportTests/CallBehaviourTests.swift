@@ -136,7 +136,8 @@ struct CallBehaviourTests {
     @Test("graceful shutdown: calls in flight finish, new calls fail with UNAVAILABLE")
     func gracefulShutdown() async throws {
         let probe = Probe()
-        try await withTestServer(probe: probe) { server, port in
+        // A grace period that cannot run out while the test waits on a busy machine.
+        try await withTestServer(probe: probe, gracePeriod: .seconds(600)) { server, port in
             try await withTestClient(port: port) { channel in
                 let echo = EchoServiceClient(transport: channel)
                 let held = Task { try await echo.echo(EchoMessage(payload: Array("hold".utf8), sequence: 5)) }
@@ -162,7 +163,8 @@ struct CallBehaviourTests {
     @Test("drain: a call whose HEADERS and MESSAGE cross the GOAWAY is ignored, the call in flight still finishes")
     func drainIgnoresCrossingCalls() async throws {
         let probe = Probe()
-        try await withTestServer(probe: probe) { server, port in
+        // A grace period that cannot run out while the test waits on a busy machine.
+        try await withTestServer(probe: probe, gracePeriod: .seconds(600)) { server, port in
             let raw = try await RawConnection.connect(port: port)
             let hold = EchoMessage(payload: Array("hold".utf8), sequence: 5).serializedBytes()
             try await raw.send(

@@ -47,7 +47,7 @@ struct ProbeEchoService: EchoServiceProtocol {
         switch String(decoding: request.payload, as: UTF8.self) {
         case "sleep":
             do {
-                try await Task.sleep(for: .seconds(60))
+                try await Task.sleep(for: .seconds(600))
             } catch {
                 probe.cancellations.add(1, ordering: .relaxed)
                 throw error
